@@ -1,0 +1,79 @@
+/*
+ * base.c - reporting that is safe inside malloc: no allocation, no stdio.
+ * The libunwind backtrace (HAK_BACKTRACE builds) lives here so that every
+ * box can reach it; a reentrancy guard keeps a fault inside it from looping.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "hak_base.h"
+
+#if HAK_BACKTRACE
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#endif
+
+static void vreport(const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "hakmem: ");
+
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	(void)!write(STDERR_FILENO, buf, (size_t)n);
+}
+
+void hak_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+}
+
+static void backtrace_print(void)
+{
+#if HAK_BACKTRACE
+	static __thread int busy;
+	unw_context_t ctx;
+	unw_cursor_t c;
+	int depth = 0;
+
+	if (busy++ || unw_getcontext(&ctx) || unw_init_local(&c, &ctx))
+		goto out;
+	hak_report("backtrace:");
+	while (unw_step(&c) > 0 && depth < 32) {
+		unw_word_t ip = 0, off = 0;
+		char name[128];
+
+		unw_get_reg(&c, UNW_REG_IP, &ip);
+		if (unw_get_proc_name(&c, name, sizeof(name), &off) != 0)
+			snprintf(name, sizeof(name), "?");
+		hak_report("  #%d 0x%lx %s+0x%lx", depth++, (unsigned long)ip, name,
+			   (unsigned long)off);
+	}
+out:
+	busy--;
+#endif
+}
+
+void hak_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	backtrace_print();
+	abort();
+}
+
+void hak_assert_fail(const char *expr, const char *file, int line)
+{
+	hak_fatal("assertion failed: %s (%s:%d)", expr, file, line);
+}

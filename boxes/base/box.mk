@@ -1,0 +1,1 @@
+lib-src += boxes/base/base.c

@@ -1,0 +1,45 @@
+/*
+ * hak_box.h - not a box: the shape of an entry in the box registry.
+ *
+ * Every box exports one "const struct hak_box hak_box_<name>". The frontend's
+ * registry (boxes/frontend/registry.c) lists them bottom-up in one table and
+ * walks it for init, thread exit, fork, stats and self-checks. Any op may be
+ * NULL. The registry is control plane only: malloc and free call boxes
+ * directly.
+ */
+#ifndef HAK_BOX_H
+#define HAK_BOX_H
+
+#include <stdio.h>
+
+#include "hak_options.h"
+
+/**
+ * struct hak_box - a box's registry entry
+ * @name:            short name, unique ("sysmem", "tiny", ...)
+ * @layer:           0 for the bottom box; a box only calls lower layers
+ * @init:            called once, bottom-up, before any allocation is served;
+ *                   @opt holds the run-time options; returns 0 or -errno
+ * @thread_exit:     the calling thread is exiting: give cached memory back
+ *                   (called top-down)
+ * @prefork:         take every lock of the box (called top-down, before fork)
+ * @postfork_parent: release them in the parent (bottom-up)
+ * @postfork_child:  make them usable in the child (bottom-up)
+ * @stats:           print the box's counters, one "name value" per line
+ * @self_check:      verify the box's invariants; returns the number of errors
+ * @describe:        one line (no newline) for HAKMEM_VERBOSE=1
+ */
+struct hak_box {
+	const char *name;
+	int layer;
+	int (*init)(const struct hak_options *opt);
+	void (*thread_exit)(void);
+	void (*prefork)(void);
+	void (*postfork_parent)(void);
+	void (*postfork_child)(void);
+	void (*stats)(FILE *out);
+	int (*self_check)(void);
+	void (*describe)(char *buf, size_t len);
+};
+
+#endif /* HAK_BOX_H */

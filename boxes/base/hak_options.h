@@ -1,0 +1,53 @@
+/*
+ * hak_options.h - not a box: the one list of run-time options.
+ *
+ * Each X(id, default, min, max, keywords, help) becomes the environment
+ * variable HAKMEM_<id>. @keywords, when not NULL, names the values 0, 1, ...
+ * ("fast|full"); numbers are accepted too. The frontend parses the list
+ * once at start-up (boxes/frontend/options.c) and hands every box's init the
+ * result; a bad value is reported and the default used.
+ */
+#ifndef HAK_OPTIONS_H
+#define HAK_OPTIONS_H
+
+#include "hakmem_config.h"
+
+#define HAK_OPTIONS(X)							\
+	X(HELP, 0, 0, 1, NULL, "print this table at start-up")		\
+	X(VERBOSE, 0, 0, 1, NULL, "print one line per box at start-up")	\
+	X(STATS, 0, 0, 1, NULL, "print every box's counters at exit")	\
+	X(CHECK, HAK_DEBUG, 0, 1, "fast|full",				\
+	  "full: interior pointers, double free anywhere, use-after-free canaries") \
+	X(FOREIGN_FREE, 0, 0, 1, "abort|forward",			\
+	  "free() of a pointer HAKMEM never returned: report and abort, or pass to the next free()") \
+	X(TINY_CACHE, 128, 4, 4096, NULL,				\
+	  "most blocks a thread keeps per tiny class (<= 1 KiB)")	\
+	X(POOL_CACHE_KB, 256, 16, 65536, NULL,				\
+	  "most KiB a thread keeps per pool class (1-52 KiB)")	\
+	X(SS_KEEP, 2, 0, 1024, NULL,					\
+	  "empty 2 MiB superslabs kept mapped for reuse")		\
+	X(BIGCACHE_MB, 64, 0, 1048576, NULL,				\
+	  "most MiB of freed large blocks kept for reuse")		\
+	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\
+	  "most freed large blocks kept for reuse")
+
+enum hak_option_id {
+#define HAK_OPT_ENUM(id, def, min, max, kw, help) HAK_OPT_##id,
+	HAK_OPTIONS(HAK_OPT_ENUM)
+#undef HAK_OPT_ENUM
+	HAK_OPT_COUNT
+};
+
+/* Values of options with keywords. */
+enum { HAK_CHECK_FAST = 0, HAK_CHECK_FULL = 1 };
+enum { HAK_FOREIGN_ABORT = 0, HAK_FOREIGN_FORWARD = 1 };
+
+/**
+ * struct hak_options - the parsed option values, indexed by enum hak_option_id
+ * @v: one value per option, within its [min, max]
+ */
+struct hak_options {
+	long v[HAK_OPT_COUNT];
+};
+
+#endif /* HAK_OPTIONS_H */

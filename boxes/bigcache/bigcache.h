@@ -1,0 +1,52 @@
+/*
+ * bigcache.h - the large tier: requests above 52 KiB, and aligned requests
+ * that no size class can serve. Layer 2.
+ *
+ * Each block is its own 2 MiB-aligned mapping from sysmem, registered in the
+ * region map, with a 64 B header at the mapping's start; the user pointer
+ * sits after it at the requested alignment. Freed mappings are kept in a
+ * bounded cache (HAKMEM_BIGCACHE_MB, HAKMEM_BIGCACHE_ENTRIES) for reuse;
+ * malloc_trim() empties it. realloc resizes with mremap, never copying.
+ *
+ * Foundation state: the cache is a small array searched under one lock;
+ * the hash table and delayed return to the OS come with the large tier issue.
+ */
+#ifndef HAK_BIGCACHE_H
+#define HAK_BIGCACHE_H
+
+#include "../base/hak_base.h"
+#include "../base/hak_box.h"
+
+/**
+ * hak_bc_alloc() - a large block of at least @size bytes aligned to @align
+ * (a power of two >= 16); @zeroed tells whether it is known to read as zero.
+ * Returns NULL on ENOMEM or when @size + @align overflows.
+ */
+void *hak_bc_alloc(size_t size, size_t align, bool *zeroed);
+
+/**
+ * hak_bc_usable() - usable bytes of @p in the large region at @base (from
+ * the region map): 0 when @p is not a live block's pointer, with @why set to
+ * "double free" (freed and cached) or "invalid" (anything else).
+ */
+size_t hak_bc_usable(void *base, const void *p, const char **why);
+
+/** hak_bc_free() - free @p, already validated by hak_bc_usable(). */
+void hak_bc_free(void *base, void *p);
+
+/**
+ * hak_bc_resize() - resize the validated block @p to hold @size bytes without
+ * copying: in place or by moving its pages. Returns the block's new address,
+ * or NULL (block unchanged) when that is not possible.
+ */
+void *hak_bc_resize(void *base, void *p, size_t size);
+
+/** hak_bc_cached_bytes() - bytes of freed large blocks kept for reuse. */
+size_t hak_bc_cached_bytes(void);
+
+/** hak_bc_trim() - return every cached mapping to the OS; returns bytes freed. */
+size_t hak_bc_trim(void);
+
+extern const struct hak_box hak_box_bigcache;
+
+#endif /* HAK_BIGCACHE_H */

@@ -1,0 +1,373 @@
+/*
+ * frontend.c - the public hak_* API: dispatch by size on allocation and by
+ * region map on free; bad input is reported here.
+ *
+ * Fast paths: malloc pops a tiny or pool bin, free pushes one; everything
+ * else (first call, misses, large blocks, checks) is a noinline slow path.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../base/hak_base.h"
+#include "../bigcache/bigcache.h"
+#include "../pool_p1_p4/pool.h"
+#include "../regionmap/regionmap.h"
+#include "../superslab/superslab.h"
+#include "../sysmem/sysmem.h"
+#include "../tiny/tiny.h"
+#include "frontend_internal.h"
+#include "hakmem.h"
+
+/* HAK_STATS_FAST: per-thread counts, merged at thread exit. */
+#define HAK_FAST_STAT_FIELDS(X) X(tiny_allocs) X(pool_allocs) X(frees)
+
+struct fast_stats {
+#define X(f) uint64_t f;
+	HAK_FAST_STAT_FIELDS(X)
+#undef X
+};
+
+static HAK_TLS struct fast_stats tls_stats;
+static struct {
+#define X(f) hak_counter_t f;
+	HAK_FAST_STAT_FIELDS(X)
+#undef X
+} fast_total;
+static hak_counter_t large_allocs, foreign_forwarded;
+
+#define STAT_FAST(f) do { if (HAK_STATS_FAST) tls_stats.f++; } while (0)
+
+static void *alloc_slow(size_t size, size_t align, bool *zeroed);
+
+/* ------------------------------------------------------------- malloc */
+
+HAK_FAST_PATH void *alloc_fast(size_t size)
+{
+	void *p;
+	unsigned cls;
+
+	if (likely(size <= HAK_TINY_MAX)) {
+		p = hak_tiny_pop(size);
+		if (likely(p)) {
+			STAT_FAST(tiny_allocs);
+			return p;
+		}
+	} else if (size <= HAK_POOL_MAX) {
+		cls = hak_ss_size_class_slow(size);
+		p = hak_pool_pop(cls);
+		if (likely(p)) {
+			STAT_FAST(pool_allocs);
+			return p;
+		}
+	}
+	return alloc_slow(size, HAK_MIN_ALIGN, NULL);
+}
+
+HAK_EXPORT void *hak_malloc(size_t size)
+{
+	return alloc_fast(size);
+}
+
+/* The smallest class >= @size whose block size is a multiple of @align. */
+static unsigned aligned_class(size_t size, size_t align)
+{
+	unsigned cls = hak_ss_size_class_slow(HAK_ALIGN_UP(size, align));
+
+	while (cls < HAK_SS_NCLASSES && hak_ss_class_bytes[cls] % align)
+		cls++;
+	return cls;
+}
+
+/*
+ * Every allocation that missed the fast path. Span starts are 64 KiB
+ * aligned, so a class whose block size is a multiple of @align serves it.
+ */
+static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
+{
+	unsigned cls = HAK_SS_NCLASSES;
+	bool z;
+	void *p;
+
+	if (unlikely(hak_atomic_load_acquire(&hak_state) != HAK_UP))
+		hak_init_slow();
+	if (zeroed)
+		*zeroed = false;
+	if (size <= HAK_POOL_MAX)
+		cls = align <= HAK_MIN_ALIGN ? hak_ss_size_class_slow(size)
+					     : aligned_class(size, align);
+	if (cls < HAK_TINY_NCLASSES) {
+		p = hak_bin_pop(&hak_tiny_tls.bins[cls]);
+		p = p ? p : hak_tiny_alloc_slow(cls);
+		STAT_FAST(tiny_allocs);
+	} else if (cls < HAK_SS_NCLASSES) {
+		p = hak_pool_pop(cls);
+		p = p ? p : hak_pool_alloc_slow(cls);
+		STAT_FAST(pool_allocs);
+	} else {
+		p = hak_bc_alloc(size, HAK_MAX(align, (size_t)HAK_MIN_ALIGN), &z);
+		hak_count(large_allocs, 1);
+		if (zeroed)
+			*zeroed = z;
+	}
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+/* --------------------------------------------------------------- free */
+
+static void *next_symbol(const char *name)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+
+	if (!f)
+		hak_fatal("HAKMEM_FOREIGN_FREE=forward: no next %s() to forward to", name);
+	return f;
+}
+
+/*
+ * @p is not HAKMEM's. Returns only when HAKMEM_FOREIGN_FREE=forward, after
+ * handing @p to the next allocator's free().
+ */
+static void foreign(void *p, const char *api)
+{
+	static void (*next_free)(void *);
+
+	if (hak_opt.v[HAK_OPT_FOREIGN_FREE] != HAK_FOREIGN_FORWARD)
+		hak_fatal("invalid %s(%p): not allocated by hakmem", api, p);
+	if (!next_free)
+		next_free = (void (*)(void *))next_symbol("free");
+	hak_count(foreign_forwarded, 1);
+	next_free(p);
+}
+
+/*
+ * Usable size of @p, reporting (and aborting) on a pointer that is HAKMEM's
+ * region but not a live block; 0 for a pointer HAKMEM does not own at all.
+ */
+static size_t usable_or_die(void *p, uint32_t e, const char *api)
+{
+	const char *why = NULL;
+	size_t n;
+
+	switch (hak_rmap_kind(e)) {
+	case HAK_RMAP_SUPERSLAB: {
+		unsigned cls = hak_ss_class_of(hak_rmap_base(e), p);
+
+		if ((uintptr_t)p % HAK_MIN_ALIGN || cls == HAK_SS_NO_CLASS)
+			hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
+		return hak_ss_class_bytes[cls];
+	}
+	case HAK_RMAP_LARGE:
+		n = hak_bc_usable(hak_rmap_base(e), p, &why);
+		if (!n)
+			hak_fatal("%s %s(%p)", why, api, p);
+		return n;
+	default:
+		return 0;
+	}
+}
+
+static HAK_SLOW_PATH void free_slow(void *p, uint32_t e)
+{
+	if (!p)
+		return;
+	if (!usable_or_die(p, e, "free")) {
+		foreign(p, "free");
+		return;
+	}
+	if (hak_rmap_kind(e) == HAK_RMAP_LARGE)
+		hak_bc_free(hak_rmap_base(e), p);
+}
+
+HAK_EXPORT void hak_free(void *p)
+{
+	uint32_t e = hak_rmap_lookup(p);
+
+	if (likely(hak_rmap_kind(e) == HAK_RMAP_SUPERSLAB &&
+		   (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
+		unsigned cls = hak_ss_class_of(hak_rmap_base(e), p);
+
+		STAT_FAST(frees);
+		if (likely(cls < HAK_TINY_NCLASSES)) {
+			hak_tiny_free(p, cls);
+			return;
+		}
+		if (likely(cls < HAK_SS_NCLASSES)) {
+			hak_pool_free(p, cls);
+			return;
+		}
+	}
+	free_slow(p, e);
+}
+
+/* ------------------------------------------------------- the rest of the API */
+
+HAK_EXPORT void *hak_calloc(size_t n, size_t size)
+{
+	size_t total;
+	bool zeroed;
+	void *p;
+
+	if (unlikely(__builtin_mul_overflow(n, size, &total))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (total <= HAK_POOL_MAX) {
+		p = alloc_fast(total);
+		return p ? memset(p, 0, total) : NULL;
+	}
+	p = alloc_slow(total, HAK_MIN_ALIGN, &zeroed);
+	if (p && !zeroed)
+		memset(p, 0, total);
+	return p;
+}
+
+HAK_EXPORT size_t hak_malloc_usable_size(void *p)
+{
+	uint32_t e;
+
+	if (!p)
+		return 0;
+	e = hak_rmap_lookup(p);
+	return usable_or_die(p, e, "malloc_usable_size");
+}
+
+HAK_EXPORT void *hak_realloc(void *p, size_t size)
+{
+	static void *(*next_realloc)(void *, size_t);
+	uint32_t e;
+	size_t old;
+	void *q;
+
+	if (!p)
+		return hak_malloc(size);
+	if (size == 0) {	/* glibc: realloc(p, 0) frees p */
+		hak_free(p);
+		return NULL;
+	}
+	e = hak_rmap_lookup(p);
+	old = usable_or_die(p, e, "realloc");
+	if (!old) {
+		if (hak_opt.v[HAK_OPT_FOREIGN_FREE] != HAK_FOREIGN_FORWARD)
+			hak_fatal("invalid realloc(%p): not allocated by hakmem", p);
+		if (!next_realloc)
+			next_realloc = (void *(*)(void *, size_t))next_symbol("realloc");
+		return next_realloc(p, size);
+	}
+	if (size <= old && size > old / 2)
+		return p;
+	if (hak_rmap_kind(e) == HAK_RMAP_LARGE && size > HAK_POOL_MAX) {
+		q = hak_bc_resize(hak_rmap_base(e), p, size);
+		if (q)
+			return q;
+	}
+	q = hak_malloc(size);
+	if (!q)
+		return NULL;
+	memcpy(q, p, HAK_MIN(old, size));
+	hak_free(p);
+	return q;
+}
+
+HAK_EXPORT void *hak_reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hak_realloc(p, total);
+}
+
+HAK_EXPORT void *hak_memalign(size_t align, size_t size)
+{
+	if (align <= HAK_MIN_ALIGN)
+		return hak_malloc(size);
+	if (!HAK_IS_POW2(align)) {	/* glibc rounds up to a power of two */
+		if (align > SIZE_MAX / 2 + 1) {
+			errno = EINVAL;
+			return NULL;
+		}
+		align = (size_t)1 << (64 - __builtin_clzll(align));
+	}
+	return alloc_slow(size, align, NULL);
+}
+
+HAK_EXPORT int hak_posix_memalign(void **out, size_t align, size_t size)
+{
+	int saved = errno;
+	void *p;
+
+	if (!HAK_IS_POW2(align) || align % sizeof(void *))
+		return EINVAL;
+	p = hak_memalign(align, size);
+	if (!p) {
+		errno = saved;
+		return ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+HAK_EXPORT void *hak_aligned_alloc(size_t align, size_t size)
+{
+	if (!HAK_IS_POW2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return hak_memalign(align, size);
+}
+
+HAK_EXPORT void *hak_valloc(size_t size)
+{
+	return hak_memalign(hak_sys_page_size(), size);
+}
+
+HAK_EXPORT void *hak_pvalloc(size_t size)
+{
+	size_t page = hak_sys_page_size();
+
+	if (size > SIZE_MAX - page) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hak_memalign(page, size ? HAK_ALIGN_UP(size, page) : page);
+}
+
+/* ------------------------------------------------------- the frontend box */
+
+static void merge_fast_stats(void)
+{
+#define X(f) hak_count(fast_total.f, tls_stats.f); tls_stats.f = 0;
+	HAK_FAST_STAT_FIELDS(X)
+#undef X
+}
+
+static void frontend_stats(FILE *out)
+{
+	merge_fast_stats();
+	if (HAK_STATS_FAST) {
+#define X(f) fprintf(out, "frontend.%s %llu\n", #f, (unsigned long long)fast_total.f);
+		HAK_FAST_STAT_FIELDS(X)
+#undef X
+	}
+	fprintf(out, "frontend.large_allocs %llu\nfrontend.foreign_forwarded %llu\n",
+		(unsigned long long)large_allocs, (unsigned long long)foreign_forwarded);
+}
+
+static void frontend_describe(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", hak_config_string());
+}
+
+const struct hak_box hak_box_frontend = {
+	.name = "frontend",
+	.layer = 5,
+	.thread_exit = merge_fast_stats,
+	.stats = frontend_stats,
+	.describe = frontend_describe,
+};

@@ -1,0 +1,28 @@
+/*
+ * frontend_internal.h - shared by the frontend's files only. Layer 5: the
+ * frontend may include every box's contract.
+ */
+#ifndef HAK_FRONTEND_INTERNAL_H
+#define HAK_FRONTEND_INTERNAL_H
+
+#include "../base/hak_box.h"
+
+enum hak_state { HAK_DOWN, HAK_INITIALIZING, HAK_UP };
+
+extern _Atomic int hak_state;
+extern struct hak_options hak_opt;
+
+/* registry.c */
+void hak_init_slow(void);
+void hak_registry_stats(FILE *out);
+int hak_registry_self_check(void);
+void hak_registry_thread_exit(void);
+size_t hak_registry_count(void);
+const struct hak_box *hak_registry_get(size_t i);
+
+/* options.c */
+void hak_options_parse(struct hak_options *opt);
+void hak_options_print(FILE *out, const struct hak_options *opt);
+
+
+#endif /* HAK_FRONTEND_INTERNAL_H */

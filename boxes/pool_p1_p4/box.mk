@@ -1,0 +1,1 @@
+lib-src += boxes/pool_p1_p4/pool.c

@@ -1,0 +1,72 @@
+/*
+ * regionmap.h - the O(1) answer to "whose pointer is this?". Layer 1.
+ *
+ * One 32-bit entry per 2 MiB granule of the 47-bit user address space, in a
+ * table reserved at init (256 MiB of address space, committed page by page
+ * only where granules are registered). An entry names the kind of region that
+ * owns the granule and where that region starts, so a lookup touches only
+ * HAKMEM's table and makes no system call. Regions are 2 MiB-aligned and own
+ * every granule they overlap.
+ *
+ * Registration is done by the owner of a fresh region before any pointer into
+ * it escapes, and undone before the region is unmapped; lookups need no lock.
+ */
+#ifndef HAK_REGIONMAP_H
+#define HAK_REGIONMAP_H
+
+#include "../base/hak_base.h"
+#include "../base/hak_box.h"
+
+#define HAK_RMAP_SHIFT		21
+#define HAK_RMAP_GRANULE	((size_t)1 << HAK_RMAP_SHIFT)
+#define HAK_RMAP_ADDR_BITS	47
+#define HAK_RMAP_KIND_BITS	4
+
+enum hak_rmap_kind {
+	HAK_RMAP_NONE = 0,
+	HAK_RMAP_SUPERSLAB = 1,
+	HAK_RMAP_LARGE = 2,
+};
+
+/**
+ * hak_rmap_register() - name @kind as owner of [@base, @base + @size)
+ * @base: 2 MiB-aligned start of the region
+ * @size: bytes (need not be a multiple of 2 MiB)
+ * Returns 0, or -ENOMEM if the table could not be reserved at init.
+ */
+int hak_rmap_register(void *base, size_t size, enum hak_rmap_kind kind);
+
+/** hak_rmap_unregister() - forget [@base, @base + @size); call before unmapping. */
+void hak_rmap_unregister(void *base, size_t size);
+
+/* ---------------------------------------------------------------- fast path */
+
+extern _Atomic(uint32_t *) hak_rmap_table;
+
+/**
+ * hak_rmap_lookup() - the entry for @p: 0 when HAKMEM does not own that
+ * granule. Decode with hak_rmap_kind() and hak_rmap_base().
+ */
+HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	uint32_t *t = hak_atomic_load_relaxed(&hak_rmap_table);
+
+	if (unlikely((a >> HAK_RMAP_ADDR_BITS) != 0 || t == NULL))
+		return 0;
+	return hak_atomic_load_relaxed((_Atomic uint32_t *)&t[a >> HAK_RMAP_SHIFT]);
+}
+
+HAK_FAST_PATH enum hak_rmap_kind hak_rmap_kind(uint32_t entry)
+{
+	return (enum hak_rmap_kind)(entry & ((1u << HAK_RMAP_KIND_BITS) - 1));
+}
+
+HAK_FAST_PATH void *hak_rmap_base(uint32_t entry)
+{
+	return (void *)((uintptr_t)(entry >> HAK_RMAP_KIND_BITS) << HAK_RMAP_SHIFT);
+}
+
+extern const struct hak_box hak_box_regionmap;
+
+#endif /* HAK_REGIONMAP_H */

@@ -1,0 +1,1 @@
+lib-src += boxes/superslab/superslab.c

@@ -1,0 +1,587 @@
+/*
+ * superslab.c - superslabs, spans and the per-class central lists.
+ *
+ * Locks, in the order they nest:
+ *   class lock (one per size class)  protects the class's partial list and the
+ *                                    free list, used and carved of its spans
+ *   ss_lock                          protects the superslab lists, free_pages,
+ *                                    span_of_page and page_class
+ * A span is "partial" (on its class's list) while it has blocks to give.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "../sysmem/sysmem.h"
+#include "superslab.h"
+
+#define SS_MAGIC	0x48414b53u	/* "HAKS" */
+#define SS_PAGE		((size_t)1 << HAK_SS_PAGE_SHIFT)
+#define ALL_PAGES	(~(uint32_t)0 << 1)	/* page 0 is the header */
+#define LIVE_WORDS	(HAK_SS_SIZE / HAK_MIN_ALIGN / 64)
+#define CANARY		0xdb
+
+BUILD_BUG_ON(HAK_SS_PAGES != 32);
+
+struct span {
+	char *start;
+	void *free;		/* blocks given back, chained through word 0 */
+	uint32_t used;		/* blocks out in thread caches or with the user */
+	uint32_t carved;	/* blocks ever cut from start (bump) */
+	uint32_t capacity;
+	uint32_t bsize;
+	uint8_t cls, npages, partial;
+	struct span *next, *prev;	/* the class's partial list */
+};
+
+struct superslab {
+	struct hak_ss_head head;
+	uint32_t magic;
+	uint32_t free_pages;		/* bit i: page i holds no span */
+	uint8_t span_of_page[HAK_SS_PAGES];
+	struct superslab *next, *prev;	/* all_list or empty_list */
+	struct span spans[HAK_SS_PAGES];	/* by first page */
+	_Atomic uint64_t live[LIVE_WORDS];	/* HAKMEM_CHECK=full only */
+};
+
+BUILD_BUG_ON(sizeof(struct superslab) > SS_PAGE);
+BUILD_BUG_ON(HAK_SS_NCLASSES >= 255);
+
+struct class_state {
+	pthread_mutex_t lock;
+	struct span *partial;
+	unsigned npartial;
+	uint8_t npages;
+	hak_counter_t refills, blocks_out, flushes, blocks_in, spans_new, spans_freed;
+} __attribute__((aligned(64)));
+
+uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
+uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
+
+static struct class_state classes[HAK_SS_NCLASSES];
+static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct superslab *all_list, *empty_list;
+static unsigned nempty, keep_empty;
+static bool check_full;
+static hak_counter_t ss_mapped, ss_unmapped, ss_live;
+
+/* ------------------------------------------------------------ size classes */
+
+unsigned hak_ss_size_class_slow(size_t size)
+{
+	size_t s;
+	unsigned b;
+
+	if (size <= 128)
+		return size ? (unsigned)((size + 15) >> 4) - 1 : 0;
+	s = size - 1;
+	b = 63 - (unsigned)__builtin_clzll(s);
+	return 8 + (b - 7) * 8 + (unsigned)((s >> (b - 3)) & 7);
+}
+
+static void classes_init(void)
+{
+	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++) {
+		unsigned k = c - 8, b = 7 + k / 8;
+		uint32_t bytes = c < 8 ? 16 * (c + 1)
+				       : (1u << b) + (k % 8 + 1) * (1u << (b - 3));
+		size_t pages = (8 * (size_t)bytes + SS_PAGE - 1) / SS_PAGE;
+
+		hak_ss_class_bytes[c] = bytes;
+		classes[c].npages = (uint8_t)HAK_MIN(HAK_MAX(pages, 1), 8);
+		pthread_mutex_init(&classes[c].lock, NULL);
+	}
+	for (size_t i = 0; i <= 1024 >> 4; i++)
+		hak_ss_class_of16[i] = (uint8_t)hak_ss_size_class_slow(i << 4);
+}
+
+/* -------------------------------------------------------------- superslabs */
+
+static struct superslab *ss_of(const void *p)
+{
+	return (struct superslab *)((uintptr_t)p & ~(HAK_SS_SIZE - 1));
+}
+
+static struct span *span_of(const void *p)
+{
+	struct superslab *ss = ss_of(p);
+	unsigned page = ((uintptr_t)p >> HAK_SS_PAGE_SHIFT) & (HAK_SS_PAGES - 1);
+
+	return &ss->spans[ss->span_of_page[page]];
+}
+
+static void list_add(struct superslab **head, struct superslab *ss)
+{
+	ss->prev = NULL;
+	ss->next = *head;
+	if (*head)
+		(*head)->prev = ss;
+	*head = ss;
+}
+
+static void list_del(struct superslab **head, struct superslab *ss)
+{
+	if (ss->prev)
+		ss->prev->next = ss->next;
+	else
+		*head = ss->next;
+	if (ss->next)
+		ss->next->prev = ss->prev;
+}
+
+static struct superslab *ss_new_locked(void)
+{
+	struct superslab *ss;
+	void *p;
+
+	if (empty_list) {
+		ss = empty_list;
+		list_del(&empty_list, ss);
+		nempty--;
+		list_add(&all_list, ss);
+		return ss;
+	}
+	if (hak_sys_map(HAK_SS_SIZE, HAK_SS_SIZE, &p))
+		return NULL;
+	ss = p;
+	ss->magic = SS_MAGIC;
+	ss->free_pages = ALL_PAGES;
+	memset(ss->head.page_class, HAK_SS_NO_CLASS, sizeof(ss->head.page_class));
+	if (hak_rmap_register(ss, HAK_SS_SIZE, HAK_RMAP_SUPERSLAB)) {
+		hak_sys_unmap(ss, HAK_SS_SIZE);
+		return NULL;
+	}
+	list_add(&all_list, ss);
+	hak_count(ss_mapped, 1);
+	hak_count(ss_live, 1);
+	return ss;
+}
+
+/* An empty superslab is kept for reuse (up to HAKMEM_SS_KEEP) or unmapped. */
+static void ss_empty_locked(struct superslab *ss)
+{
+	list_del(&all_list, ss);
+	if (nempty < keep_empty) {
+		list_add(&empty_list, ss);
+		nempty++;
+		return;
+	}
+	hak_rmap_unregister(ss, HAK_SS_SIZE);
+	hak_sys_unmap(ss, HAK_SS_SIZE);
+	hak_count(ss_unmapped, 1);
+	hak_atomic_sub_relaxed(&ss_live, 1);
+}
+
+static int find_run(uint32_t free_pages, unsigned n)
+{
+	uint32_t want = (n == 32) ? ~0u : ((1u << n) - 1);
+
+	for (unsigned i = 1; i + n <= HAK_SS_PAGES; i++)
+		if (((free_pages >> i) & want) == want)
+			return (int)i;
+	return -1;
+}
+
+static struct span *span_new(unsigned cls)
+{
+	unsigned n = classes[cls].npages;
+	struct superslab *ss;
+	struct span *sp;
+	int first = -1;
+
+	pthread_mutex_lock(&ss_lock);
+	for (ss = all_list; ss; ss = ss->next) {
+		first = find_run(ss->free_pages, n);
+		if (first >= 0)
+			break;
+	}
+	if (!ss) {
+		ss = ss_new_locked();
+		first = 1;
+	}
+	if (!ss) {
+		pthread_mutex_unlock(&ss_lock);
+		return NULL;
+	}
+	sp = &ss->spans[first];
+	*sp = (struct span){
+		.start = (char *)ss + ((size_t)first << HAK_SS_PAGE_SHIFT),
+		.bsize = hak_ss_class_bytes[cls],
+		.capacity = (uint32_t)(((size_t)n << HAK_SS_PAGE_SHIFT) / hak_ss_class_bytes[cls]),
+		.cls = (uint8_t)cls,
+		.npages = (uint8_t)n,
+	};
+	for (unsigned i = (unsigned)first; i < first + n; i++) {
+		ss->span_of_page[i] = (uint8_t)first;
+		ss->head.page_class[i] = (uint8_t)cls;
+		ss->free_pages &= ~(1u << i);
+	}
+	pthread_mutex_unlock(&ss_lock);
+	hak_count(classes[cls].spans_new, 1);
+	return sp;
+}
+
+static void span_release(struct span *sp)
+{
+	struct superslab *ss = ss_of(sp->start);
+	unsigned first = (unsigned)((sp->start - (char *)ss) >> HAK_SS_PAGE_SHIFT);
+
+	hak_count(classes[sp->cls].spans_freed, 1);
+	pthread_mutex_lock(&ss_lock);
+	for (unsigned i = first; i < first + sp->npages; i++) {
+		ss->head.page_class[i] = HAK_SS_NO_CLASS;
+		ss->free_pages |= 1u << i;
+	}
+	if (ss->free_pages == ALL_PAGES)
+		ss_empty_locked(ss);
+	pthread_mutex_unlock(&ss_lock);
+}
+
+/* ---------------------------------------------------- partial span lists */
+
+static void partial_add(struct class_state *c, struct span *sp)
+{
+	sp->partial = 1;
+	sp->prev = NULL;
+	sp->next = c->partial;
+	if (c->partial)
+		c->partial->prev = sp;
+	c->partial = sp;
+	c->npartial++;
+}
+
+static void partial_del(struct class_state *c, struct span *sp)
+{
+	sp->partial = 0;
+	if (sp->prev)
+		sp->prev->next = sp->next;
+	else
+		c->partial = sp->next;
+	if (sp->next)
+		sp->next->prev = sp->prev;
+	c->npartial--;
+}
+
+/* ------------------------------------------------------- full checking */
+
+static size_t live_bit(const void *p)
+{
+	return ((uintptr_t)p & (HAK_SS_SIZE - 1)) / HAK_MIN_ALIGN;
+}
+
+static void mark_live(void *p)
+{
+	size_t b = live_bit(p);
+
+	hak_atomic_or_acq_rel(&ss_of(p)->live[b / 64], (uint64_t)1 << (b % 64));
+}
+
+static void check_canary(const struct span *sp, const void *blk)
+{
+	const unsigned char *c = blk;
+
+	for (size_t i = 2 * sizeof(void *); i < sp->bsize; i++)
+		if (c[i] != CANARY)
+			hak_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
+				  blk, sp->bsize, i);
+}
+
+static int check_free(void *p)
+{
+	struct span *sp = span_of(p);
+	size_t off, b;
+	uint64_t bit, old;
+
+	if (ss_of(p)->head.page_class[((uintptr_t)p >> HAK_SS_PAGE_SHIFT) &
+				      (HAK_SS_PAGES - 1)] == HAK_SS_NO_CLASS)
+		return -EINVAL;
+	off = (size_t)((char *)p - sp->start);
+	if (off % sp->bsize != 0 || off / sp->bsize >= sp->capacity)
+		return -EINVAL;
+	b = live_bit(p);
+	bit = (uint64_t)1 << (b % 64);
+	old = hak_atomic_and_acq_rel(&ss_of(p)->live[b / 64], ~bit);
+	if (!(old & bit))
+		return -EALREADY;
+	memset((char *)p + 2 * sizeof(void *), CANARY, sp->bsize - 2 * sizeof(void *));
+	return 0;
+}
+
+/* ---------------------------------------------------------- refill/flush */
+
+/* Take up to @want blocks from @sp onto @head; returns how many. */
+static unsigned span_take(struct span *sp, unsigned want, void **head)
+{
+	unsigned got = 0;
+
+	while (got < want && sp->free) {
+		void **b = sp->free;
+
+		sp->free = b[0];
+		if (check_full) {
+			check_canary(sp, b);
+			mark_live(b);
+		}
+		b[0] = *head;
+		*head = b;
+		got++;
+	}
+	while (got < want && sp->carved < sp->capacity) {
+		void **b = (void **)(sp->start + (size_t)sp->carved++ * sp->bsize);
+
+		if (check_full)
+			mark_live(b);
+		b[0] = *head;
+		*head = b;
+		got++;
+	}
+	sp->used += got;
+	return got;
+}
+
+unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
+{
+	struct class_state *c = &classes[cls];
+	unsigned got = 0;
+
+	hak_assert(cls < HAK_SS_NCLASSES && want > 0);
+	*head = NULL;
+	pthread_mutex_lock(&c->lock);
+	while (got < want) {
+		struct span *sp = c->partial;
+
+		if (!sp) {
+			sp = span_new(cls);
+			if (!sp)
+				break;
+			partial_add(c, sp);
+		}
+		got += span_take(sp, want - got, head);
+		if (sp->used == sp->capacity)
+			partial_del(c, sp);
+	}
+	pthread_mutex_unlock(&c->lock);
+	hak_count(c->refills, 1);
+	hak_count(c->blocks_out, got);
+	return got;
+}
+
+void hak_ss_flush(unsigned cls, void *head, unsigned n)
+{
+	struct class_state *c = &classes[cls];
+	struct span *to_release = NULL;
+
+	hak_assert(cls < HAK_SS_NCLASSES);
+	pthread_mutex_lock(&c->lock);
+	for (void **b = head, **next; b; b = next) {
+		struct span *sp = span_of(b);
+
+		next = b[0];
+		hak_assert(sp->cls == cls && sp->used > 0);
+		b[0] = sp->free;
+		sp->free = b;
+		sp->used--;
+		if (!sp->partial)
+			partial_add(c, sp);
+		/* Keep one span per class to avoid churn at a span boundary. */
+		if (sp->used == 0 && c->npartial > 1) {
+			partial_del(c, sp);
+			sp->next = to_release;
+			to_release = sp;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	while (to_release) {
+		struct span *sp = to_release;
+
+		to_release = sp->next;
+		span_release(sp);
+	}
+	hak_count(c->flushes, 1);
+	hak_count(c->blocks_in, n);
+}
+
+/* ------------------------------------------------------ thread-cache bins */
+
+bool hak_ss_check_full(void)
+{
+	return check_full;
+}
+
+void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls)
+{
+	unsigned want = b->cap / 2 + 1, got;
+	void **head;
+
+	hak_assert(b->head == NULL && b->count == 0);
+	got = hak_ss_refill(cls, want, (void **)&head);
+	if (!got)
+		return NULL;
+	b->head = head[0];
+	b->count = got - 1;
+	return head;
+}
+
+/* Detach all but @keep blocks from @b and give them back. */
+static void bin_trim(struct hak_bin *b, unsigned cls, unsigned keep)
+{
+	unsigned n = b->count - keep;
+	void **head = b->head, **last = b->head;
+
+	if (!n)
+		return;
+	for (unsigned i = 1; i < n; i++)
+		last = last[0];
+	b->head = last[0];
+	b->count = keep;
+	last[0] = NULL;
+	hak_ss_flush(cls, head, n);
+}
+
+void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
+{
+	if (hak_bin_has_key(p) && hak_bin_contains(b, p))
+		hak_fatal("double free(%p)", p);
+	if (check_full) {
+		int err = check_free(p);
+
+		if (err == -EALREADY)
+			hak_fatal("double free(%p)", p);
+		if (err)
+			hak_fatal("invalid free(%p): not the start of a %u B block in use",
+				  p, hak_ss_class_bytes[cls]);
+		((void **)p)[1] = (void *)(uintptr_t)hak_free_key;
+	}
+	if (b->count < b->cap) {
+		hak_bin_push(b, p);
+		return;
+	}
+	((void **)p)[0] = NULL;
+	hak_ss_flush(cls, p, 1);
+	bin_trim(b, cls, b->cap / 2);
+}
+
+void hak_ss_bin_drain(struct hak_bin *b, unsigned cls)
+{
+	bin_trim(b, cls, 0);
+}
+
+/* ------------------------------------------------------------ box ops */
+
+static int ss_init(const struct hak_options *opt)
+{
+	classes_init();
+	keep_empty = (unsigned)opt->v[HAK_OPT_SS_KEEP];
+	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
+	return 0;
+}
+
+static void ss_prefork(void)
+{
+	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++)
+		pthread_mutex_lock(&classes[c].lock);
+	pthread_mutex_lock(&ss_lock);
+}
+
+static void ss_postfork_parent(void)
+{
+	pthread_mutex_unlock(&ss_lock);
+	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++)
+		pthread_mutex_unlock(&classes[c].lock);
+}
+
+static void ss_postfork_child(void)
+{
+	pthread_mutex_init(&ss_lock, NULL);
+	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++)
+		pthread_mutex_init(&classes[c].lock, NULL);
+}
+
+static void ss_stats(FILE *out)
+{
+	fprintf(out, "superslab.mapped %llu\nsuperslab.unmapped %llu\nsuperslab.live %llu\n",
+		(unsigned long long)ss_mapped, (unsigned long long)ss_unmapped,
+		(unsigned long long)ss_live);
+	for (unsigned i = 0; i < HAK_SS_NCLASSES; i++) {
+		struct class_state *c = &classes[i];
+
+		if (!c->refills)
+			continue;
+		fprintf(out, "superslab.class%u(%uB) refills %llu blocks_out %llu flushes %llu blocks_in %llu spans_new %llu spans_freed %llu\n",
+			i, hak_ss_class_bytes[i], (unsigned long long)c->refills,
+			(unsigned long long)c->blocks_out, (unsigned long long)c->flushes,
+			(unsigned long long)c->blocks_in, (unsigned long long)c->spans_new,
+			(unsigned long long)c->spans_freed);
+	}
+}
+
+/* Check one span against its real blocks: free list inside it, counts exact. */
+static int span_check(const struct span *sp)
+{
+	unsigned nfree = 0;
+	int errors = 0;
+
+	for (void **b = sp->free; b; b = b[0]) {
+		size_t off = (size_t)((char *)b - sp->start);
+
+		if (off % sp->bsize || off / sp->bsize >= sp->carved || ++nfree > sp->carved) {
+			hak_report("self-check: span %p class %u: bad free block %p",
+				   (void *)sp->start, sp->cls, (void *)b);
+			return errors + 1;
+		}
+	}
+	if (sp->used + nfree != sp->carved || sp->carved > sp->capacity) {
+		hak_report("self-check: span %p class %u: used %u + free %u != carved %u (cap %u)",
+			   (void *)sp->start, sp->cls, sp->used, nfree, sp->carved, sp->capacity);
+		errors++;
+	}
+	if (sp->partial != (sp->used < sp->capacity)) {
+		hak_report("self-check: span %p class %u: partial flag %u with used %u of %u",
+			   (void *)sp->start, sp->cls, sp->partial, sp->used, sp->capacity);
+		errors++;
+	}
+	return errors;
+}
+
+static int ss_self_check(void)
+{
+	int errors = 0;
+
+	ss_prefork();
+	for (struct superslab *ss = all_list; ss; ss = ss->next) {
+		if (ss->magic != SS_MAGIC) {
+			hak_report("self-check: superslab %p: bad magic", (void *)ss);
+			errors++;
+			continue;
+		}
+		for (unsigned i = 1; i < HAK_SS_PAGES; i++) {
+			struct span *sp = &ss->spans[i];
+
+			if (ss->free_pages & (1u << i) || ss->span_of_page[i] != i)
+				continue;
+			errors += span_check(sp);
+		}
+	}
+	ss_postfork_parent();
+	return errors;
+}
+
+static void ss_describe(char *buf, size_t len)
+{
+	snprintf(buf, len, "%u classes %u..%u B, %zu KiB pages in %zu MiB superslabs, check %s",
+		 HAK_SS_NCLASSES, hak_ss_class_bytes[0],
+		 hak_ss_class_bytes[HAK_SS_NCLASSES - 1], SS_PAGE >> 10,
+		 HAK_SS_SIZE >> 20, check_full ? "full" : "fast");
+}
+
+const struct hak_box hak_box_superslab = {
+	.name = "superslab",
+	.layer = 2,
+	.init = ss_init,
+	.prefork = ss_prefork,
+	.postfork_parent = ss_postfork_parent,
+	.postfork_child = ss_postfork_child,
+	.stats = ss_stats,
+	.self_check = ss_self_check,
+	.describe = ss_describe,
+};

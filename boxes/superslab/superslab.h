@@ -1,0 +1,99 @@
+/*
+ * superslab.h - 2 MiB regions cut into spans of 64 KiB pages, each span
+ * serving one size class. Layer 2: the backend of tiny and pool.
+ *
+ * The size classes (1 B - 52 KiB) are generated at init from one rule:
+ * steps of 16 B up to 128 B, then 8 classes per doubling, so a request
+ * wastes under 16 B below 128 B and under 1/8 above. A superslab's first
+ * page holds its metadata; blocks carry no header. Thread caches (tiny, pool)
+ * move blocks in batches with hak_ss_refill() / hak_ss_flush() and the
+ * hak_ss_bin_*() helpers; each class has its own lock, taken only there.
+ *
+ * With HAKMEM_CHECK=full the box also keeps one "live" bit per 16 B, fills
+ * freed blocks with a canary and checks it when they are handed out again.
+ */
+#ifndef HAK_SUPERSLAB_H
+#define HAK_SUPERSLAB_H
+
+#include "../base/hak_base.h"
+#include "../base/hak_bin.h"
+#include "../base/hak_box.h"
+#include "../regionmap/regionmap.h"
+
+#define HAK_SS_SIZE		HAK_RMAP_GRANULE
+#define HAK_SS_PAGE_SHIFT	16
+#define HAK_SS_PAGES		(HAK_SS_SIZE >> HAK_SS_PAGE_SHIFT)
+#define HAK_SS_NCLASSES		77		/* 16 B .. 52 KiB */
+#define HAK_SS_NO_CLASS		HAK_SS_NCLASSES	/* page without blocks */
+#define HAK_SS_MAX_SIZE		(52u << 10)
+
+/**
+ * hak_ss_refill() - take up to @want blocks of class @cls for a thread cache
+ * @head: receives the blocks, chained through their first word
+ *
+ * Returns how many blocks were taken: fewer than @want only when memory ran
+ * out (0 then means ENOMEM). Takes the class lock.
+ */
+unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
+
+/**
+ * hak_ss_flush() - give @n blocks of class @cls, chained through their first
+ * word from @head, back to their spans. Empty spans return to their
+ * superslab; empty superslabs beyond HAKMEM_SS_KEEP go back to the OS.
+ */
+void hak_ss_flush(unsigned cls, void *head, unsigned n);
+
+/*
+ * Thread caches (tiny, pool) keep a struct hak_bin per class and call these
+ * from their slow paths, so the refill/flush policy exists once.
+ */
+
+/**
+ * hak_ss_bin_refill() - @b is empty: refill it with a batch of class @cls
+ * blocks (half its cap; one block when the cap is 0) and return one more
+ * block for the caller, or NULL when memory ran out.
+ */
+void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls);
+
+/**
+ * hak_ss_bin_free_slow() - the free of @p (class @cls) that the fast path
+ * declined: a suspected double free is confirmed (reported, abort), with
+ * HAKMEM_CHECK=full @p is validated and retired, and a full @b is flushed
+ * down to half its cap.
+ */
+void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls);
+
+/** hak_ss_bin_drain() - give every block on @b (class @cls) back. */
+void hak_ss_bin_drain(struct hak_bin *b, unsigned cls);
+
+/** hak_ss_check_full() - true when HAKMEM_CHECK=full: thread caches must stay at cap 0. */
+bool hak_ss_check_full(void);
+
+/** hak_ss_size_class_slow() - the class of a request of @size bytes (<= HAK_SS_MAX_SIZE). */
+unsigned hak_ss_size_class_slow(size_t size);
+
+/* ---------------------------------------------------------------- fast path */
+
+/**
+ * struct hak_ss_head - the first bytes of every superslab
+ * @page_class: class of the span covering each page, HAK_SS_NO_CLASS if none
+ */
+struct hak_ss_head {
+	uint8_t page_class[HAK_SS_PAGES];
+};
+
+/* Block size of each class, and a fast size->class table for <= 1 KiB. */
+extern uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
+extern uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
+
+/* hak_ss_class_of() - class of block @p inside superslab @base (from the region map). */
+HAK_FAST_PATH unsigned hak_ss_class_of(const void *base, const void *p)
+{
+	const struct hak_ss_head *h = base;
+
+	return h->page_class[((uintptr_t)p >> HAK_SS_PAGE_SHIFT) & (HAK_SS_PAGES - 1)];
+}
+
+extern const struct hak_box hak_box_superslab;
+
+#endif /* HAK_SUPERSLAB_H */

@@ -1,0 +1,1 @@
+lib-src += boxes/sysmem/sysmem_linux.c

@@ -1,0 +1,82 @@
+/*
+ * sysmem.h - P4 system memory: the only box that calls mmap, munmap, madvise
+ * and mremap. Layer 0: includes nothing but base.
+ *
+ * Mechanism only, like mimalloc's prim.h: every command returns 0 or -errno,
+ * result pointers are never NULL on success, sizes are multiples of the page
+ * size and alignments powers of two no smaller than a page. All calls are
+ * thread-safe and take no lock. Also owns the thread-exit hook.
+ */
+#ifndef HAK_SYSMEM_H
+#define HAK_SYSMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../base/hak_box.h"
+
+/**
+ * hak_sys_map() - map fresh zeroed read-write memory
+ * @size:  bytes, a multiple of the page size
+ * @align: alignment of the result, a power of two >= the page size
+ * @out:   the mapping's address
+ *
+ * Returns 0, or -ENOMEM when the system refuses (or a test injects a fault).
+ */
+int hak_sys_map(size_t size, size_t align, void **out);
+
+/**
+ * hak_sys_reserve() - reserve address space that is committed page by page
+ * on first touch and never counted against overcommit (MAP_NORESERVE).
+ */
+int hak_sys_reserve(size_t size, void **out);
+
+/** hak_sys_unmap() - return a mapping (or a page-aligned part) to the OS. */
+int hak_sys_unmap(void *p, size_t size);
+
+/**
+ * hak_sys_decommit() - give the pages back but keep the addresses; they read
+ * as zero when touched again (MADV_DONTNEED).
+ */
+int hak_sys_decommit(void *p, size_t size);
+
+/**
+ * hak_sys_remap() - resize a mapping made by hak_sys_map()
+ * @p, @old_size: the mapping
+ * @new_size:     its new size, a multiple of the page size
+ * @align:        alignment the result must keep if it moves
+ * @out:          where the mapping now starts (@p when done in place)
+ *
+ * Shrinks or grows in place when the address space allows, otherwise moves
+ * the pages (no copy) to a fresh @align-aligned address. Returns 0 or -ENOMEM.
+ */
+int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
+		  void **out);
+
+/** hak_sys_page_size() - the page size; valid before init. */
+size_t hak_sys_page_size(void);
+
+/** hak_sys_phys_mem() - bytes of physical memory on this machine. */
+size_t hak_sys_phys_mem(void);
+
+/**
+ * hak_sys_thread_watch() - make sure the thread-exit hook runs when the
+ * calling thread exits (a pthread key destructor). Call from a slow path the
+ * first time a thread caches memory; calling again is cheap.
+ */
+void hak_sys_thread_watch(void);
+
+/** hak_sys_set_thread_exit_hook() - the frontend's @hook, set once at init. */
+void hak_sys_set_thread_exit_hook(void (*hook)(void));
+
+/** hak_sys_bytes_mapped() - bytes mapped now (mapped minus returned). */
+size_t hak_sys_bytes_mapped(void);
+
+#ifdef HAKMEM_TEST
+/* Test builds: fail every map/reserve/remap once this many more succeeded (-1: never). */
+extern _Atomic long hak_sys_fail_after;
+#endif
+
+extern const struct hak_box hak_box_sysmem;
+
+#endif /* HAK_SYSMEM_H */

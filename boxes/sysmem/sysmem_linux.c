@@ -1,0 +1,232 @@
+/*
+ * sysmem_linux.c - P4 on Linux: mmap/munmap/madvise/mremap and counters.
+ *
+ * No locks: counters are relaxed atomics. The thread-exit key is created at
+ * init; its destructor calls the frontend's hook once per exiting thread that
+ * asked to be watched.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../base/hak_base.h"
+#include "sysmem.h"
+
+#define HAK_SYS_STAT_FIELDS(X)						\
+	X(map_calls) X(unmap_calls) X(decommit_calls) X(remap_calls)	\
+	X(bytes_mapped) X(bytes_unmapped) X(bytes_decommitted) X(map_failures)
+
+static struct {
+#define X(f) hak_counter_t f;
+	HAK_SYS_STAT_FIELDS(X)
+#undef X
+} st;
+
+static pthread_key_t exit_key;
+static void (*exit_hook)(void);
+static HAK_TLS bool watched;
+
+#ifdef HAKMEM_TEST
+_Atomic long hak_sys_fail_after = -1;
+
+static bool inject_fault(void)
+{
+	long n = hak_atomic_load_relaxed(&hak_sys_fail_after);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&hak_sys_fail_after, &n, n - 1))
+		;
+	return n == 0;
+}
+#else
+static bool inject_fault(void)
+{
+	return false;
+}
+#endif
+
+size_t hak_sys_page_size(void)
+{
+	static size_t page;
+
+	if (unlikely(!page))
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+size_t hak_sys_phys_mem(void)
+{
+	return (size_t)sysconf(_SC_PHYS_PAGES) * hak_sys_page_size();
+}
+
+static int map_raw(size_t size, int extra, void **out)
+{
+	void *p;
+
+	if (inject_fault()) {
+		hak_count(st.map_failures, 1);
+		return -ENOMEM;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
+	if (p == MAP_FAILED) {
+		hak_count(st.map_failures, 1);
+		return -ENOMEM;
+	}
+	hak_count(st.map_calls, 1);
+	hak_count(st.bytes_mapped, size);
+	*out = p;
+	return 0;
+}
+
+/* Trim [p, p+total) down to the @align-aligned @size bytes inside it. */
+static void *trim_to_align(char *p, size_t total, size_t size, size_t align)
+{
+	char *a = (char *)HAK_ALIGN_UP((uintptr_t)p, align);
+	size_t head = (size_t)(a - p), tail = total - head - size;
+
+	if (head)
+		hak_sys_unmap(p, head);
+	if (tail)
+		hak_sys_unmap(a + size, tail);
+	return a;
+}
+
+int hak_sys_map(size_t size, size_t align, void **out)
+{
+	size_t page = hak_sys_page_size();
+	void *p;
+	int err;
+
+	hak_assert(size && size % page == 0 && HAK_IS_POW2(align));
+	if (size > SIZE_MAX / 2 - align)
+		return -ENOMEM;
+	if (align <= page)
+		return map_raw(size, 0, out);
+	/* Try the exact size first: the kernel often hands out aligned ranges. */
+	err = map_raw(size, 0, &p);
+	if (err)
+		return err;
+	if ((uintptr_t)p % align == 0) {
+		*out = p;
+		return 0;
+	}
+	hak_sys_unmap(p, size);
+	err = map_raw(size + align - page, 0, &p);
+	if (err)
+		return err;
+	*out = trim_to_align(p, size + align - page, size, align);
+	return 0;
+}
+
+int hak_sys_reserve(size_t size, void **out)
+{
+	return map_raw(size, MAP_NORESERVE, out);
+}
+
+int hak_sys_unmap(void *p, size_t size)
+{
+	if (munmap(p, size) != 0)
+		return -errno;
+	hak_count(st.unmap_calls, 1);
+	hak_count(st.bytes_unmapped, size);
+	return 0;
+}
+
+int hak_sys_decommit(void *p, size_t size)
+{
+	if (madvise(p, size, MADV_DONTNEED) != 0)
+		return -errno;
+	hak_count(st.decommit_calls, 1);
+	hak_count(st.bytes_decommitted, size);
+	return 0;
+}
+
+int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
+		  void **out)
+{
+	size_t page = hak_sys_page_size();
+	void *q, *target;
+	int err;
+
+	hak_assert(old_size % page == 0 && new_size % page == 0);
+	if (inject_fault())
+		return -ENOMEM;
+	hak_count(st.remap_calls, 1);
+	q = mremap(p, old_size, new_size, 0);
+	if (q != MAP_FAILED)
+		goto done;
+	/* Move: reserve an aligned range, then let the kernel move the pages there. */
+	err = hak_sys_map(new_size, align, &target);
+	if (err)
+		return err;
+	q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	if (q == MAP_FAILED) {
+		hak_sys_unmap(target, new_size);
+		return -ENOMEM;
+	}
+	hak_count(st.bytes_unmapped, new_size);	/* the reservation was replaced */
+done:
+	if (new_size > old_size)
+		hak_count(st.bytes_mapped, new_size - old_size);
+	else
+		hak_count(st.bytes_unmapped, old_size - new_size);
+	*out = q;
+	return 0;
+}
+
+static void thread_exit_destructor(void *arg)
+{
+	(void)arg;
+	watched = false;
+	if (exit_hook)
+		exit_hook();
+}
+
+void hak_sys_thread_watch(void)
+{
+	if (likely(watched))
+		return;
+	watched = true;
+	pthread_setspecific(exit_key, (void *)1);
+}
+
+void hak_sys_set_thread_exit_hook(void (*hook)(void))
+{
+	exit_hook = hook;
+}
+
+size_t hak_sys_bytes_mapped(void)
+{
+	return (size_t)(hak_atomic_load_relaxed(&st.bytes_mapped) -
+			hak_atomic_load_relaxed(&st.bytes_unmapped));
+}
+
+static int sys_init(const struct hak_options *opt)
+{
+	(void)opt;
+	hak_sys_page_size();
+	return pthread_key_create(&exit_key, thread_exit_destructor) ? -EAGAIN : 0;
+}
+
+static void sys_stats(FILE *out)
+{
+#define X(f) fprintf(out, "sysmem.%s %llu\n", #f, \
+		     (unsigned long long)hak_atomic_load_relaxed(&st.f));
+	HAK_SYS_STAT_FIELDS(X)
+#undef X
+}
+
+static void sys_describe(char *buf, size_t len)
+{
+	snprintf(buf, len, "page %zu B, %zu MiB physical, thread-exit key %u",
+		 hak_sys_page_size(), hak_sys_phys_mem() >> 20, exit_key);
+}
+
+const struct hak_box hak_box_sysmem = {
+	.name = "sysmem",
+	.layer = 0,
+	.init = sys_init,
+	.stats = sys_stats,
+	.describe = sys_describe,
+};

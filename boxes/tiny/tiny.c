@@ -1,0 +1,64 @@
+/*
+ * tiny.c - the tiny tier's thread caches: set-up, slow paths, thread exit.
+ */
+#include "../sysmem/sysmem.h"
+#include "tiny.h"
+
+HAK_TLS struct hak_tiny_tls hak_tiny_tls;
+static HAK_TLS bool thread_ready;
+static unsigned bin_cap;
+
+BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SS_NCLASSES);
+
+/* Caps stay 0 under HAKMEM_CHECK=full so that every call reaches the checks. */
+static void thread_setup(void)
+{
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
+		hak_tiny_tls.bins[c].cap = bin_cap;
+	thread_ready = true;
+	hak_sys_thread_watch();
+}
+
+void *hak_tiny_alloc_slow(unsigned cls)
+{
+	if (unlikely(!thread_ready))
+		thread_setup();
+	return hak_ss_bin_refill(&hak_tiny_tls.bins[cls], cls);
+}
+
+void hak_tiny_free_slow(void *p, unsigned cls)
+{
+	if (unlikely(!thread_ready))
+		thread_setup();
+	hak_ss_bin_free_slow(&hak_tiny_tls.bins[cls], p, cls);
+}
+
+static int tiny_init(const struct hak_options *opt)
+{
+	bin_cap = hak_ss_check_full() ? 0 : (unsigned)opt->v[HAK_OPT_TINY_CACHE];
+	return 0;
+}
+
+/* Hand every cached block back; a later call in this thread sets up again. */
+static void tiny_thread_exit(void)
+{
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+		hak_ss_bin_drain(&hak_tiny_tls.bins[c], c);
+		hak_tiny_tls.bins[c].cap = 0;
+	}
+	thread_ready = false;
+}
+
+static void tiny_describe(char *buf, size_t len)
+{
+	snprintf(buf, len, "%u classes up to %u B, %u blocks per class per thread",
+		 HAK_TINY_NCLASSES, HAK_TINY_MAX, bin_cap);
+}
+
+const struct hak_box hak_box_tiny = {
+	.name = "tiny",
+	.layer = 3,
+	.init = tiny_init,
+	.thread_exit = tiny_thread_exit,
+	.describe = tiny_describe,
+};

@@ -1,0 +1,65 @@
+/*
+ * tiny.h - the tiny tier: requests of 1 B - 1 KiB. Layer 3.
+ *
+ * Each thread keeps one bin (struct hak_bin) per tiny class; malloc pops and
+ * free pushes with no atomic and no lock. Misses and overflows go to the
+ * superslab in batches. The frontend calls the inline fast path below and,
+ * when it declines, the slow path.
+ *
+ * Foundation state: cross-thread frees land in the freeing thread's bin
+ * (blocks migrate, as in tcmalloc); per-slab remote lists come with the tiny
+ * tier issue.
+ */
+#ifndef HAK_TINY_H
+#define HAK_TINY_H
+
+#include "../base/hak_bin.h"
+#include "../superslab/superslab.h"
+
+#define HAK_TINY_MAX		1024
+#define HAK_TINY_NCLASSES	32	/* superslab classes 0..31 */
+
+/**
+ * hak_tiny_alloc_slow() - the bin of class @cls is empty: refill it. Sets up
+ * the thread's bins on its first call. Returns NULL on ENOMEM.
+ */
+void *hak_tiny_alloc_slow(unsigned cls);
+
+/** hak_tiny_free_slow() - the free of @p (class @cls) the fast path declined. */
+void hak_tiny_free_slow(void *p, unsigned cls);
+
+/* ---------------------------------------------------------------- fast path */
+
+struct hak_tiny_tls {
+	struct hak_bin bins[HAK_TINY_NCLASSES];
+};
+
+extern HAK_TLS struct hak_tiny_tls hak_tiny_tls;
+
+/* hak_tiny_class() - class of a request of @size <= HAK_TINY_MAX bytes. */
+HAK_FAST_PATH unsigned hak_tiny_class(size_t size)
+{
+	return hak_ss_class_of16[(size + 15) >> 4];
+}
+
+/* hak_tiny_pop() - a block for @size <= HAK_TINY_MAX bytes, or NULL on a miss. */
+HAK_FAST_PATH void *hak_tiny_pop(size_t size)
+{
+	return hak_bin_pop(&hak_tiny_tls.bins[hak_tiny_class(size)]);
+}
+
+/* hak_tiny_free() - free @p of tiny class @cls (found by hak_ss_class_of()). */
+HAK_FAST_PATH void hak_tiny_free(void *p, unsigned cls)
+{
+	struct hak_bin *b = &hak_tiny_tls.bins[cls];
+
+	if (likely(b->count < b->cap && !hak_bin_has_key(p))) {
+		hak_bin_push(b, p);
+		return;
+	}
+	hak_tiny_free_slow(p, cls);
+}
+
+extern const struct hak_box hak_box_tiny;
+
+#endif /* HAK_TINY_H */

@@ -1,0 +1,2 @@
+# Release: what users link.
+PROFILE_CFLAGS := -O2 -g -fno-plt
