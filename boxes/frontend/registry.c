@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 
 #include "../base/hak_base.h"
@@ -107,8 +108,12 @@ static void verbose_print(void)
 
 static uint64_t random_key(void)
 {
-	const uint64_t *r = (const uint64_t *)getauxval(AT_RANDOM);
-	uint64_t x = (uintptr_t)&hak_opt ^ (r ? r[1] : 0);
+	const void *r = (const void *)getauxval(AT_RANDOM);	/* 16 random bytes */
+	uint64_t x = 0;
+
+	if (r)
+		memcpy(&x, r, sizeof(x));	/* not aligned */
+	x ^= (uintptr_t)&hak_opt;
 
 	/* splitmix64 finaliser: a key that no program writes by chance */
 	x ^= x >> 30;

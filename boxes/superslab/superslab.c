@@ -543,26 +543,29 @@ static int span_check(const struct span *sp)
 	return errors;
 }
 
+/* One class at a time (class lock, then ss_lock), so at most two locks are held. */
 static int ss_self_check(void)
 {
 	int errors = 0;
 
-	ss_prefork();
-	for (struct superslab *ss = all_list; ss; ss = ss->next) {
-		if (ss->magic != SS_MAGIC) {
-			hak_report("self-check: superslab %p: bad magic", (void *)ss);
-			errors++;
-			continue;
-		}
-		for (unsigned i = 1; i < HAK_SS_PAGES; i++) {
-			struct span *sp = &ss->spans[i];
-
-			if (ss->free_pages & (1u << i) || ss->span_of_page[i] != i)
+	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++) {
+		pthread_mutex_lock(&classes[c].lock);
+		pthread_mutex_lock(&ss_lock);
+		for (struct superslab *ss = all_list; ss; ss = ss->next) {
+			if (ss->magic != SS_MAGIC) {
+				if (c == 0)
+					hak_report("self-check: superslab %p: bad magic", (void *)ss);
+				errors += c == 0;
 				continue;
-			errors += span_check(sp);
+			}
+			for (unsigned i = 1; i < HAK_SS_PAGES; i++)
+				if (!(ss->free_pages & (1u << i)) && ss->span_of_page[i] == i &&
+				    ss->spans[i].cls == c)
+					errors += span_check(&ss->spans[i]);
 		}
+		pthread_mutex_unlock(&ss_lock);
+		pthread_mutex_unlock(&classes[c].lock);
 	}
-	ss_postfork_parent();
 	return errors;
 }
 

@@ -1,0 +1,24 @@
+/*
+ * check_main.c - runs every box's suite; CK_RUN_SUITE=tiny runs one (Check).
+ */
+#include <stdlib.h>
+
+#include "unit.h"
+
+static Suite *(*const suites[])(void) = {
+	sysmem_suite, regionmap_suite, superslab_suite, bigcache_suite,
+	pool_suite, tiny_suite, frontend_suite,
+};
+
+int main(void)
+{
+	SRunner *sr = srunner_create(NULL);
+	int failed;
+
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

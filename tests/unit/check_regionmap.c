@@ -1,0 +1,76 @@
+/* check_regionmap.c - the O(1) ownership table. */
+#include "../../boxes/regionmap/regionmap.h"
+#include "../../boxes/sysmem/sysmem.h"
+#include "unit.h"
+
+#define GRANULE HAK_RMAP_GRANULE
+
+/* A 2 MiB-aligned address range nobody uses (mapped, so no one else takes it). */
+static char *fresh_range(size_t size)
+{
+	void *p;
+
+	hak_free(hak_malloc(1));	/* start HAKMEM: the table is reserved at init */
+	ck_assert_int_eq(hak_sys_map(size, GRANULE, &p), 0);
+	return p;
+}
+
+START_TEST(register_lookup_unregister)
+{
+	char *base = fresh_range(4 * GRANULE);	/* only 3 granules registered */
+	uint32_t e;
+
+	ck_assert_uint_eq(hak_rmap_lookup(base), 0);
+	ck_assert_int_eq(hak_rmap_register(base, 2 * GRANULE + 1, HAK_RMAP_LARGE), 0);
+	for (size_t off = 0; off < 3 * GRANULE; off += GRANULE / 2) {
+		e = hak_rmap_lookup(base + off);
+		ck_assert_int_eq(hak_rmap_kind(e), HAK_RMAP_LARGE);
+		ck_assert_ptr_eq(hak_rmap_base(e), base);
+	}
+	ck_assert_ptr_ne(hak_rmap_base(hak_rmap_lookup(base - 1)), base);
+	ck_assert_uint_eq(hak_rmap_lookup(base + 3 * GRANULE), 0);
+	hak_rmap_unregister(base, 2 * GRANULE + 1);
+	ck_assert_uint_eq(hak_rmap_lookup(base), 0);
+	ck_assert_uint_eq(hak_rmap_lookup(base + 2 * GRANULE), 0);
+}
+END_TEST
+
+START_TEST(foreign_and_wild_pointers)
+{
+	int on_stack;
+
+	hak_free(hak_malloc(1));
+	ck_assert_uint_eq(hak_rmap_lookup(&on_stack), 0);
+	ck_assert_uint_eq(hak_rmap_lookup(NULL), 0);
+	ck_assert_uint_eq(hak_rmap_lookup((void *)(uintptr_t)1), 0);
+	ck_assert_uint_eq(hak_rmap_lookup((void *)((uintptr_t)1 << 47)), 0);
+	ck_assert_uint_eq(hak_rmap_lookup((void *)~(uintptr_t)0), 0);
+}
+END_TEST
+
+START_TEST(allocations_are_registered)
+{
+	void *small = hak_malloc(24), *mid = hak_malloc(20000), *big = hak_malloc(1 << 20);
+
+	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(small)), HAK_RMAP_SUPERSLAB);
+	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(mid)), HAK_RMAP_SUPERSLAB);
+	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(big)), HAK_RMAP_LARGE);
+	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup((char *)big + (1 << 20) - 1)),
+			 HAK_RMAP_LARGE);
+	hak_free(small);
+	hak_free(mid);
+	hak_free(big);
+}
+END_TEST
+
+Suite *regionmap_suite(void)
+{
+	Suite *s = suite_create("regionmap");
+	TCase *tc = tcase_create("lookup");
+
+	tcase_add_test(tc, register_lookup_unregister);
+	tcase_add_test(tc, foreign_and_wild_pointers);
+	tcase_add_test(tc, allocations_are_registered);
+	suite_add_tcase(s, tc);
+	return s;
+}

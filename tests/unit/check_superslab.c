@@ -1,0 +1,160 @@
+/* check_superslab.c - size classes, carving, refill/flush, span life, self-check. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../../boxes/superslab/superslab.h"
+#include "../../boxes/sysmem/sysmem.h"
+#include "unit.h"
+
+/* Raw refill/flush bypass the HAKMEM_CHECK=full protocol: test in fast mode. */
+static void start(void)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+	hak_free(hak_malloc(1));
+}
+
+START_TEST(classes_meet_the_waste_bound)
+{
+	unsigned prev = 0;
+
+	start();
+	for (size_t size = 1; size <= HAK_SS_MAX_SIZE; size++) {
+		unsigned cls = hak_ss_size_class_slow(size);
+		size_t bytes = hak_ss_class_bytes[cls];
+
+		ck_assert_uint_lt(cls, HAK_SS_NCLASSES);
+		ck_assert_uint_ge(bytes, size);
+		ck_assert_uint_ge(cls, prev);
+		ck_assert_uint_eq(bytes % HAK_MIN_ALIGN, 0);
+		if (size <= 128)
+			ck_assert_uint_lt(bytes - size, 16);
+		else
+			ck_assert_uint_lt((bytes - size) * 8, size);
+		if (size <= 1024)
+			ck_assert_uint_eq(hak_ss_class_of16[(size + 15) >> 4], cls);
+		if (cls > 0)	/* the smallest class that fits */
+			ck_assert_uint_lt(hak_ss_class_bytes[cls - 1], size);
+		prev = cls;
+	}
+	ck_assert_uint_eq(hak_ss_class_bytes[HAK_SS_NCLASSES - 1], HAK_SS_MAX_SIZE);
+	ck_assert_uint_eq(hak_ss_size_class_slow(0), 0);
+}
+END_TEST
+
+/* Take @n blocks of @cls, check they are distinct, aligned and in place. */
+static void **take(unsigned cls, unsigned n)
+{
+	void **all = calloc(n, sizeof(void *)), *head;
+	unsigned got = 0, bytes = hak_ss_class_bytes[cls];
+
+	while (got < n) {
+		unsigned k = hak_ss_refill(cls, n - got < 100 ? n - got : 100, &head);
+
+		ck_assert_uint_gt(k, 0);
+		for (void **b = head; b; b = b[0])
+			all[got++] = b;
+		ck_assert_uint_le(got, n);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_uint_eq((uintptr_t)all[i] % HAK_MIN_ALIGN, 0);
+		ck_assert_uint_eq(hak_ss_class_of((void *)((uintptr_t)all[i] & ~(HAK_SS_SIZE - 1)),
+						  all[i]), cls);
+		unit_fill(all[i], bytes, i);
+	}
+	for (unsigned i = 0; i < n; i++)
+		ck_assert(unit_verify(all[i], bytes, i));	/* no two blocks overlap */
+	return all;
+}
+
+static void give_back(unsigned cls, void **all, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		((void **)all[i])[0] = i + 1 < n ? all[i + 1] : NULL;
+	}
+	hak_ss_flush(cls, all[0], n);
+}
+
+START_TEST(refill_and_flush_keep_counts_exact)
+{
+	unsigned classes[] = { 0, 7, 31, 32, 60, HAK_SS_NCLASSES - 1 };
+
+	start();
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		unsigned cls = classes[i], n = 3000;
+		void **all = take(cls, n);
+
+		ck_assert_int_eq(hak_self_check(), 0);
+		give_back(cls, all, n / 2);
+		ck_assert_int_eq(hak_self_check(), 0);
+		give_back(cls, all + n / 2, n - n / 2);
+		ck_assert_int_eq(hak_self_check(), 0);
+		free(all);
+	}
+}
+END_TEST
+
+START_TEST(grows_past_many_superslabs_and_shrinks_back)
+{
+	unsigned cls = HAK_SS_NCLASSES - 1, n = 2000;	/* 2000 x 52 KiB = 100 MiB */
+	size_t before;
+	void **all;
+
+	start();
+	before = hak_sys_bytes_mapped();
+	all = take(cls, n);
+	ck_assert_uint_gt(hak_sys_bytes_mapped(), before + 90 * (1 << 20));
+	give_back(cls, all, n);
+	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 8 * (1 << 20));
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(all);
+}
+END_TEST
+
+START_TEST(self_check_sees_a_corrupt_free_list)
+{
+	unsigned cls = 3, n = 64;
+	void **all;
+
+	start();
+	all = take(cls, n);
+	give_back(cls, all, n);
+	ck_assert_int_eq(hak_self_check(), 0);
+	/* The first block given back is now inside a span's free list. */
+	((void **)all[0])[0] = (char *)all[0] + 8;
+	ck_assert_int_eq(hak_self_check(), 1);
+	free(all);
+}
+END_TEST
+
+START_TEST(out_of_memory_returns_zero_blocks)
+{
+	unsigned cls = HAK_SS_NCLASSES - 1, i;
+	void *head;
+
+	start();
+	hak_sys_fail_after = 0;	/* what is mapped already is still handed out */
+	for (i = 0; i < 1000; i++)
+		if (hak_ss_refill(cls, 1, &head) == 0)
+			break;
+	ck_assert_uint_lt(i, 100);	/* a 2 MiB superslab holds far fewer */
+	ck_assert_ptr_null(head);
+	hak_sys_fail_after = -1;
+	ck_assert_uint_eq(hak_ss_refill(cls, 1, &head), 1);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+Suite *superslab_suite(void)
+{
+	Suite *s = suite_create("superslab");
+	TCase *tc = tcase_create("spans");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, classes_meet_the_waste_bound);
+	tcase_add_test(tc, refill_and_flush_keep_counts_exact);
+	tcase_add_test(tc, grows_past_many_superslabs_and_shrinks_back);
+	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
+	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,91 @@
+/* check_sysmem.c - P4: aligned maps, remap, decommit, fault injection. */
+#include <errno.h>
+#include <string.h>
+
+#include "../../boxes/sysmem/sysmem.h"
+#include "unit.h"
+
+#define MiB ((size_t)1 << 20)
+
+START_TEST(map_is_aligned_and_zeroed)
+{
+	size_t aligns[] = { 4096, 64 << 10, 2 * MiB, 4 * MiB, 64 * MiB };
+
+	for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+		void *p;
+		size_t size = 3 * 4096;
+
+		ck_assert_int_eq(hak_sys_map(size, aligns[i], &p), 0);
+		ck_assert_uint_eq((uintptr_t)p % aligns[i], 0);
+		for (size_t k = 0; k < size; k++)
+			ck_assert_int_eq(((unsigned char *)p)[k], 0);
+		memset(p, 0xaa, size);
+		ck_assert_int_eq(hak_sys_unmap(p, size), 0);
+	}
+}
+END_TEST
+
+START_TEST(remap_keeps_contents_and_alignment)
+{
+	void *p, *q;
+
+	ck_assert_int_eq(hak_sys_map(2 * MiB, 2 * MiB, &p), 0);
+	unit_fill(p, 2 * MiB, 1);
+	ck_assert_int_eq(hak_sys_remap(p, 2 * MiB, 64 * MiB, 2 * MiB, &q), 0);
+	ck_assert_uint_eq((uintptr_t)q % (2 * MiB), 0);
+	ck_assert(unit_verify(q, 2 * MiB, 1));
+	memset((char *)q + 2 * MiB, 1, 62 * MiB);
+	ck_assert_int_eq(hak_sys_remap(q, 64 * MiB, 4096, 2 * MiB, &p), 0);
+	ck_assert_ptr_eq(p, q);
+	ck_assert(unit_verify(p, 4096, 1));
+	ck_assert_int_eq(hak_sys_unmap(p, 4096), 0);
+}
+END_TEST
+
+START_TEST(decommit_reads_zero)
+{
+	void *p;
+
+	ck_assert_int_eq(hak_sys_map(8192, 4096, &p), 0);
+	memset(p, 0x55, 8192);
+	ck_assert_int_eq(hak_sys_decommit(p, 8192), 0);
+	ck_assert_int_eq(((unsigned char *)p)[100], 0);
+	ck_assert_int_eq(hak_sys_unmap(p, 8192), 0);
+}
+END_TEST
+
+START_TEST(fault_injection_fails_then_recovers)
+{
+	size_t before = hak_sys_bytes_mapped();
+	void *p;
+
+	hak_sys_fail_after = 1;
+	ck_assert_int_eq(hak_sys_map(4096, 4096, &p), 0);
+	ck_assert_int_eq(hak_sys_map(4096, 4096, &p), -ENOMEM);
+	ck_assert_int_eq(hak_sys_reserve(4096, &p), -ENOMEM);
+	hak_sys_fail_after = -1;
+	ck_assert_int_eq(hak_sys_map(4096, 4096, &p), 0);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), before + 2 * 4096);
+}
+END_TEST
+
+START_TEST(page_and_memory_sizes)
+{
+	ck_assert_uint_eq(hak_sys_page_size(), 4096);
+	ck_assert_uint_gt(hak_sys_phys_mem(), 64 * MiB);
+}
+END_TEST
+
+Suite *sysmem_suite(void)
+{
+	Suite *s = suite_create("sysmem");
+	TCase *tc = tcase_create("map");
+
+	tcase_add_test(tc, map_is_aligned_and_zeroed);
+	tcase_add_test(tc, remap_keeps_contents_and_alignment);
+	tcase_add_test(tc, decommit_reads_zero);
+	tcase_add_test(tc, fault_injection_fails_then_recovers);
+	tcase_add_test(tc, page_and_memory_sizes);
+	suite_add_tcase(s, tc);
+	return s;
+}

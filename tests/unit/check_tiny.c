@@ -1,0 +1,141 @@
+/* check_tiny.c - the tiny tier's thread bins (<= 1 KiB). */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "../../boxes/sysmem/sysmem.h"
+#include "../../boxes/tiny/tiny.h"
+#include "unit.h"
+
+START_TEST(free_then_malloc_reuses_the_block)
+{
+	void *p = hak_malloc(24), *q;
+
+	hak_free(p);
+	q = hak_malloc(20);	/* same class */
+	ck_assert_ptr_eq(q, p);
+	hak_free(q);
+}
+END_TEST
+
+START_TEST(bins_stay_within_their_cap)
+{
+	enum { N = 2000 };
+	static void *p[N];
+	unsigned cls = hak_tiny_class(100);
+
+	setenv("HAKMEM_CHECK", "fast", 1);	/* debug builds default to full */
+
+	for (int i = 0; i < N; i++) {
+		p[i] = hak_malloc(100);
+		unit_fill(p[i], 100, i);
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert(unit_verify(p[i], 100, i));
+		hak_free(p[i]);
+		ck_assert_uint_le(hak_tiny_tls.bins[cls].count, hak_tiny_tls.bins[cls].cap);
+	}
+	ck_assert_uint_eq(hak_tiny_tls.bins[cls].cap, 128);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(cache_option_sets_the_cap)
+{
+	unsigned cls = hak_tiny_class(64);
+	void *p[10];
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_TINY_CACHE", "4", 1);
+	for (int i = 0; i < 10; i++)
+		p[i] = hak_malloc(64);
+	for (int i = 0; i < 10; i++)
+		hak_free(p[i]);
+	ck_assert_uint_eq(hak_tiny_tls.bins[cls].cap, 4);
+	ck_assert_uint_le(hak_tiny_tls.bins[cls].count, 4);
+}
+END_TEST
+
+START_TEST(full_check_keeps_bins_empty)
+{
+	unsigned cls = hak_tiny_class(48);
+	void *p;
+
+	setenv("HAKMEM_CHECK", "full", 1);
+	p = hak_malloc(48);
+	hak_free(p);
+	ck_assert_uint_eq(hak_tiny_tls.bins[cls].count, 0);
+	ck_assert_uint_eq(hak_tiny_tls.bins[cls].cap, 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+static void *churn(void *arg)
+{
+	void *p[256];
+
+	(void)arg;
+	for (int i = 0; i < 256; i++)
+		p[i] = hak_malloc(1024);
+	for (int i = 0; i < 256; i++)
+		hak_free(p[i]);
+	return NULL;
+}
+
+/* Each exiting thread hands its cached blocks back, so memory stays flat. */
+START_TEST(thread_exit_returns_cached_blocks)
+{
+	size_t before;
+	pthread_t t;
+
+	churn(NULL);
+	before = hak_sys_bytes_mapped();
+	for (int i = 0; i < 200; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, churn, NULL), 0);
+		pthread_join(t, NULL);
+	}
+	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 4 * (1 << 20));
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+static void *free_all(void *arg)
+{
+	void **p = arg;
+
+	for (int i = 0; i < 1000; i++) {
+		ck_assert(unit_verify(p[i], 1 + i % 1024, i));
+		hak_free(p[i]);
+	}
+	return NULL;
+}
+
+START_TEST(blocks_freed_by_another_thread)
+{
+	static void *p[1000];
+	pthread_t t;
+
+	for (int i = 0; i < 1000; i++) {
+		p[i] = hak_malloc(1 + i % 1024);
+		unit_fill(p[i], 1 + i % 1024, i);
+	}
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, p), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+Suite *tiny_suite(void)
+{
+	Suite *s = suite_create("tiny");
+	TCase *tc = tcase_create("bins");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, free_then_malloc_reuses_the_block);
+	tcase_add_test(tc, bins_stay_within_their_cap);
+	tcase_add_test(tc, cache_option_sets_the_cap);
+	tcase_add_test(tc, full_check_keeps_bins_empty);
+	tcase_add_test(tc, thread_exit_returns_cached_blocks);
+	tcase_add_test(tc, blocks_freed_by_another_thread);
+	suite_add_tcase(s, tc);
+	return s;
+}
