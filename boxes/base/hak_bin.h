@@ -41,9 +41,10 @@ HAK_FAST_PATH void *hak_bin_pop(struct hak_bin *b)
 HAK_FAST_PATH void hak_bin_push(struct hak_bin *b, void *blk)
 {
 	void **p = blk;
+	uint64_t key = hak_free_key;	/* read before the stores below */
 
 	p[0] = b->head;
-	p[1] = (void *)(uintptr_t)hak_free_key;
+	p[1] = (void *)(uintptr_t)key;
 	b->head = p;
 	b->count++;
 }

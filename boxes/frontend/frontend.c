@@ -128,19 +128,16 @@ static void *next_symbol(const char *name)
 }
 
 /*
- * @p is not HAKMEM's. Returns only when HAKMEM_FOREIGN_FREE=forward, after
- * handing @p to the next allocator's free().
+ * @p is not HAKMEM's: report and abort, unless HAKMEM_FOREIGN_FREE=forward,
+ * in which case return so that the caller hands @p to the next allocator.
  */
 static void foreign(void *p, const char *api)
 {
-	static void (*next_free)(void *);
-
+	if (unlikely(hak_atomic_load_acquire(&hak_state) != HAK_UP))
+		hak_init_slow();	/* a free before any malloc: options not read yet */
 	if (hak_opt.v[HAK_OPT_FOREIGN_FREE] != HAK_FOREIGN_FORWARD)
 		hak_fatal("invalid %s(%p): not allocated by hakmem", api, p);
-	if (!next_free)
-		next_free = (void (*)(void *))next_symbol("free");
 	hak_count(foreign_forwarded, 1);
-	next_free(p);
 }
 
 /*
@@ -174,8 +171,13 @@ static HAK_SLOW_PATH void free_slow(void *p, uint32_t e)
 {
 	if (!p)
 		return;
+	static void (*next_free)(void *);
+
 	if (!usable_or_die(p, e, "free")) {
 		foreign(p, "free");
+		if (!next_free)
+			next_free = (void (*)(void *))next_symbol("free");
+		next_free(p);
 		return;
 	}
 	if (hak_rmap_kind(e) == HAK_RMAP_LARGE)
@@ -227,12 +229,18 @@ HAK_EXPORT void *hak_calloc(size_t n, size_t size)
 
 HAK_EXPORT size_t hak_malloc_usable_size(void *p)
 {
-	uint32_t e;
+	static size_t (*next_usable)(void *);
+	size_t n;
 
 	if (!p)
 		return 0;
-	e = hak_rmap_lookup(p);
-	return usable_or_die(p, e, "malloc_usable_size");
+	n = usable_or_die(p, hak_rmap_lookup(p), "malloc_usable_size");
+	if (likely(n))
+		return n;
+	foreign(p, "malloc_usable_size");
+	if (!next_usable)
+		next_usable = (size_t (*)(void *))next_symbol("malloc_usable_size");
+	return next_usable(p);
 }
 
 HAK_EXPORT void *hak_realloc(void *p, size_t size)
@@ -251,8 +259,7 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size)
 	e = hak_rmap_lookup(p);
 	old = usable_or_die(p, e, "realloc");
 	if (!old) {
-		if (hak_opt.v[HAK_OPT_FOREIGN_FREE] != HAK_FOREIGN_FORWARD)
-			hak_fatal("invalid realloc(%p): not allocated by hakmem", p);
+		foreign(p, "realloc");
 		if (!next_realloc)
 			next_realloc = (void *(*)(void *, size_t))next_symbol("realloc");
 		return next_realloc(p, size);
