@@ -26,10 +26,12 @@
 	  "most KiB a thread keeps per pool class (1-52 KiB)")	\
 	X(SS_KEEP, 2, 0, 1024, NULL,					\
 	  "empty 2 MiB superslabs kept mapped for reuse")		\
-	X(BIGCACHE_MB, 64, 0, 1048576, NULL,				\
-	  "most MiB of freed large blocks kept for reuse")		\
+	X(BIGCACHE_MB, -1, -1, 1048576, NULL,				\
+	  "most MiB of freed large blocks kept for reuse (-1: 1/256 of memory, 16 MiB..1 GiB)") \
 	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\
-	  "most freed large blocks kept for reuse")
+	  "most freed large blocks kept for reuse")			\
+	X(BIGCACHE_DELAY_MS, 1000, 0, 3600000, NULL,			\
+	  "a freed large block idle this long goes back to the OS")
 
 enum hak_option_id {
 #define HAK_OPT_ENUM(id, def, min, max, kw, help) HAK_OPT_##id,

@@ -1,11 +1,18 @@
 /*
  * bigcache.c - large blocks: one mapping each, a bounded cache of freed ones.
  *
- * Lock: cache_lock protects the cache array and its byte count. A live
- * block's header is written only by the thread that owns the block.
+ * The cache is a hash table with chaining, keyed by the size class of the
+ * mapping (4 classes per doubling), plus one list in age order for eviction
+ * and expiry. Both are threaded through the freed blocks' own headers, so
+ * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
+ * is returned to the OS at the next cache operation.
+ *
+ * Lock: cache_lock protects the table, the age list and the byte count.
+ * A live block's header is written only by the thread that owns the block.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
@@ -14,21 +21,28 @@
 #define LIVE_MAGIC	0x4c49564542494721ull	/* "!GIBEVIL" */
 #define FREE_MAGIC	0x4545524642494721ull
 #define HDR_SIZE	64
-#define MAX_ENTRIES	4096
+#define NBUCKETS	64
+#define BATCH		16	/* most mappings released per cache operation */
 
 struct large_hdr {
 	uint64_t magic;
-	size_t map_size;	/* bytes mapped from base */
-	char *user;		/* the pointer handed out */
+	size_t map_size;		/* bytes mapped from the header on */
+	char *user;			/* the pointer handed out */
+	/* while cached: */
+	struct large_hdr *next, *prev;	/* bucket chain */
+	struct large_hdr *newer, *older;	/* age list */
+	uint64_t freed_ms;
 };
 
 BUILD_BUG_ON(sizeof(struct large_hdr) > HDR_SIZE);
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct large_hdr *cache[MAX_ENTRIES];
+static struct large_hdr *buckets[NBUCKETS];
+static struct large_hdr *newest, *oldest;
 static unsigned ncached, max_entries;
 static size_t cached_bytes, max_bytes;
-static hak_counter_t allocs, frees, hits, misses, evictions, resizes, trims;
+static uint64_t delay_ms;
+static hak_counter_t allocs, frees, hits, misses, evictions, expired, resizes, trims;
 
 static size_t page_up(size_t n)
 {
@@ -40,85 +54,200 @@ static size_t user_offset(size_t align)
 	return HAK_MAX(align, (size_t)HDR_SIZE);
 }
 
-static void release(struct large_hdr *h)
+static uint64_t now_ms(void)
 {
-	hak_rmap_unregister(h, h->map_size);
-	hak_sys_unmap(h, h->map_size);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A cached mapping of @need..@need*5/4 bytes, or NULL. */
+/* Size class of a mapping: 4 classes per doubling of its page count. */
+static unsigned size_class(size_t bytes)
+{
+	size_t pages = bytes / hak_sys_page_size();
+	unsigned b = 63 - (unsigned)__builtin_clzll(pages | 1);
+
+	return b < 2 ? (unsigned)pages : b * 4 + (unsigned)((pages >> (b - 2)) & 3);
+}
+
+static void release(struct large_hdr *h)
+{
+	size_t page = hak_sys_page_size(), off = (size_t)(h->user - (char *)h);
+
+	hak_rmap_unregister(h, h->map_size);
+	if (off >= 2 * page) {	/* the gap went back at allocation */
+		hak_sys_unmap(h->user, h->map_size - off);
+		hak_sys_unmap(h, page);
+	} else {
+		hak_sys_unmap(h, h->map_size);
+	}
+}
+
+static void unlink_locked(struct large_hdr *h)
+{
+	struct large_hdr **bucket = &buckets[size_class(h->map_size) % NBUCKETS];
+
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		*bucket = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	if (h->newer)
+		h->newer->older = h->older;
+	else
+		newest = h->older;
+	if (h->older)
+		h->older->newer = h->newer;
+	else
+		oldest = h->newer;
+	ncached--;
+	cached_bytes -= h->map_size;
+}
+
+static void link_locked(struct large_hdr *h)
+{
+	struct large_hdr **bucket = &buckets[size_class(h->map_size) % NBUCKETS];
+
+	h->prev = NULL;
+	h->next = *bucket;
+	if (*bucket)
+		(*bucket)->prev = h;
+	*bucket = h;
+	h->older = newest;
+	h->newer = NULL;
+	if (newest)
+		newest->newer = h;
+	newest = h;
+	if (!oldest)
+		oldest = h;
+	ncached++;
+	cached_bytes += h->map_size;
+}
+
+/*
+ * Unlink what must go: mappings idle past the delay, then the oldest while
+ * @incoming more bytes would break a bound. Returns them chained by ->next.
+ */
+static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
+{
+	struct large_hdr *out = NULL;
+
+	for (unsigned n = 0; oldest && n < BATCH; n++) {
+		struct large_hdr *h = oldest;
+		bool stale = now - h->freed_ms >= delay_ms;
+
+		if (!stale && ncached < max_entries && cached_bytes + incoming <= max_bytes)
+			break;
+		unlink_locked(h);
+		h->next = out;
+		out = h;
+		hak_count(*(stale ? &expired : &evictions), 1);
+	}
+	return out;
+}
+
+static void release_all(struct large_hdr *h)
+{
+	while (h) {
+		struct large_hdr *next = h->next;
+
+		release(h);
+		h = next;
+	}
+}
+
+/*
+ * The most recently freed mapping of @need .. @need * 5/4 bytes, or NULL.
+ * Looks in @need's class and the next one up.
+ */
 static struct large_hdr *cache_take(size_t need)
 {
-	struct large_hdr *h = NULL;
+	struct large_hdr *h = NULL, *gone;
+	unsigned cls = size_class(need);
+	uint64_t now = now_ms();
 
 	pthread_mutex_lock(&cache_lock);
-	for (unsigned i = ncached; i-- > 0;) {
-		size_t sz = cache[i]->map_size;
-
-		if (sz >= need && sz - need <= need / 4) {
-			h = cache[i];
-			cache[i] = cache[--ncached];
-			cached_bytes -= sz;
-			break;
-		}
-	}
+	for (unsigned c = cls; c <= cls + 1 && !h; c++)
+		for (h = buckets[c % NBUCKETS]; h; h = h->next)
+			if (h->map_size >= need && h->map_size - need <= need / 4)
+				break;
+	if (h)
+		unlink_locked(h);
+	gone = expire_locked(0, now);
 	pthread_mutex_unlock(&cache_lock);
+	release_all(gone);
 	return h;
 }
 
-/* Keep @h for reuse, evicting the oldest entries if over a bound. */
+/* Keep @h for reuse unless it cannot fit the bounds. */
 static void cache_put(struct large_hdr *h)
 {
-	struct large_hdr *evict[8];
-	unsigned nevict = 0;
+	struct large_hdr *gone;
+	uint64_t now = now_ms();
+	bool fits = h->map_size <= max_bytes && max_entries > 0 &&
+		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size();
 
 	h->magic = FREE_MAGIC;
+	h->freed_ms = now;
 	pthread_mutex_lock(&cache_lock);
-	while (ncached && nevict < 8 &&
-	       (ncached >= max_entries || cached_bytes + h->map_size > max_bytes)) {
-		evict[nevict++] = cache[0];
-		cached_bytes -= cache[0]->map_size;
-		cache[0] = cache[--ncached];
-	}
-	if (ncached < max_entries && cached_bytes + h->map_size <= max_bytes) {
-		cache[ncached++] = h;
-		cached_bytes += h->map_size;
+	gone = expire_locked(fits ? h->map_size : 0, now);
+	if (fits && ncached < max_entries && cached_bytes + h->map_size <= max_bytes) {
+		link_locked(h);
 		h = NULL;
 	}
 	pthread_mutex_unlock(&cache_lock);
-	hak_count(evictions, nevict);
-	while (nevict)
-		release(evict[--nevict]);
+	release_all(gone);
 	if (h)
 		release(h);
 }
 
+/*
+ * Over-aligned blocks keep only the header page and the block itself: the
+ * pages in between are unmapped, so a 1 GiB alignment does not pin 1 GiB.
+ */
+static void *map_new(size_t need, size_t align, size_t off)
+{
+	size_t page = hak_sys_page_size();
+	struct large_hdr *h;
+	void *base;
+
+	if (hak_sys_map(need, HAK_MAX(align, HAK_RMAP_GRANULE), &base))
+		return NULL;
+	if (hak_rmap_register(base, need, HAK_RMAP_LARGE)) {
+		hak_sys_unmap(base, need);
+		return NULL;
+	}
+	if (off >= 2 * page)
+		hak_sys_unmap((char *)base + page, off - page);
+	h = base;
+	h->map_size = need;
+	return h;
+}
+
 void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 {
-	size_t off = user_offset(align), need, map_align;
+	size_t off = user_offset(align), need;
 	struct large_hdr *h = NULL;
-	void *base;
 
 	if (size > SIZE_MAX / 2 - off)
 		return NULL;
 	need = page_up(off + size);
-	map_align = HAK_MAX(align, HAK_RMAP_GRANULE);
 	hak_count(allocs, 1);
-	if (map_align == HAK_RMAP_GRANULE)
+	if (off < 2 * hak_sys_page_size())
 		h = cache_take(need);
 	*zeroed = h == NULL;
 	if (h) {
 		hak_count(hits, 1);
+		/* Give back the pages of a larger mapping that this block will not use. */
+		if (h->map_size - need >= 16 * hak_sys_page_size())
+			hak_sys_decommit((char *)h + need, h->map_size - need);
 	} else {
 		hak_count(misses, 1);
-		if (hak_sys_map(need, map_align, &base))
+		h = map_new(need, align, off);
+		if (!h)
 			return NULL;
-		if (hak_rmap_register(base, need, HAK_RMAP_LARGE)) {
-			hak_sys_unmap(base, need);
-			return NULL;
-		}
-		h = base;
-		h->map_size = need;
 	}
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
@@ -158,10 +287,12 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	need = page_up(off + size);
 	if (need <= old && need > old / 2)
 		return p;	/* fits; a small shrink is not worth a system call */
+	if (off >= 2 * hak_sys_page_size())
+		return NULL;	/* a mapping with a hole cannot be moved: copy */
 	/* Unregister first: once the kernel moves or trims the pages, another
 	 * region may be mapped at the old addresses. */
 	hak_rmap_unregister(h, old);
-	if (hak_sys_remap(h, old, need, HAK_MAX(off, HAK_RMAP_GRANULE), &nb)) {
+	if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
 		hak_rmap_register(h, old, HAK_RMAP_LARGE);
 		return need < old ? p : NULL;
 	}
@@ -185,31 +316,34 @@ size_t hak_bc_cached_bytes(void)
 
 size_t hak_bc_trim(void)
 {
-	struct large_hdr *all[MAX_ENTRIES];
-	unsigned n;
+	struct large_hdr *all = NULL;
 	size_t bytes;
 
 	pthread_mutex_lock(&cache_lock);
-	n = ncached;
 	bytes = cached_bytes;
-	for (unsigned i = 0; i < n; i++)
-		all[i] = cache[i];
-	ncached = 0;
-	cached_bytes = 0;
+	while (oldest) {
+		struct large_hdr *h = oldest;
+
+		unlink_locked(h);
+		h->next = all;
+		all = h;
+	}
 	pthread_mutex_unlock(&cache_lock);
-	while (n)
-		release(all[--n]);
+	release_all(all);
 	hak_count(trims, 1);
 	return bytes;
 }
 
+/* Bytes bound: the option, or by default 1/256 of memory in 16 MiB..1 GiB. */
 static int bc_init(const struct hak_options *opt)
 {
-	size_t mb = (size_t)opt->v[HAK_OPT_BIGCACHE_MB];
+	long mb = opt->v[HAK_OPT_BIGCACHE_MB];
+	size_t scaled = HAK_MIN(HAK_MAX(hak_sys_phys_mem() / 256, (size_t)16 << 20),
+				(size_t)1 << 30);
 
-	/* Never keep more than 1/16 of the machine's memory. */
-	max_bytes = HAK_MIN(mb << 20, hak_sys_phys_mem() / 16);
-	max_entries = (unsigned)HAK_MIN(opt->v[HAK_OPT_BIGCACHE_ENTRIES], MAX_ENTRIES);
+	max_bytes = mb < 0 ? scaled : (size_t)mb << 20;
+	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
+	delay_ms = (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS];
 	return 0;
 }
 
@@ -230,31 +364,40 @@ static void bc_postfork_child(void)
 
 static void bc_stats(FILE *out)
 {
-	fprintf(out, "bigcache.allocs %llu\nbigcache.frees %llu\nbigcache.hits %llu\n"
-		"bigcache.misses %llu\nbigcache.evictions %llu\nbigcache.resizes %llu\n"
-		"bigcache.trims %llu\nbigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
-		(unsigned long long)allocs, (unsigned long long)frees,
-		(unsigned long long)hits, (unsigned long long)misses,
-		(unsigned long long)evictions, (unsigned long long)resizes,
-		(unsigned long long)trims, ncached, cached_bytes);
+#define P(f) fprintf(out, "bigcache.%s %llu\n", #f, (unsigned long long)f);
+	P(allocs) P(frees) P(hits) P(misses) P(evictions) P(expired) P(resizes) P(trims)
+#undef P
+	fprintf(out, "bigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
+		ncached, cached_bytes);
 }
 
+/* The age list and the buckets hold the same blocks, each marked free and
+ * chained in its own class's bucket; the counts match. */
 static int bc_self_check(void)
 {
-	size_t bytes = 0;
+	size_t bytes = 0, n = 0, in_buckets = 0;
 	int errors = 0;
 
 	pthread_mutex_lock(&cache_lock);
-	for (unsigned i = 0; i < ncached; i++) {
-		if (cache[i]->magic != FREE_MAGIC) {
-			hak_report("self-check: cached large block %p not marked free",
-				   (void *)cache[i]);
+	for (struct large_hdr *h = newest; h; h = h->older) {
+		if (h->magic != FREE_MAGIC || (h->older && h->older->newer != h)) {
+			hak_report("self-check: cached large block %p: bad mark or age link",
+				   (void *)h);
 			errors++;
+			break;
 		}
-		bytes += cache[i]->map_size;
+		bytes += h->map_size;
+		n++;
 	}
-	if (bytes != cached_bytes) {
-		hak_report("self-check: bigcache holds %zu B but counts %zu B", bytes, cached_bytes);
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		for (struct large_hdr *h = buckets[b]; h; h = h->next, in_buckets++)
+			if (size_class(h->map_size) % NBUCKETS != b) {
+				hak_report("self-check: cached large block %p in bucket %u", (void *)h, b);
+				errors++;
+			}
+	if (bytes != cached_bytes || n != ncached || in_buckets != ncached) {
+		hak_report("self-check: bigcache counts %u blocks / %zu B, holds %zu / %zu B (%zu in buckets)",
+			   ncached, cached_bytes, n, bytes, in_buckets);
 		errors++;
 	}
 	pthread_mutex_unlock(&cache_lock);
@@ -263,8 +406,8 @@ static int bc_self_check(void)
 
 static void bc_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "large blocks > %u KiB, cache of %u blocks / %zu MiB",
-		 52u, max_entries, max_bytes >> 20);
+	snprintf(buf, len, "large blocks > 52 KiB; cache of %u blocks / %zu MiB, idle %llu ms",
+		 max_entries, max_bytes >> 20, (unsigned long long)delay_ms);
 }
 
 const struct hak_box hak_box_bigcache = {

@@ -5,11 +5,9 @@
  * Each block is its own 2 MiB-aligned mapping from sysmem, registered in the
  * region map, with a 64 B header at the mapping's start; the user pointer
  * sits after it at the requested alignment. Freed mappings are kept in a
- * bounded cache (HAKMEM_BIGCACHE_MB, HAKMEM_BIGCACHE_ENTRIES) for reuse;
- * malloc_trim() empties it. realloc resizes with mremap, never copying.
- *
- * Foundation state: the cache is a small array searched under one lock;
- * the hash table and delayed return to the OS come with the large tier issue.
+ * bounded cache (HAKMEM_BIGCACHE_MB, _ENTRIES) for reuse and go back to the
+ * OS once idle for HAKMEM_BIGCACHE_DELAY_MS; malloc_trim() empties it.
+ * realloc resizes with mremap, never copying.
  */
 #ifndef HAK_BIGCACHE_H
 #define HAK_BIGCACHE_H

@@ -1,5 +1,7 @@
 /* check_bigcache.c - large blocks: alignment, reuse, bounds, trim, resize. */
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +122,148 @@ START_TEST(out_of_memory_is_enomem)
 }
 END_TEST
 
+/* Freed blocks are found again by size, the newest first; others miss. */
+START_TEST(hits_misses_and_chaining)
+{
+	/* 64 classes apart: the same bucket, different chains entries */
+	size_t small = 100 * 4096, big = small << 16;
+	void *a = hak_malloc(small), *b = hak_malloc(big), *c = hak_malloc(small);
+
+	hak_free(a);
+	hak_free(b);
+	hak_free(c);
+	ck_assert_int_eq(hak_self_check(), 0);
+	ck_assert_ptr_eq(hak_malloc(small), c);	/* newest of its size */
+	ck_assert_ptr_eq(hak_malloc(small), a);
+	ck_assert_ptr_eq(hak_malloc(big), b);
+	ck_assert_ptr_ne(hak_malloc(small), a);	/* nothing left: a miss */
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(too_big_a_cached_block_is_not_used)
+{
+	void *a = hak_malloc(8 * MiB), *b;
+
+	hak_free(a);
+	b = hak_malloc(2 * MiB);	/* 4x smaller: would waste too much */
+	ck_assert_ptr_ne(b, a);
+	ck_assert_uint_ge(hak_bc_cached_bytes(), 8 * MiB);
+}
+END_TEST
+
+START_TEST(oldest_is_evicted_first)
+{
+	void *p[3];
+
+	setenv("HAKMEM_BIGCACHE_ENTRIES", "2", 1);
+	for (int i = 0; i < 3; i++)
+		p[i] = hak_malloc(MiB);
+	for (int i = 0; i < 3; i++)
+		hak_free(p[i]);
+	ck_assert_uint_eq(hak_rmap_lookup(p[0]), 0);	/* returned to the OS */
+	ck_assert_uint_ne(hak_rmap_lookup(p[1]), 0);
+	ck_assert_uint_ne(hak_rmap_lookup(p[2]), 0);
+}
+END_TEST
+
+START_TEST(idle_blocks_expire)
+{
+	void *a, *b;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	a = hak_malloc(MiB);
+	b = hak_malloc(2 * MiB);
+	hak_free(a);
+	ck_assert_uint_ne(hak_rmap_lookup(a), 0);
+	usleep(150 * 1000);
+	hak_free(b);	/* any cache operation expires what is stale */
+	ck_assert_uint_eq(hak_rmap_lookup(a), 0);
+	ck_assert_uint_ne(hak_rmap_lookup(b), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(huge_alignment_does_not_pin_the_gap)
+{
+	size_t before;
+	void *p;
+
+	hak_free(hak_malloc(1));
+	before = hak_sys_bytes_mapped();
+	p = hak_memalign((size_t)1 << 30, MiB);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq((uintptr_t)p % ((size_t)1 << 30), 0);
+	memset(p, 1, MiB);
+	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 2 * MiB);
+	hak_free(p);
+	ck_assert_uint_le(hak_sys_bytes_mapped(), before);
+}
+END_TEST
+
+START_TEST(realloc_to_256_mib_keeps_contents)
+{
+	char *p = NULL;
+	size_t prev = 0;
+
+	for (size_t n = 64 << 10; n <= 256 * MiB; n = n * 3 / 2) {
+		p = hak_realloc(p, n);
+		ck_assert_ptr_nonnull(p);
+		ck_assert(unit_verify(p, prev, 11));
+		unit_fill(p, n, 11);
+		prev = n;
+	}
+	for (size_t n = prev; n >= 64 << 10; n /= 3) {
+		p = hak_realloc(p, n);
+		ck_assert(unit_verify(p, n, 11));
+	}
+	hak_free(p);
+}
+END_TEST
+
+enum { SLOTS = 64, ROUNDS = 400 };
+static _Atomic(char *) slots[SLOTS];
+
+/* Take a block from a random slot (allocated by anyone), check it, put a new one. */
+static void *large_worker(void *arg)
+{
+	unsigned x = (unsigned)(uintptr_t)arg * 2654435761u + 1;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		size_t size;
+		char *mine, *old;
+
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		size = (64 << 10) + x % (4 * MiB);
+		mine = hak_malloc(size);
+		ck_assert_ptr_nonnull(mine);
+		memcpy(mine, &size, sizeof(size));
+		mine[size - 1] = (char)size;
+		old = atomic_exchange(&slots[x % SLOTS], mine);
+		if (old) {
+			memcpy(&size, old, sizeof(size));
+			ck_assert_int_eq(old[size - 1], (char)size);
+			hak_free(old);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(threads_free_each_others_large_blocks)
+{
+	pthread_t t[4];
+
+	for (uintptr_t i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, large_worker, (void *)(i + 1)), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < SLOTS; i++)
+		hak_free(slots[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *bigcache_suite(void)
 {
 	Suite *s = suite_create("bigcache");
@@ -133,6 +277,13 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, resize_keeps_contents_without_copying);
 	tcase_add_test(tc, usable_tells_invalid_from_double);
 	tcase_add_test(tc, out_of_memory_is_enomem);
+	tcase_add_test(tc, hits_misses_and_chaining);
+	tcase_add_test(tc, too_big_a_cached_block_is_not_used);
+	tcase_add_test(tc, oldest_is_evicted_first);
+	tcase_add_test(tc, idle_blocks_expire);
+	tcase_add_test(tc, huge_alignment_does_not_pin_the_gap);
+	tcase_add_test(tc, realloc_to_256_mib_keeps_contents);
+	tcase_add_test(tc, threads_free_each_others_large_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -85,7 +85,7 @@ START_TEST(bad_option_value_warns_and_uses_default)
 	ck_assert_ptr_nonnull(strstr(out, "hakmem: HAKMEM_BIGCACHE_MB=-5 is not valid"));
 	ck_assert_int_eq(hak_opt.v[HAK_OPT_TINY_CACHE], 128);
 	ck_assert_int_eq(hak_opt.v[HAK_OPT_CHECK], HAK_DEBUG);
-	ck_assert_int_eq(hak_opt.v[HAK_OPT_BIGCACHE_MB], 64);
+	ck_assert_int_eq(hak_opt.v[HAK_OPT_BIGCACHE_MB], -1);
 }
 END_TEST
 
