@@ -55,7 +55,7 @@ HAK_FAST_PATH void *alloc_fast(size_t size)
 			return p;
 		}
 	} else if (size <= HAK_POOL_MAX) {
-		cls = hak_ss_size_class_slow(size);
+		cls = hak_ss_size_class(size);
 		p = hak_pool_pop(cls);
 		if (likely(p)) {
 			STAT_FAST(pool_allocs);
@@ -73,7 +73,7 @@ HAK_EXPORT void *hak_malloc(size_t size)
 /* The smallest class >= @size whose block size is a multiple of @align. */
 static unsigned aligned_class(size_t size, size_t align)
 {
-	unsigned cls = hak_ss_size_class_slow(HAK_ALIGN_UP(size, align));
+	unsigned cls = hak_ss_size_class(HAK_ALIGN_UP(size, align));
 
 	while (cls < HAK_SS_NCLASSES && hak_ss_class_bytes[cls] % align)
 		cls++;
@@ -95,7 +95,7 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 	if (zeroed)
 		*zeroed = false;
 	if (size <= HAK_POOL_MAX)
-		cls = align <= HAK_MIN_ALIGN ? hak_ss_size_class_slow(size)
+		cls = align <= HAK_MIN_ALIGN ? hak_ss_size_class(size)
 					     : aligned_class(size, align);
 	if (cls < HAK_TINY_NCLASSES) {
 		p = hak_bin_pop(&hak_tiny_tls.bins[cls]);

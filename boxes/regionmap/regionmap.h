@@ -64,7 +64,8 @@ HAK_FAST_PATH enum hak_rmap_kind hak_rmap_kind(uint32_t entry)
 
 HAK_FAST_PATH void *hak_rmap_base(uint32_t entry)
 {
-	return (void *)((uintptr_t)(entry >> HAK_RMAP_KIND_BITS) << HAK_RMAP_SHIFT);
+	return (void *)((uintptr_t)(entry & ~((1u << HAK_RMAP_KIND_BITS) - 1))
+			<< (HAK_RMAP_SHIFT - HAK_RMAP_KIND_BITS));
 }
 
 extern const struct hak_box hak_box_regionmap;

@@ -67,18 +67,6 @@ static hak_counter_t ss_mapped, ss_unmapped, ss_live;
 
 /* ------------------------------------------------------------ size classes */
 
-unsigned hak_ss_size_class_slow(size_t size)
-{
-	size_t s;
-	unsigned b;
-
-	if (size <= 128)
-		return size ? (unsigned)((size + 15) >> 4) - 1 : 0;
-	s = size - 1;
-	b = 63 - (unsigned)__builtin_clzll(s);
-	return 8 + (b - 7) * 8 + (unsigned)((s >> (b - 3)) & 7);
-}
-
 static void classes_init(void)
 {
 	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++) {
@@ -92,7 +80,7 @@ static void classes_init(void)
 		pthread_mutex_init(&classes[c].lock, NULL);
 	}
 	for (size_t i = 0; i <= 1024 >> 4; i++)
-		hak_ss_class_of16[i] = (uint8_t)hak_ss_size_class_slow(i << 4);
+		hak_ss_class_of16[i] = (uint8_t)hak_ss_size_class(i << 4);
 }
 
 /* -------------------------------------------------------------- superslabs */

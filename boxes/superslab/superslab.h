@@ -69,8 +69,6 @@ void hak_ss_bin_drain(struct hak_bin *b, unsigned cls);
 /** hak_ss_check_full() - true when HAKMEM_CHECK=full: thread caches must stay at cap 0. */
 bool hak_ss_check_full(void);
 
-/** hak_ss_size_class_slow() - the class of a request of @size bytes (<= HAK_SS_MAX_SIZE). */
-unsigned hak_ss_size_class_slow(size_t size);
 
 /* ---------------------------------------------------------------- fast path */
 
@@ -85,6 +83,20 @@ struct hak_ss_head {
 /* Block size of each class, and a fast size->class table for <= 1 KiB. */
 extern uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
 extern uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
+
+/*
+ * hak_ss_size_class() - the class of a request of @size <= HAK_SS_MAX_SIZE
+ * bytes: steps of 16 B up to 128 B, then 8 classes per doubling.
+ */
+HAK_FAST_PATH unsigned hak_ss_size_class(size_t size)
+{
+	unsigned b;
+
+	if (size <= 128)
+		return size ? (unsigned)((size + 15) >> 4) - 1 : 0;
+	b = 63 - (unsigned)__builtin_clzll(size - 1);
+	return 8 + (b - 7) * 8 + (unsigned)(((size - 1) >> (b - 3)) & 7);
+}
 
 /* hak_ss_class_of() - class of block @p inside superslab @base (from the region map). */
 HAK_FAST_PATH unsigned hak_ss_class_of(const void *base, const void *p)

@@ -1,5 +1,6 @@
 /* check_frontend.c - registry, options, verbose/help output, bad input. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,46 @@ START_TEST(realloc_in_place_and_across_tiers)
 }
 END_TEST
 
+static pthread_key_t late_key;
+
+/* Runs after HAKMEM's own thread-exit hook may have drained the bins. */
+static void late_destructor(void *arg)
+{
+	void *p = hak_malloc(100), *q = hak_malloc(20000);
+
+	ck_assert(unit_verify(arg, 64, 3));
+	hak_free(arg);
+	unit_fill(p, 100, 4);
+	hak_free(p);
+	hak_free(q);
+}
+
+static void *thread_with_late_destructor(void *arg)
+{
+	void *p = hak_malloc(64);
+
+	(void)arg;
+	unit_fill(p, 64, 3);
+	pthread_setspecific(late_key, p);
+	hak_free(hak_malloc(300));
+	return NULL;
+}
+
+/* Allocation from a TLS destructor works, and leaves no block behind. */
+START_TEST(malloc_in_thread_destructors)
+{
+	pthread_t t;
+
+	hak_free(hak_malloc(1));
+	ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
+	for (int i = 0; i < 50; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, thread_with_late_destructor, NULL), 0);
+		pthread_join(t, NULL);
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *frontend_suite(void)
 {
 	Suite *s = suite_create("frontend");
@@ -235,6 +276,7 @@ Suite *frontend_suite(void)
 	tcase_add_test(tc, config_string_names_the_profile);
 	tcase_add_test(tc, stats_report_every_box);
 	tcase_add_test(tc, realloc_in_place_and_across_tiers);
+	tcase_add_test(tc, malloc_in_thread_destructors);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test_raise_signal(bad, free_of_stack_address_aborts, SIGABRT);

@@ -9,7 +9,7 @@
 
 static struct hak_bin *bin_for(size_t size)
 {
-	return &hak_pool_tls.bins[hak_ss_size_class_slow(size) - HAK_POOL_FIRST_CLASS];
+	return &hak_pool_tls.bins[hak_ss_size_class(size) - HAK_POOL_FIRST_CLASS];
 }
 
 START_TEST(free_then_malloc_reuses_the_block)
