@@ -1,12 +1,14 @@
 /*
  * regionmap.h - the O(1) answer to "whose pointer is this?". Layer 1.
  *
- * One 32-bit entry per 2 MiB granule of the 47-bit user address space, in a
- * table reserved at init (256 MiB of address space, committed page by page
- * only where granules are registered). An entry names the kind of region that
- * owns the granule and where that region starts, so a lookup touches only
- * HAKMEM's table and makes no system call. Regions are 2 MiB-aligned and own
- * every granule they overlap.
+ * One 32-bit entry per 2 MiB granule of the 47-bit user address space, in
+ * two levels: a static top table of 2048 leaf pointers (one per 64 GiB) and
+ * 128 KiB leaves mapped the first time a region lands in their range. An
+ * entry names the kind of region that owns the granule and where that region
+ * starts, so a lookup touches only HAKMEM's tables and makes no system call;
+ * it needs no init (an empty top table answers 0) and reserves no address
+ * space up front, so a small RLIMIT_AS is no obstacle. Regions are 2 MiB-
+ * aligned and own every granule they overlap.
  *
  * Registration is done by the owner of a fresh region before any pointer into
  * it escapes, and undone before the region is unmapped; lookups need no lock.
@@ -21,6 +23,9 @@
 #define HAK_RMAP_GRANULE	((size_t)1 << HAK_RMAP_SHIFT)
 #define HAK_RMAP_ADDR_BITS	47
 #define HAK_RMAP_KIND_BITS	4
+#define HAK_RMAP_LEAF_SHIFT	36
+#define HAK_RMAP_TOP_SIZE	((size_t)1 << (HAK_RMAP_ADDR_BITS - HAK_RMAP_LEAF_SHIFT))
+#define HAK_RMAP_LEAF_SIZE	((size_t)1 << (HAK_RMAP_LEAF_SHIFT - HAK_RMAP_SHIFT))
 
 enum hak_rmap_kind {
 	HAK_RMAP_NONE = 0,
@@ -32,7 +37,7 @@ enum hak_rmap_kind {
  * hak_rmap_register() - name @kind as owner of [@base, @base + @size)
  * @base: 2 MiB-aligned start of the region
  * @size: bytes (need not be a multiple of 2 MiB)
- * Returns 0, or -ENOMEM if the table could not be reserved at init.
+ * Returns 0, or -ENOMEM when a leaf could not be mapped.
  */
 int hak_rmap_register(void *base, size_t size, enum hak_rmap_kind kind);
 
@@ -41,7 +46,7 @@ void hak_rmap_unregister(void *base, size_t size);
 
 /* ---------------------------------------------------------------- fast path */
 
-extern _Atomic(uint32_t *) hak_rmap_table;
+extern _Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
 
 /**
  * hak_rmap_lookup() - the entry for @p: 0 when HAKMEM does not own that
@@ -50,11 +55,15 @@ extern _Atomic(uint32_t *) hak_rmap_table;
 HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	uint32_t *t = hak_atomic_load_relaxed(&hak_rmap_table);
+	uint32_t *leaf;
 
-	if (unlikely((a >> HAK_RMAP_ADDR_BITS) != 0 || t == NULL))
+	if (unlikely((a >> HAK_RMAP_ADDR_BITS) != 0))
 		return 0;
-	return hak_atomic_load_relaxed((_Atomic uint32_t *)&t[a >> HAK_RMAP_SHIFT]);
+	leaf = hak_atomic_load_acquire(&hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT]);
+	if (unlikely(leaf == NULL))
+		return 0;
+	return hak_atomic_load_relaxed((_Atomic uint32_t *)
+		&leaf[(a >> HAK_RMAP_SHIFT) & (HAK_RMAP_LEAF_SIZE - 1)]);
 }
 
 HAK_FAST_PATH enum hak_rmap_kind hak_rmap_kind(uint32_t entry)

@@ -1,4 +1,8 @@
 /* check_regionmap.c - the O(1) ownership table. */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
 #include "../../boxes/regionmap/regionmap.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
@@ -10,7 +14,7 @@ static char *fresh_range(size_t size)
 {
 	void *p;
 
-	hak_free(hak_malloc(1));	/* start HAKMEM: the table is reserved at init */
+	hak_free(hak_malloc(1));
 	ck_assert_int_eq(hak_sys_map(size, GRANULE, &p), 0);
 	return p;
 }
@@ -63,6 +67,37 @@ START_TEST(allocations_are_registered)
 }
 END_TEST
 
+static size_t vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb << 10;
+}
+
+/* Nothing is reserved up front: HAKMEM starts under a tight RLIMIT_AS. */
+START_TEST(works_under_a_small_address_space_limit)
+{
+	struct rlimit rl;
+	void *p;
+
+	rl.rlim_cur = rl.rlim_max = vm_size() + (128 << 20);
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+	p = hak_malloc(100);
+	ck_assert_ptr_nonnull(p);
+	errno = 0;
+	ck_assert_ptr_null(hak_malloc((size_t)1 << 30));
+	ck_assert_int_eq(errno, ENOMEM);
+	hak_free(p);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *regionmap_suite(void)
 {
 	Suite *s = suite_create("regionmap");
@@ -71,6 +106,7 @@ Suite *regionmap_suite(void)
 	tcase_add_test(tc, register_lookup_unregister);
 	tcase_add_test(tc, foreign_and_wild_pointers);
 	tcase_add_test(tc, allocations_are_registered);
+	tcase_add_test(tc, works_under_a_small_address_space_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
