@@ -41,8 +41,9 @@ lib: $(LIB_A) $(LIB_SO) $(LIB_TEST)
 # The kernel's filechk: regenerate, replace only when the text changed.
 $(CONFIG_H): FORCE
 	@mkdir -p $(@D)
-	@tools/gen_config.sh $(PROFILE) config/flags "$(CC)" "$(ALL_CFLAGS)" $(FLAG_OVERRIDES) > $@.$$$$.tmp
-	@if cmp -s $@.$$$$.tmp $@; then rm $@.$$$$.tmp; else mv $@.$$$$.tmp $@; echo "  GEN     $@"; fi
+	@tmp=$@.$$$$.tmp; \
+	tools/gen_config.sh $(PROFILE) config/flags "$(CC)" "$(ALL_CFLAGS)" $(FLAG_OVERRIDES) > $$tmp && \
+	if cmp -s $$tmp $@; then rm $$tmp; else mv $$tmp $@; echo "  GEN     $@"; fi
 
 print-flags: $(CONFIG_H)
 	@sed -n 's/^#define HAKMEM_CONFIG_STRING "\(.*\)"$$/\1/p' $(CONFIG_H)
