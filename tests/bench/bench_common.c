@@ -1,0 +1,370 @@
+/*
+ * bench_common.c - PRNG, block pattern, corruption switch, timing, RESULT
+ * line and the mixed alloc/free pattern shared by the benchmarks.
+ */
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+
+#define SMALL_BLOCK	24	/* below this, every byte carries the pattern */
+#define PAGE		4096
+
+static const char *bench_name = "bench";
+static bool corrupt_armed;
+static atomic_bool corrupt_done;
+
+/* splitmix64: spreads any seed, even 0, over the whole state. */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+void bench_rng_seed(struct bench_rng *r, uint64_t seed)
+{
+	r->s = mix64(seed) | 1;
+}
+
+/* Log-uniform in [lo, hi]: each power of two is as likely as the next. */
+size_t bench_rand_log(struct bench_rng *r, size_t lo, size_t hi)
+{
+	unsigned lo_bit = 63 - __builtin_clzll(lo);
+	unsigned hi_bit = 63 - __builtin_clzll(hi);
+	unsigned bit = (unsigned)bench_rand_range(r, lo_bit, hi_bit);
+	size_t a = (size_t)1 << bit, b = a * 2 - 1;
+
+	if (a < lo)
+		a = lo;
+	if (b > hi)
+		b = hi;
+	return bench_rand_range(r, a, b);
+}
+
+/* ------------------------------------------------------------ pattern */
+
+static uint8_t small_byte(uint64_t tag, size_t i)
+{
+	return (uint8_t)(tag >> (i % 8 * 8)) ^ (uint8_t)i;
+}
+
+static size_t mid_of(size_t size)
+{
+	return (size / 2) & ~(size_t)7;
+}
+
+/*
+ * Head word = tag, a word in the middle = tag ^ size, tail word = ~tag: the
+ * first and last bytes and a seed-derived word, wherever the block ends.
+ */
+void bench_fill(const struct bench_block *b)
+{
+	unsigned char *c = b->p;
+	uint64_t head = b->tag, mid = b->tag ^ b->size, tail = ~b->tag;
+
+	if (b->size < SMALL_BLOCK) {
+		for (size_t i = 0; i < b->size; i++)
+			c[i] = small_byte(b->tag, i);
+		return;
+	}
+	memcpy(c, &head, 8);
+	memcpy(c + mid_of(b->size), &mid, 8);
+	memcpy(c + b->size - 8, &tail, 8);
+}
+
+bool bench_check(const struct bench_block *b)
+{
+	const unsigned char *c = b->p;
+	uint64_t head, mid, tail;
+
+	if (b->size < SMALL_BLOCK) {
+		for (size_t i = 0; i < b->size; i++)
+			if (c[i] != small_byte(b->tag, i))
+				return false;
+		return true;
+	}
+	memcpy(&head, c, 8);
+	memcpy(&mid, c + mid_of(b->size), 8);
+	memcpy(&tail, c + b->size - 8, 8);
+	return head == b->tag && mid == (b->tag ^ b->size) && tail == ~b->tag;
+}
+
+/* The page bytes stay clear of the three words bench_fill() writes. */
+static bool page_byte_free(const struct bench_block *b, size_t off)
+{
+	size_t mid = mid_of(b->size);
+
+	if (off >= mid && off < mid + 8)
+		return false;
+	return off + 8 < b->size;
+}
+
+/* One byte in the middle of every page, so the block is really used. */
+void bench_fill_pages(const struct bench_block *b)
+{
+	unsigned char *c = b->p;
+	uint8_t v = (uint8_t)(b->tag >> 8);
+
+	for (size_t off = PAGE / 2; off < b->size; off += PAGE)
+		if (page_byte_free(b, off))
+			c[off] = v ^ (uint8_t)(off / PAGE);
+}
+
+bool bench_check_pages(const struct bench_block *b)
+{
+	const unsigned char *c = b->p;
+	uint8_t v = (uint8_t)(b->tag >> 8);
+
+	for (size_t off = PAGE / 2; off < b->size; off += PAGE) {
+		uint8_t want = v ^ (uint8_t)(off / PAGE);
+
+		if (page_byte_free(b, off) && c[off] != want)
+			return false;
+	}
+	return true;
+}
+
+/* malloc @size into @b and write its pattern; out of memory is fatal. */
+void bench_alloc(struct bench_block *b, size_t size, struct bench_rng *r,
+		 bool pages)
+{
+	b->p = malloc(size);
+	if (!b->p)
+		bench_die("malloc(%zu) failed: %s", size, strerror(errno));
+	b->size = size;
+	b->tag = bench_rng_next(r);
+	if (pages)
+		bench_fill_pages(b);
+	bench_fill(b);
+	bench_corrupt_maybe(b);
+}
+
+/* Verify @b's pattern, then free it; a mismatch ends the program. */
+void bench_release(struct bench_block *b, bool pages)
+{
+	if (!bench_check(b) || (pages && !bench_check_pages(b)))
+		bench_die_corrupt(b);
+	free(b->p);
+	b->p = NULL;
+}
+
+/* ------------------------------------------------ corruption and errors */
+
+/* Call once from main, before any thread starts. */
+void bench_init(const char *name)
+{
+	const char *env = getenv("BENCH_CORRUPT");
+
+	bench_name = name;
+	corrupt_armed = env && *env && strcmp(env, "0") != 0;
+}
+
+/* BENCH_CORRUPT=1: damage the last byte of the first block ever allocated. */
+void bench_corrupt_maybe(const struct bench_block *b)
+{
+	if (!corrupt_armed || b->size == 0)
+		return;
+	if (atomic_exchange_explicit(&corrupt_done, true, memory_order_relaxed))
+		return;
+	((unsigned char *)b->p)[b->size - 1] ^= 0xa5;
+}
+
+void bench_die_corrupt(const struct bench_block *b)
+{
+	bench_die("corruption: block %p of %zu bytes lost its pattern",
+		  b->p, b->size);
+}
+
+/* Report on stderr and leave at once: other threads may still be running. */
+void bench_die(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", bench_name, msg);
+	_exit(1);
+}
+
+/* ------------------------------------------------------ timing, output */
+
+double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The shift of a binary k/m/g suffix, 0 for none. */
+static unsigned suffix_shift(char c)
+{
+	static const char sfx[] = "kmg";
+	const char *hit = c ? strchr(sfx, tolower((unsigned char)c)) : NULL;
+
+	return hit ? 10 * (unsigned)(hit - sfx + 1) : 0;
+}
+
+/* A number in [min, max], k/m/g suffixes allowed; else exit 2. */
+uint64_t bench_arg(const char *s, const char *what, uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	unsigned shift;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	shift = suffix_shift(*end);
+	if (shift && v <= ULLONG_MAX >> shift) {
+		v <<= shift;
+		end++;
+	}
+	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+		fprintf(stderr, "%s: bad %s '%s' (want %llu..%llu)\n",
+			bench_name, what, s, (unsigned long long)min,
+			(unsigned long long)max);
+		exit(2);
+	}
+	return v;
+}
+
+/* The file that defines the malloc this process really calls. */
+static const char *malloc_lib(void)
+{
+	void *(*fn)(size_t) = malloc;
+	Dl_info info;
+	const char *slash;
+
+	if (!dladdr((void *)fn, &info) || !info.dli_fname || !*info.dli_fname)
+		return "main-program";
+	slash = strrchr(info.dli_fname, '/');
+	return slash ? slash + 1 : info.dli_fname;
+}
+
+void bench_report(unsigned threads, uint64_t ops, double secs)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	printf("RESULT name=%s threads=%u ops=%llu secs=%.6f ops_per_sec=%.0f "
+	       "peak_rss_kb=%ld malloc_lib=%s\n", bench_name, threads,
+	       (unsigned long long)ops, secs,
+	       secs > 0 ? (double)ops / secs : 0.0, ru.ru_maxrss, malloc_lib());
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------- mixed pattern */
+
+struct mixed_thread {
+	const struct bench_mixed *m;
+	unsigned id;
+	pthread_barrier_t *start, *stop;
+};
+
+static size_t mixed_size(const struct bench_mixed *m, struct bench_rng *r)
+{
+	if (m->dist == BENCH_LOG)
+		return bench_rand_log(r, m->min, m->max);
+	return bench_rand_range(r, m->min, m->max);
+}
+
+static void mixed_loop(const struct bench_mixed *m, struct bench_block *slots,
+		       struct bench_rng *r)
+{
+	for (uint64_t i = 0; i < m->iters; i++) {
+		size_t slot = bench_rand_range(r, 0, m->ws - 1);
+		struct bench_block *b = &slots[slot];
+
+		if (b->p)
+			bench_release(b, m->touch_pages);
+		else
+			bench_alloc(b, mixed_size(m, r), r, m->touch_pages);
+	}
+}
+
+/* One thread's run; the barriers bracket the timed loop. */
+static void *mixed_thread(void *arg)
+{
+	struct mixed_thread *t = arg;
+	const struct bench_mixed *m = t->m;
+	struct bench_block *slots = calloc(m->ws, sizeof(*slots));
+	struct bench_rng r;
+
+	if (!slots)
+		bench_die("out of memory for %zu slots", m->ws);
+	bench_rng_seed(&r, m->seed * 1000003 + t->id);
+	pthread_barrier_wait(t->start);
+	mixed_loop(m, slots, &r);
+	pthread_barrier_wait(t->stop);
+	for (size_t i = 0; i < m->ws; i++)
+		if (slots[i].p)
+			bench_release(&slots[i], m->touch_pages);
+	free(slots);
+	return NULL;
+}
+
+static double mixed_single(const struct bench_mixed *m)
+{
+	struct bench_block *slots = calloc(m->ws, sizeof(*slots));
+	struct bench_rng r;
+	double t0, secs;
+
+	if (!slots)
+		bench_die("out of memory for %zu slots", m->ws);
+	bench_rng_seed(&r, m->seed * 1000003);
+	t0 = bench_now();
+	mixed_loop(m, slots, &r);
+	secs = bench_now() - t0;
+	for (size_t i = 0; i < m->ws; i++)
+		if (slots[i].p)
+			bench_release(&slots[i], m->touch_pages);
+	free(slots);
+	return secs;
+}
+
+/*
+ * Run the mixed pattern on @threads threads (the caller's own thread when
+ * 1) and return the wall time of the loops alone: slot arrays are set up
+ * before and leftover blocks verified and freed after the timed span.
+ */
+double bench_mixed_threads(const struct bench_mixed *m, unsigned threads)
+{
+	pthread_barrier_t start, stop;
+	pthread_t tid[threads];
+	struct mixed_thread t[threads];
+	double t0, secs;
+
+	if (threads == 1)
+		return mixed_single(m);
+	pthread_barrier_init(&start, NULL, threads + 1);
+	pthread_barrier_init(&stop, NULL, threads + 1);
+	for (unsigned i = 0; i < threads; i++) {
+		t[i] = (struct mixed_thread){ m, i, &start, &stop };
+		if (pthread_create(&tid[i], NULL, mixed_thread, &t[i]))
+			bench_die("pthread_create failed");
+	}
+	pthread_barrier_wait(&start);
+	t0 = bench_now();
+	pthread_barrier_wait(&stop);
+	secs = bench_now() - t0;
+	for (unsigned i = 0; i < threads; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&stop);
+	return secs;
+}

@@ -1,0 +1,85 @@
+/*
+ * bench_common.h - what every HAKMEM benchmark shares: a fast PRNG, the
+ * block pattern that proves a block came back intact, the deliberate
+ * corruption switch (BENCH_CORRUPT=1) and the RESULT line.
+ *
+ * The benchmarks use only the standard malloc API, so the same object code
+ * measures HAKMEM (linked in) and any peer (LD_PRELOAD).
+ */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* xorshift64*: a few instructions per number; good enough for sizes, slots. */
+struct bench_rng {
+	uint64_t s;
+};
+
+void bench_rng_seed(struct bench_rng *r, uint64_t seed);
+
+static inline uint64_t bench_rng_next(struct bench_rng *r)
+{
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 0x2545f4914f6cdd1dull;
+}
+
+/* Uniform in [lo, hi]; hi - lo must be below 2^32. */
+static inline size_t bench_rand_range(struct bench_rng *r, size_t lo, size_t hi)
+{
+	uint64_t x = bench_rng_next(r) >> 32;
+
+	return lo + (size_t)((x * (uint64_t)(hi - lo + 1)) >> 32);
+}
+
+size_t bench_rand_log(struct bench_rng *r, size_t lo, size_t hi);
+
+/* A live block and the random tag its pattern was derived from. */
+struct bench_block {
+	void *p;
+	size_t size;
+	uint64_t tag;
+};
+
+void bench_fill(const struct bench_block *b);
+bool bench_check(const struct bench_block *b);
+void bench_fill_pages(const struct bench_block *b);
+bool bench_check_pages(const struct bench_block *b);
+
+void bench_alloc(struct bench_block *b, size_t size, struct bench_rng *r,
+		 bool pages);
+void bench_release(struct bench_block *b, bool pages);
+
+void bench_init(const char *name);
+void bench_corrupt_maybe(const struct bench_block *b);
+void bench_die_corrupt(const struct bench_block *b) __attribute__((noreturn));
+void bench_die(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+
+double bench_now(void);
+uint64_t bench_arg(const char *s, const char *what, uint64_t min, uint64_t max);
+void bench_report(unsigned threads, uint64_t ops, double secs);
+
+/*
+ * The mixed pattern: a working set of @ws slots; each step picks a random
+ * slot and frees its block if it holds one, else allocates a random size
+ * into it. One step is one malloc or one free, i.e. one op.
+ */
+enum bench_dist { BENCH_UNIFORM, BENCH_LOG };
+
+struct bench_mixed {
+	uint64_t iters;		/* steps per thread */
+	size_t ws;		/* slots per thread */
+	uint64_t seed;
+	size_t min, max;	/* request sizes, inclusive */
+	enum bench_dist dist;
+	bool touch_pages;	/* write a byte in every page, as users do */
+};
+
+double bench_mixed_threads(const struct bench_mixed *m, unsigned threads);
+
+#endif /* BENCH_COMMON_H */

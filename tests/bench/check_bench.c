@@ -1,0 +1,149 @@
+/*
+ * check_bench.c - every benchmark, in both builds, must catch a block whose
+ * pattern was damaged (BENCH_CORRUPT=1: exit 1 with "corruption" on stderr)
+ * and must pass cleanly with its RESULT line otherwise. Small parameters;
+ * the binaries are found in $BENCH_DIR (default out/release/bench).
+ */
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ARGS 8
+
+struct bench_case {
+	const char *name;
+	const char *args[MAX_ARGS];
+};
+
+static const struct bench_case cases[] = {
+	{ "bench_random_mixed", { "20000", "64", "1" } },
+	{ "bench_pool_tls", { "2000", "32", "1" } },
+	{ "bench_mid_large_mt", { "2", "2000", "32", "1" } },
+	{ "bench_large", { "2", "40", "4", "1", "64k", "2m" } },
+	{ "larson", { "2", "100", "200", "3", "1" } },
+	{ "bench_xthread", { "2", "5000", "16", "1024" } },
+	{ "bench_realloc", { "1", "4", "1m", "1" } },
+	{ "icount", { "tiny", "2000" } },
+	{ "icount", { "pool", "500" } },
+	{ "icount", { "large", "50" } },
+};
+
+#define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
+static const char *const variants[] = { "hakmem", "system" };
+
+struct outcome {
+	int status;		/* exit code, or -1 if killed by a signal */
+	char out[16384];	/* stdout and stderr together */
+};
+
+static void child(const char *path, const struct bench_case *c, bool corrupt,
+		  int fd)
+{
+	char *argv[MAX_ARGS + 2] = { (char *)path };
+
+	for (int i = 0; i < MAX_ARGS && c->args[i]; i++)
+		argv[i + 1] = (char *)c->args[i];
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (corrupt)
+		setenv("BENCH_CORRUPT", "1", 1);
+	else
+		unsetenv("BENCH_CORRUPT");
+	execv(path, argv);
+	fprintf(stderr, "exec %s failed\n", path);
+	_exit(127);
+}
+
+static void run_case(const struct bench_case *c, const char *variant,
+		     bool corrupt, struct outcome *o)
+{
+	const char *dir = getenv("BENCH_DIR");
+	char path[512];
+	size_t len = 0;
+	ssize_t n;
+	int fds[2], status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s_%s",
+		 dir ? dir : "out/release/bench", c->name, variant);
+	ck_assert_msg(access(path, X_OK) == 0, "%s is not built", path);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		child(path, c, corrupt, fds[1]);
+	close(fds[1]);
+	while ((n = read(fds[0], o->out + len, sizeof(o->out) - 1 - len)) > 0)
+		len += (size_t)n;
+	o->out[len] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	o->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* _i: case i / 2 in variant i % 2. */
+START_TEST(test_normal_run_passes)
+{
+	const struct bench_case *c = &cases[_i / 2];
+	const char *variant = variants[_i % 2];
+	static struct outcome o;
+
+	run_case(c, variant, false, &o);
+	ck_assert_msg(o.status == 0, "%s_%s %s exited %d:\n%s", c->name,
+		      variant, c->args[0], o.status, o.out);
+	ck_assert_msg(strstr(o.out, "RESULT name="),
+		      "%s_%s: no RESULT line:\n%s", c->name, variant, o.out);
+	ck_assert_msg(!strstr(o.out, "corruption"), "%s_%s: %s", c->name,
+		      variant, o.out);
+	/* The _hakmem build must not be running glibc's malloc. */
+	if (_i % 2 == 0)
+		ck_assert_msg(!strstr(o.out, "malloc_lib=libc.so"),
+			      "%s_hakmem runs glibc's malloc:\n%s", c->name,
+			      o.out);
+}
+END_TEST
+
+START_TEST(test_corrupt_block_detected)
+{
+	const struct bench_case *c = &cases[_i / 2];
+	const char *variant = variants[_i % 2];
+	static struct outcome o;
+
+	run_case(c, variant, true, &o);
+	ck_assert_msg(o.status == 1,
+		      "%s_%s with BENCH_CORRUPT=1 exited %d:\n%s", c->name,
+		      variant, o.status, o.out);
+	ck_assert_msg(strstr(o.out, "corruption"),
+		      "%s_%s: no corruption message:\n%s", c->name, variant,
+		      o.out);
+	ck_assert_msg(!strstr(o.out, "RESULT"), "%s_%s reported a result:\n%s",
+		      c->name, variant, o.out);
+}
+END_TEST
+
+static Suite *bench_suite(void)
+{
+	Suite *s = suite_create("bench");
+	TCase *tc = tcase_create("pattern");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_normal_run_passes, 0, 2 * NCASES);
+	tcase_add_loop_test(tc, test_corrupt_block_detected, 0, 2 * NCASES);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(bench_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
