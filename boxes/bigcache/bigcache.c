@@ -3,7 +3,8 @@
  *
  * The cache is a hash table with chaining, keyed by the size class of the
  * mapping (4 classes per doubling), plus one list in age order for eviction
- * and expiry. Both are threaded through the freed blocks' own headers, so
+ * and expiry. A request takes the best-fitting cached mapping and splits off
+ * the rest at a granule boundary. Both are threaded through the freed blocks' own headers, so
  * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
  * is returned to the OS at the next cache operation.
  *
@@ -19,13 +20,16 @@
 #include "bigcache.h"
 
 #define LIVE_MAGIC	0x4c49564542494721ull	/* "!GIBEVIL" */
-#define FREE_MAGIC	0x4545524642494721ull
+#define FREE_MAGIC	0x4545524642494721ull	/* freed, not (yet) cached */
+#define CACHED_MAGIC	0x4843414342494721ull	/* in the cache: set under cache_lock */
 #define HDR_SIZE	64
 #define NBUCKETS	64
 #define BATCH		16	/* most mappings released per cache operation */
+#define NCLASSES	(HAK_RMAP_ADDR_BITS * 4)	/* size classes of 47-bit mappings */
+#define MIN_SPLIT	((size_t)64 << 10)	/* smallest tail worth caching */
 
 struct large_hdr {
-	uint64_t magic;
+	_Atomic uint64_t magic;		/* neighbours read it to coalesce */
 	size_t map_size;		/* bytes mapped from the header on */
 	char *user;			/* the pointer handed out */
 	/* while cached: */
@@ -42,12 +46,7 @@ static struct large_hdr *newest, *oldest;
 static unsigned ncached, max_entries;
 static size_t cached_bytes, max_bytes;
 static uint64_t delay_ms;
-static hak_counter_t allocs, frees, hits, misses, evictions, expired, resizes, trims;
-
-static size_t page_up(size_t n)
-{
-	return HAK_ALIGN_UP(n, hak_sys_page_size());
-}
+static hak_counter_t allocs, frees, hits, misses, splits, evictions, expired, resizes, trims;
 
 static size_t user_offset(size_t align)
 {
@@ -86,6 +85,7 @@ static void release(struct large_hdr *h)
 
 static void unlink_locked(struct large_hdr *h)
 {
+	h->magic = FREE_MAGIC;
 	struct large_hdr **bucket = &buckets[size_class(h->map_size) % NBUCKETS];
 
 	if (h->prev)
@@ -108,6 +108,7 @@ static void unlink_locked(struct large_hdr *h)
 
 static void link_locked(struct large_hdr *h)
 {
+	h->magic = CACHED_MAGIC;
 	struct large_hdr **bucket = &buckets[size_class(h->map_size) % NBUCKETS];
 
 	h->prev = NULL;
@@ -159,39 +160,96 @@ static void release_all(struct large_hdr *h)
 }
 
 /*
- * The most recently freed mapping of @need .. @need * 5/4 bytes, or NULL.
- * Looks in @need's class and the next one up.
+ * Split off the part of cached @h beyond what @need bytes use, from the next
+ * granule boundary on, as a cached mapping of its own (a region may start at
+ * any granule), so one big freed block serves many smaller requests.
  */
+static void split_locked(struct large_hdr *h, size_t need)
+{
+	size_t keep = HAK_ALIGN_UP(need, HAK_RMAP_GRANULE);
+	struct large_hdr *t = (struct large_hdr *)((char *)h + keep);
+
+	if (h->map_size < keep + MIN_SPLIT)
+		return;
+	t->map_size = h->map_size - keep;
+	t->user = (char *)t + HDR_SIZE;
+	t->freed_ms = h->freed_ms;
+	h->map_size = keep;
+	hak_rmap_register(t, t->map_size, HAK_RMAP_LARGE);	/* leaves exist: no failure */
+	link_locked(t);
+	hak_count(splits, 1);
+}
+
+/* The smallest cached mapping of at least @need bytes (the newest of equals), or NULL. */
 static struct large_hdr *cache_take(size_t need)
 {
 	struct large_hdr *h = NULL, *gone;
-	unsigned cls = size_class(need);
 	uint64_t now = now_ms();
 
 	pthread_mutex_lock(&cache_lock);
-	for (unsigned c = cls; c <= cls + 1 && !h; c++)
-		for (h = buckets[c % NBUCKETS]; h; h = h->next)
-			if (h->map_size >= need && h->map_size - need <= need / 4)
-				break;
-	if (h)
+	for (unsigned c = size_class(need); c < NCLASSES && !h; c++)
+		for (struct large_hdr *e = buckets[c % NBUCKETS]; e; e = e->next)
+			if (size_class(e->map_size) == c && e->map_size >= need &&
+			    (!h || e->map_size < h->map_size))
+				h = e;
+	if (h) {
 		unlink_locked(h);
+		split_locked(h, need);
+	}
 	gone = expire_locked(0, now);
 	pthread_mutex_unlock(&cache_lock);
 	release_all(gone);
 	return h;
 }
 
-/* Keep @h for reuse unless it cannot fit the bounds. */
+/* The cached mapping that starts at @addr, or NULL. */
+static struct large_hdr *cached_at(void *addr)
+{
+	uint32_t e = hak_rmap_lookup(addr);
+	struct large_hdr *n = hak_rmap_base(e);
+
+	if (hak_rmap_kind(e) != HAK_RMAP_LARGE || (void *)n != addr)
+		return NULL;
+	return n->magic == CACHED_MAGIC ? n : NULL;
+}
+
+/*
+ * Merge @h with cached neighbours that touch it on either side (mappings are
+ * whole granules, so a neighbour starts exactly where @h ends). Returns the
+ * merged mapping, registered as one region.
+ */
+static struct large_hdr *coalesce_locked(struct large_hdr *h)
+{
+	struct large_hdr *n = cached_at((char *)h + h->map_size);
+	uint32_t e = hak_rmap_lookup((char *)h - 1);
+	struct large_hdr *prev = hak_rmap_kind(e) == HAK_RMAP_LARGE ? hak_rmap_base(e) : NULL;
+
+	if (n) {
+		unlink_locked(n);
+		h->map_size += n->map_size;
+	}
+	if (prev && prev->magic == CACHED_MAGIC && (char *)prev + prev->map_size == (char *)h) {
+		unlink_locked(prev);
+		prev->map_size += h->map_size;
+		h = prev;
+	}
+	hak_rmap_register(h, h->map_size, HAK_RMAP_LARGE);	/* leaves exist */
+	return h;
+}
+
+/* Keep @h for reuse, merged with its free neighbours, unless it breaks a bound. */
 static void cache_put(struct large_hdr *h)
 {
 	struct large_hdr *gone;
 	uint64_t now = now_ms();
-	bool fits = h->map_size <= max_bytes && max_entries > 0 &&
+	bool fits = max_bytes > 0 && max_entries > 0 &&
 		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size();
 
 	h->magic = FREE_MAGIC;
 	h->freed_ms = now;
 	pthread_mutex_lock(&cache_lock);
+	if (fits)
+		h = coalesce_locked(h);
 	gone = expire_locked(fits ? h->map_size : 0, now);
 	if (fits && ncached < max_entries && cached_bytes + h->map_size <= max_bytes) {
 		link_locked(h);
@@ -231,17 +289,18 @@ void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 	size_t off = user_offset(align), need;
 	struct large_hdr *h = NULL;
 
-	if (size > SIZE_MAX / 2 - off)
+	if (size > SIZE_MAX / 2 - off - HAK_RMAP_GRANULE)
 		return NULL;
-	need = page_up(off + size);
+	/* Whole granules, so that freed neighbours can merge. */
+	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	hak_count(allocs, 1);
 	if (off < 2 * hak_sys_page_size())
 		h = cache_take(need);
 	*zeroed = h == NULL;
 	if (h) {
 		hak_count(hits, 1);
-		/* Give back the pages of a larger mapping that this block will not use. */
-		if (h->map_size - need >= 16 * hak_sys_page_size())
+		/* Give back the pages of a much larger mapping that this block will not use. */
+		if (h->map_size - need > need)
 			hak_sys_decommit((char *)h + need, h->map_size - need);
 	} else {
 		hak_count(misses, 1);
@@ -258,11 +317,12 @@ size_t hak_bc_usable(void *base, const void *p, const char **why)
 {
 	struct large_hdr *h = base;
 
-	if (h->user != p || (h->magic != LIVE_MAGIC && h->magic != FREE_MAGIC)) {
+	if (h->user != p ||
+	    (h->magic != LIVE_MAGIC && h->magic != FREE_MAGIC && h->magic != CACHED_MAGIC)) {
 		*why = "invalid";
 		return 0;
 	}
-	if (h->magic == FREE_MAGIC) {
+	if (h->magic != LIVE_MAGIC) {
 		*why = "double";
 		return 0;
 	}
@@ -282,9 +342,9 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	size_t off = (size_t)((char *)p - (char *)h), need, old = h->map_size;
 	void *nb;
 
-	if (size > SIZE_MAX / 2 - off)
+	if (size > SIZE_MAX / 2 - off - HAK_RMAP_GRANULE)
 		return NULL;
-	need = page_up(off + size);
+	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (need <= old && need > old / 2)
 		return p;	/* fits; a small shrink is not worth a system call */
 	if (off >= 2 * hak_sys_page_size())
@@ -365,7 +425,7 @@ static void bc_postfork_child(void)
 static void bc_stats(FILE *out)
 {
 #define P(f) fprintf(out, "bigcache.%s %llu\n", #f, (unsigned long long)f);
-	P(allocs) P(frees) P(hits) P(misses) P(evictions) P(expired) P(resizes) P(trims)
+	P(allocs) P(frees) P(hits) P(misses) P(splits) P(evictions) P(expired) P(resizes) P(trims)
 #undef P
 	fprintf(out, "bigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
 		ncached, cached_bytes);
@@ -380,7 +440,7 @@ static int bc_self_check(void)
 
 	pthread_mutex_lock(&cache_lock);
 	for (struct large_hdr *h = newest; h; h = h->older) {
-		if (h->magic != FREE_MAGIC || (h->older && h->older->newer != h)) {
+		if (h->magic != CACHED_MAGIC || (h->older && h->older->newer != h)) {
 			hak_report("self-check: cached large block %p: bad mark or age link",
 				   (void *)h);
 			errors++;
