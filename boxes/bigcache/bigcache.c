@@ -316,14 +316,16 @@ void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 size_t hak_bc_usable(void *base, const void *p, const char **why)
 {
 	struct large_hdr *h = base;
+	uint64_t magic = h->magic;
 
-	if (h->user != p ||
-	    (h->magic != LIVE_MAGIC && h->magic != FREE_MAGIC && h->magic != CACHED_MAGIC)) {
-		*why = "invalid";
+	/* Anywhere inside a freed mapping (merged ones too): freed already. */
+	if ((magic == FREE_MAGIC || magic == CACHED_MAGIC) &&
+	    (const char *)p > (const char *)h && (const char *)p < (const char *)h + h->map_size) {
+		*why = "double";
 		return 0;
 	}
-	if (h->magic != LIVE_MAGIC) {
-		*why = "double";
+	if (magic != LIVE_MAGIC || h->user != p) {
+		*why = "invalid";
 		return 0;
 	}
 	return h->map_size - (size_t)(h->user - (char *)h);

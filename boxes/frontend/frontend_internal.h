@@ -20,6 +20,9 @@ void hak_registry_thread_exit(void);
 size_t hak_registry_count(void);
 const struct hak_box *hak_registry_get(size_t i);
 
+/* glibc.c */
+void hak_stats_at_exit_prepare(void);
+
 /* options.c */
 void hak_options_parse(struct hak_options *opt);
 void hak_options_print(FILE *out, const struct hak_options *opt);

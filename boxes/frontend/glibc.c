@@ -3,6 +3,8 @@
  * malloc_trim, mallopt, malloc_info), the stats report and self-check.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "../bigcache/bigcache.h"
 #include "../sysmem/sysmem.h"
@@ -74,9 +76,28 @@ HAK_EXPORT int hak_malloc_info(int options, FILE *out)
 	return 0;
 }
 
-/* HAKMEM_STATS=1: the report at exit (a destructor needs no registration). */
+/*
+ * HAKMEM_STATS=1: the report at exit (a destructor needs no registration).
+ * Programs often close stderr before exit (coreutils' close_stdout), so the
+ * report goes to a copy of fd 2 taken at start-up.
+ */
+static int stats_fd = -1;
+
+void hak_stats_at_exit_prepare(void)
+{
+	stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+}
+
 __attribute__((destructor)) static void stats_at_exit(void)
 {
-	if (hak_atomic_load_acquire(&hak_state) == HAK_UP && hak_opt.v[HAK_OPT_STATS])
-		hak_stats_print(stderr);
+	FILE *out;
+
+	if (hak_atomic_load_acquire(&hak_state) != HAK_UP || stats_fd < 0)
+		return;
+	out = fdopen(stats_fd, "w");
+	if (out) {
+		hak_stats_print(out);
+		fclose(out);
+	}
+	stats_fd = -1;
 }

@@ -152,4 +152,6 @@ void hak_init_slow(void)
 		hak_options_print(stderr, &hak_opt);
 	if (hak_opt.v[HAK_OPT_VERBOSE])
 		verbose_print();
+	if (hak_opt.v[HAK_OPT_STATS])
+		hak_stats_at_exit_prepare();
 }

@@ -110,6 +110,21 @@ START_TEST(usable_tells_invalid_from_double)
 }
 END_TEST
 
+/* A freed block merged into a cached neighbour is still seen as freed. */
+START_TEST(usable_sees_double_free_after_merge)
+{
+	char *a = hak_malloc(300000), *b = hak_malloc(300000);
+	const char *why = NULL;
+
+	hak_free(b);
+	hak_free(a);
+	ck_assert_uint_eq(hak_bc_usable(base_of(a), a, &why), 0);
+	ck_assert_str_eq(why, "double");
+	ck_assert_uint_eq(hak_bc_usable(base_of(b), b, &why), 0);
+	ck_assert_str_eq(why, "double");
+}
+END_TEST
+
 START_TEST(out_of_memory_is_enomem)
 {
 	void *p;
@@ -318,6 +333,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, large_alignments);
 	tcase_add_test(tc, resize_keeps_contents_without_copying);
 	tcase_add_test(tc, usable_tells_invalid_from_double);
+	tcase_add_test(tc, usable_sees_double_free_after_merge);
 	tcase_add_test(tc, out_of_memory_is_enomem);
 	tcase_add_test(tc, hits_misses_and_chaining);
 	tcase_add_test(tc, cached_blocks_split_and_coalesce);
