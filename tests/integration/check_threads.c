@@ -1,0 +1,688 @@
+/*
+ * check_threads.c - DESIGN.md promises 4 and 5: any thread frees any block
+ * (with content checks), exiting threads give their caches back, fork()
+ * from a multi-threaded program, 1000 short-lived threads, and malloc
+ * before main, in TLS destructors and after exit() has begun.
+ *
+ * Worker threads never call ck_assert (Check is not thread-safe): they
+ * record the first error, which the test thread then asserts on.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "itest.h"
+
+#define MiB (1024 * 1024ul)
+
+/* Less work when the allocator itself is the unoptimised debug build. */
+#define SCALE(n) (HAK_DEBUG ? (n) / 4 : (n))
+
+static atomic_int errors;
+static char first_error[512];
+static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((format(printf, 1, 2)))
+static void record_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_fetch_add(&errors, 1) == 0) {
+		pthread_mutex_lock(&error_lock);
+		va_start(ap, fmt);
+		vsnprintf(first_error, sizeof(first_error), fmt, ap);
+		va_end(ap);
+		pthread_mutex_unlock(&error_lock);
+	}
+}
+
+static void reset_errors(void)
+{
+	atomic_store(&errors, 0);
+	first_error[0] = '\0';
+}
+
+static void assert_no_errors(void)
+{
+	int n = atomic_load(&errors);
+
+	ck_assert_msg(n == 0, "%d errors; first: %s", n, first_error);
+}
+
+static unsigned rnd(unsigned *x)
+{
+	*x = *x * 1103515245u + 12345u;
+	return *x >> 8;
+}
+
+#define LARGE_MAX (160 * 1024)
+
+/* 75% tiny, 22% pool, 3% large (to 160 KiB); at least 8 bytes. */
+static size_t random_size(unsigned *x)
+{
+	unsigned r = rnd(x) % 100;
+
+	if (r < 75)
+		return 8 + rnd(x) % (ITEST_TINY_MAX - 7);
+	if (r < 97)
+		return ITEST_TINY_MAX + 1 + rnd(x) % (ITEST_POOL_MAX - ITEST_TINY_MAX);
+	return ITEST_POOL_MAX + 1 + rnd(x) % (LARGE_MAX - ITEST_POOL_MAX);
+}
+
+/*
+ * A block that carries its size in its first word, the rest filled with a
+ * pattern derived from its address and size.
+ */
+static void *block_new(unsigned *x)
+{
+	size_t n = random_size(x);
+	unsigned how = rnd(x) % 10;
+	char *p;
+
+	if (how == 0) {
+		p = calloc(1, n);
+		if (p && itest_find_not(p, n, 0) != SIZE_MAX)
+			record_error("calloc(1, %zu) = %p not zeroed at %zu", n, (void *)p,
+			     itest_find_not(p, n, 0));
+	} else if (how == 1) {
+		p = memalign((size_t)64 << rnd(x) % 7, n);
+	} else {
+		p = malloc(n);
+	}
+	if (!p) {
+		record_error("allocation of %zu failed", n);
+		return NULL;
+	}
+	if ((uintptr_t)p % 16)
+		record_error("%p (%zu B) misaligned", (void *)p, n);
+	memcpy(p, &n, sizeof(n));
+	itest_fill(p + 8, n - 8, (uintptr_t)p + n);
+	return p;
+}
+
+static size_t block_size(const char *p)
+{
+	size_t n;
+
+	memcpy(&n, p, sizeof(n));
+	return n;
+}
+
+/* Check @p's contents; false (and an error recorded) if they changed. */
+static bool block_ok(char *p)
+{
+	size_t n = block_size(p), at;
+
+	if (n < 8 || n > LARGE_MAX) {
+		record_error("block %p: size word overwritten (%zu)", (void *)p, n);
+		return false;
+	}
+	at = itest_verify(p + 8, n - 8, (uintptr_t)p + n);
+	if (at != SIZE_MAX) {
+		record_error("block %p (%zu B) changed at offset %zu", (void *)p, n, at + 8);
+		return false;
+	}
+	return true;
+}
+
+static void block_free(char *p)
+{
+	if (p && block_ok(p))
+		free(p);
+}
+
+/* realloc a block from another thread, check the kept part, refill. */
+static char *block_realloc(char *p, unsigned *x)
+{
+	size_t old = block_size(p), n = random_size(x), keep = old < n ? old : n;
+	uintptr_t seed = (uintptr_t)p + old;
+	char *q;
+
+	if (!block_ok(p))
+		return NULL;
+	q = realloc(p, n);
+	if (!q) {
+		record_error("realloc(%zu -> %zu) failed", old, n);
+		return NULL;
+	}
+	if (itest_verify(q + 8, keep - 8, seed) != SIZE_MAX)
+		record_error("realloc(%zu -> %zu) = %p lost contents", old, n, (void *)q);
+	memcpy(q, &n, sizeof(n));
+	itest_fill(q + 8, n - 8, (uintptr_t)q + n);
+	return q;
+}
+
+/* ------------------------------------------- shared slots, random traffic */
+
+#define SLOTS 2048
+static _Atomic(char *) slots[SLOTS];
+static atomic_bool stop;
+
+struct worker {
+	pthread_t t;
+	unsigned seed;
+	long iters;
+};
+
+static void *slot_worker(void *arg)
+{
+	struct worker *w = arg;
+	unsigned x = w->seed;
+	char *mine[16] = { 0 };
+
+	for (long i = 0; i < w->iters && !atomic_load(&errors); i++) {
+		unsigned k = rnd(&x) % 16;
+		char *p = block_new(&x), *old;
+
+		if (!p)
+			break;
+		/* a few blocks stay with this thread for a while */
+		if (rnd(&x) % 4 == 0) {
+			block_free(mine[k]);
+			mine[k] = p;
+			continue;
+		}
+		old = atomic_exchange(&slots[rnd(&x) % SLOTS], p);
+		if (!old)
+			continue;
+		if (rnd(&x) % 8 == 0) {
+			old = block_realloc(old, &x);
+			if (old)
+				old = atomic_exchange(&slots[rnd(&x) % SLOTS], old);
+		}
+		block_free(old);
+	}
+	for (int k = 0; k < 16; k++)
+		block_free(mine[k]);
+	return NULL;
+}
+
+static void drain_slots(void)
+{
+	for (int i = 0; i < SLOTS; i++)
+		block_free(atomic_exchange(&slots[i], NULL));
+}
+
+START_TEST(cross_thread_slots)
+{
+	enum { NT = 4 };
+	struct worker w[NT];
+
+	reset_errors();
+	for (int i = 0; i < NT; i++) {
+		w[i].seed = 1000 + i * 77;
+		w[i].iters = SCALE(30000);
+		ck_assert_int_eq(pthread_create(&w[i].t, NULL, slot_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < NT; i++)
+		pthread_join(w[i].t, NULL);
+	drain_slots();
+	assert_no_errors();
+}
+END_TEST
+
+/* --------------------------------------- producers and consumers: all remote */
+
+#define QCAP 1024
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t nonempty, nonfull;
+	char *q[QCAP];
+	unsigned head, tail;
+	int producers_left;
+} queue = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	    PTHREAD_COND_INITIALIZER, { 0 }, 0, 0, 0 };
+
+static void *producer(void *arg)
+{
+	struct worker *w = arg;
+	unsigned x = w->seed;
+
+	for (long i = 0; i < w->iters; i++) {
+		char *p = block_new(&x);
+
+		if (!p)
+			break;
+		pthread_mutex_lock(&queue.lock);
+		while (queue.tail - queue.head == QCAP)
+			pthread_cond_wait(&queue.nonfull, &queue.lock);
+		queue.q[queue.tail++ % QCAP] = p;
+		pthread_cond_signal(&queue.nonempty);
+		pthread_mutex_unlock(&queue.lock);
+	}
+	pthread_mutex_lock(&queue.lock);
+	queue.producers_left--;
+	pthread_cond_broadcast(&queue.nonempty);
+	pthread_mutex_unlock(&queue.lock);
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	struct worker *w = arg;
+	char *batch[64];
+
+	(void)w;
+	for (;;) {
+		int n = 0;
+
+		pthread_mutex_lock(&queue.lock);
+		while (queue.tail == queue.head && queue.producers_left)
+			pthread_cond_wait(&queue.nonempty, &queue.lock);
+		while (queue.tail != queue.head && n < 64)
+			batch[n++] = queue.q[queue.head++ % QCAP];
+		pthread_cond_broadcast(&queue.nonfull);
+		pthread_mutex_unlock(&queue.lock);
+		if (!n)
+			return NULL;
+		for (int i = 0; i < n; i++)
+			block_free(batch[i]);
+	}
+}
+
+START_TEST(producer_consumer)
+{
+	enum { NP = 2, NC = 2 };
+	struct worker p[NP], c[NC];
+
+	reset_errors();
+	queue.head = queue.tail = 0;
+	queue.producers_left = NP;
+	for (int i = 0; i < NP; i++) {
+		p[i].seed = 42 + i;
+		p[i].iters = SCALE(40000);
+		ck_assert_int_eq(pthread_create(&p[i].t, NULL, producer, &p[i]), 0);
+	}
+	for (int i = 0; i < NC; i++)
+		ck_assert_int_eq(pthread_create(&c[i].t, NULL, consumer, &c[i]), 0);
+	for (int i = 0; i < NP; i++)
+		pthread_join(p[i].t, NULL);
+	for (int i = 0; i < NC; i++)
+		pthread_join(c[i].t, NULL);
+	ck_assert_uint_eq(queue.head, queue.tail);
+	assert_no_errors();
+}
+END_TEST
+
+/* -------------------------------------------------------------- fork */
+
+static void *churn_until_stop(void *arg)
+{
+	struct worker *w = arg;
+	unsigned x = w->seed;
+	char *live[32] = { 0 };
+
+	while (!atomic_load(&stop)) {
+		unsigned k = rnd(&x) % 32;
+
+		block_free(live[k]);
+		live[k] = block_new(&x);
+	}
+	for (int k = 0; k < 32; k++)
+		block_free(live[k]);
+	return NULL;
+}
+
+static void *child_thread(void *arg)
+{
+	unsigned x = (unsigned)(uintptr_t)arg;
+
+	for (int i = 0; i < 500; i++)
+		block_free(block_new(&x));
+	return NULL;
+}
+
+/* In the child: HAKMEM works, also from a new thread, and frees parent blocks. */
+static void forked_child(char **parent_blocks, int n)
+{
+	unsigned x = (unsigned)getpid();
+	char *keep[64];
+	pthread_t t;
+
+	signal(SIGALRM, SIG_DFL);	/* not Check's handler: it kills the group */
+	alarm(20);	/* a deadlock ends as SIGALRM */
+	for (int i = 0; i < n; i++)
+		block_free(parent_blocks[i]);
+	for (int i = 0; i < 64; i++)
+		keep[i] = block_new(&x);
+	if (pthread_create(&t, NULL, child_thread, (void *)(uintptr_t)x) == 0)
+		pthread_join(t, NULL);
+	else
+		record_error("pthread_create in the child failed");
+	for (int i = 0; i < 64; i++)
+		block_free(keep[i]);
+	if (hak.self_check())
+		record_error("self check failed in the child");
+	exit(atomic_load(&errors) ? 3 : 0);
+}
+
+START_TEST(fork_while_threads_allocate)
+{
+	enum { NT = 3, FORKS = 12, NB = 40 };
+	struct worker w[NT];
+	unsigned x = 99;
+
+	reset_errors();
+	atomic_store(&stop, false);
+	for (int i = 0; i < NT; i++) {
+		w[i].seed = 7 + i * 1313;
+		ck_assert_int_eq(pthread_create(&w[i].t, NULL, churn_until_stop, &w[i]), 0);
+	}
+	for (int f = 0; f < FORKS; f++) {
+		char *blocks[NB];
+		int status;
+		pid_t pid;
+
+		for (int i = 0; i < NB; i++)
+			blocks[i] = block_new(&x);
+		usleep(1000 + f * 500);
+		pid = fork();
+		ck_assert_int_ne(pid, -1);
+		if (pid == 0)
+			forked_child(blocks, NB);
+		for (int i = 0; i < NB; i++)
+			block_free(blocks[i]);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "fork %d: child status %#x (%s %d)", f, status,
+			      WIFSIGNALED(status) ? "signal" : "exit",
+			      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < NT; i++)
+		pthread_join(w[i].t, NULL);
+	assert_no_errors();
+}
+END_TEST
+
+/* --------------------------------------------------- short-lived threads */
+
+#define HANDOFF 256
+static char *handoff[HANDOFF];
+static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *short_lived(void *arg)
+{
+	unsigned x = (unsigned)(uintptr_t)arg;
+	char *p[64];
+
+	for (int i = 0; i < 64; i++)
+		p[i] = block_new(&x);
+	for (int i = 0; i < 64; i += 2)
+		block_free(p[i]);
+	/* leave odd blocks for later threads, free what earlier ones left */
+	pthread_mutex_lock(&handoff_lock);
+	for (int i = 1; i < 64; i += 2) {
+		unsigned k = rnd(&x) % HANDOFF;
+		char *old = handoff[k];
+
+		handoff[k] = p[i];
+		p[i] = old;
+	}
+	pthread_mutex_unlock(&handoff_lock);
+	for (int i = 1; i < 64; i += 2)
+		block_free(p[i]);
+	/* a burst of tiny blocks that end in this thread's cache */
+	for (int i = 0; i < 64; i++)
+		p[i] = malloc(16 + (i % 32) * 16);
+	for (int i = 0; i < 64; i++)
+		free(p[i]);
+	return NULL;
+}
+
+START_TEST(thousand_short_threads)
+{
+	enum { TOTAL = 1000, BATCH = 8 };
+	size_t mapped_after_warmup = 0, mapped_end;
+
+	reset_errors();
+	for (int done = 0; done < TOTAL; done += BATCH) {
+		pthread_t t[BATCH];
+
+		for (int i = 0; i < BATCH; i++)
+			ck_assert_int_eq(pthread_create(&t[i], NULL, short_lived,
+							(void *)(uintptr_t)(done + i + 1)), 0);
+		for (int i = 0; i < BATCH; i++)
+			pthread_join(t[i], NULL);
+		if (done == 10 * BATCH)
+			mapped_after_warmup = mallinfo2().arena;
+	}
+	mapped_end = mallinfo2().arena;
+	for (int i = 0; i < HANDOFF; i++) {
+		block_free(handoff[i]);
+		handoff[i] = NULL;
+	}
+	assert_no_errors();
+	/*
+	 * Exiting threads give their caches back: after the first 88 threads
+	 * the next 912 must reuse that memory, not map their own.
+	 */
+	ck_assert_msg(mapped_end <= mapped_after_warmup + 64 * MiB,
+		      "mapped %zu MiB after 88 threads, %zu MiB after 1000",
+		      mapped_after_warmup / MiB, mapped_end / MiB);
+}
+END_TEST
+
+/* Threads that only free (blocks of others), and threads that never allocate. */
+static void *free_only(void *arg)
+{
+	char **blocks = arg;
+
+	for (int i = 0; i < 100; i++)
+		block_free(blocks[i]);
+	return NULL;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+START_TEST(free_only_threads)
+{
+	unsigned x = 5;
+
+	reset_errors();
+	for (int r = 0; r < 50; r++) {
+		char *blocks[100];
+		pthread_t t, u;
+
+		for (int i = 0; i < 100; i++)
+			blocks[i] = block_new(&x);
+		ck_assert_int_eq(pthread_create(&t, NULL, free_only, blocks), 0);
+		ck_assert_int_eq(pthread_create(&u, NULL, nothing, NULL), 0);
+		pthread_join(t, NULL);
+		pthread_join(u, NULL);
+	}
+	assert_no_errors();
+}
+END_TEST
+
+/* ------------------------------------------------ early and late calls */
+
+/* promise 5: malloc before main */
+static char *early[8];
+
+__attribute__((constructor(101))) static void before_main(void)
+{
+	for (int i = 0; i < 8; i++) {
+		size_t n = i < 7 ? (size_t)16 << (2 * i) : LARGE_MAX;	/* 16 B .. 160 KiB */
+
+		early[i] = malloc(n);
+		if (early[i]) {
+			memcpy(early[i], &n, sizeof(n));
+			itest_fill(early[i] + 8, n - 8, (uintptr_t)early[i] + n);
+		}
+	}
+}
+
+START_TEST(malloc_before_main)
+{
+	reset_errors();
+	for (int i = 0; i < 8; i++) {
+		ck_assert_ptr_nonnull(early[i]);
+		ck_assert_uint_ge(malloc_usable_size(early[i]), block_size(early[i]));
+		ck_assert_uint_ge(hak.usable_size(early[i]), block_size(early[i]));
+		ck_assert(block_ok(early[i]));
+	}
+	for (int i = 0; i < 8; i++)
+		free(early[i]);
+	assert_no_errors();
+}
+END_TEST
+
+/* promise 5: malloc from TLS destructors, after HAKMEM's own thread exit */
+static pthread_key_t key;
+static atomic_int dtor_runs;
+
+static void key_dtor(void *v)
+{
+	unsigned x = (unsigned)(uintptr_t)v;
+	char *p[32];
+
+	block_free(v);	/* a block from this thread's life */
+	for (int i = 0; i < 32; i++)
+		p[i] = block_new(&x);
+	for (int i = 0; i < 32; i++)
+		block_free(p[i]);
+	atomic_fetch_add(&dtor_runs, 1);
+}
+
+static void *with_key(void *arg)
+{
+	unsigned x = (unsigned)(uintptr_t)arg;
+	char *p[100];
+
+	/* fill this thread's caches so that its exit has work to do */
+	for (int i = 0; i < 100; i++)
+		p[i] = block_new(&x);
+	for (int i = 0; i < 100; i++)
+		block_free(p[i]);
+	pthread_setspecific(key, block_new(&x));
+	return NULL;
+}
+
+START_TEST(malloc_in_tls_destructor)
+{
+	enum { NT = 64 };
+
+	reset_errors();
+	atomic_store(&dtor_runs, 0);
+	ck_assert_int_eq(pthread_key_create(&key, key_dtor), 0);
+	for (int i = 0; i < NT; i += 4) {
+		pthread_t t[4];
+
+		for (int k = 0; k < 4; k++)
+			ck_assert_int_eq(pthread_create(&t[k], NULL, with_key,
+							(void *)(uintptr_t)(i + k + 1)), 0);
+		for (int k = 0; k < 4; k++)
+			pthread_join(t[k], NULL);
+	}
+	ck_assert_int_eq(atomic_load(&dtor_runs), NT);
+	pthread_key_delete(key);
+	assert_no_errors();
+}
+END_TEST
+
+/* promise 5: malloc after exit() has begun, in atexit handlers and destructors */
+static char *late_block;
+
+static void at_exit_handler(void)
+{
+	unsigned x = 77;
+	char *p = block_new(&x);
+
+	p = block_realloc(p, &x);
+	block_free(p);
+	block_free(late_block);
+	if (!atomic_load(&errors))
+		(void)!write(STDOUT_FILENO, "atexit ok\n", 10);
+}
+
+static void exiting_child(void *arg)
+{
+	unsigned x = 3;
+
+	(void)arg;
+	late_block = block_new(&x);
+	atexit(at_exit_handler);
+	exit(0);
+}
+
+START_TEST(malloc_in_atexit)
+{
+	static struct itest_child c;
+
+	itest_spawn(&c, exiting_child, NULL, NULL, NULL);
+	ck_assert_msg(itest_exited0(&c), "child: %s; stderr: %s", itest_status_str(&c), c.err);
+	ck_assert_msg(strstr(c.out, "atexit ok"), "stdout: %s; stderr: %s", c.out, c.err);
+}
+END_TEST
+
+/* Threads keep allocating while the main thread runs exit(). */
+static void *forever(void *arg)
+{
+	unsigned x = (unsigned)(uintptr_t)arg;
+	char *live[16] = { 0 };
+
+	for (;;) {
+		unsigned k = rnd(&x) % 16;
+
+		block_free(live[k]);
+		live[k] = block_new(&x);
+	}
+	return NULL;
+}
+
+static void exit_under_load(void *arg)
+{
+	pthread_t t;
+
+	(void)arg;
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t, NULL, forever, (void *)(uintptr_t)(i + 1));
+	usleep(20000);
+	printf("exiting\n");
+	exit(0);
+}
+
+START_TEST(exit_while_threads_allocate)
+{
+	static struct itest_child c;
+
+	for (int r = 0; r < 10; r++) {
+		itest_spawn(&c, exit_under_load, NULL, NULL, NULL);
+		ck_assert_msg(itest_exited0(&c), "round %d: child %s; stderr: %s", r,
+			      itest_status_str(&c), c.err);
+		ck_assert_msg(strstr(c.out, "exiting") != NULL, "stdout: %s", c.out);
+	}
+}
+END_TEST
+
+static Suite *threads_suite(void)
+{
+	Suite *s = suite_create("threads");
+	TCase *tc;
+
+	tc = itest_tcase(s, "stress", 60);
+	tcase_add_test(tc, cross_thread_slots);
+	tcase_add_test(tc, producer_consumer);
+	tcase_add_test(tc, free_only_threads);
+
+	tc = itest_tcase(s, "lifecycle", 60);
+	tcase_add_test(tc, fork_while_threads_allocate);
+	tcase_add_test(tc, thousand_short_threads);
+	tcase_add_test(tc, malloc_in_tls_destructor);
+
+	tc = itest_tcase(s, "early_late", 60);
+	tcase_add_test(tc, malloc_before_main);
+	tcase_add_test(tc, malloc_in_atexit);
+	tcase_add_test(tc, exit_while_threads_allocate);
+	return s;
+}
+
+int main(void)
+{
+	return itest_run(threads_suite());
+}
