@@ -31,7 +31,7 @@
 	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\
 	  "most freed large blocks kept for reuse")			\
 	X(BIGCACHE_DELAY_MS, 1000, 0, 3600000, NULL,			\
-	  "a freed large block idle this long goes back to the OS")
+	  "a freed large block idle this long goes back to the OS (at the next large malloc/free)")
 
 enum hak_option_id {
 #define HAK_OPT_ENUM(id, def, min, max, kw, help) HAK_OPT_##id,

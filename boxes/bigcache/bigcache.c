@@ -70,16 +70,27 @@ static unsigned size_class(size_t bytes)
 	return b < 2 ? (unsigned)pages : b * 4 + (unsigned)((pages >> (b - 2)) & 3);
 }
 
+/*
+ * Mappings leave the region map under cache_lock (retire_locked) and are
+ * unmapped after it is dropped (release): a coalescer holding the lock only
+ * ever finds regions that are still mapped.
+ */
+static void retire_locked(struct large_hdr *h)
+{
+	hak_rmap_unregister(h, h->map_size);
+}
+
 static void release(struct large_hdr *h)
 {
 	size_t page = hak_sys_page_size(), off = (size_t)(h->user - (char *)h);
+	size_t size = h->map_size;
 
-	hak_rmap_unregister(h, h->map_size);
-	if (off >= 2 * page) {	/* the gap went back at allocation */
-		hak_sys_unmap(h->user, h->map_size - off);
+	if (off >= 2 * page) {	/* header page, guarded gap, block */
+		hak_sys_unmap(h->user, size - off);
+		hak_sys_unguard((char *)h + page, off - page);
 		hak_sys_unmap(h, page);
 	} else {
-		hak_sys_unmap(h, h->map_size);
+		hak_sys_unmap(h, size);
 	}
 }
 
@@ -139,9 +150,11 @@ static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
 		struct large_hdr *h = oldest;
 		bool stale = now - h->freed_ms >= delay_ms;
 
-		if (!stale && ncached < max_entries && cached_bytes + incoming <= max_bytes)
+		if (!stale && ncached + (incoming ? 1 : 0) <= max_entries &&
+		    cached_bytes + incoming <= max_bytes)
 			break;
 		unlink_locked(h);
+		retire_locked(h);
 		h->next = out;
 		out = h;
 		hak_count(*(stale ? &expired : &evictions), 1);
@@ -231,6 +244,7 @@ static struct large_hdr *coalesce_locked(struct large_hdr *h)
 	if (prev && prev->magic == CACHED_MAGIC && (char *)prev + prev->map_size == (char *)h) {
 		unlink_locked(prev);
 		prev->map_size += h->map_size;
+		prev->freed_ms = h->freed_ms;
 		h = prev;
 	}
 	hak_rmap_register(h, h->map_size, HAK_RMAP_LARGE);	/* leaves exist */
@@ -254,6 +268,8 @@ static void cache_put(struct large_hdr *h)
 	if (fits && ncached < max_entries && cached_bytes + h->map_size <= max_bytes) {
 		link_locked(h);
 		h = NULL;
+	} else {
+		retire_locked(h);
 	}
 	pthread_mutex_unlock(&cache_lock);
 	release_all(gone);
@@ -263,7 +279,8 @@ static void cache_put(struct large_hdr *h)
 
 /*
  * Over-aligned blocks keep only the header page and the block itself: the
- * pages in between are unmapped, so a 1 GiB alignment does not pin 1 GiB.
+ * pages in between are given back (their addresses stay reserved, so the
+ * region still owns its granules), so a 1 GiB alignment does not pin 1 GiB.
  */
 static void *map_new(size_t need, size_t align, size_t off)
 {
@@ -277,8 +294,8 @@ static void *map_new(size_t need, size_t align, size_t off)
 		hak_sys_unmap(base, need);
 		return NULL;
 	}
-	if (off >= 2 * page)
-		hak_sys_unmap((char *)base + page, off - page);
+	if (off >= 2 * page)	/* keep the gap's addresses, not its memory */
+		hak_sys_guard((char *)base + page, off - page);
 	h = base;
 	h->map_size = need;
 	return h;
@@ -289,7 +306,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 	size_t off = user_offset(align), need;
 	struct large_hdr *h = NULL;
 
-	if (size > SIZE_MAX / 2 - off - HAK_RMAP_GRANULE)
+	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
 	/* Whole granules, so that freed neighbours can merge. */
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
@@ -344,16 +361,18 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	size_t off = (size_t)((char *)p - (char *)h), need, old = h->map_size;
 	void *nb;
 
-	if (size > SIZE_MAX / 2 - off - HAK_RMAP_GRANULE)
+	if (size > SIZE_MAX / 4 - off)
 		return NULL;
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (need <= old && need > old / 2)
 		return p;	/* fits; a small shrink is not worth a system call */
 	if (off >= 2 * hak_sys_page_size())
 		return NULL;	/* a mapping with a hole cannot be moved: copy */
-	/* Unregister first: once the kernel moves or trims the pages, another
-	 * region may be mapped at the old addresses. */
-	hak_rmap_unregister(h, old);
+	/* Unregister first, under the lock (see retire_locked): once the kernel
+	 * moves or trims the pages, another region may be mapped there. */
+	pthread_mutex_lock(&cache_lock);
+	retire_locked(h);
+	pthread_mutex_unlock(&cache_lock);
 	if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
 		hak_rmap_register(h, old, HAK_RMAP_LARGE);
 		return need < old ? p : NULL;
@@ -387,6 +406,7 @@ size_t hak_bc_trim(void)
 		struct large_hdr *h = oldest;
 
 		unlink_locked(h);
+		retire_locked(h);
 		h->next = all;
 		all = h;
 	}

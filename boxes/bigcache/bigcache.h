@@ -2,12 +2,14 @@
  * bigcache.h - the large tier: requests above 52 KiB, and aligned requests
  * that no size class can serve. Layer 2.
  *
- * Each block is its own 2 MiB-aligned mapping from sysmem, registered in the
- * region map, with a 64 B header at the mapping's start; the user pointer
- * sits after it at the requested alignment. Freed mappings are kept in a
- * bounded cache (HAKMEM_BIGCACHE_MB, _ENTRIES) for reuse and go back to the
- * OS once idle for HAKMEM_BIGCACHE_DELAY_MS; malloc_trim() empties it.
- * realloc resizes with mremap, never copying.
+ * Every block lives in a mapping of whole 2 MiB granules from sysmem,
+ * registered in the region map, with a 64 B header at its start; the user
+ * pointer sits after it at the requested alignment. Freed mappings are kept
+ * for reuse (HAKMEM_BIGCACHE_MB, _ENTRIES): a request takes the best fit and
+ * splits off the rest, a freed mapping merges with free neighbours, and what
+ * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
+ * cache operation (there is no background thread). malloc_trim() empties it.
+ * realloc resizes with mremap where it can; otherwise the frontend copies.
  */
 #ifndef HAK_BIGCACHE_H
 #define HAK_BIGCACHE_H

@@ -13,8 +13,11 @@ static struct hak_bin *bin_of(unsigned cls)
 	return &hak_pool_tls.bins[cls - HAK_POOL_FIRST_CLASS];
 }
 
+/* Caps stay 0 once the thread's exit hook ran: nothing may be cached then. */
 static void thread_setup(void)
 {
+	if (hak_sys_thread_exiting())
+		return;
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++)
 		hak_pool_tls.bins[i].cap = caps[i];
 	thread_ready = true;

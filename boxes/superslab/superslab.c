@@ -407,6 +407,7 @@ void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls)
 		return NULL;
 	b->head = head[0];
 	b->count = got - 1;
+	head[1] = NULL;	/* the caller's block carries no free key */
 	return head;
 }
 
@@ -440,13 +441,16 @@ void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
 				  p, hak_ss_class_bytes[cls]);
 		((void **)p)[1] = (void *)(uintptr_t)hak_free_key;
 	}
-	if (b->count < b->cap) {
-		hak_bin_push(b, p);
+	if (b->cap == 0) {	/* no caching: full checks, or the thread is exiting */
+		((void **)p)[0] = NULL;
+		hak_ss_flush(cls, p, 1);
 		return;
 	}
-	((void **)p)[0] = NULL;
-	hak_ss_flush(cls, p, 1);
-	bin_trim(b, cls, b->cap / 2);
+	/* Make room first, so that @p keeps the key on the bin: a second free
+	 * right after this one is still caught. */
+	if (b->count >= b->cap)
+		bin_trim(b, cls, b->cap / 2);
+	hak_bin_push(b, p);
 }
 
 void hak_ss_bin_drain(struct hak_bin *b, unsigned cls)

@@ -41,6 +41,16 @@ int hak_sys_unmap(void *p, size_t size);
 int hak_sys_decommit(void *p, size_t size);
 
 /**
+ * hak_sys_guard() - give back the pages of [@p, @p + @size) but keep the
+ * addresses reserved (inaccessible), so no other mapping can land there.
+ * Counted as returned. Undo only with hak_sys_unguard().
+ */
+int hak_sys_guard(void *p, size_t size);
+
+/** hak_sys_unguard() - release a range made by hak_sys_guard(). */
+int hak_sys_unguard(void *p, size_t size);
+
+/**
  * hak_sys_remap() - resize a mapping made by hak_sys_map()
  * @p, @old_size: the mapping
  * @new_size:     its new size, a multiple of the page size
@@ -65,6 +75,13 @@ size_t hak_sys_phys_mem(void);
  * first time a thread caches memory; calling again is cheap.
  */
 void hak_sys_thread_watch(void);
+
+/**
+ * hak_sys_thread_exiting() - true once the calling thread's exit hook ran:
+ * frees glibc makes later (__libc_thread_freeres) must not be cached, since
+ * no hook will run again to give them back.
+ */
+bool hak_sys_thread_exiting(void);
 
 /** hak_sys_set_thread_exit_hook() - the frontend's @hook, set once at init. */
 void hak_sys_set_thread_exit_hook(void (*hook)(void));

@@ -25,7 +25,7 @@ static struct {
 
 static pthread_key_t exit_key;
 static void (*exit_hook)(void);
-static HAK_TLS bool watched;
+static HAK_TLS bool watched, exiting;
 
 #ifdef HAKMEM_TEST
 _Atomic long hak_sys_fail_after = -1;
@@ -99,7 +99,7 @@ int hak_sys_map(size_t size, size_t align, void **out)
 	int err;
 
 	hak_assert(size && size % page == 0 && HAK_IS_POW2(align));
-	if (size > SIZE_MAX / 2 - align)
+	if (align > SIZE_MAX / 4 || size > SIZE_MAX / 4 - align)
 		return -ENOMEM;
 	if (align <= page)
 		return map_raw(size, 0, out);
@@ -131,6 +131,20 @@ int hak_sys_unmap(void *p, size_t size)
 	hak_count(st.unmap_calls, 1);
 	hak_count(st.bytes_unmapped, size);
 	return 0;
+}
+
+int hak_sys_guard(void *p, size_t size)
+{
+	if (mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		 -1, 0) == MAP_FAILED)
+		return -errno;
+	hak_count(st.bytes_unmapped, size);
+	return 0;
+}
+
+int hak_sys_unguard(void *p, size_t size)
+{
+	return munmap(p, size) ? -errno : 0;
 }
 
 int hak_sys_decommit(void *p, size_t size)
@@ -178,9 +192,14 @@ done:
 static void thread_exit_destructor(void *arg)
 {
 	(void)arg;
-	watched = false;
+	exiting = true;
 	if (exit_hook)
 		exit_hook();
+}
+
+bool hak_sys_thread_exiting(void)
+{
+	return exiting;
 }
 
 void hak_sys_thread_watch(void)

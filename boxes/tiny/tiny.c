@@ -10,9 +10,14 @@ static unsigned bin_cap;
 
 BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SS_NCLASSES);
 
-/* Caps stay 0 under HAKMEM_CHECK=full so that every call reaches the checks. */
+/*
+ * Caps stay 0 under HAKMEM_CHECK=full, so that every call reaches the
+ * checks, and once the thread's exit hook ran, so that nothing is cached.
+ */
 static void thread_setup(void)
 {
+	if (hak_sys_thread_exiting())
+		return;
 	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
 		hak_tiny_tls.bins[c].cap = bin_cap;
 	thread_ready = true;

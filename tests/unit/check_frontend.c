@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../../boxes/frontend/frontend_internal.h"
+#include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
 
 /* Run HAKMEM's start-up with stderr captured; returns what it printed. */
@@ -156,6 +157,22 @@ START_TEST(immediate_double_free_aborts)
 }
 END_TEST
 
+/* The free that overflows a bin must still leave its key for the next one. */
+START_TEST(double_free_on_a_full_bin_aborts)
+{
+	void *p[5];
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_TINY_CACHE", "4", 1);
+	for (int i = 0; i < 5; i++)
+		p[i] = hak_malloc(48);
+	for (int i = 0; i < 4; i++)
+		hak_free(p[i]);
+	hak_free(p[4]);
+	hak_free(p[4]);
+}
+END_TEST
+
 START_TEST(large_double_free_aborts)
 {
 	void *p = hak_malloc(1 << 20);
@@ -225,15 +242,17 @@ END_TEST
 static pthread_key_t late_key;
 
 /* Runs after HAKMEM's own thread-exit hook may have drained the bins. */
+/* Runs after HAKMEM's own thread-exit hook, like glibc's __libc_thread_freeres. */
 static void late_destructor(void *arg)
 {
-	void *p = hak_malloc(100), *q = hak_malloc(20000);
+	void *p = hak_malloc(100), *q = hak_malloc(1000), *r = hak_malloc(20000);
 
 	ck_assert(unit_verify(arg, 64, 3));
 	hak_free(arg);
 	unit_fill(p, 100, 4);
 	hak_free(p);
 	hak_free(q);
+	hak_free(r);
 }
 
 static void *thread_with_late_destructor(void *arg)
@@ -247,17 +266,24 @@ static void *thread_with_late_destructor(void *arg)
 	return NULL;
 }
 
-/* Allocation from a TLS destructor works, and leaves no block behind. */
+/*
+ * Allocation from a TLS destructor works and caches nothing: no hook runs
+ * again to give a dead thread's bins back, so memory must stay flat.
+ */
 START_TEST(malloc_in_thread_destructors)
 {
+	size_t before;
 	pthread_t t;
 
+	setenv("HAKMEM_CHECK", "fast", 1);	/* bins cache (debug defaults to full) */
 	hak_free(hak_malloc(1));
 	ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
-	for (int i = 0; i < 50; i++) {
+	before = hak_sys_bytes_mapped();
+	for (int i = 0; i < 500; i++) {
 		ck_assert_int_eq(pthread_create(&t, NULL, thread_with_late_destructor, NULL), 0);
 		pthread_join(t, NULL);
 	}
+	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 8 * (1 << 20));
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -283,6 +309,7 @@ Suite *frontend_suite(void)
 	tcase_add_test_raise_signal(bad, free_of_misaligned_pointer_aborts, SIGABRT);
 	tcase_add_test_raise_signal(bad, immediate_double_free_aborts, SIGABRT);
 	tcase_add_test_raise_signal(bad, large_double_free_aborts, SIGABRT);
+	tcase_add_test_raise_signal(bad, double_free_on_a_full_bin_aborts, SIGABRT);
 	tcase_add_test_raise_signal(bad, full_check_catches_interior_pointer, SIGABRT);
 	tcase_add_test_raise_signal(bad, full_check_catches_older_double_free, SIGABRT);
 	tcase_add_test_raise_signal(bad, full_check_catches_write_after_free, SIGABRT);
