@@ -34,7 +34,7 @@ quick)
 		"larson|2 20000 100000 10 42"
 		"bench_xthread|1 4000000 16 1024 42"
 		"bench_realloc|1 8 32m 42"
-		"bench_large|2 40 8 42"
+		"bench_large|2 120 8 42"
 	)
 	;;
 full)
