@@ -275,8 +275,11 @@ START_TEST(aligned_gap_stays_reserved)
 	void *q = mmap(gap, 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
-	ck_assert_ptr_eq(q, MAP_FAILED);
-	ck_assert_int_eq(errno, EEXIST);
+	/* Refused (EEXIST), or placed elsewhere where NOREPLACE is only a hint
+	 * (valgrind): either way not in the gap. */
+	ck_assert_ptr_ne(q, gap);
+	if (q != MAP_FAILED)
+		munmap(q, 4096);
 	ck_assert_ptr_eq(base_of(gap), base_of(p));
 	hak_free(p);
 	ck_assert_uint_eq(hak_rmap_lookup(gap), 0);
