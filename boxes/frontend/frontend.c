@@ -205,6 +205,16 @@ HAK_EXPORT void hak_free(void *p)
 	free_slow(p, e);
 }
 
+/*
+ * The two hottest libc names are aliases, not wrappers: a call to malloc or
+ * free lands in the fast path with no extra jump. The other libc names are
+ * in override.c; like them, these exist only in libhakmem.a/.so.
+ */
+#if !HAKMEM_FORCE_LIBC_ALLOC_BUILD && !defined(HAKMEM_TEST)
+HAK_EXPORT void *malloc(size_t size) __attribute__((alias("hak_malloc")));
+HAK_EXPORT void free(void *p) __attribute__((alias("hak_free")));
+#endif
+
 /* ------------------------------------------------------- the rest of the API */
 
 HAK_EXPORT void *hak_calloc(size_t n, size_t size)

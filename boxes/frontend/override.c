@@ -2,7 +2,8 @@
  * override.c - the libc and C++ names, forwarding to hak_*. Only in
  * libhakmem.a and libhakmem.so (not in the unit-test library, and not when
  * HAKMEM_FORCE_LIBC_ALLOC_BUILD lets a sanitizer own malloc). Each wrapper
- * compiles to a single tail jump.
+ * compiles to a single tail jump; malloc and free themselves are aliases in
+ * frontend.c, with no jump at all.
  *
  * C++: operator new throws std::bad_alloc through libstdc++'s own thrower,
  * found as a weak symbol so C programs need no libstdc++; this file is built
@@ -18,8 +19,7 @@
 
 #if !HAKMEM_FORCE_LIBC_ALLOC_BUILD
 
-HAK_EXPORT void *malloc(size_t n) { return hak_malloc(n); }
-HAK_EXPORT void free(void *p) { hak_free(p); }
+/* malloc and free are aliases of hak_malloc and hak_free in frontend.c. */
 HAK_EXPORT void *calloc(size_t n, size_t s) { return hak_calloc(n, s); }
 HAK_EXPORT void *realloc(void *p, size_t n) { return hak_realloc(p, n); }
 HAK_EXPORT void *reallocarray(void *p, size_t n, size_t s) { return hak_reallocarray(p, n, s); }
