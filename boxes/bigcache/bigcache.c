@@ -219,7 +219,7 @@ static struct large_hdr *cache_take(size_t need)
 static struct large_hdr *cached_at(void *addr)
 {
 	uint32_t e = hak_rmap_lookup(addr);
-	struct large_hdr *n = hak_rmap_base(e);
+	struct large_hdr *n = hak_rmap_base(e, addr);
 
 	if (hak_rmap_kind(e) != HAK_RMAP_LARGE || (void *)n != addr)
 		return NULL;
@@ -235,7 +235,7 @@ static struct large_hdr *coalesce_locked(struct large_hdr *h)
 {
 	struct large_hdr *n = cached_at((char *)h + h->map_size);
 	uint32_t e = hak_rmap_lookup((char *)h - 1);
-	struct large_hdr *prev = hak_rmap_kind(e) == HAK_RMAP_LARGE ? hak_rmap_base(e) : NULL;
+	struct large_hdr *prev = hak_rmap_kind(e) == HAK_RMAP_LARGE ? hak_rmap_base(e, (char *)h - 1) : NULL;
 
 	if (n) {
 		unlink_locked(n);

@@ -151,14 +151,14 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 
 	switch (hak_rmap_kind(e)) {
 	case HAK_RMAP_SUPERSLAB: {
-		unsigned cls = hak_ss_class_of(hak_rmap_base(e), p);
+		unsigned cls = hak_ss_class_of(hak_rmap_base(e, p), p);
 
 		if ((uintptr_t)p % HAK_MIN_ALIGN || cls == HAK_SS_NO_CLASS)
 			hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
 		return hak_ss_class_bytes[cls];
 	}
 	case HAK_RMAP_LARGE:
-		n = hak_bc_usable(hak_rmap_base(e), p, &why);
+		n = hak_bc_usable(hak_rmap_base(e, p), p, &why);
 		if (!n)
 			hak_fatal("%s %s(%p)", why, api, p);
 		return n;
@@ -181,16 +181,16 @@ static HAK_SLOW_PATH void free_slow(void *p, uint32_t e)
 		return;
 	}
 	if (hak_rmap_kind(e) == HAK_RMAP_LARGE)
-		hak_bc_free(hak_rmap_base(e), p);
+		hak_bc_free(hak_rmap_base(e, p), p);
 }
 
 HAK_EXPORT void hak_free(void *p)
 {
 	uint32_t e = hak_rmap_lookup(p);
 
-	if (likely(hak_rmap_kind(e) == HAK_RMAP_SUPERSLAB &&
-		   (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
-		unsigned cls = hak_ss_class_of(hak_rmap_base(e), p);
+	/* A superslab is one granule: its entry is the kind alone. */
+	if (likely(e == HAK_RMAP_SUPERSLAB && (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
+		unsigned cls = hak_ss_class_of((void *)((uintptr_t)p & ~(HAK_SS_SIZE - 1)), p);
 
 		STAT_FAST(frees);
 		if (likely(cls < HAK_TINY_NCLASSES)) {
@@ -277,7 +277,7 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size)
 	if (size <= old && size > old / 2)
 		return p;
 	if (hak_rmap_kind(e) == HAK_RMAP_LARGE && size > HAK_POOL_MAX) {
-		q = hak_bc_resize(hak_rmap_base(e), p, size);
+		q = hak_bc_resize(hak_rmap_base(e, p), p, size);
 		if (q)
 			return q;
 	}

@@ -52,11 +52,14 @@ static int set_range(void *base, size_t size, uint32_t entry)
 int hak_rmap_register(void *base, size_t size, enum hak_rmap_kind kind)
 {
 	uintptr_t a = (uintptr_t)base;
+	uint32_t entry;
 
 	hak_assert(a % HAK_RMAP_GRANULE == 0 && size > 0 && kind != HAK_RMAP_NONE);
 	if ((a + size - 1) >> HAK_RMAP_ADDR_BITS)
 		return -ENOMEM;
-	if (set_range(base, size, (uint32_t)((a >> HAK_RMAP_SHIFT) << HAK_RMAP_KIND_BITS) | kind)) {
+	entry = size <= HAK_RMAP_GRANULE ? kind
+					 : (uint32_t)((a >> HAK_RMAP_SHIFT) << HAK_RMAP_KIND_BITS) | kind;
+	if (set_range(base, size, entry)) {
 		set_range(base, size, 0);
 		return -ENOMEM;
 	}

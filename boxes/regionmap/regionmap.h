@@ -5,7 +5,9 @@
  * two levels: a static top table of 2048 leaf pointers (one per 64 GiB) and
  * 128 KiB leaves mapped the first time a region lands in their range. An
  * entry names the kind of region that owns the granule and where that region
- * starts, so a lookup touches only HAKMEM's tables and makes no system call;
+ * starts (a region of a single granule, such as a superslab, stores its kind
+ * alone: the entry then equals the kind, and the base is the granule of the
+ * pointer), so a lookup touches only HAKMEM's tables and makes no system call;
  * it needs no init (an empty top table answers 0) and reserves no address
  * space up front, so a small RLIMIT_AS is no obstacle. Regions are 2 MiB-
  * aligned and own every granule they overlap.
@@ -71,10 +73,14 @@ HAK_FAST_PATH enum hak_rmap_kind hak_rmap_kind(uint32_t entry)
 	return (enum hak_rmap_kind)(entry & ((1u << HAK_RMAP_KIND_BITS) - 1));
 }
 
-HAK_FAST_PATH void *hak_rmap_base(uint32_t entry)
+/* hak_rmap_base() - start of the region that owns @p, from @p's @entry. */
+HAK_FAST_PATH void *hak_rmap_base(uint32_t entry, const void *p)
 {
-	return (void *)((uintptr_t)(entry & ~((1u << HAK_RMAP_KIND_BITS) - 1))
-			<< (HAK_RMAP_SHIFT - HAK_RMAP_KIND_BITS));
+	uintptr_t g = entry >> HAK_RMAP_KIND_BITS;
+
+	if (!g)		/* a single-granule region */
+		return (void *)((uintptr_t)p & ~(HAK_RMAP_GRANULE - 1));
+	return (void *)(g << HAK_RMAP_SHIFT);
 }
 
 extern const struct hak_box hak_box_regionmap;

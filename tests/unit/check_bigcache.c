@@ -15,7 +15,7 @@
 
 static void *base_of(void *p)
 {
-	return hak_rmap_base(hak_rmap_lookup(p));
+	return hak_rmap_base(hak_rmap_lookup(p), p);
 }
 
 START_TEST(freed_block_is_reused_then_trimmed)
