@@ -9,17 +9,23 @@
 
 BUILD_BUG_ON(HAK_RMAP_ADDR_BITS - HAK_RMAP_SHIFT + HAK_RMAP_KIND_BITS > 32);
 
-_Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
+/* What every slot points to until its range gets a leaf; never written
+ * (not const: .bss costs no file space, unlike 128 KiB of .rodata). */
+static uint32_t zero_leaf[HAK_RMAP_LEAF_SIZE];
+
+_Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE] = {
+	[0 ... HAK_RMAP_TOP_SIZE - 1] = zero_leaf,
+};
 static hak_counter_t granules_live, registrations, leaves;
 
 /* The leaf covering @a, mapped and installed if missing; NULL on ENOMEM. */
 static uint32_t *leaf_of(uintptr_t a)
 {
 	_Atomic(uint32_t *) *slot = &hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT];
-	uint32_t *leaf = hak_atomic_load_acquire(slot), *none = NULL;
+	uint32_t *leaf = hak_atomic_load_acquire(slot), *none = zero_leaf;
 	void *fresh;
 
-	if (leaf)
+	if (leaf != zero_leaf)
 		return leaf;
 	if (hak_sys_map(HAK_RMAP_LEAF_SIZE * sizeof(uint32_t), hak_sys_page_size(), &fresh))
 		return NULL;
@@ -39,9 +45,9 @@ static int set_range(void *base, size_t size, uint32_t entry)
 		uint32_t *leaf = entry ? leaf_of(a)
 				       : hak_atomic_load_acquire(&hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT]);
 
-		if (!leaf && entry)
-			return -ENOMEM;
 		if (!leaf)
+			return -ENOMEM;
+		if (leaf == zero_leaf)
 			continue;	/* nothing registered there */
 		hak_atomic_store_release((_Atomic uint32_t *)
 			&leaf[(a >> HAK_RMAP_SHIFT) & (HAK_RMAP_LEAF_SIZE - 1)], entry);

@@ -3,7 +3,9 @@
  *
  * One 32-bit entry per 2 MiB granule of the 47-bit user address space, in
  * two levels: a static top table of 2048 leaf pointers (one per 64 GiB) and
- * 128 KiB leaves mapped the first time a region lands in their range. An
+ * 128 KiB leaves mapped the first time a region lands in their range (until
+ * then the slot points to one shared all-zero leaf, so lookups never test
+ * for a missing leaf). An
  * entry names the kind of region that owns the granule and where that region
  * starts (a region of a single granule, such as a superslab, stores its kind
  * alone: the entry then equals the kind, and the base is the granule of the
@@ -62,8 +64,6 @@ HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 	if (unlikely((a >> HAK_RMAP_ADDR_BITS) != 0))
 		return 0;
 	leaf = hak_atomic_load_acquire(&hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT]);
-	if (unlikely(leaf == NULL))
-		return 0;
 	return hak_atomic_load_relaxed((_Atomic uint32_t *)
 		&leaf[(a >> HAK_RMAP_SHIFT) & (HAK_RMAP_LEAF_SIZE - 1)]);
 }
