@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <time.h>
 
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
@@ -51,14 +50,6 @@ static hak_counter_t allocs, frees, hits, misses, splits, evictions, expired, re
 static size_t user_offset(size_t align)
 {
 	return HAK_MAX(align, (size_t)HDR_SIZE);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Size class of a mapping: 4 classes per doubling of its page count. */
@@ -197,7 +188,7 @@ static void split_locked(struct large_hdr *h, size_t need)
 static struct large_hdr *cache_take(size_t need)
 {
 	struct large_hdr *h = NULL, *gone;
-	uint64_t now = now_ms();
+	uint64_t now = hak_sys_now_ms();
 
 	pthread_mutex_lock(&cache_lock);
 	for (unsigned c = size_class(need); c < NCLASSES && !h; c++)
@@ -255,7 +246,7 @@ static struct large_hdr *coalesce_locked(struct large_hdr *h)
 static void cache_put(struct large_hdr *h)
 {
 	struct large_hdr *gone;
-	uint64_t now = now_ms();
+	uint64_t now = hak_sys_now_ms();
 	bool fits = max_bytes > 0 && max_entries > 0 &&
 		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size();
 

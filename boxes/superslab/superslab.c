@@ -6,6 +6,9 @@
  *                                    free list, used and carved of its spans
  *   ss_lock                          protects the superslab lists, free_pages,
  *                                    span_of_page and page_class
+ * Superslabs sit on one of three lists: avail (some page free), full (none)
+ * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
+ * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
  * A span is "partial" (on its class's list) while it has blocks to give.
  */
 #include <errno.h>
@@ -39,7 +42,8 @@ struct superslab {
 	uint32_t magic;
 	uint32_t free_pages;		/* bit i: page i holds no span */
 	uint8_t span_of_page[HAK_SS_PAGES];
-	struct superslab *next, *prev;	/* all_list or empty_list */
+	struct superslab *next, *prev;	/* avail, full or empty list */
+	uint64_t emptied_ms;
 	struct span spans[HAK_SS_PAGES];	/* by first page */
 	_Atomic uint64_t live[LIVE_WORDS];	/* HAKMEM_CHECK=full only */
 };
@@ -60,8 +64,9 @@ uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
 
 static struct class_state classes[HAK_SS_NCLASSES];
 static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct superslab *all_list, *empty_list;
+static struct superslab *avail_list, *full_list, *empty_list;
 static unsigned nempty, keep_empty;
+static uint64_t empty_delay_ms;
 static bool check_full;
 static hak_counter_t ss_mapped, ss_unmapped, ss_live;
 
@@ -122,11 +127,11 @@ static struct superslab *ss_new_locked(void)
 	struct superslab *ss;
 	void *p;
 
-	if (empty_list) {
+	if (empty_list) {	/* the most recently emptied: its pages are warm */
 		ss = empty_list;
 		list_del(&empty_list, ss);
 		nempty--;
-		list_add(&all_list, ss);
+		list_add(&avail_list, ss);
 		return ss;
 	}
 	if (hak_sys_map(HAK_SS_SIZE, HAK_SS_SIZE, &p))
@@ -139,25 +144,42 @@ static struct superslab *ss_new_locked(void)
 		hak_sys_unmap(ss, HAK_SS_SIZE);
 		return NULL;
 	}
-	list_add(&all_list, ss);
+	list_add(&avail_list, ss);
 	hak_count(ss_mapped, 1);
 	hak_count(ss_live, 1);
 	return ss;
 }
 
-/* An empty superslab is kept for reuse (up to HAKMEM_SS_KEEP) or unmapped. */
-static void ss_empty_locked(struct superslab *ss)
+static void ss_unmap_locked(struct superslab *ss)
 {
-	list_del(&all_list, ss);
-	if (nempty < keep_empty) {
-		list_add(&empty_list, ss);
-		nempty++;
-		return;
-	}
 	hak_rmap_unregister(ss, HAK_SS_SIZE);
 	hak_sys_unmap(ss, HAK_SS_SIZE);
 	hak_count(ss_unmapped, 1);
 	hak_atomic_sub_relaxed(&ss_live, 1);
+}
+
+/* Unmap empty superslabs past the newest HAKMEM_SS_KEEP that idled long enough. */
+static void ss_expire_locked(void)
+{
+	uint64_t now = hak_sys_now_ms();
+	struct superslab *ss = empty_list, *next;
+
+	for (unsigned i = 0; ss; ss = next, i++) {
+		next = ss->next;
+		if (i < keep_empty || now - ss->emptied_ms < empty_delay_ms)
+			continue;
+		list_del(&empty_list, ss);
+		nempty--;
+		ss_unmap_locked(ss);
+	}
+}
+
+static void ss_empty_locked(struct superslab *ss)
+{
+	list_del(&avail_list, ss);
+	ss->emptied_ms = hak_sys_now_ms();
+	list_add(&empty_list, ss);
+	nempty++;
 }
 
 static int find_run(uint32_t free_pages, unsigned n)
@@ -178,7 +200,8 @@ static struct span *span_new(unsigned cls)
 	int first = -1;
 
 	pthread_mutex_lock(&ss_lock);
-	for (ss = all_list; ss; ss = ss->next) {
+	ss_expire_locked();
+	for (ss = avail_list; ss; ss = ss->next) {
 		first = find_run(ss->free_pages, n);
 		if (first >= 0)
 			break;
@@ -204,6 +227,10 @@ static struct span *span_new(unsigned cls)
 		ss->head.page_class[i] = (uint8_t)cls;
 		ss->free_pages &= ~(1u << i);
 	}
+	if (!ss->free_pages) {	/* full: no longer worth scanning */
+		list_del(&avail_list, ss);
+		list_add(&full_list, ss);
+	}
 	pthread_mutex_unlock(&ss_lock);
 	hak_count(classes[cls].spans_new, 1);
 	return sp;
@@ -216,12 +243,17 @@ static void span_release(struct span *sp)
 
 	hak_count(classes[sp->cls].spans_freed, 1);
 	pthread_mutex_lock(&ss_lock);
+	if (!ss->free_pages) {
+		list_del(&full_list, ss);
+		list_add(&avail_list, ss);
+	}
 	for (unsigned i = first; i < first + sp->npages; i++) {
 		ss->head.page_class[i] = HAK_SS_NO_CLASS;
 		ss->free_pages |= 1u << i;
 	}
 	if (ss->free_pages == ALL_PAGES)
 		ss_empty_locked(ss);
+	ss_expire_locked();
 	pthread_mutex_unlock(&ss_lock);
 }
 
@@ -464,6 +496,7 @@ static int ss_init(const struct hak_options *opt)
 {
 	classes_init();
 	keep_empty = (unsigned)opt->v[HAK_OPT_SS_KEEP];
+	empty_delay_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
 	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
 	return 0;
 }
@@ -491,9 +524,10 @@ static void ss_postfork_child(void)
 
 static void ss_stats(FILE *out)
 {
-	fprintf(out, "superslab.mapped %llu\nsuperslab.unmapped %llu\nsuperslab.live %llu\n",
+	fprintf(out, "superslab.mapped %llu\nsuperslab.unmapped %llu\nsuperslab.live %llu\n"
+		"superslab.empty %u\n",
 		(unsigned long long)ss_mapped, (unsigned long long)ss_unmapped,
-		(unsigned long long)ss_live);
+		(unsigned long long)ss_live, nempty);
 	for (unsigned i = 0; i < HAK_SS_NCLASSES; i++) {
 		struct class_state *c = &classes[i];
 
@@ -535,6 +569,24 @@ static int span_check(const struct span *sp)
 	return errors;
 }
 
+/* The spans of class @c in @ss, and (once, for class 0) its list placement. */
+static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
+{
+	int errors = 0;
+
+	if (ss->magic != SS_MAGIC || (c == 0 && on_full_list != !ss->free_pages)) {
+		if (c == 0)
+			hak_report("self-check: superslab %p: bad magic or on the wrong list",
+				   (void *)ss);
+		return c == 0;
+	}
+	for (unsigned i = 1; i < HAK_SS_PAGES; i++)
+		if (!(ss->free_pages & (1u << i)) && ss->span_of_page[i] == i &&
+		    ss->spans[i].cls == c)
+			errors += span_check(&ss->spans[i]);
+	return errors;
+}
+
 /* One class at a time (class lock, then ss_lock), so at most two locks are held. */
 static int ss_self_check(void)
 {
@@ -543,18 +595,9 @@ static int ss_self_check(void)
 	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++) {
 		pthread_mutex_lock(&classes[c].lock);
 		pthread_mutex_lock(&ss_lock);
-		for (struct superslab *ss = all_list; ss; ss = ss->next) {
-			if (ss->magic != SS_MAGIC) {
-				if (c == 0)
-					hak_report("self-check: superslab %p: bad magic", (void *)ss);
-				errors += c == 0;
-				continue;
-			}
-			for (unsigned i = 1; i < HAK_SS_PAGES; i++)
-				if (!(ss->free_pages & (1u << i)) && ss->span_of_page[i] == i &&
-				    ss->spans[i].cls == c)
-					errors += span_check(&ss->spans[i]);
-		}
+		for (int l = 0; l < 2; l++)
+			for (struct superslab *ss = l ? full_list : avail_list; ss; ss = ss->next)
+				errors += superslab_check(ss, c, l == 1);
 		pthread_mutex_unlock(&ss_lock);
 		pthread_mutex_unlock(&classes[c].lock);
 	}

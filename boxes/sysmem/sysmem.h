@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../base/hak_box.h"
 
@@ -65,6 +66,9 @@ int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
 
 /** hak_sys_page_size() - the page size; valid before init. */
 size_t hak_sys_page_size(void);
+
+/** hak_sys_now_ms() - a cheap monotonic clock (coarse, ~4 ms steps) for idle delays. */
+uint64_t hak_sys_now_ms(void);
 
 /** hak_sys_phys_mem() - bytes of physical memory on this machine. */
 size_t hak_sys_phys_mem(void);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../base/hak_base.h"
@@ -52,6 +53,14 @@ size_t hak_sys_page_size(void)
 	if (unlikely(!page))
 		page = (size_t)sysconf(_SC_PAGESIZE);
 	return page;
+}
+
+uint64_t hak_sys_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 size_t hak_sys_phys_mem(void)

@@ -1,6 +1,7 @@
 /* check_superslab.c - size classes, carving, refill/flush, span life, self-check. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../../boxes/superslab/superslab.h"
 #include "../../boxes/sysmem/sysmem.h"
@@ -99,11 +100,34 @@ START_TEST(grows_past_many_superslabs_and_shrinks_back)
 	size_t before;
 	void **all;
 
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);	/* empties beyond SS_KEEP go at once */
 	start();
 	before = hak_sys_bytes_mapped();
 	all = take(cls, n);
 	ck_assert_uint_gt(hak_sys_bytes_mapped(), before + 90 * (1 << 20));
 	give_back(cls, all, n);
+	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 8 * (1 << 20));
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(all);
+}
+END_TEST
+
+/* Empty superslabs beyond HAKMEM_SS_KEEP wait out the delay, then go back. */
+START_TEST(empty_superslabs_return_after_the_delay)
+{
+	unsigned cls = HAK_SS_NCLASSES - 1, n = 1000;	/* 52 MiB */
+	size_t before, held;
+	void **all, *head;
+
+	setenv("HAKMEM_SS_DELAY_MS", "100", 1);
+	start();
+	before = hak_sys_bytes_mapped();
+	all = take(cls, n);
+	give_back(cls, all, n);
+	held = hak_sys_bytes_mapped();
+	ck_assert_uint_gt(held, before + 40 * (1 << 20));	/* kept for reuse */
+	usleep(300 * 1000);
+	ck_assert_uint_eq(hak_ss_refill(HAK_SS_NCLASSES - 3, 1, &head), 1);	/* a span change */
 	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 8 * (1 << 20));
 	ck_assert_int_eq(hak_self_check(), 0);
 	free(all);
@@ -153,6 +177,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, classes_meet_the_waste_bound);
 	tcase_add_test(tc, refill_and_flush_keep_counts_exact);
 	tcase_add_test(tc, grows_past_many_superslabs_and_shrinks_back);
+	tcase_add_test(tc, empty_superslabs_return_after_the_delay);
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
 	suite_add_tcase(s, tc);
