@@ -24,6 +24,8 @@
 #endif
 #define HAK_SLOW_PATH	__attribute__((noinline, cold))
 #define HAK_EXPORT	__attribute__((visibility("default")))
+/* On extern data the fast paths read: lets -fPIC code address it directly. */
+#define HAK_HIDDEN	__attribute__((visibility("hidden")))
 #define HAK_TLS		__thread __attribute__((tls_model("initial-exec")))
 
 #define BUILD_BUG_ON(cond)	_Static_assert(!(cond), #cond)

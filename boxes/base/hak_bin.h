@@ -24,7 +24,7 @@ struct hak_bin {
 };
 
 /* Random per process; set once at init, before any block is freed. */
-extern uint64_t hak_free_key;
+extern HAK_HIDDEN uint64_t hak_free_key;
 
 HAK_FAST_PATH void *hak_bin_pop(struct hak_bin *b)
 {

@@ -5,12 +5,13 @@
 #ifndef HAK_FRONTEND_INTERNAL_H
 #define HAK_FRONTEND_INTERNAL_H
 
+#include "../base/hak_base.h"
 #include "../base/hak_box.h"
 
 enum hak_state { HAK_DOWN, HAK_INITIALIZING, HAK_UP };
 
-extern _Atomic int hak_state;
-extern struct hak_options hak_opt;
+extern HAK_HIDDEN _Atomic int hak_state;
+extern HAK_HIDDEN struct hak_options hak_opt;
 
 /* registry.c */
 void hak_init_slow(void);

@@ -30,7 +30,7 @@ struct hak_pool_tls {
 	struct hak_bin bins[HAK_POOL_NCLASSES];
 };
 
-extern HAK_TLS struct hak_pool_tls hak_pool_tls;
+extern HAK_HIDDEN HAK_TLS struct hak_pool_tls hak_pool_tls;
 
 /* hak_pool_pop() - a block of pool class @cls, or NULL on a miss. */
 HAK_FAST_PATH void *hak_pool_pop(unsigned cls)

@@ -50,7 +50,7 @@ void hak_rmap_unregister(void *base, size_t size);
 
 /* ---------------------------------------------------------------- fast path */
 
-extern _Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
+extern HAK_HIDDEN _Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
 
 /**
  * hak_rmap_lookup() - the entry for @p: 0 when HAKMEM does not own that

@@ -34,7 +34,7 @@ struct hak_tiny_tls {
 	struct hak_bin bins[HAK_TINY_NCLASSES];
 };
 
-extern HAK_TLS struct hak_tiny_tls hak_tiny_tls;
+extern HAK_HIDDEN HAK_TLS struct hak_tiny_tls hak_tiny_tls;
 
 /* hak_tiny_class() - class of a request of @size <= HAK_TINY_MAX bytes. */
 HAK_FAST_PATH unsigned hak_tiny_class(size_t size)
