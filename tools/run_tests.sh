@@ -38,9 +38,11 @@ for p in release debug asan tsan; do
 	step "unit-$p" out/$p/tests/unit_tests
 done
 step unit-valgrind valgrind -q --error-exitcode=3 out/release/tests/unit_tests
+step unit-p0-off env HAKMEM_TINY_P0_ENABLE=0 out/release/tests/unit_tests
 for p in release debug; do
 	step "integration-$p" tests/integration/run.sh "$p"
 done
+step integration-p0-off env HAKMEM_TINY_P0_ENABLE=0 tests/integration/run.sh release
 step bench-verify tests/bench/run.sh release
 step real-programs tools/real_programs.sh "$PWD/out/release/libhakmem.so"
 

@@ -22,6 +22,12 @@
 	  "free() of a pointer HAKMEM never returned: report and abort, or pass to the next free()") \
 	X(TINY_CACHE, 128, 4, 4096, NULL,				\
 	  "most blocks a thread keeps per tiny class (<= 1 KiB)")	\
+	X(TINY_P0_ENABLE, 1, 0, 1, NULL,				\
+	  "tiny bins refill and flush in batches (0: one block at a time)") \
+	X(TINY_P0_NO_DRAIN, 0, 0, 1, NULL,				\
+	  "A/B debugging only: owners do not drain their spans' remote frees") \
+	X(TINY_P0_LOG, 0, 0, 1, NULL,					\
+	  "log each tiny refill's span counter check to stderr")	\
 	X(POOL_CACHE_KB, 256, 16, 65536, NULL,				\
 	  "most KiB a thread keeps per pool class (1-52 KiB)")	\
 	X(SS_KEEP, 2, 0, 1024, NULL,					\

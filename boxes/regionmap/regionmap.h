@@ -64,7 +64,9 @@ HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 	if (unlikely((a >> HAK_RMAP_ADDR_BITS) != 0))
 		return 0;
 	leaf = hak_atomic_load_acquire(&hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT]);
-	return hak_atomic_load_relaxed((_Atomic uint32_t *)
+	/* acquire: pairs with the owner's release, so the region's header
+	 * written before registration is visible (a plain load on x86) */
+	return hak_atomic_load_acquire((_Atomic uint32_t *)
 		&leaf[(a >> HAK_RMAP_SHIFT) & (HAK_RMAP_LEAF_SIZE - 1)]);
 }
 

@@ -10,6 +10,16 @@
  * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
  * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
  * A span is "partial" (on its class's list) while it has blocks to give.
+ *
+ * Ownership: each thread owns one "active" span per class and takes blocks
+ * from it with no lock (its free list, used and carved are the owner's
+ * alone). A block flushed by another thread goes onto the span's lock-free
+ * remote list, which the owner drains in one exchange when it runs dry.
+ * Spans nobody owns are the class lock's: free list, partial list, release.
+ * Disowning (exhausted active span, thread exit, fork child) happens under
+ * the class lock and drains the remote list afterwards; a remote pusher
+ * re-checks the owner after its push and drains under the lock if the span
+ * was disowned meanwhile, so no block is left behind (all seq_cst).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +33,7 @@
 #define ALL_PAGES	(~(uint32_t)0 << 1)	/* page 0 is the header */
 #define LIVE_WORDS	(HAK_SS_SIZE / HAK_MIN_ALIGN / 64)
 #define CANARY		0xdb
+#define TINY_CLASSES	32	/* classes the HAKMEM_TINY_P0_* options apply to */
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -35,6 +46,8 @@ struct span {
 	uint32_t bsize;
 	uint8_t cls, npages, partial;
 	struct span *next, *prev;	/* the class's partial list */
+	_Atomic(const void *) owner;	/* the thread whose active span it is, or NULL */
+	_Atomic(void *) remote;		/* blocks freed by other threads, chained */
 };
 
 struct superslab {
@@ -57,6 +70,7 @@ struct class_state {
 	unsigned npartial;
 	uint8_t npages;
 	hak_counter_t refills, blocks_out, flushes, blocks_in, spans_new, spans_freed;
+	hak_counter_t remote_frees, drains, drained;
 } __attribute__((aligned(64)));
 
 uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
@@ -68,6 +82,7 @@ static struct superslab *avail_list, *full_list, *empty_list;
 static unsigned nempty, keep_empty;
 static uint64_t empty_delay_ms;
 static bool check_full;
+static bool p0_batch = true, p0_drain = true, p0_log;	/* HAKMEM_TINY_P0_* */
 static hak_counter_t ss_mapped, ss_unmapped, ss_live;
 
 /* ------------------------------------------------------------ size classes */
@@ -359,14 +374,69 @@ static unsigned span_take(struct span *sp, unsigned want, void **head)
 	return got;
 }
 
-unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
+/* HAKMEM_TINY_P0_LOG: check the active span's counters after each refill. */
+static void p0_verify(const struct span *sp, unsigned got)
 {
-	struct class_state *c = &classes[cls];
+	unsigned nfree = 0;
+
+	for (void **b = sp->free; b && nfree <= sp->carved; b = b[0])
+		nfree++;
+	hak_report("p0: class %u refill %u: span %p used %u + free %u %s carved %u",
+		   sp->cls, got, (void *)sp->start, sp->used, nfree,
+		   sp->used + nfree == sp->carved ? "==" : "!=", sp->carved);
+}
+
+/* This thread's identity as an owner, and its active span per class. */
+static HAK_TLS char owner_token;
+static HAK_TLS struct span *active[HAK_SS_NCLASSES];
+
+#define ME ((const void *)&owner_token)
+
+/* Append the remote list of @sp to its free list; returns how many blocks. */
+static unsigned drain_remote(struct span *sp)
+{
+	void **chain = atomic_exchange(&sp->remote, NULL), **last = chain;
+	unsigned n = 0;
+
+	if (!chain)
+		return 0;
+	for (n = 1; last[0]; n++)
+		last = last[0];
+	last[0] = sp->free;
+	sp->free = chain;
+	sp->used -= n;
+	hak_count(classes[sp->cls].drains, 1);
+	hak_count(classes[sp->cls].drained, n);
+	return n;
+}
+
+/* Unowned @sp got blocks back (@c locked): partial again, or released. */
+static struct span *settle_locked(struct class_state *c, struct span *sp)
+{
+	if (!sp->partial && sp->used < sp->capacity)
+		partial_add(c, sp);
+	/* Keep one span per class to avoid churn at a span boundary. */
+	if (sp->used == 0 && c->npartial > 1) {
+		partial_del(c, sp);
+		return sp;
+	}
+	return NULL;
+}
+
+/* Stop owning @sp (@c locked); returns it if it should go back to its superslab. */
+static struct span *disown_locked(struct class_state *c, struct span *sp)
+{
+	atomic_store(&sp->owner, NULL);
+	drain_remote(sp);
+	return settle_locked(c, sp);
+}
+
+/* Take up to @want blocks from the class lock's spans (a thread that is exiting). */
+static unsigned take_central_locked(struct class_state *c, unsigned cls, unsigned want,
+				    void **head)
+{
 	unsigned got = 0;
 
-	hak_assert(cls < HAK_SS_NCLASSES && want > 0);
-	*head = NULL;
-	pthread_mutex_lock(&c->lock);
 	while (got < want) {
 		struct span *sp = c->partial;
 
@@ -376,41 +446,148 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 				break;
 			partial_add(c, sp);
 		}
+		drain_remote(sp);
 		got += span_take(sp, want - got, head);
 		if (sp->used == sp->capacity)
 			partial_del(c, sp);
 	}
-	pthread_mutex_unlock(&c->lock);
+	return got;
+}
+
+/* A new active span for this thread (@c locked), or NULL on ENOMEM. */
+static struct span *adopt_locked(struct class_state *c, unsigned cls)
+{
+	struct span *sp = c->partial;
+
+	if (sp)
+		partial_del(c, sp);
+	else
+		sp = span_new(cls);
+	if (sp)
+		atomic_store(&sp->owner, ME);
+	return sp;
+}
+
+unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
+{
+	struct class_state *c = &classes[cls];
+	struct span *sp = active[cls], *gone = NULL;
+	unsigned got = 0;
+
+	hak_assert(cls < HAK_SS_NCLASSES && want > 0);
+	*head = NULL;
+	if (sp) {	/* the owner's blocks: no lock */
+		got = span_take(sp, want, head);
+		if (got < want && (p0_drain || cls >= TINY_CLASSES) && drain_remote(sp))
+			got += span_take(sp, want - got, head);
+		if (p0_log && cls < TINY_CLASSES)
+			p0_verify(sp, got);
+	}
+	if (got < want) {
+		pthread_mutex_lock(&c->lock);
+		if (sp && (gone = disown_locked(c, sp)))
+			gone->next = NULL;
+		active[cls] = NULL;
+		if (hak_sys_thread_exiting()) {
+			got += take_central_locked(c, cls, want - got, head);
+		} else {
+			while (got < want && (sp = adopt_locked(c, cls))) {
+				active[cls] = sp;
+				drain_remote(sp);
+				got += span_take(sp, want - got, head);
+				if (got < want) {	/* a small span: take another */
+					struct span *g = disown_locked(c, sp);
+
+					active[cls] = NULL;
+					if (g) {
+						g->next = gone;
+						gone = g;
+					}
+				}
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+		while (gone) {
+			struct span *g = gone;
+
+			gone = g->next;
+			span_release(g);
+		}
+	}
 	hak_count(c->refills, 1);
 	hak_count(c->blocks_out, got);
 	return got;
+}
+
+/* Push @b onto the remote list of @sp, owned by another thread. */
+static void push_remote(struct class_state *c, struct span *sp, void **b)
+{
+	void *old = atomic_load(&sp->remote);
+	struct span *gone = NULL;
+
+	do
+		b[0] = old;
+	while (!atomic_compare_exchange_weak(&sp->remote, &old, b));
+	hak_count(c->remote_frees, 1);
+	if (atomic_load(&sp->owner))
+		return;
+	/* Disowned meanwhile: its disowner may have drained before our push. */
+	pthread_mutex_lock(&c->lock);
+	if (!atomic_load(&sp->owner) && drain_remote(sp))
+		gone = settle_locked(c, sp);
+	pthread_mutex_unlock(&c->lock);
+	if (gone)
+		span_release(gone);
 }
 
 void hak_ss_flush(unsigned cls, void *head, unsigned n)
 {
 	struct class_state *c = &classes[cls];
 	struct span *to_release = NULL;
+	void **central = NULL;
 
 	hak_assert(cls < HAK_SS_NCLASSES);
-	pthread_mutex_lock(&c->lock);
 	for (void **b = head, **next; b; b = next) {
 		struct span *sp = span_of(b);
+		const void *owner = atomic_load(&sp->owner);
 
 		next = b[0];
-		hak_assert(sp->cls == cls && sp->used > 0);
-		b[0] = sp->free;
-		sp->free = b;
-		sp->used--;
-		if (!sp->partial)
-			partial_add(c, sp);
-		/* Keep one span per class to avoid churn at a span boundary. */
-		if (sp->used == 0 && c->npartial > 1) {
-			partial_del(c, sp);
-			sp->next = to_release;
-			to_release = sp;
+		hak_assert(sp->cls == cls);
+		if (owner == ME) {	/* my active span: no lock */
+			b[0] = sp->free;
+			sp->free = b;
+			sp->used--;
+		} else if (owner) {
+			push_remote(c, sp, b);
+		} else {
+			b[0] = central;
+			central = b;
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	if (central) {
+		pthread_mutex_lock(&c->lock);
+		for (void **b = central, **next; b; b = next) {
+			struct span *sp = span_of(b), *gone;
+
+			next = b[0];
+			if (atomic_load(&sp->owner)) {	/* adopted meanwhile */
+				pthread_mutex_unlock(&c->lock);
+				push_remote(c, sp, b);
+				pthread_mutex_lock(&c->lock);
+				continue;
+			}
+			hak_assert(sp->used > 0);
+			b[0] = sp->free;
+			sp->free = b;
+			sp->used--;
+			gone = settle_locked(c, sp);
+			if (gone) {
+				gone->next = to_release;
+				to_release = gone;
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
 	while (to_release) {
 		struct span *sp = to_release;
 
@@ -430,7 +607,7 @@ bool hak_ss_check_full(void)
 
 void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls)
 {
-	unsigned want = b->cap / 2 + 1, got;
+	unsigned want = p0_batch || cls >= TINY_CLASSES ? b->cap / 2 + 1 : 1, got;
 	void **head;
 
 	hak_assert(b->head == NULL && b->count == 0);
@@ -481,7 +658,7 @@ void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
 	/* Make room first, so that @p keeps the key on the bin: a second free
 	 * right after this one is still caught. */
 	if (b->count >= b->cap)
-		bin_trim(b, cls, b->cap / 2);
+		bin_trim(b, cls, p0_batch || cls >= TINY_CLASSES ? b->cap / 2 : b->cap - 1);
 	hak_bin_push(b, p);
 }
 
@@ -498,7 +675,27 @@ static int ss_init(const struct hak_options *opt)
 	keep_empty = (unsigned)opt->v[HAK_OPT_SS_KEEP];
 	empty_delay_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
 	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
+	p0_batch = opt->v[HAK_OPT_TINY_P0_ENABLE];
+	p0_drain = !opt->v[HAK_OPT_TINY_P0_NO_DRAIN];
+	p0_log = opt->v[HAK_OPT_TINY_P0_LOG];
 	return 0;
+}
+
+/* Hand this thread's active spans back (tiny and pool drained their bins first). */
+static void ss_thread_exit(void)
+{
+	for (unsigned cls = 0; cls < HAK_SS_NCLASSES; cls++) {
+		struct span *sp = active[cls], *gone;
+
+		if (!sp)
+			continue;
+		pthread_mutex_lock(&classes[cls].lock);
+		gone = disown_locked(&classes[cls], sp);
+		active[cls] = NULL;
+		pthread_mutex_unlock(&classes[cls].lock);
+		if (gone)
+			span_release(gone);
+	}
 }
 
 static void ss_prefork(void)
@@ -515,6 +712,12 @@ static void ss_postfork_parent(void)
 		pthread_mutex_unlock(&classes[c].lock);
 }
 
+/*
+ * In the child, spans that other threads owned stay theirs: those threads
+ * may have been halfway through a lock-free update when fork() copied
+ * memory, so the child never touches them again (their blocks are lost to
+ * the child, as the dead threads' bins are).
+ */
 static void ss_postfork_child(void)
 {
 	pthread_mutex_init(&ss_lock, NULL);
@@ -533,11 +736,12 @@ static void ss_stats(FILE *out)
 
 		if (!c->refills)
 			continue;
-		fprintf(out, "superslab.class%u(%uB) refills %llu blocks_out %llu flushes %llu blocks_in %llu spans_new %llu spans_freed %llu\n",
+		fprintf(out, "superslab.class%u(%uB) refills %llu blocks_out %llu flushes %llu blocks_in %llu spans_new %llu spans_freed %llu remote_frees %llu drains %llu drained %llu\n",
 			i, hak_ss_class_bytes[i], (unsigned long long)c->refills,
 			(unsigned long long)c->blocks_out, (unsigned long long)c->flushes,
 			(unsigned long long)c->blocks_in, (unsigned long long)c->spans_new,
-			(unsigned long long)c->spans_freed);
+			(unsigned long long)c->spans_freed, (unsigned long long)c->remote_frees,
+			(unsigned long long)c->drains, (unsigned long long)c->drained);
 	}
 }
 
@@ -561,7 +765,7 @@ static int span_check(const struct span *sp)
 			   (void *)sp->start, sp->cls, sp->used, nfree, sp->carved, sp->capacity);
 		errors++;
 	}
-	if (sp->partial != (sp->used < sp->capacity)) {
+	if (sp->partial != (!atomic_load(&sp->owner) && sp->used < sp->capacity)) {
 		hak_report("self-check: span %p class %u: partial flag %u with used %u of %u",
 			   (void *)sp->start, sp->cls, sp->partial, sp->used, sp->capacity);
 		errors++;
@@ -580,10 +784,14 @@ static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
 				   (void *)ss);
 		return c == 0;
 	}
-	for (unsigned i = 1; i < HAK_SS_PAGES; i++)
+	for (unsigned i = 1; i < HAK_SS_PAGES; i++) {
+		const void *o = atomic_load(&ss->spans[i].owner);
+
+		/* another thread's active span changes under us: not checkable */
 		if (!(ss->free_pages & (1u << i)) && ss->span_of_page[i] == i &&
-		    ss->spans[i].cls == c)
+		    ss->spans[i].cls == c && (!o || o == ME))
 			errors += span_check(&ss->spans[i]);
+	}
 	return errors;
 }
 
@@ -616,6 +824,7 @@ const struct hak_box hak_box_superslab = {
 	.name = "superslab",
 	.layer = 2,
 	.init = ss_init,
+	.thread_exit = ss_thread_exit,
 	.prefork = ss_prefork,
 	.postfork_parent = ss_postfork_parent,
 	.postfork_child = ss_postfork_child,

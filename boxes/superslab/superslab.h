@@ -7,7 +7,10 @@
  * wastes under 16 B below 128 B and under 1/8 above. A superslab's first
  * page holds its metadata; blocks carry no header. Thread caches (tiny, pool)
  * move blocks in batches with hak_ss_refill() / hak_ss_flush() and the
- * hak_ss_bin_*() helpers; each class has its own lock, taken only there.
+ * hak_ss_bin_*() helpers. Each thread owns one active span per class and
+ * refills from it with no lock; blocks of another thread's span go onto
+ * that span's lock-free remote list, which its owner drains in batches;
+ * spans nobody owns are under their class's lock.
  *
  * With HAKMEM_CHECK=full the box also keeps one "live" bit per 16 B, fills
  * freed blocks with a canary and checks it when they are handed out again.
@@ -38,8 +41,9 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
 
 /**
  * hak_ss_flush() - give @n blocks of class @cls, chained through their first
- * word from @head, back to their spans. Empty spans return to their
- * superslab; empty superslabs beyond HAKMEM_SS_KEEP go back to the OS.
+ * word from @head, back to their spans: the caller's own span directly,
+ * another thread's span through its remote list, an unowned span under the
+ * class lock. Empty unowned spans return to their superslab.
  */
 void hak_ss_flush(unsigned cls, void *head, unsigned n);
 

@@ -6,9 +6,9 @@
  * superslab in batches. The frontend calls the inline fast path below and,
  * when it declines, the slow path.
  *
- * Foundation state: cross-thread frees land in the freeing thread's bin
- * (blocks migrate, as in tcmalloc); per-slab remote lists come with the tiny
- * tier issue.
+ * A block freed by another thread lands in the freeing thread's bin; when
+ * that bin flushes, the block goes onto its span's lock-free remote list
+ * and the span's owner drains it in one batch (see superslab.c).
  */
 #ifndef HAK_TINY_H
 #define HAK_TINY_H

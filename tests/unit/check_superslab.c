@@ -106,7 +106,8 @@ START_TEST(grows_past_many_superslabs_and_shrinks_back)
 	all = take(cls, n);
 	ck_assert_uint_gt(hak_sys_bytes_mapped(), before + 90 * (1 << 20));
 	give_back(cls, all, n);
-	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 8 * (1 << 20));
+	/* left: the kept empties and the superslab of this thread's active span */
+	ck_assert_uint_le(hak_sys_bytes_mapped(), before + 10 * (1 << 20));
 	ck_assert_int_eq(hak_self_check(), 0);
 	free(all);
 }
@@ -128,7 +129,7 @@ START_TEST(empty_superslabs_return_after_the_delay)
 	ck_assert_uint_gt(held, before + 40 * (1 << 20));	/* kept for reuse */
 	usleep(300 * 1000);
 	ck_assert_uint_eq(hak_ss_refill(HAK_SS_NCLASSES - 3, 1, &head), 1);	/* a span change */
-	ck_assert_uint_lt(hak_sys_bytes_mapped(), before + 8 * (1 << 20));
+	ck_assert_uint_le(hak_sys_bytes_mapped(), before + 10 * (1 << 20));
 	ck_assert_int_eq(hak_self_check(), 0);
 	free(all);
 }

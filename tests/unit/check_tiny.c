@@ -1,6 +1,8 @@
 /* check_tiny.c - the tiny tier's thread bins (<= 1 KiB). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../boxes/sysmem/sysmem.h"
 #include "../../boxes/tiny/tiny.h"
@@ -21,14 +23,14 @@ START_TEST(bins_stay_within_their_cap)
 {
 	enum { N = 2000 };
 	static void *p[N];
-	unsigned cls = hak_tiny_class(100);
+	unsigned cls;
 
 	setenv("HAKMEM_CHECK", "fast", 1);	/* debug builds default to full */
-
 	for (int i = 0; i < N; i++) {
 		p[i] = hak_malloc(100);
 		unit_fill(p[i], 100, i);
 	}
+	cls = hak_tiny_class(100);	/* the class table exists once HAKMEM started */
 	for (int i = 0; i < N; i++) {
 		ck_assert(unit_verify(p[i], 100, i));
 		hak_free(p[i]);
@@ -41,13 +43,14 @@ END_TEST
 
 START_TEST(cache_option_sets_the_cap)
 {
-	unsigned cls = hak_tiny_class(64);
+	unsigned cls;
 	void *p[10];
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_TINY_CACHE", "4", 1);
 	for (int i = 0; i < 10; i++)
 		p[i] = hak_malloc(64);
+	cls = hak_tiny_class(64);
 	for (int i = 0; i < 10; i++)
 		hak_free(p[i]);
 	ck_assert_uint_eq(hak_tiny_tls.bins[cls].cap, 4);
@@ -57,11 +60,12 @@ END_TEST
 
 START_TEST(full_check_keeps_bins_empty)
 {
-	unsigned cls = hak_tiny_class(48);
+	unsigned cls;
 	void *p;
 
 	setenv("HAKMEM_CHECK", "full", 1);
 	p = hak_malloc(48);
+	cls = hak_tiny_class(48);
 	hak_free(p);
 	ck_assert_uint_eq(hak_tiny_tls.bins[cls].count, 0);
 	ck_assert_uint_eq(hak_tiny_tls.bins[cls].cap, 0);
@@ -124,6 +128,87 @@ START_TEST(blocks_freed_by_another_thread)
 }
 END_TEST
 
+/* The value of "NAME N" in class @cls's stats line, or -1. */
+static long class_stat(unsigned cls, const char *name)
+{
+	char *buf = NULL, key[64], *line;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	long v = -1;
+
+	hak_stats_print(f);
+	fclose(f);
+	snprintf(key, sizeof(key), "superslab.class%u(", cls);
+	line = strstr(buf, key);
+	if (line && (line = strstr(line, name)))
+		v = strtol(line + strlen(name), NULL, 10);
+	free(buf);
+	return v;
+}
+
+enum { RN = 1000 };	/* fewer than one 64 KiB span of 48 B blocks holds */
+static void *remote_blocks[RN];
+
+static void *free_remote_blocks(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < RN; i++)
+		hak_free(remote_blocks[i]);
+	return NULL;
+}
+
+/*
+ * Blocks freed by another thread go onto the owner's span as remote frees
+ * (when that thread's bin overflows and at its exit); the owner drains them
+ * and hands the same blocks out again instead of carving new ones.
+ */
+START_TEST(remote_frees_are_drained_by_the_owner)
+{
+	unsigned cls;
+	pthread_t t;
+	int reused = 0;
+	void **again = calloc(RN, sizeof(void *));
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	for (int i = 0; i < RN; i++)
+		remote_blocks[i] = hak_malloc(48);
+	cls = hak_tiny_class(48);	/* the class table exists once HAKMEM started */
+	ck_assert_int_eq(pthread_create(&t, NULL, free_remote_blocks, NULL), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(class_stat(cls, "remote_frees "), RN);	/* all on the owner's span */
+	for (int i = 0; i < RN; i++)
+		again[i] = hak_malloc(48);
+	ck_assert_int_gt(class_stat(cls, "drains "), 0);
+	for (int i = 0; i < RN; i++)
+		for (int k = 0; k < RN; k++)
+			if (again[i] == remote_blocks[k]) {
+				reused++;
+				break;
+			}
+	ck_assert_int_gt(reused, RN / 2);
+	ck_assert_int_eq(hak_self_check(), 0);
+	for (int i = 0; i < RN; i++)
+		hak_free(again[i]);
+	free(again);
+}
+END_TEST
+
+START_TEST(without_p0_bins_refill_one_block)
+{
+	unsigned cls;
+	void *p;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_TINY_P0_ENABLE", "0", 1);
+	p = hak_malloc(32);
+	cls = hak_tiny_class(32);
+	ck_assert_uint_eq(hak_tiny_tls.bins[cls].count, 0);	/* nothing extra */
+	hak_free(p);
+	ck_assert_uint_eq(hak_tiny_tls.bins[cls].count, 1);
+	ck_assert_int_eq(class_stat(cls, "blocks_out "), 1);
+}
+END_TEST
+
 Suite *tiny_suite(void)
 {
 	Suite *s = suite_create("tiny");
@@ -136,6 +221,8 @@ Suite *tiny_suite(void)
 	tcase_add_test(tc, full_check_keeps_bins_empty);
 	tcase_add_test(tc, thread_exit_returns_cached_blocks);
 	tcase_add_test(tc, blocks_freed_by_another_thread);
+	tcase_add_test(tc, remote_frees_are_drained_by_the_owner);
+	tcase_add_test(tc, without_p0_bins_refill_one_block);
 	suite_add_tcase(s, tc);
 	return s;
 }
