@@ -11,7 +11,9 @@
  * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
  * A span is "partial" (on its class's list) while it has blocks to give.
  *
- * Ownership: each thread owns one "active" span per class and takes blocks
+ * Ownership (tiny classes; the pool tier's big spans stay central, since an
+ * active span per thread and class would hold too much memory): each thread
+ * owns one "active" span per tiny class and takes blocks
  * from it with no lock (its free list, used and carved are the owner's
  * alone). A block flushed by another thread goes onto the span's lock-free
  * remote list, which the owner drains in one exchange when it runs dry.
@@ -33,7 +35,7 @@
 #define ALL_PAGES	(~(uint32_t)0 << 1)	/* page 0 is the header */
 #define LIVE_WORDS	(HAK_SS_SIZE / HAK_MIN_ALIGN / 64)
 #define CANARY		0xdb
-#define TINY_CLASSES	32	/* classes the HAKMEM_TINY_P0_* options apply to */
+#define TINY_CLASSES	32	/* owned spans and HAKMEM_TINY_P0_* apply to these */
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -488,7 +490,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
 		active[cls] = NULL;
-		if (hak_sys_thread_exiting()) {
+		if (cls >= TINY_CLASSES || hak_sys_thread_exiting()) {
 			got += take_central_locked(c, cls, want - got, head);
 		} else {
 			while (got < want && (sp = adopt_locked(c, cls))) {

@@ -7,10 +7,10 @@
  * wastes under 16 B below 128 B and under 1/8 above. A superslab's first
  * page holds its metadata; blocks carry no header. Thread caches (tiny, pool)
  * move blocks in batches with hak_ss_refill() / hak_ss_flush() and the
- * hak_ss_bin_*() helpers. Each thread owns one active span per class and
- * refills from it with no lock; blocks of another thread's span go onto
+ * hak_ss_bin_*() helpers. Each thread owns one active span per tiny class
+ * and refills from it with no lock; blocks of another thread's span go onto
  * that span's lock-free remote list, which its owner drains in batches;
- * spans nobody owns are under their class's lock.
+ * spans nobody owns (all pool spans) are under their class's lock.
  *
  * With HAKMEM_CHECK=full the box also keeps one "live" bit per 16 B, fills
  * freed blocks with a canary and checks it when they are handed out again.
