@@ -16,24 +16,10 @@ cd "$(dirname "$0")/../.."
 
 BIN=out/release/bench
 OUTDIR=out/bench
-MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-LIBDIR=/usr/lib/$MULTIARCH
+# shellcheck source=tools/bench/allocators.sh
+. tools/bench/allocators.sh
 TIERS=("tiny 100000" "pool 100000" "large 5000")
 
-declare -A PRELOAD=(
-	[hakmem]=""
-	[glibc]=""
-	[mimalloc]=$LIBDIR/libmimalloc.so.2
-	[jemalloc]=$LIBDIR/libjemalloc.so.2
-	[tcmalloc]=$LIBDIR/libtcmalloc_minimal.so.4
-)
-declare -A EXPECT_LIB=(
-	[hakmem]=_hakmem
-	[glibc]=libc.so
-	[mimalloc]=libmimalloc
-	[jemalloc]=libjemalloc
-	[tcmalloc]=libtcmalloc
-)
 
 command -v valgrind >/dev/null || {
 	echo "icount.sh: valgrind not installed (./build.sh setup)" >&2
@@ -46,14 +32,7 @@ for v in hakmem system; do
 	}
 done
 
-ALLOCS=()
-for a in hakmem glibc mimalloc jemalloc tcmalloc; do
-	if [ -n "${PRELOAD[$a]}" ] && [ ! -e "${PRELOAD[$a]}" ]; then
-		echo "icount.sh: $a not installed (${PRELOAD[$a]}), skipping it" >&2
-		continue
-	fi
-	ALLOCS+=("$a")
-done
+pick_allocs icount.sh hakmem glibc mimalloc jemalloc tcmalloc
 
 mkdir -p "$OUTDIR"
 TMP=$(mktemp -d)

@@ -18,8 +18,8 @@ MODE=${1:-quick}
 BIN=out/release/bench
 OUTDIR=out/bench
 CSV=$OUTDIR/results.csv
-MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-LIBDIR=/usr/lib/$MULTIARCH
+# shellcheck source=tools/bench/allocators.sh
+. tools/bench/allocators.sh
 
 # name|arguments. quick: runs of about 0.3..2 s on a 2-core machine, under
 # 3 minutes in all; full: longer runs, 256 MiB realloc, about 12 minutes.
@@ -56,36 +56,8 @@ full)
 	;;
 esac
 
-declare -A PRELOAD=(
-	[hakmem]=""
-	[hakmem_so]=out/release/libhakmem.so
-	[glibc]=""
-	[mimalloc]=$LIBDIR/libmimalloc.so.2
-	[jemalloc]=$LIBDIR/libjemalloc.so.2
-	[tcmalloc]=$LIBDIR/libtcmalloc_minimal.so.4
-)
-# What the RESULT line's malloc_lib must name, to prove the preload took.
-declare -A EXPECT_LIB=(
-	[hakmem]=_hakmem
-	[hakmem_so]=libhakmem.so
-	[glibc]=libc.so
-	[mimalloc]=libmimalloc
-	[jemalloc]=libjemalloc
-	[tcmalloc]=libtcmalloc
-)
-
-ALLOCS=()
-for a in ${BENCH_ALLOCS:-hakmem glibc mimalloc jemalloc tcmalloc}; do
-	if [ -z "${EXPECT_LIB[$a]+x}" ]; then
-		echo "run.sh: unknown allocator '$a'" >&2
-		exit 2
-	fi
-	if [ -n "${PRELOAD[$a]}" ] && [ ! -e "${PRELOAD[$a]}" ]; then
-		echo "run.sh: $a not installed (${PRELOAD[$a]}), skipping it" >&2
-		continue
-	fi
-	ALLOCS+=("$a")
-done
+# shellcheck disable=SC2086 # a list of names on purpose
+pick_allocs run.sh ${BENCH_ALLOCS:-hakmem glibc mimalloc jemalloc tcmalloc}
 
 if [ -n "${BENCH_ONLY:-}" ]; then
 	kept=()
