@@ -51,12 +51,11 @@ static int pool_init(const struct hak_options *opt)
 	return 0;
 }
 
+/* As tiny_thread_exit(). */
 static void pool_thread_exit(void)
 {
-	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
+	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++)
 		hak_ss_bin_drain(&hak_pool_tls.bins[i], HAK_POOL_FIRST_CLASS + i);
-		hak_pool_tls.bins[i].cap = 0;
-	}
 	thread_ready = false;
 }
 

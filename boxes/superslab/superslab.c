@@ -667,6 +667,7 @@ void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
 void hak_ss_bin_drain(struct hak_bin *b, unsigned cls)
 {
 	bin_trim(b, cls, 0);
+	b->cap = 0;
 }
 
 /* ------------------------------------------------------------ box ops */

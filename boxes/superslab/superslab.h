@@ -67,7 +67,10 @@ void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls);
  */
 void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls);
 
-/** hak_ss_bin_drain() - give every block on @b (class @cls) back. */
+/**
+ * hak_ss_bin_drain() - give every block on @b (class @cls) back and stop
+ * caching on it: the cap stays 0 until the bin's owner sets it again.
+ */
 void hak_ss_bin_drain(struct hak_bin *b, unsigned cls);
 
 /** hak_ss_check_full() - true when HAKMEM_CHECK=full: thread caches must stay at cap 0. */

@@ -44,13 +44,14 @@ static int tiny_init(const struct hak_options *opt)
 	return 0;
 }
 
-/* Hand every cached block back; a later call in this thread sets up again. */
+/*
+ * Hand every cached block back (also malloc_trim). A later call sets the
+ * bins up again, unless the thread is exiting: then they stay uncached.
+ */
 static void tiny_thread_exit(void)
 {
-	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
 		hak_ss_bin_drain(&hak_tiny_tls.bins[c], c);
-		hak_tiny_tls.bins[c].cap = 0;
-	}
 	thread_ready = false;
 }
 
