@@ -30,10 +30,16 @@
 	  "log each tiny refill's span counter check to stderr")	\
 	X(POOL_CACHE_KB, 256, 16, 65536, NULL,				\
 	  "most KiB a thread keeps per pool class (1-52 KiB)")	\
+	X(POOL_TLS_ARENA_MB_INIT, 1, 1, 32, NULL,			\
+	  "MiB of a thread's first pool arena chunk")			\
+	X(POOL_TLS_ARENA_MB_MAX, 8, 1, 32, NULL,			\
+	  "MiB of its largest chunks")					\
+	X(POOL_TLS_ARENA_GROWTH_LEVELS, 3, 0, 5, NULL,			\
+	  "times a thread's next chunk doubles, from _MB_INIT towards _MB_MAX") \
 	X(SS_KEEP, 2, 0, 1024, NULL,					\
 	  "empty 2 MiB superslabs always kept mapped for reuse")	\
 	X(SS_DELAY_MS, 1000, 0, 3600000, NULL,				\
-	  "further empty superslabs go back to the OS once idle this long") \
+	  "further empty superslabs, and empty pool chunks, go back to the OS once idle this long") \
 	X(BIGCACHE_MB, -1, -1, 1048576, NULL,				\
 	  "most MiB of freed large blocks kept for reuse (-1: 1/64 of memory, 16 MiB..1 GiB)") \
 	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\

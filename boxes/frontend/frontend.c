@@ -157,6 +157,13 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 			hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
 		return hak_ss_class_bytes[cls];
 	}
+	case HAK_RMAP_POOL: {
+		unsigned cls = hak_pool_class_of(hak_rmap_base(e, p), p);
+
+		if ((uintptr_t)p % HAK_MIN_ALIGN || cls == HAK_POOL_NO_CLASS)
+			hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
+		return hak_ss_class_bytes[cls];
+	}
 	case HAK_RMAP_LARGE:
 		n = hak_bc_usable(hak_rmap_base(e, p), p, &why);
 		if (!n)
@@ -188,20 +195,27 @@ HAK_EXPORT void hak_free(void *p)
 {
 	uint32_t e = hak_rmap_lookup(p);
 
+	if (unlikely((uintptr_t)p % HAK_MIN_ALIGN))
+		goto slow;
 	/* A superslab is one granule: its entry is the kind alone. */
-	if (likely(e == HAK_RMAP_SUPERSLAB && (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
+	if (likely(e == HAK_RMAP_SUPERSLAB)) {
 		unsigned cls = hak_ss_class_of((void *)((uintptr_t)p & ~(HAK_SS_SIZE - 1)), p);
 
-		STAT_FAST(frees);
 		if (likely(cls < HAK_TINY_NCLASSES)) {
+			STAT_FAST(frees);
 			hak_tiny_free(p, cls);
 			return;
 		}
-		if (likely(cls < HAK_SS_NCLASSES)) {
+	} else if (likely(hak_rmap_kind(e) == HAK_RMAP_POOL)) {
+		unsigned cls = hak_pool_class_of(hak_rmap_base(e, p), p);
+
+		if (likely(cls != HAK_POOL_NO_CLASS)) {
+			STAT_FAST(frees);
 			hak_pool_free(p, cls);
 			return;
 		}
 	}
+slow:
 	free_slow(p, e);
 }
 

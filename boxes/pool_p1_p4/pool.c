@@ -1,69 +1,770 @@
 /*
- * pool.c - the pool tier's thread caches (P1) and their batch policy (P2).
+ * pool.c - the pool tier: thread bins (P1), their batch policy (P2) and the
+ * per-thread arenas the blocks come from (P3).
+ *
+ * An arena is owned by one thread at a time. Its chunks, spans, partial
+ * lists and the spans' "free" bitmaps are the owner's alone: no lock. Any
+ * other thread frees a block by setting its bit in the span's "remote"
+ * bitmap; the thread that turns that bitmap non-zero pushes the span onto
+ * the arena's notify stack, and the owner collects the stack in one
+ * exchange when a class runs dry. A span is on the stack exactly while its
+ * remote bitmap is non-zero, and only the collector clears it, so a span is
+ * never released while a remote free is in flight.
+ *
+ * A thread that exits (or calls malloc_trim) flushes its bins and orphans
+ * its arena: under orphan_lock it is marked orphan, collected, trimmed and
+ * put on the orphan list, from which the next thread needing an arena adopts
+ * it whole. While an arena is an orphan, everything is done under
+ * orphan_lock: the remote free that queues a span and then sees the orphan
+ * mark collects it itself, so remote frees into a dead thread's arena are
+ * reclaimed even if no thread ever adopts it (store and load both seq_cst).
  */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "pool.h"
 
-HAK_TLS struct hak_pool_tls hak_pool_tls;
-static HAK_TLS bool thread_ready;
-static unsigned caps[HAK_POOL_NCLASSES];
+#define PAGE		((size_t)1 << HAK_POOL_PAGE_SHIFT)
+#define CHUNK_MAGIC	0x48414b50u	/* "HAKP" */
+#define CANARY		0xdb
+#define MIB		((size_t)1 << 20)
 
-static struct hak_bin *bin_of(unsigned cls)
+struct span {
+	char *start;
+	uint64_t free;			/* bit i: block i is free (the owner's) */
+	_Atomic uint64_t remote;	/* blocks other threads freed, not collected */
+	uint64_t all;			/* the bits of every block */
+	uint64_t handed;		/* HAKMEM_CHECK=full: blocks ever handed out */
+	struct span *next, *prev;	/* the arena's partial list of the class */
+	struct span *rnext;		/* the arena's notify stack */
+	uint32_t bsize;
+	uint32_t inv;			/* 2^32 / bsize, rounded up */
+	uint8_t cls, npages, partial;
+};
+
+struct arena;
+
+struct chunk {
+	struct hak_pool_chunk_head head;
+	uint32_t magic;
+	uint32_t npages;		/* page 0 is this header */
+	uint32_t nspans;
+	size_t size;			/* bytes in use; the rest of the last granule is guarded */
+	struct arena *arena;
+	struct chunk *next;
+	uint64_t emptied_ms;		/* when nspans dropped to 0 */
+	uint64_t free_pages[HAK_POOL_MAX_PAGES / 64];
+	uint16_t span_of_page[HAK_POOL_MAX_PAGES];
+	struct span spans[HAK_POOL_MAX_PAGES];	/* by first page */
+};
+
+BUILD_BUG_ON(sizeof(struct chunk) > PAGE);
+BUILD_BUG_ON(HAK_POOL_PAGE_SHIFT != HAK_SS_PAGE_SHIFT);	/* span alignment = superslab's */
+
+struct arena {
+	struct span *partial[HAK_POOL_NCLASSES];
+	struct chunk *chunks;
+	_Atomic(struct span *) notify;	/* spans with remote frees */
+	_Atomic bool orphan;
+	unsigned level;			/* growth steps taken */
+	unsigned nempty;		/* chunks without spans */
+	struct arena *next_orphan;	/* orphan_lock */
+	struct arena *next_all;
+	size_t bytes;			/* of this struct and its slots */
+	void *slots[];			/* the owner's bins, each after a NULL */
+};
+
+struct class_state {
+	uint8_t npages;
+	hak_counter_t refills, blocks_out, flushes, blocks_in, remote_frees;
+	hak_counter_t spans_new, spans_freed;
+};
+
+HAK_TLS struct hak_pool_tls hak_pool_tls;
+static HAK_TLS struct arena *my_arena;
+
+static struct class_state classes[HAK_POOL_NCLASSES];
+static unsigned caps[HAK_POOL_NCLASSES], slot_off[HAK_POOL_NCLASSES];
+static size_t arena_bytes, chunk_init, chunk_max;
+static unsigned growth_levels;
+static uint64_t empty_delay_ms;
+static bool check_full;
+static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct arena *orphans;			/* orphan_lock */
+static _Atomic(struct arena *) all_arenas;
+static hak_counter_t chunks_mapped, chunks_unmapped, chunk_bytes, arenas_new;
+static hak_counter_t adoptions, reclaims;
+
+static struct class_state *class_of(unsigned cls)
+{
+	return &classes[cls - HAK_POOL_FIRST_CLASS];
+}
+
+static struct hak_pool_bin *bin_of(unsigned cls)
 {
 	return &hak_pool_tls.bins[cls - HAK_POOL_FIRST_CLASS];
 }
 
-/* Caps stay 0 once the thread's exit hook ran: nothing may be cached then. */
-static void thread_setup(void)
+/* ------------------------------------------------------------------ chunks */
+
+static bool page_free(const struct chunk *ch, unsigned i)
 {
-	if (hak_sys_thread_exiting())
+	return ch->free_pages[i / 64] >> (i % 64) & 1;
+}
+
+static void page_set_free(struct chunk *ch, unsigned i, bool free)
+{
+	if (free)
+		ch->free_pages[i / 64] |= (uint64_t)1 << (i % 64);
+	else
+		ch->free_pages[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+/* First page of @n free pages in a row, or -1. */
+static int find_run(const struct chunk *ch, unsigned n)
+{
+	unsigned run = 0;
+
+	for (unsigned i = 1; i < ch->npages; i++) {
+		run = page_free(ch, i) ? run + 1 : 0;
+		if (run == n)
+			return (int)(i + 1 - n);
+	}
+	return -1;
+}
+
+static size_t chunk_mapping(size_t size)
+{
+	return HAK_ALIGN_UP(size, HAK_RMAP_GRANULE);
+}
+
+/* Chunks are in address order: spans go to the lowest free pages. */
+static void chunk_insert(struct arena *a, struct chunk *ch)
+{
+	struct chunk **pp = &a->chunks;
+
+	while (*pp && *pp < ch)
+		pp = &(*pp)->next;
+	ch->next = *pp;
+	*pp = ch;
+}
+
+/* A new chunk of the arena's next size (at least @pages + the header). */
+static struct chunk *chunk_new(struct arena *a, unsigned pages)
+{
+	size_t size = HAK_MIN(chunk_init << a->level, chunk_max), map;
+	struct chunk *ch;
+	void *p;
+
+	size = HAK_MAX(size, (pages + 1) * PAGE);
+	map = chunk_mapping(size);
+	if (hak_sys_map(map, HAK_RMAP_GRANULE, &p))
+		return NULL;
+	/* The region map names whole granules: keep the tail ours, but empty. */
+	if (map > size && hak_sys_guard((char *)p + size, map - size)) {
+		hak_sys_unmap(p, map);
+		return NULL;
+	}
+	ch = p;
+	ch->magic = CHUNK_MAGIC;
+	ch->npages = (uint32_t)(size / PAGE);
+	ch->size = size;
+	ch->arena = a;
+	memset(ch->head.page_class, HAK_POOL_NO_CLASS, sizeof(ch->head.page_class));
+	for (unsigned i = 1; i < ch->npages; i++)
+		page_set_free(ch, i, true);
+	if (hak_rmap_register(ch, map, HAK_RMAP_POOL)) {
+		hak_sys_unguard((char *)p + size, map - size);
+		hak_sys_unmap(p, size);
+		return NULL;
+	}
+	chunk_insert(a, ch);
+	if (a->level < growth_levels)
+		a->level++;
+	hak_count(chunks_mapped, 1);
+	hak_count(chunk_bytes, size);
+	return ch;
+}
+
+static void chunk_free(struct chunk *ch)
+{
+	size_t size = ch->size, map = chunk_mapping(size);
+
+	hak_rmap_unregister(ch, map);
+	if (map > size)
+		hak_sys_unguard((char *)ch + size, map - size);
+	hak_sys_unmap(ch, size);
+	hak_count(chunks_unmapped, 1);
+	hak_atomic_sub_relaxed(&chunk_bytes, size);
+}
+
+/* Unmap empty chunks idle for HAKMEM_SS_DELAY_MS, or all of them (@now_all). */
+static void expire(struct arena *a, bool now_all)
+{
+	uint64_t now;
+
+	if (!a->nempty)
 		return;
-	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++)
-		hak_pool_tls.bins[i].cap = caps[i];
-	thread_ready = true;
+	now = hak_sys_now_ms();
+	for (struct chunk **pp = &a->chunks, *ch; (ch = *pp);) {
+		if (ch->nspans || (!now_all && now - ch->emptied_ms < empty_delay_ms)) {
+			pp = &ch->next;
+			continue;
+		}
+		*pp = ch->next;
+		a->nempty--;
+		chunk_free(ch);
+	}
+}
+
+static struct chunk *chunk_of(const void *p)
+{
+	return hak_rmap_base(hak_rmap_lookup(p), p);
+}
+
+/* ------------------------------------------------------------------- spans */
+
+static struct span *span_new(struct arena *a, unsigned cls)
+{
+	unsigned n = class_of(cls)->npages, bsize = hak_ss_class_bytes[cls], cap;
+	struct chunk *ch;
+	struct span *sp;
+	int first = -1;
+
+	expire(a, false);
+	for (ch = a->chunks; ch; ch = ch->next)
+		if ((first = find_run(ch, n)) >= 0)
+			break;
+	if (!ch) {
+		ch = chunk_new(a, n);
+		if (!ch)
+			return NULL;
+		first = 1;
+	}
+	if (!ch->nspans++ && ch->emptied_ms)
+		a->nempty--;
+	cap = (unsigned)HAK_MIN((n * PAGE) / bsize, 64);
+	sp = &ch->spans[first];
+	*sp = (struct span){
+		.start = (char *)ch + (size_t)first * PAGE,
+		.all = cap == 64 ? ~(uint64_t)0 : ((uint64_t)1 << cap) - 1,
+		.bsize = bsize,
+		.inv = (uint32_t)((((uint64_t)1 << 32) + bsize - 1) / bsize),
+		.cls = (uint8_t)cls,
+		.npages = (uint8_t)n,
+	};
+	sp->free = sp->all;
+	for (unsigned i = (unsigned)first; i < first + n; i++) {
+		ch->span_of_page[i] = (uint16_t)first;
+		ch->head.page_class[i] = (uint8_t)cls;
+		page_set_free(ch, i, false);
+	}
+	hak_count(class_of(cls)->spans_new, 1);
+	return sp;
+}
+
+static void span_release(struct arena *a, struct span *sp)
+{
+	struct chunk *ch = chunk_of(sp->start);
+	unsigned first = (unsigned)((sp->start - (char *)ch) / PAGE);
+
+	for (unsigned i = first; i < first + sp->npages; i++) {
+		ch->head.page_class[i] = HAK_POOL_NO_CLASS;
+		page_set_free(ch, i, true);
+	}
+	if (!--ch->nspans) {
+		ch->emptied_ms = hak_sys_now_ms();
+		a->nempty++;
+	}
+	hak_count(class_of(sp->cls)->spans_freed, 1);
+}
+
+/* Partial lists are in address order, so the lowest blocks go out first
+ * and the spans at the top empty and return their pages. */
+static void partial_add(struct arena *a, struct span *sp)
+{
+	struct span **pp = &a->partial[sp->cls - HAK_POOL_FIRST_CLASS], *prev = NULL;
+
+	while (*pp && (*pp)->start < sp->start) {
+		prev = *pp;
+		pp = &prev->next;
+	}
+	sp->partial = 1;
+	sp->prev = prev;
+	sp->next = *pp;
+	if (*pp)
+		(*pp)->prev = sp;
+	*pp = sp;
+}
+
+static void partial_del(struct arena *a, struct span *sp)
+{
+	sp->partial = 0;
+	if (sp->prev)
+		sp->prev->next = sp->next;
+	else
+		a->partial[sp->cls - HAK_POOL_FIRST_CLASS] = sp->next;
+	if (sp->next)
+		sp->next->prev = sp->prev;
+}
+
+/* The block index of @p in @sp; aborts unless @p starts a block. */
+static unsigned block_index(const struct span *sp, const void *p)
+{
+	uint64_t off = (uint64_t)((const char *)p - sp->start);
+	unsigned i = (unsigned)((off * sp->inv) >> 32);
+
+	if (i * (uint64_t)sp->bsize != off || !(sp->all >> i & 1))
+		hak_fatal("invalid free(%p): not the start of a %u B block", p, sp->bsize);
+	return i;
+}
+
+static void double_free(const struct span *sp, uint64_t bits)
+{
+	hak_fatal("double free(%p)", sp->start + (size_t)__builtin_ctzll(bits) * sp->bsize);
+}
+
+/* The owner gets @bits of @sp back; a span free again may be released. */
+static void local_free(struct arena *a, struct span *sp, uint64_t bits)
+{
+	struct span *head;
+
+	if (unlikely(sp->free & bits))
+		double_free(sp, sp->free & bits);
+	sp->free |= bits;
+	if (!sp->partial)
+		partial_add(a, sp);
+	head = a->partial[sp->cls - HAK_POOL_FIRST_CLASS];
+	/* Keep one span per class to avoid churn at a span boundary. */
+	if (sp->free == sp->all && (head != sp || sp->next)) {
+		partial_del(a, sp);
+		span_release(a, sp);
+	}
+}
+
+/* The owner (or orphan_lock's holder) takes the remote frees of @a. */
+static void collect(struct arena *a)
+{
+	struct span *sp = atomic_exchange(&a->notify, NULL), *next;
+
+	for (; sp; sp = next) {
+		next = sp->rnext;	/* before the exchange: a pusher may reuse it */
+		local_free(a, sp, atomic_exchange(&sp->remote, 0));
+	}
+}
+
+/* Release the spans with no block out, then unmap the empty chunks. */
+static void trim(struct arena *a)
+{
+	for (unsigned c = 0; c < HAK_POOL_NCLASSES; c++) {
+		for (struct span *sp = a->partial[c], *next; sp; sp = next) {
+			next = sp->next;
+			if (sp->free == sp->all) {
+				partial_del(a, sp);
+				span_release(a, sp);
+			}
+		}
+	}
+	expire(a, true);
+}
+
+static void remote_free(struct arena *a, struct span *sp, uint64_t bit)
+{
+	uint64_t old = atomic_fetch_or(&sp->remote, bit);
+	struct span *head;
+
+	if (unlikely(old & bit))
+		double_free(sp, bit);
+	hak_count(class_of(sp->cls)->remote_frees, 1);
+	if (old)
+		return;		/* queued already */
+	head = atomic_load(&a->notify);
+	do
+		sp->rnext = head;
+	while (!atomic_compare_exchange_weak(&a->notify, &head, sp));
+	if (!atomic_load(&a->orphan))
+		return;
+	pthread_mutex_lock(&orphan_lock);
+	if (atomic_load(&a->orphan)) {
+		collect(a);
+		trim(a);
+		hak_count(reclaims, 1);
+	}
+	pthread_mutex_unlock(&orphan_lock);
+}
+
+/* Return one block to its span, from any thread (@me: its arena, or NULL). */
+static void give(struct arena *me, void *p)
+{
+	struct chunk *ch = chunk_of(p);
+	unsigned page = (unsigned)(((char *)p - (char *)ch) >> HAK_POOL_PAGE_SHIFT);
+	struct span *sp = &ch->spans[ch->span_of_page[page]];
+	uint64_t bit = (uint64_t)1 << block_index(sp, p);
+
+	if (check_full)
+		memset(p, CANARY, sp->bsize);
+	if (ch->arena == me)
+		local_free(me, sp, bit);
+	else
+		remote_free(ch->arena, sp, bit);
+}
+
+static void check_canary(const struct span *sp, const void *blk)
+{
+	const unsigned char *c = blk;
+
+	for (size_t i = 0; i < sp->bsize; i++)
+		if (c[i] != CANARY)
+			hak_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
+				  blk, sp->bsize, i);
+}
+
+/* Up to @want blocks of @cls into @out, lowest address last; returns how many. */
+static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
+{
+	struct span **head = &a->partial[cls - HAK_POOL_FIRST_CLASS];
+	unsigned got = 0;
+
+	while (got < want) {
+		struct span *sp = *head;
+
+		if (!sp) {
+			collect(a);
+			sp = *head;
+		}
+		if (!sp) {
+			sp = span_new(a, cls);
+			if (!sp)
+				break;
+			partial_add(a, sp);
+		}
+		while (got < want && sp->free) {
+			unsigned i = (unsigned)__builtin_ctzll(sp->free);
+			void *blk = sp->start + (size_t)i * sp->bsize;
+
+			sp->free &= sp->free - 1;
+			if (check_full) {
+				if (sp->handed >> i & 1)
+					check_canary(sp, blk);
+				sp->handed |= (uint64_t)1 << i;
+			}
+			out[want - 1 - got++] = blk;
+		}
+		if (!sp->free)
+			partial_del(a, sp);
+	}
+	if (got < want)		/* out of memory: close the gap */
+		memmove(out, out + want - got, got * sizeof(*out));
+	return got;
+}
+
+/* ------------------------------------------------------------------ arenas */
+
+static struct arena *arena_new(void)
+{
+	struct arena *a, *head;
+	void *p;
+
+	if (hak_sys_map(arena_bytes, hak_sys_page_size(), &p))
+		return NULL;
+	a = p;
+	a->bytes = arena_bytes;
+	head = atomic_load(&all_arenas);
+	do
+		a->next_all = head;
+	while (!atomic_compare_exchange_weak(&all_arenas, &head, a));
+	hak_count(arenas_new, 1);
+	return a;
+}
+
+/* An orphan to adopt, else a new arena; NULL on ENOMEM. */
+static struct arena *arena_get(void)
+{
+	struct arena *a;
+
+	pthread_mutex_lock(&orphan_lock);
+	a = orphans;
+	if (a) {
+		orphans = a->next_orphan;
+		atomic_store(&a->orphan, false);
+		hak_count(adoptions, 1);
+	}
+	pthread_mutex_unlock(&orphan_lock);
+	return a ? a : arena_new();
+}
+
+static void arena_orphan(struct arena *a)
+{
+	pthread_mutex_lock(&orphan_lock);
+	atomic_store(&a->orphan, true);
+	collect(a);
+	trim(a);
+	a->next_orphan = orphans;
+	orphans = a;
+	pthread_mutex_unlock(&orphan_lock);
+}
+
+/* A thread with no arena (its exit hook ran) allocates from an orphan. */
+static void *alloc_orphaned(unsigned cls)
+{
+	struct arena *a;
+	void *p = NULL;
+
+	pthread_mutex_lock(&orphan_lock);
+	a = orphans;
+	if (!a && (a = arena_new())) {
+		atomic_store(&a->orphan, true);
+		orphans = a;
+	}
+	if (a && !take(a, cls, 1, &p))
+		p = NULL;
+	pthread_mutex_unlock(&orphan_lock);
+	return p;
+}
+
+/* ------------------------------------------------------- bins (P1 and P2) */
+
+/* Flush @n of @b's oldest blocks to their spans. */
+static void bin_flush(struct hak_pool_bin *b, unsigned cls, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		give(my_arena, b->slot[i]);
+	b->count -= n;
+	memmove(b->slot, b->slot + n, b->count * sizeof(void *));
+	hak_count(class_of(cls)->flushes, 1);
+	hak_count(class_of(cls)->blocks_in, n);
+}
+
+static void *refill(struct hak_pool_bin *b, unsigned cls)
+{
+	unsigned want = b->cap / 2 + 1, got;
+
+	hak_assert(b->count == 0);
+	got = take(my_arena, cls, want, b->slot);
+	hak_count(class_of(cls)->refills, 1);
+	hak_count(class_of(cls)->blocks_out, got);
+	if (!got)
+		return NULL;
+	b->count = got - 1;
+	return b->slot[got - 1];
+}
+
+/* This thread's arena, adopted or made on first use; NULL once it is exiting. */
+static struct arena *thread_arena(void)
+{
+	struct arena *a;
+
+	if (my_arena || hak_sys_thread_exiting())
+		return my_arena;
+	a = arena_get();
+	if (!a)
+		return NULL;
+	my_arena = a;
+	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
+		struct hak_pool_bin *b = &hak_pool_tls.bins[i];
+
+		b->slot = a->slots + slot_off[i] + 1;
+		b->count = 0;
+		b->cap = caps[i];
+	}
 	hak_sys_thread_watch();
+	if (POOL_TLS_PREWARM)
+		for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++)
+			if (caps[i] && refill(&hak_pool_tls.bins[i], HAK_POOL_FIRST_CLASS + i))
+				hak_pool_tls.bins[i].count++;	/* keep the extra one too */
+	return a;
 }
 
 void *hak_pool_alloc_slow(unsigned cls)
 {
-	if (unlikely(!thread_ready))
-		thread_setup();
-	return hak_ss_bin_refill(bin_of(cls), cls);
+	struct hak_pool_bin *b = bin_of(cls);
+	void *p;
+
+	if (!thread_arena())
+		return alloc_orphaned(cls);
+	if (b->cap)
+		return refill(b, cls);
+	if (!take(my_arena, cls, 1, &p))
+		return NULL;
+	hak_count(class_of(cls)->blocks_out, 1);
+	return p;
 }
 
 void hak_pool_free_slow(void *p, unsigned cls)
 {
-	if (unlikely(!thread_ready))
-		thread_setup();
-	hak_ss_bin_free_slow(bin_of(cls), p, cls);
+	struct hak_pool_bin *b = bin_of(cls);
+
+	if (b->cap && b->count && b->slot[b->count - 1] == p)
+		hak_fatal("double free(%p)", p);
+	thread_arena();
+	if (!b->cap) {	/* no caching: full checks, or no arena */
+		give(my_arena, p);
+		hak_count(class_of(cls)->blocks_in, 1);
+		return;
+	}
+	if (b->count >= b->cap)
+		bin_flush(b, cls, b->cap / 2);
+	b->slot[b->count++] = p;
 }
 
-/* Cap each class by bytes, so a thread holds about the same memory per class. */
+/* -------------------------------------------------------------- box ops */
+
+/* Spans hold >= 2 blocks (few partial spans: less memory held); caps bound each class by bytes. */
 static int pool_init(const struct hak_options *opt)
 {
-	size_t budget = (size_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10;
+	size_t budget = (size_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10, words = 0;
 
+	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
+	empty_delay_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
+	chunk_init = (size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_INIT] * MIB;
+	chunk_max = HAK_MAX((size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_MAX] * MIB, chunk_init);
+	growth_levels = (unsigned)opt->v[HAK_OPT_POOL_TLS_ARENA_GROWTH_LEVELS];
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		size_t bytes = hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
 
-		caps[i] = hak_ss_check_full() ? 0 : (unsigned)HAK_MAX(budget / bytes, 2);
+		classes[i].npages = (uint8_t)((2 * bytes + PAGE - 1) / PAGE);
+		caps[i] = check_full || !POOL_TLS_PHASE1 ? 0
+			  : (unsigned)HAK_MAX(budget / bytes, 2);
+		slot_off[i] = (unsigned)words;
+		words += caps[i] + 1;
 	}
+	arena_bytes = HAK_ALIGN_UP(sizeof(struct arena) + words * sizeof(void *),
+				   hak_sys_page_size());
 	return 0;
 }
 
-/* As tiny_thread_exit(). */
+/*
+ * Flush the bins and orphan the arena; also malloc_trim, after which the
+ * thread's next slow path adopts an arena again (unless it is exiting).
+ */
 static void pool_thread_exit(void)
 {
-	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++)
-		hak_ss_bin_drain(&hak_pool_tls.bins[i], HAK_POOL_FIRST_CLASS + i);
-	thread_ready = false;
+	struct arena *a = my_arena;
+
+	if (!a)
+		return;
+	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
+		struct hak_pool_bin *b = &hak_pool_tls.bins[i];
+
+		if (b->count)
+			bin_flush(b, HAK_POOL_FIRST_CLASS + i, b->count);
+		b->cap = 0;
+	}
+	my_arena = NULL;
+	arena_orphan(a);
+}
+
+static void pool_prefork(void)
+{
+	pthread_mutex_lock(&orphan_lock);
+}
+
+static void pool_postfork_parent(void)
+{
+	pthread_mutex_unlock(&orphan_lock);
+}
+
+/*
+ * The arenas of the parent's other threads stay theirs in the child: they
+ * may have been halfway through an update, so nobody touches them again.
+ */
+static void pool_postfork_child(void)
+{
+	pthread_mutex_init(&orphan_lock, NULL);
+}
+
+static void pool_stats(FILE *out)
+{
+	fprintf(out, "pool.arenas %llu\npool.adoptions %llu\npool.reclaims %llu\n"
+		"pool.chunks_mapped %llu\npool.chunks_unmapped %llu\npool.chunk_bytes %llu\n",
+		(unsigned long long)arenas_new, (unsigned long long)adoptions,
+		(unsigned long long)reclaims, (unsigned long long)chunks_mapped,
+		(unsigned long long)chunks_unmapped, (unsigned long long)chunk_bytes);
+	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
+		struct class_state *c = &classes[i];
+
+		if (!c->blocks_out)
+			continue;
+		fprintf(out, "pool.class%u(%uB) refills %llu blocks_out %llu flushes %llu blocks_in %llu remote_frees %llu spans_new %llu spans_freed %llu\n",
+			HAK_POOL_FIRST_CLASS + i, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i],
+			(unsigned long long)c->refills, (unsigned long long)c->blocks_out,
+			(unsigned long long)c->flushes, (unsigned long long)c->blocks_in,
+			(unsigned long long)c->remote_frees, (unsigned long long)c->spans_new,
+			(unsigned long long)c->spans_freed);
+	}
+}
+
+static int fail(const void *where, const char *what)
+{
+	hak_report("self-check: pool chunk or span %p: %s", where, what);
+	return 1;
+}
+
+/* Every span of @a against its chunk's page tables; partial lists exact. */
+static int arena_check(struct arena *a)
+{
+	unsigned on_lists = 0, partial = 0;
+	int errors = 0;
+
+	for (unsigned c = 0; c < HAK_POOL_NCLASSES; c++)
+		for (struct span *sp = a->partial[c]; sp && on_lists <= 1u << 20; sp = sp->next, on_lists++)
+			if (!sp->partial || sp->cls != HAK_POOL_FIRST_CLASS + c || !sp->free)
+				errors += fail(sp->start, "bad span on a partial list");
+	for (struct chunk *ch = a->chunks; ch; ch = ch->next) {
+		unsigned nspans = 0;
+
+		if (ch->magic != CHUNK_MAGIC || ch->arena != a) {
+			errors += fail(ch, "bad magic or arena");
+			continue;
+		}
+		for (unsigned i = 1; i < ch->npages; i++) {
+			const struct span *sp = &ch->spans[ch->span_of_page[i]];
+
+			if (page_free(ch, i)) {
+				if (ch->head.page_class[i] != HAK_POOL_NO_CLASS)
+					errors += fail(ch, "free page with a class");
+				continue;
+			}
+			if (ch->head.page_class[i] != sp->cls)
+				errors += fail(sp->start, "page class differs from its span's");
+			if (ch->span_of_page[i] != i)
+				continue;
+			nspans++;
+			partial += sp->partial;
+			if ((sp->free & ~sp->all) || (sp->free & atomic_load(&sp->remote)) ||
+			    sp->partial != (sp->free != 0) ||
+			    sp->start != (char *)ch + (size_t)i * PAGE)
+				errors += fail(sp->start, "bitmaps, partial flag or start wrong");
+		}
+		if (nspans != ch->nspans)
+			errors += fail(ch, "span count wrong");
+	}
+	if (partial != on_lists)
+		errors += fail(a, "partial lists and flags disagree");
+	return errors;
+}
+
+/* This thread's arena and the orphans: other threads' arenas change under us. */
+static int pool_self_check(void)
+{
+	int errors = my_arena ? arena_check(my_arena) : 0;
+
+	pthread_mutex_lock(&orphan_lock);
+	for (struct arena *a = orphans; a; a = a->next_orphan)
+		errors += arena_check(a);
+	pthread_mutex_unlock(&orphan_lock);
+	return errors;
 }
 
 static void pool_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "%u classes %u..%u B, %u..%u blocks per class per thread",
-		 HAK_POOL_NCLASSES, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS],
-		 HAK_POOL_MAX, caps[HAK_POOL_NCLASSES - 1], caps[0]);
+	snprintf(buf, len, "%u classes %u..%u B, arena chunks %zu..%zu MiB (%u growth levels), %u..%u blocks per class per thread",
+		 HAK_POOL_NCLASSES, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS], HAK_POOL_MAX,
+		 chunk_init / MIB, chunk_max / MIB, growth_levels,
+		 caps[HAK_POOL_NCLASSES - 1], caps[0]);
 }
 
 const struct hak_box hak_box_pool = {
@@ -71,5 +772,10 @@ const struct hak_box hak_box_pool = {
 	.layer = 3,
 	.init = pool_init,
 	.thread_exit = pool_thread_exit,
+	.prefork = pool_prefork,
+	.postfork_parent = pool_postfork_parent,
+	.postfork_child = pool_postfork_child,
+	.stats = pool_stats,
+	.self_check = pool_self_check,
 	.describe = pool_describe,
 };

@@ -1,22 +1,29 @@
 /*
  * pool.h - the pool tier: requests of 1 KiB - 52 KiB. Layer 3.
  *
- * P1: each thread keeps one bin per pool class; malloc pops and free pushes
- * with no atomic and no lock. P2: misses refill and overflows flush in
- * batches bounded by HAKMEM_POOL_CACHE_KB per class. P4: sysmem.
- *
- * Foundation state: the blocks come from superslab spans of up to 8 pages;
- * the P3 per-thread arena (1 -> 8 MiB chunks) comes with the pool tier issue.
+ * P1: each thread keeps one bin per pool class, an array of free blocks;
+ * malloc pops and free pushes with no atomic, no lock and no touch of the
+ * block itself. P2: a miss refills half a bin and an overflow flushes half,
+ * bins bounded by HAKMEM_POOL_CACHE_KB per class. P3: the blocks come from
+ * the thread's own arena: chunks of HAKMEM_POOL_TLS_ARENA_MB_INIT MiB, each
+ * new one twice the last for HAKMEM_POOL_TLS_ARENA_GROWTH_LEVELS steps up to
+ * _MB_MAX, cut into spans of one class that track their free blocks in a
+ * bitmap. Blocks freed by another thread are set in their span's remote
+ * bitmap with one atomic OR; the owner collects them. An exiting thread's
+ * arena is orphaned and adopted whole by the next thread that needs one.
+ * P4: sysmem maps the chunks. See docs/POOL.md.
  */
 #ifndef HAK_POOL_H
 #define HAK_POOL_H
 
-#include "../base/hak_bin.h"
 #include "../superslab/superslab.h"
 
-#define HAK_POOL_FIRST_CLASS	32	/* superslab classes 32..76 */
+#define HAK_POOL_FIRST_CLASS	32	/* the size classes 32..76 */
 #define HAK_POOL_NCLASSES	(HAK_SS_NCLASSES - HAK_POOL_FIRST_CLASS)
 #define HAK_POOL_MAX		HAK_SS_MAX_SIZE
+#define HAK_POOL_PAGE_SHIFT	16	/* spans are made of 64 KiB pages */
+#define HAK_POOL_MAX_PAGES	512	/* per chunk: at most 32 MiB */
+#define HAK_POOL_NO_CLASS	0xff	/* page without blocks */
 
 /** hak_pool_alloc_slow() - refill the empty bin of @cls; NULL on ENOMEM. */
 void *hak_pool_alloc_slow(unsigned cls);
@@ -26,25 +33,58 @@ void hak_pool_free_slow(void *p, unsigned cls);
 
 /* ---------------------------------------------------------------- fast path */
 
+/**
+ * struct hak_pool_bin - one class's free blocks in one thread
+ * @slot:  the blocks, newest last; slot[-1] is always readable
+ * @count: blocks in @slot
+ * @cap:   most blocks @slot may hold; 0 sends every free to the slow path
+ */
+struct hak_pool_bin {
+	void **slot;
+	uint32_t count;
+	uint32_t cap;
+};
+
 struct hak_pool_tls {
-	struct hak_bin bins[HAK_POOL_NCLASSES];
+	struct hak_pool_bin bins[HAK_POOL_NCLASSES];
 };
 
 extern HAK_HIDDEN HAK_TLS struct hak_pool_tls hak_pool_tls;
 
+/* The first bytes of every chunk: the class of the span covering each page. */
+struct hak_pool_chunk_head {
+	uint8_t page_class[HAK_POOL_MAX_PAGES];
+};
+
+/* hak_pool_class_of() - class of @p inside chunk @base, HAK_POOL_NO_CLASS if none. */
+HAK_FAST_PATH unsigned hak_pool_class_of(const void *base, const void *p)
+{
+	const struct hak_pool_chunk_head *h = base;
+	size_t page = (size_t)((const char *)p - (const char *)base) >> HAK_POOL_PAGE_SHIFT;
+
+	return page < HAK_POOL_MAX_PAGES ? h->page_class[page] : HAK_POOL_NO_CLASS;
+}
+
 /* hak_pool_pop() - a block of pool class @cls, or NULL on a miss. */
 HAK_FAST_PATH void *hak_pool_pop(unsigned cls)
 {
-	return hak_bin_pop(&hak_pool_tls.bins[cls - HAK_POOL_FIRST_CLASS]);
+	struct hak_pool_bin *b = &hak_pool_tls.bins[cls - HAK_POOL_FIRST_CLASS];
+
+	if (likely(b->count))
+		return b->slot[--b->count];
+	return NULL;
 }
 
-/* hak_pool_free() - free @p of pool class @cls (found by hak_ss_class_of()). */
+/*
+ * hak_pool_free() - free @p of pool class @cls (from hak_pool_class_of()).
+ * The same block freed twice in a row is sent to the slow path to report.
+ */
 HAK_FAST_PATH void hak_pool_free(void *p, unsigned cls)
 {
-	struct hak_bin *b = &hak_pool_tls.bins[cls - HAK_POOL_FIRST_CLASS];
+	struct hak_pool_bin *b = &hak_pool_tls.bins[cls - HAK_POOL_FIRST_CLASS];
 
-	if (likely(b->count < b->cap && !hak_bin_has_key(p))) {
-		hak_bin_push(b, p);
+	if (likely(b->count < b->cap && b->slot[(int)b->count - 1] != p)) {
+		b->slot[b->count++] = p;
 		return;
 	}
 	hak_pool_free_slow(p, cls);

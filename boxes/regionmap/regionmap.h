@@ -35,6 +35,7 @@ enum hak_rmap_kind {
 	HAK_RMAP_NONE = 0,
 	HAK_RMAP_SUPERSLAB = 1,
 	HAK_RMAP_LARGE = 2,
+	HAK_RMAP_POOL = 3,
 };
 
 /**

@@ -11,9 +11,8 @@
  * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
  * A span is "partial" (on its class's list) while it has blocks to give.
  *
- * Ownership (tiny classes; the pool tier's big spans stay central, since an
- * active span per thread and class would hold too much memory): each thread
- * owns one "active" span per tiny class and takes blocks
+ * Superslabs serve the tiny classes (the pool tier has its own arenas).
+ * Ownership: each thread owns one "active" span per class and takes blocks
  * from it with no lock (its free list, used and carved are the owner's
  * alone). A block flushed by another thread goes onto the span's lock-free
  * remote list, which the owner drains in one exchange when it runs dry.
@@ -35,7 +34,6 @@
 #define ALL_PAGES	(~(uint32_t)0 << 1)	/* page 0 is the header */
 #define LIVE_WORDS	(HAK_SS_SIZE / HAK_MIN_ALIGN / 64)
 #define CANARY		0xdb
-#define TINY_CLASSES	32	/* owned spans and HAKMEM_TINY_P0_* apply to these */
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -78,7 +76,7 @@ struct class_state {
 uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
 uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
 
-static struct class_state classes[HAK_SS_NCLASSES];
+static struct class_state classes[HAK_SS_NSERVED];
 static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct superslab *avail_list, *full_list, *empty_list;
 static unsigned nempty, keep_empty;
@@ -98,8 +96,10 @@ static void classes_init(void)
 		size_t pages = (8 * (size_t)bytes + SS_PAGE - 1) / SS_PAGE;
 
 		hak_ss_class_bytes[c] = bytes;
-		classes[c].npages = (uint8_t)HAK_MIN(HAK_MAX(pages, 1), 8);
-		pthread_mutex_init(&classes[c].lock, NULL);
+		if (c < HAK_SS_NSERVED) {
+			classes[c].npages = (uint8_t)HAK_MAX(pages, 1);
+			pthread_mutex_init(&classes[c].lock, NULL);
+		}
 	}
 	for (size_t i = 0; i <= 1024 >> 4; i++)
 		hak_ss_class_of16[i] = (uint8_t)hak_ss_size_class(i << 4);
@@ -390,7 +390,7 @@ static void p0_verify(const struct span *sp, unsigned got)
 
 /* This thread's identity as an owner, and its active span per class. */
 static HAK_TLS char owner_token;
-static HAK_TLS struct span *active[HAK_SS_NCLASSES];
+static HAK_TLS struct span *active[HAK_SS_NSERVED];
 
 #define ME ((const void *)&owner_token)
 
@@ -476,13 +476,13 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 	struct span *sp = active[cls], *gone = NULL;
 	unsigned got = 0;
 
-	hak_assert(cls < HAK_SS_NCLASSES && want > 0);
+	hak_assert(cls < HAK_SS_NSERVED && want > 0);
 	*head = NULL;
 	if (sp) {	/* the owner's blocks: no lock */
 		got = span_take(sp, want, head);
-		if (got < want && (p0_drain || cls >= TINY_CLASSES) && drain_remote(sp))
+		if (got < want && p0_drain && drain_remote(sp))
 			got += span_take(sp, want - got, head);
-		if (p0_log && cls < TINY_CLASSES)
+		if (p0_log)
 			p0_verify(sp, got);
 	}
 	if (got < want) {
@@ -490,7 +490,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
 		active[cls] = NULL;
-		if (cls >= TINY_CLASSES || hak_sys_thread_exiting()) {
+		if (hak_sys_thread_exiting()) {
 			got += take_central_locked(c, cls, want - got, head);
 		} else {
 			while (got < want && (sp = adopt_locked(c, cls))) {
@@ -548,7 +548,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 	struct span *to_release = NULL;
 	void **central = NULL;
 
-	hak_assert(cls < HAK_SS_NCLASSES);
+	hak_assert(cls < HAK_SS_NSERVED);
 	for (void **b = head, **next; b; b = next) {
 		struct span *sp = span_of(b);
 		const void *owner = atomic_load(&sp->owner);
@@ -609,7 +609,7 @@ bool hak_ss_check_full(void)
 
 void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls)
 {
-	unsigned want = p0_batch || cls >= TINY_CLASSES ? b->cap / 2 + 1 : 1, got;
+	unsigned want = p0_batch ? b->cap / 2 + 1 : 1, got;
 	void **head;
 
 	hak_assert(b->head == NULL && b->count == 0);
@@ -660,7 +660,7 @@ void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
 	/* Make room first, so that @p keeps the key on the bin: a second free
 	 * right after this one is still caught. */
 	if (b->count >= b->cap)
-		bin_trim(b, cls, p0_batch || cls >= TINY_CLASSES ? b->cap / 2 : b->cap - 1);
+		bin_trim(b, cls, p0_batch ? b->cap / 2 : b->cap - 1);
 	hak_bin_push(b, p);
 }
 
@@ -687,7 +687,7 @@ static int ss_init(const struct hak_options *opt)
 /* Hand this thread's active spans back (tiny and pool drained their bins first). */
 static void ss_thread_exit(void)
 {
-	for (unsigned cls = 0; cls < HAK_SS_NCLASSES; cls++) {
+	for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++) {
 		struct span *sp = active[cls], *gone;
 
 		if (!sp)
@@ -703,7 +703,7 @@ static void ss_thread_exit(void)
 
 static void ss_prefork(void)
 {
-	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++)
+	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
 		pthread_mutex_lock(&classes[c].lock);
 	pthread_mutex_lock(&ss_lock);
 }
@@ -711,7 +711,7 @@ static void ss_prefork(void)
 static void ss_postfork_parent(void)
 {
 	pthread_mutex_unlock(&ss_lock);
-	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++)
+	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
 		pthread_mutex_unlock(&classes[c].lock);
 }
 
@@ -724,7 +724,7 @@ static void ss_postfork_parent(void)
 static void ss_postfork_child(void)
 {
 	pthread_mutex_init(&ss_lock, NULL);
-	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++)
+	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
 		pthread_mutex_init(&classes[c].lock, NULL);
 }
 
@@ -734,7 +734,7 @@ static void ss_stats(FILE *out)
 		"superslab.empty %u\n",
 		(unsigned long long)ss_mapped, (unsigned long long)ss_unmapped,
 		(unsigned long long)ss_live, nempty);
-	for (unsigned i = 0; i < HAK_SS_NCLASSES; i++) {
+	for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
 		struct class_state *c = &classes[i];
 
 		if (!c->refills)
@@ -803,7 +803,7 @@ static int ss_self_check(void)
 {
 	int errors = 0;
 
-	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++) {
+	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
 		pthread_mutex_lock(&classes[c].lock);
 		pthread_mutex_lock(&ss_lock);
 		for (int l = 0; l < 2; l++)
@@ -818,8 +818,8 @@ static int ss_self_check(void)
 static void ss_describe(char *buf, size_t len)
 {
 	snprintf(buf, len, "%u classes %u..%u B, %zu KiB pages in %zu MiB superslabs, check %s",
-		 HAK_SS_NCLASSES, hak_ss_class_bytes[0],
-		 hak_ss_class_bytes[HAK_SS_NCLASSES - 1], SS_PAGE >> 10,
+		 HAK_SS_NSERVED, hak_ss_class_bytes[0],
+		 hak_ss_class_bytes[HAK_SS_NSERVED - 1], SS_PAGE >> 10,
 		 HAK_SS_SIZE >> 20, check_full ? "full" : "fast");
 }
 

@@ -2,15 +2,17 @@
  * superslab.h - 2 MiB regions cut into spans of 64 KiB pages, each span
  * serving one size class. Layer 2: the backend of tiny and pool.
  *
- * The size classes (1 B - 52 KiB) are generated at init from one rule:
- * steps of 16 B up to 128 B, then 8 classes per doubling, so a request
- * wastes under 16 B below 128 B and under 1/8 above. A superslab's first
- * page holds its metadata; blocks carry no header. Thread caches (tiny, pool)
- * move blocks in batches with hak_ss_refill() / hak_ss_flush() and the
- * hak_ss_bin_*() helpers. Each thread owns one active span per tiny class
- * and refills from it with no lock; blocks of another thread's span go onto
- * that span's lock-free remote list, which its owner drains in batches;
- * spans nobody owns (all pool spans) are under their class's lock.
+ * The size classes of tiny and pool (1 B - 52 KiB) are generated here at
+ * init from one rule: steps of 16 B up to 128 B, then 8 classes per
+ * doubling, so a request wastes under 16 B below 128 B and under 1/8 above.
+ * Superslabs serve the first HAK_SS_NSERVED (the tiny classes); the pool
+ * tier has its own arenas. A superslab's first page holds its metadata;
+ * blocks carry no header. The tiny thread caches move blocks in batches with
+ * hak_ss_refill() / hak_ss_flush() and the hak_ss_bin_*() helpers. Each
+ * thread owns one active span per class and refills from it with no lock;
+ * blocks of another thread's span go onto that span's lock-free remote list,
+ * which its owner drains in batches; spans nobody owns are under their
+ * class's lock.
  *
  * With HAKMEM_CHECK=full the box also keeps one "live" bit per 16 B, fills
  * freed blocks with a canary and checks it when they are handed out again.
@@ -28,6 +30,7 @@
 #define HAK_SS_PAGES		(HAK_SS_SIZE >> HAK_SS_PAGE_SHIFT)
 #define HAK_SS_NCLASSES		77		/* 16 B .. 52 KiB */
 #define HAK_SS_NO_CLASS		HAK_SS_NCLASSES	/* page without blocks */
+#define HAK_SS_NSERVED		32		/* classes superslabs serve: 16 B .. 1 KiB */
 #define HAK_SS_MAX_SIZE		(52u << 10)
 
 /**
@@ -48,7 +51,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
 void hak_ss_flush(unsigned cls, void *head, unsigned n);
 
 /*
- * Thread caches (tiny, pool) keep a struct hak_bin per class and call these
+ * The tiny thread caches keep a struct hak_bin per class and call these
  * from their slow paths, so the refill/flush policy exists once.
  */
 

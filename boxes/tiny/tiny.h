@@ -17,7 +17,7 @@
 #include "../superslab/superslab.h"
 
 #define HAK_TINY_MAX		1024
-#define HAK_TINY_NCLASSES	32	/* superslab classes 0..31 */
+#define HAK_TINY_NCLASSES	HAK_SS_NSERVED	/* size classes 0..31 */
 
 /**
  * hak_tiny_alloc_slow() - the bin of class @cls is empty: refill it. Sets up

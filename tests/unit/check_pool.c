@@ -1,15 +1,52 @@
-/* check_pool.c - the pool tier's thread bins (1 - 52 KiB). */
+/* check_pool.c - the pool tier: bins (P1), refill/flush (P2), arenas (P3). */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "../../boxes/pool_p1_p4/pool.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
 
-static struct hak_bin *bin_for(size_t size)
+#define MIB (1L << 20)
+
+static struct hak_pool_bin *bin_for(size_t size)
 {
 	return &hak_pool_tls.bins[hak_ss_size_class(size) - HAK_POOL_FIRST_CLASS];
+}
+
+/* The value after @name in the stats line that starts with @line, or -1. */
+static long stat_of(const char *line, const char *name)
+{
+	char *buf = NULL, *at;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	long v = -1;
+
+	hak_stats_print(f);
+	fclose(f);
+	at = strstr(buf, line);
+	if (at && (at = strstr(at, name)))
+		v = strtol(at + strlen(name), NULL, 10);
+	free(buf);
+	return v;
+}
+
+/* A counter alone on its line: "pool.arenas 2". */
+static long stat1(const char *key)
+{
+	return stat_of(key, " ");
+}
+
+static long class_stat(size_t size, const char *name)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "pool.class%u(", hak_ss_size_class(size));
+	return stat_of(line, name);
 }
 
 START_TEST(free_then_malloc_reuses_the_block)
@@ -23,15 +60,41 @@ START_TEST(free_then_malloc_reuses_the_block)
 }
 END_TEST
 
+/* A miss takes half a bin in one batch; an overflow gives half back. */
+START_TEST(refill_and_flush_move_half_a_bin)
+{
+	enum { N = 64 };
+	static void *p[N];
+	struct hak_pool_bin *b;
+	unsigned cap;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	p[0] = hak_malloc(30000);
+	b = bin_for(30000);
+	cap = b->cap;
+	ck_assert_uint_eq(cap, (256u << 10) / hak_ss_class_bytes[hak_ss_size_class(30000)]);
+	ck_assert_uint_eq(b->count, cap / 2);
+	ck_assert_int_eq(class_stat(30000, "blocks_out "), cap / 2 + 1);
+	for (unsigned i = 1; i <= cap; i++)
+		p[i] = hak_malloc(30000);
+	for (unsigned i = 0; i <= cap; i++)
+		hak_free(p[i]);
+	/* the bin filled up at the first frees; one overflow flushed half */
+	ck_assert_int_eq(class_stat(30000, "flushes "), 1);
+	ck_assert_int_eq(class_stat(30000, "blocks_in "), cap / 2);
+	ck_assert_uint_le(b->count, cap);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(caps_are_bounded_by_bytes)
 {
 	enum { N = 300 };
 	static void *p[N];
 	size_t size = 32768;
-	struct hak_bin *b = bin_for(size);
+	struct hak_pool_bin *b = bin_for(size);
 
 	setenv("HAKMEM_CHECK", "fast", 1);	/* debug builds default to full */
-
 	for (int i = 0; i < N; i++) {
 		p[i] = hak_malloc(size);
 		unit_fill(p[i], size, i);
@@ -46,34 +109,235 @@ START_TEST(caps_are_bounded_by_bytes)
 }
 END_TEST
 
-static void *free_all(void *arg)
+START_TEST(full_check_keeps_bins_empty)
 {
-	void **p = arg;
+	void *p;
 
-	for (int i = 0; i < 200; i++) {
-		size_t size = 1025 + (size_t)i * 250;
+	setenv("HAKMEM_CHECK", "full", 1);
+	p = hak_malloc(5000);
+	ck_assert_uint_eq(bin_for(5000)->count, 0);
+	hak_free(p);
+	ck_assert_uint_eq(bin_for(5000)->count, 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
 
-		ck_assert(unit_verify(p[i], size, i));
-		hak_free(p[i]);
+START_TEST(double_free_in_a_row_aborts)
+{
+	void *p;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	p = hak_malloc(9000);
+	hak_free(p);
+	hak_free(p);
+}
+END_TEST
+
+/* Not in a row: seen when the block gets back to its span. */
+START_TEST(double_free_reaching_the_span_aborts)
+{
+	void *p, *q;
+
+	setenv("HAKMEM_CHECK", "full", 1);
+	p = hak_malloc(9000);
+	q = hak_malloc(9000);
+	hak_free(p);
+	hak_free(q);
+	hak_free(p);
+}
+END_TEST
+
+START_TEST(interior_pointer_aborts_under_full_check)
+{
+	char *p;
+
+	setenv("HAKMEM_CHECK", "full", 1);
+	p = hak_malloc(9000);
+	hak_free(p + 4096);
+}
+END_TEST
+
+START_TEST(use_after_free_is_caught_by_the_canary)
+{
+	char *p;
+
+	setenv("HAKMEM_CHECK", "full", 1);
+	p = hak_malloc(3000);
+	hak_free(p);
+	p[100] = 1;
+	for (int i = 0; i < 64; i++)	/* the block comes back out: checked */
+		hak_malloc(3000);
+}
+END_TEST
+
+enum { RN = 200 };
+static void *remote_blocks[RN];
+
+static void *free_remote_blocks(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < RN; i++) {
+		ck_assert(unit_verify(remote_blocks[i], 2000, i));
+		hak_free(remote_blocks[i]);
 	}
 	return NULL;
 }
 
-START_TEST(blocks_freed_by_another_thread)
+/* Another thread's frees land in the owner's spans, which reuses them. */
+START_TEST(remote_frees_are_collected_by_the_owner)
 {
-	static void *p[200];
+	void *again[RN];
+	pthread_t t;
+	int reused = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	for (int i = 0; i < RN; i++) {
+		remote_blocks[i] = hak_malloc(2000);
+		unit_fill(remote_blocks[i], 2000, i);
+	}
+	ck_assert_int_eq(pthread_create(&t, NULL, free_remote_blocks, NULL), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(class_stat(2000, "remote_frees "), RN);
+	for (int i = 0; i < RN; i++)
+		again[i] = hak_malloc(2000);
+	for (int i = 0; i < RN; i++)
+		for (int k = 0; k < RN; k++)
+			if (again[i] == remote_blocks[k]) {
+				reused++;
+				break;
+			}
+	ck_assert_int_gt(reused, RN / 2);
+	ck_assert_int_eq(hak_self_check(), 0);
+	for (int i = 0; i < RN; i++)
+		hak_free(again[i]);
+}
+END_TEST
+
+static void *alloc_and_exit(void *arg)
+{
+	void **p = arg;
+
+	for (int i = 0; i < RN; i++) {
+		p[i] = hak_malloc(1100 + (size_t)i * 200);
+		unit_fill(p[i], 1100 + (size_t)i * 200, i);
+	}
+	return NULL;
+}
+
+static void *touch_pool(void *arg)
+{
+	(void)arg;
+	hak_free(hak_malloc(10000));
+	return NULL;
+}
+
+/*
+ * A thread exits with live blocks: its arena is orphaned; frees from other
+ * threads reclaim it, and the next new thread adopts it instead of mapping.
+ */
+START_TEST(exited_threads_arena_is_reclaimed_then_adopted)
+{
+	void *p[RN];
 	pthread_t t;
 
-	for (int i = 0; i < 200; i++) {
-		size_t size = 1025 + (size_t)i * 250;	/* 1 KiB .. 50 KiB */
-
-		p[i] = hak_malloc(size);
-		ck_assert_uint_ge(hak_malloc_usable_size(p[i]), size);
-		unit_fill(p[i], size, i);
-	}
-	ck_assert_int_eq(pthread_create(&t, NULL, free_all, p), 0);
+	setenv("HAKMEM_CHECK", "fast", 1);
+	touch_pool(NULL);	/* this thread's own arena: its frees are remote */
+	ck_assert_int_eq(pthread_create(&t, NULL, alloc_and_exit, p), 0);
 	pthread_join(t, NULL);
+	ck_assert_int_eq(stat1("pool.arenas"), 2);
+	for (int i = 0; i < RN; i++) {
+		ck_assert(unit_verify(p[i], 1100 + (size_t)i * 200, i));
+		hak_free(p[i]);
+	}
+	ck_assert_int_gt(stat1("pool.reclaims"), 0);
 	ck_assert_int_eq(hak_self_check(), 0);
+	hak_malloc_trim(0);	/* flush this thread's bins too */
+	/* everything came back: the arenas hold no chunk any more */
+	ck_assert_int_eq(stat1("pool.chunk_bytes"), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, touch_pool, NULL), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(stat1("pool.arenas"), 2);
+	ck_assert_int_eq(stat1("pool.adoptions"), 1);
+}
+END_TEST
+
+/* Allocate 52 KiB blocks until @chunks chunks exist; returns their bytes. */
+static long grow_to(long chunks)
+{
+	long n = 0;
+
+	while (stat1("pool.chunks_mapped") < chunks) {
+		ck_assert_ptr_nonnull(hak_malloc(HAK_POOL_MAX));
+		ck_assert_int_lt(++n, 10000);
+	}
+	return stat1("pool.chunk_bytes");
+}
+
+START_TEST(arena_chunks_grow_up_to_the_limit)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+	ck_assert_int_eq(grow_to(6), (1 + 2 + 4 + 8 + 8 + 8) * MIB);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(arena_growth_follows_the_options)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_TLS_ARENA_MB_INIT", "2", 1);
+	setenv("HAKMEM_POOL_TLS_ARENA_MB_MAX", "4", 1);
+	setenv("HAKMEM_POOL_TLS_ARENA_GROWTH_LEVELS", "5", 1);
+	ck_assert_int_eq(grow_to(4), (2 + 4 + 4 + 4) * MIB);
+}
+END_TEST
+
+START_TEST(arena_without_growth_levels_keeps_its_size)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_TLS_ARENA_GROWTH_LEVELS", "0", 1);
+	ck_assert_int_eq(grow_to(3), 3 * MIB);
+}
+END_TEST
+
+/* Empty chunks wait out HAKMEM_SS_DELAY_MS, then go back to the OS. */
+START_TEST(empty_chunks_return_after_the_delay)
+{
+	enum { N = 400 };	/* 20 MiB of 52 KiB blocks */
+	static void *p[N];
+	long held;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "100", 1);
+	for (int i = 0; i < N; i++)
+		p[i] = hak_malloc(HAK_POOL_MAX);
+	held = stat1("pool.chunk_bytes");
+	ck_assert_int_ge(held, 20 * MIB);
+	for (int i = 0; i < N; i++)
+		hak_free(p[i]);
+	ck_assert_int_eq(stat1("pool.chunk_bytes"), held);	/* not yet */
+	usleep(300 * 1000);
+	hak_free(hak_malloc(2000));	/* a new span: the arena expires its chunks */
+	ck_assert_int_le(stat1("pool.chunk_bytes"), 16 * MIB);	/* the chunks of blocks still binned */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(malloc_trim_returns_empty_chunks_at_once)
+{
+	enum { N = 400 };
+	static void *p[N];
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	for (int i = 0; i < N; i++)
+		p[i] = hak_malloc(HAK_POOL_MAX);
+	for (int i = 0; i < N; i++)
+		hak_free(p[i]);
+	hak_malloc_trim(0);
+	ck_assert_int_eq(stat1("pool.chunk_bytes"), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+	p[0] = hak_malloc(HAK_POOL_MAX);	/* usable again: the arena is adopted */
+	ck_assert_ptr_nonnull(p[0]);
+	hak_free(p[0]);
 }
 END_TEST
 
@@ -100,16 +364,87 @@ START_TEST(out_of_memory_is_enomem_and_recoverable)
 }
 END_TEST
 
+/*
+ * T threads pass blocks round a ring: each round every thread fills its own
+ * slots, then checks and frees its neighbour's, so every block is freed by
+ * another thread than the one that allocated it.
+ */
+enum { T = 4, SLOTS = 300, ROUNDS = 30 };
+static void *ring[T][SLOTS];
+static pthread_barrier_t ring_barrier;
+
+static size_t ring_size(int t, int i, int r)
+{
+	return 1025 + (size_t)((t * 7919 + i * 104729 + r * 1299709) % (HAK_POOL_MAX - 1025));
+}
+
+static void *ring_thread(void *arg)
+{
+	int t = (int)(intptr_t)arg, from = (t + 1) % T;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < SLOTS; i++) {
+			ring[t][i] = hak_malloc(ring_size(t, i, r));
+			unit_fill(ring[t][i], ring_size(t, i, r), (unsigned)(t + i + r));
+		}
+		pthread_barrier_wait(&ring_barrier);
+		for (int i = 0; i < SLOTS; i++) {
+			ck_assert(unit_verify(ring[from][i], ring_size(from, i, r),
+					      (unsigned)(from + i + r)));
+			hak_free(ring[from][i]);
+		}
+		pthread_barrier_wait(&ring_barrier);
+	}
+	return NULL;
+}
+
+START_TEST(threads_free_each_others_blocks)
+{
+	pthread_t tid[T];
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	pthread_barrier_init(&ring_barrier, NULL, T);
+	for (int t = 0; t < T; t++)
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, ring_thread, (void *)(intptr_t)t), 0);
+	for (int t = 0; t < T; t++)
+		pthread_join(tid[t], NULL);
+	ck_assert_int_gt(class_stat(20000, "remote_frees "), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+	/* every arena was orphaned at its thread's exit and reclaimed empty */
+	ck_assert_int_eq(stat1("pool.chunk_bytes"), 0);
+}
+END_TEST
+
 Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool_p1_p4");
 	TCase *tc = tcase_create("bins");
+	TCase *bad = tcase_create("bad input");
+	TCase *arena = tcase_create("arenas");
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, free_then_malloc_reuses_the_block);
+	tcase_add_test(tc, refill_and_flush_move_half_a_bin);
 	tcase_add_test(tc, caps_are_bounded_by_bytes);
-	tcase_add_test(tc, blocks_freed_by_another_thread);
-	tcase_add_test(tc, out_of_memory_is_enomem_and_recoverable);
+	tcase_add_test(tc, full_check_keeps_bins_empty);
 	suite_add_tcase(s, tc);
+
+	tcase_add_test_raise_signal(bad, double_free_in_a_row_aborts, SIGABRT);
+	tcase_add_test_raise_signal(bad, double_free_reaching_the_span_aborts, SIGABRT);
+	tcase_add_test_raise_signal(bad, interior_pointer_aborts_under_full_check, SIGABRT);
+	tcase_add_test_raise_signal(bad, use_after_free_is_caught_by_the_canary, SIGABRT);
+	suite_add_tcase(s, bad);
+
+	tcase_set_timeout(arena, 60);
+	tcase_add_test(arena, remote_frees_are_collected_by_the_owner);
+	tcase_add_test(arena, exited_threads_arena_is_reclaimed_then_adopted);
+	tcase_add_test(arena, arena_chunks_grow_up_to_the_limit);
+	tcase_add_test(arena, arena_growth_follows_the_options);
+	tcase_add_test(arena, arena_without_growth_levels_keeps_its_size);
+	tcase_add_test(arena, empty_chunks_return_after_the_delay);
+	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
+	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
+	tcase_add_test(arena, threads_free_each_others_blocks);
+	suite_add_tcase(s, arena);
 	return s;
 }

@@ -57,7 +57,7 @@ START_TEST(allocations_are_registered)
 	void *small = hak_malloc(24), *mid = hak_malloc(20000), *big = hak_malloc(1 << 20);
 
 	ck_assert_int_eq(hak_rmap_lookup(small), HAK_RMAP_SUPERSLAB);	/* one granule: kind alone */
-	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(mid)), HAK_RMAP_SUPERSLAB);
+	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(mid)), HAK_RMAP_POOL);
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(big)), HAK_RMAP_LARGE);
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup((char *)big + (1 << 20) - 1)),
 			 HAK_RMAP_LARGE);
