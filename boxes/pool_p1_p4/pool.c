@@ -38,6 +38,7 @@ struct span {
 	_Atomic uint64_t remote;	/* blocks other threads freed, not collected */
 	uint64_t all;			/* the bits of every block */
 	uint64_t handed;		/* HAKMEM_CHECK=full: blocks ever handed out */
+	uint64_t idle_ms;		/* when its last block came back */
 	struct span *next, *prev;	/* the arena's partial list of the class */
 	struct span *rnext;		/* the arena's notify stack */
 	uint32_t bsize;
@@ -55,7 +56,7 @@ struct chunk {
 	size_t size;			/* bytes in use; the rest of the last granule is guarded */
 	struct arena *arena;
 	struct chunk *next;
-	uint64_t emptied_ms;		/* when nspans dropped to 0 */
+	uint64_t emptied_ms;		/* since when nothing in it was used */
 	uint64_t free_pages[HAK_POOL_MAX_PAGES / 64];
 	uint16_t span_of_page[HAK_POOL_MAX_PAGES];
 	struct span spans[HAK_POOL_MAX_PAGES];	/* by first page */
@@ -66,10 +67,12 @@ BUILD_BUG_ON(HAK_POOL_PAGE_SHIFT != HAK_SS_PAGE_SHIFT);	/* span alignment = supe
 
 struct arena {
 	struct span *partial[HAK_POOL_NCLASSES];
+	uint16_t nidle[HAK_POOL_NCLASSES];	/* spans on the list with no block out */
 	struct chunk *chunks;
 	_Atomic(struct span *) notify;	/* spans with remote frees */
 	_Atomic bool orphan;
 	unsigned level;			/* growth steps taken */
+	uint64_t next_decay_ms;
 	unsigned nempty;		/* chunks without spans */
 	struct arena *next_orphan;	/* orphan_lock */
 	struct arena *next_all;
@@ -92,6 +95,7 @@ static size_t arena_bytes, chunk_init, chunk_max;
 static unsigned growth_levels;
 static uint64_t empty_delay_ms;
 static bool check_full;
+static unsigned idle_limit[HAK_POOL_NCLASSES];
 static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena *orphans;			/* orphan_lock */
 static _Atomic(struct arena *) all_arenas;
@@ -201,25 +205,6 @@ static void chunk_free(struct chunk *ch)
 	hak_atomic_sub_relaxed(&chunk_bytes, size);
 }
 
-/* Unmap empty chunks idle for HAKMEM_SS_DELAY_MS, or all of them (@now_all). */
-static void expire(struct arena *a, bool now_all)
-{
-	uint64_t now;
-
-	if (!a->nempty)
-		return;
-	now = hak_sys_now_ms();
-	for (struct chunk **pp = &a->chunks, *ch; (ch = *pp);) {
-		if (ch->nspans || (!now_all && now - ch->emptied_ms < empty_delay_ms)) {
-			pp = &ch->next;
-			continue;
-		}
-		*pp = ch->next;
-		a->nempty--;
-		chunk_free(ch);
-	}
-}
-
 static struct chunk *chunk_of(const void *p)
 {
 	return hak_rmap_base(hak_rmap_lookup(p), p);
@@ -234,7 +219,6 @@ static struct span *span_new(struct arena *a, unsigned cls)
 	struct span *sp;
 	int first = -1;
 
-	expire(a, false);
 	for (ch = a->chunks; ch; ch = ch->next)
 		if ((first = find_run(ch, n)) >= 0)
 			break;
@@ -266,7 +250,8 @@ static struct span *span_new(struct arena *a, unsigned cls)
 	return sp;
 }
 
-static void span_release(struct arena *a, struct span *sp)
+/* @sp goes back to its chunk; @since: when its blocks were last used. */
+static void span_release(struct arena *a, struct span *sp, uint64_t since)
 {
 	struct chunk *ch = chunk_of(sp->start);
 	unsigned first = (unsigned)((sp->start - (char *)ch) / PAGE);
@@ -276,7 +261,7 @@ static void span_release(struct arena *a, struct span *sp)
 		page_set_free(ch, i, true);
 	}
 	if (!--ch->nspans) {
-		ch->emptied_ms = hak_sys_now_ms();
+		ch->emptied_ms = since;
 		a->nempty++;
 	}
 	hak_count(class_of(sp->cls)->spans_freed, 1);
@@ -330,18 +315,25 @@ static void double_free(const struct span *sp, uint64_t bits)
 /* The owner gets @bits of @sp back; a span free again may be released. */
 static void local_free(struct arena *a, struct span *sp, uint64_t bits)
 {
-	struct span *head;
+	unsigned c = sp->cls - HAK_POOL_FIRST_CLASS;
 
 	if (unlikely(sp->free & bits))
 		double_free(sp, sp->free & bits);
 	sp->free |= bits;
 	if (!sp->partial)
 		partial_add(a, sp);
-	head = a->partial[sp->cls - HAK_POOL_FIRST_CLASS];
-	/* Keep one span per class to avoid churn at a span boundary. */
-	if (sp->free == sp->all && (head != sp || sp->next)) {
+	if (sp->free != sp->all)
+		return;
+	/*
+	 * Keep idle spans for their class: reused by another class, a page
+	 * gets its blocks at new offsets, and the program touches new memory.
+	 */
+	if (a->nidle[c] < idle_limit[c]) {
+		a->nidle[c]++;
+		sp->idle_ms = hak_sys_now_ms();
+	} else {
 		partial_del(a, sp);
-		span_release(a, sp);
+		span_release(a, sp, hak_sys_now_ms());
 	}
 }
 
@@ -356,19 +348,37 @@ static void collect(struct arena *a)
 	}
 }
 
-/* Release the spans with no block out, then unmap the empty chunks. */
-static void trim(struct arena *a)
+/*
+ * Give back what idled for HAKMEM_SS_DELAY_MS, or everything idle (@all):
+ * idle spans to their chunks, then empty chunks to the OS. Runs at most
+ * twice per delay unless @all.
+ */
+static void decay(struct arena *a, bool all)
 {
+	uint64_t now = hak_sys_now_ms();
+
+	if (!all && now < a->next_decay_ms)
+		return;
+	a->next_decay_ms = now + empty_delay_ms / 2;
 	for (unsigned c = 0; c < HAK_POOL_NCLASSES; c++) {
-		for (struct span *sp = a->partial[c], *next; sp; sp = next) {
+		for (struct span *sp = a->partial[c], *next; sp && a->nidle[c]; sp = next) {
 			next = sp->next;
-			if (sp->free == sp->all) {
+			if (sp->free == sp->all && (all || now - sp->idle_ms >= empty_delay_ms)) {
 				partial_del(a, sp);
-				span_release(a, sp);
+				span_release(a, sp, sp->idle_ms);
+				a->nidle[c]--;
 			}
 		}
 	}
-	expire(a, true);
+	for (struct chunk **pp = &a->chunks, *ch; a->nempty && (ch = *pp);) {
+		if (ch->nspans || (!all && now - ch->emptied_ms < empty_delay_ms)) {
+			pp = &ch->next;
+			continue;
+		}
+		*pp = ch->next;
+		a->nempty--;
+		chunk_free(ch);
+	}
 }
 
 static void remote_free(struct arena *a, struct span *sp, uint64_t bit)
@@ -390,7 +400,7 @@ static void remote_free(struct arena *a, struct span *sp, uint64_t bit)
 	pthread_mutex_lock(&orphan_lock);
 	if (atomic_load(&a->orphan)) {
 		collect(a);
-		trim(a);
+		decay(a, true);
 		hak_count(reclaims, 1);
 	}
 	pthread_mutex_unlock(&orphan_lock);
@@ -440,7 +450,10 @@ static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
 			if (!sp)
 				break;
 			partial_add(a, sp);
+			a->nidle[cls - HAK_POOL_FIRST_CLASS]++;
 		}
+		if (sp->free == sp->all)
+			a->nidle[cls - HAK_POOL_FIRST_CLASS]--;
 		while (got < want && sp->free) {
 			unsigned i = (unsigned)__builtin_ctzll(sp->free);
 			void *blk = sp->start + (size_t)i * sp->bsize;
@@ -501,7 +514,7 @@ static void arena_orphan(struct arena *a)
 	pthread_mutex_lock(&orphan_lock);
 	atomic_store(&a->orphan, true);
 	collect(a);
-	trim(a);
+	decay(a, true);
 	a->next_orphan = orphans;
 	orphans = a;
 	pthread_mutex_unlock(&orphan_lock);
@@ -543,6 +556,7 @@ static void *refill(struct hak_pool_bin *b, unsigned cls)
 	unsigned want = b->cap / 2 + 1, got;
 
 	hak_assert(b->count == 0);
+	decay(my_arena, false);
 	got = take(my_arena, cls, want, b->slot);
 	hak_count(class_of(cls)->refills, 1);
 	hak_count(class_of(cls)->blocks_out, got);
@@ -612,7 +626,10 @@ void hak_pool_free_slow(void *p, unsigned cls)
 
 /* -------------------------------------------------------------- box ops */
 
-/* Spans hold >= 2 blocks (few partial spans: less memory held); caps bound each class by bytes. */
+/*
+ * Spans hold >= 4 blocks; bins are bounded by HAKMEM_POOL_CACHE_KB per
+ * class, idle spans by four times that (measured: docs/POOL.md).
+ */
 static int pool_init(const struct hak_options *opt)
 {
 	size_t budget = (size_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10, words = 0;
@@ -625,7 +642,8 @@ static int pool_init(const struct hak_options *opt)
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		size_t bytes = hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
 
-		classes[i].npages = (uint8_t)((2 * bytes + PAGE - 1) / PAGE);
+		classes[i].npages = (uint8_t)((4 * bytes + PAGE - 1) / PAGE);
+		idle_limit[i] = (unsigned)HAK_MAX(4 * budget / (classes[i].npages * PAGE), 1);
 		caps[i] = check_full || !POOL_TLS_PHASE1 ? 0
 			  : (unsigned)HAK_MAX(budget / bytes, 2);
 		slot_off[i] = (unsigned)words;
