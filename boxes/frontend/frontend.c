@@ -195,10 +195,8 @@ HAK_EXPORT void hak_free(void *p)
 {
 	uint32_t e = hak_rmap_lookup(p);
 
-	if (unlikely((uintptr_t)p % HAK_MIN_ALIGN))
-		goto slow;
 	/* A superslab is one granule: its entry is the kind alone. */
-	if (likely(e == HAK_RMAP_SUPERSLAB)) {
+	if (likely(e == HAK_RMAP_SUPERSLAB && (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
 		unsigned cls = hak_ss_class_of((void *)((uintptr_t)p & ~(HAK_SS_SIZE - 1)), p);
 
 		if (likely(cls < HAK_TINY_NCLASSES)) {
@@ -206,7 +204,7 @@ HAK_EXPORT void hak_free(void *p)
 			hak_tiny_free(p, cls);
 			return;
 		}
-	} else if (likely(hak_rmap_kind(e) == HAK_RMAP_POOL)) {
+	} else if (likely(hak_rmap_kind(e) == HAK_RMAP_POOL && (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
 		unsigned cls = hak_pool_class_of(hak_rmap_base(e, p), p);
 
 		if (likely(cls != HAK_POOL_NO_CLASS)) {
@@ -215,7 +213,6 @@ HAK_EXPORT void hak_free(void *p)
 			return;
 		}
 	}
-slow:
 	free_slow(p, e);
 }
 

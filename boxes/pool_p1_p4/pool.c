@@ -165,6 +165,7 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 
 	size = HAK_MAX(size, (pages + 1) * PAGE);
 	map = chunk_mapping(size);
+	hak_assert(map <= HAK_POOL_MAX_PAGES * PAGE);	/* hak_pool_class_of() relies on it */
 	if (hak_sys_map(map, HAK_RMAP_GRANULE, &p))
 		return NULL;
 	/* The region map names whole granules: keep the tail ours, but empty. */

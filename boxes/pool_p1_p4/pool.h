@@ -56,13 +56,16 @@ struct hak_pool_chunk_head {
 	uint8_t page_class[HAK_POOL_MAX_PAGES];
 };
 
-/* hak_pool_class_of() - class of @p inside chunk @base, HAK_POOL_NO_CLASS if none. */
+/*
+ * hak_pool_class_of() - class of @p inside chunk @base (from the region map,
+ * so @p is within the chunk's granules: at most HAK_POOL_MAX_PAGES pages),
+ * HAK_POOL_NO_CLASS if none.
+ */
 HAK_FAST_PATH unsigned hak_pool_class_of(const void *base, const void *p)
 {
 	const struct hak_pool_chunk_head *h = base;
-	size_t page = (size_t)((const char *)p - (const char *)base) >> HAK_POOL_PAGE_SHIFT;
 
-	return page < HAK_POOL_MAX_PAGES ? h->page_class[page] : HAK_POOL_NO_CLASS;
+	return h->page_class[(size_t)((const char *)p - (const char *)base) >> HAK_POOL_PAGE_SHIFT];
 }
 
 /* hak_pool_pop() - a block of pool class @cls, or NULL on a miss. */
