@@ -439,13 +439,12 @@ static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
 	struct span **head = &a->partial[cls - HAK_POOL_FIRST_CLASS];
 	unsigned got = 0;
 
+	/* Remote frees first: the lowest free blocks go out, wherever they came from. */
+	if (atomic_load_explicit(&a->notify, memory_order_relaxed))
+		collect(a);
 	while (got < want) {
 		struct span *sp = *head;
 
-		if (!sp) {
-			collect(a);
-			sp = *head;
-		}
 		if (!sp) {
 			sp = span_new(a, cls);
 			if (!sp)
