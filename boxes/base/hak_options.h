@@ -29,7 +29,7 @@
 	X(TINY_P0_LOG, 0, 0, 1, NULL,					\
 	  "log each tiny refill's span counter check to stderr")	\
 	X(POOL_CACHE_KB, 256, 16, 65536, NULL,				\
-	  "most KiB a thread keeps per pool class (1-52 KiB)")	\
+	  "most KiB a thread keeps per pool class (1-52 KiB); idle spans up to 4x that") \
 	X(POOL_TLS_ARENA_MB_INIT, 1, 1, 32, NULL,			\
 	  "MiB of a thread's first pool arena chunk")			\
 	X(POOL_TLS_ARENA_MB_MAX, 8, 1, 32, NULL,			\
@@ -39,7 +39,7 @@
 	X(SS_KEEP, 2, 0, 1024, NULL,					\
 	  "empty 2 MiB superslabs always kept mapped for reuse")	\
 	X(SS_DELAY_MS, 1000, 0, 3600000, NULL,				\
-	  "further empty superslabs, and empty pool chunks, go back to the OS once idle this long") \
+	  "further empty superslabs, and idle pool spans and empty chunks, go back once idle this long") \
 	X(BIGCACHE_MB, -1, -1, 1048576, NULL,				\
 	  "most MiB of freed large blocks kept for reuse (-1: 1/64 of memory, 16 MiB..1 GiB)") \
 	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\
