@@ -78,7 +78,7 @@ void hak_options_print(FILE *out, const struct hak_options *opt)
 	for (size_t i = 0; i < HAK_OPT_COUNT; i++) {
 		const struct option_desc *d = &table[i];
 
-		fprintf(out, "  %-26s default %-6ld range %ld..%ld%s%s  now %ld\n      %s\n",
+		fprintf(out, "  %-36s default %-6ld range %ld..%ld%s%s  now %ld\n      %s\n",
 			d->name, d->def, d->min, d->max, d->keywords ? " = " : "",
 			d->keywords ? d->keywords : "", opt->v[i], d->help);
 	}
