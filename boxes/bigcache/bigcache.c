@@ -45,7 +45,7 @@ static struct large_hdr *newest, *oldest;
 static unsigned ncached, max_entries;
 static size_t cached_bytes, max_bytes;
 static uint64_t delay_ms;
-static hak_counter_t allocs, frees, hits, misses, splits, evictions, expired, resizes, trims;
+static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 
 static size_t user_offset(size_t align)
 {
@@ -206,6 +206,71 @@ static struct large_hdr *cache_take(size_t need)
 	return h;
 }
 
+/* Cache @t, the part of a gathered mapping that was not needed. */
+static void recache_tail(struct large_hdr *t, size_t size, uint64_t freed_ms)
+{
+	t->map_size = size;
+	t->user = (char *)t + HDR_SIZE;
+	t->freed_ms = freed_ms;
+	pthread_mutex_lock(&cache_lock);
+	hak_rmap_register(t, size, HAK_RMAP_LARGE);	/* leaves exist */
+	link_locked(t);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/*
+ * No cached mapping holds @need bytes: take cached ones, newest first, until
+ * they add up to @need (the last one split at a granule) and move their
+ * pages into one fresh mapping. Those pages are faulted in already, so the
+ * block costs a few mremap() calls instead of a page fault per page, and
+ * memory the cache held becomes the block's instead of adding to it.
+ * NULL when the cache is empty or memory ran out.
+ */
+static struct large_hdr *cache_gather(size_t need)
+{
+	struct large_hdr *list = NULL, **tail = &list, *c, *next;
+	size_t got = 0;
+	char *dst;
+	void *base;
+
+	pthread_mutex_lock(&cache_lock);
+	while (newest && got < need) {
+		c = newest;
+		unlink_locked(c);
+		retire_locked(c);
+		c->next = NULL;
+		*tail = c;
+		tail = &c->next;
+		got += c->map_size;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	if (!list)
+		return NULL;
+	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base) ||
+	    (hak_rmap_register(base, need, HAK_RMAP_LARGE) && !hak_sys_unmap(base, need))) {
+		release_all(list);
+		return NULL;
+	}
+	dst = base;
+	for (c = list; c; c = next) {
+		size_t size = c->map_size, take = HAK_MIN(size, need - (size_t)(dst - (char *)base));
+		uint64_t freed_ms = c->freed_ms;
+
+		next = c->next;
+		if (!take || hak_sys_move(c, take, dst)) {
+			release(c);	/* its pages at @dst stay fresh ones */
+			continue;
+		}
+		dst += take;
+		if (take < size)
+			recache_tail((struct large_hdr *)((char *)c + take), size - take, freed_ms);
+	}
+	hak_count(gathers, 1);
+	c = base;
+	c->map_size = need;
+	return c;
+}
+
 /* The cached mapping that starts at @addr, or NULL. */
 static struct large_hdr *cached_at(void *addr)
 {
@@ -295,6 +360,7 @@ static void *map_new(size_t need, size_t align, size_t off)
 void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 {
 	size_t off = user_offset(align), need;
+	bool plain = off < 2 * hak_sys_page_size();	/* not over-aligned */
 	struct large_hdr *h = NULL;
 
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
@@ -302,19 +368,18 @@ void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 	/* Whole granules, so that freed neighbours can merge. */
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	hak_count(allocs, 1);
-	if (off < 2 * hak_sys_page_size())
-		h = cache_take(need);
-	*zeroed = h == NULL;
-	if (h) {
+	*zeroed = false;
+	if (plain && (h = cache_take(need))) {
 		hak_count(hits, 1);
 		/* Give back the pages of a much larger mapping that this block will not use. */
 		if (h->map_size - need > need)
 			hak_sys_decommit((char *)h + need, h->map_size - need);
-	} else {
+	} else if (!plain || !(h = cache_gather(need))) {
 		hak_count(misses, 1);
 		h = map_new(need, align, off);
 		if (!h)
 			return NULL;
+		*zeroed = true;
 	}
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
@@ -443,7 +508,7 @@ static void bc_postfork_child(void)
 static void bc_stats(FILE *out)
 {
 #define P(f) fprintf(out, "bigcache.%s %llu\n", #f, (unsigned long long)f);
-	P(allocs) P(frees) P(hits) P(misses) P(splits) P(evictions) P(expired) P(resizes) P(trims)
+	P(allocs) P(frees) P(hits) P(misses) P(gathers) P(splits) P(evictions) P(expired) P(resizes) P(trims)
 #undef P
 	fprintf(out, "bigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
 		ncached, cached_bytes);

@@ -64,6 +64,14 @@ int hak_sys_unguard(void *p, size_t size);
 int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
 		  void **out);
 
+/**
+ * hak_sys_move() - move the pages of [@src, @src + @size) (part or all of a
+ * mapping made here) over [@dst, @dst + @size) (inside another): no copy, no
+ * page fault; what @dst held is unmapped, and @src is left unmapped.
+ * Returns 0 or -errno.
+ */
+int hak_sys_move(void *src, size_t size, void *dst);
+
 /** hak_sys_page_size() - the page size; valid before init. */
 size_t hak_sys_page_size(void);
 

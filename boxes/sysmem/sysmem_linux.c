@@ -198,6 +198,18 @@ done:
 	return 0;
 }
 
+int hak_sys_move(void *src, size_t size, void *dst)
+{
+	hak_assert(size % hak_sys_page_size() == 0);
+	if (inject_fault())
+		return -ENOMEM;
+	hak_count(st.remap_calls, 1);
+	if (mremap(src, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED)
+		return -errno;
+	hak_count(st.bytes_unmapped, size);	/* the pages at @dst were replaced */
+	return 0;
+}
+
 static void thread_exit_destructor(void *arg)
 {
 	(void)arg;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,98 @@ START_TEST(hits_misses_and_chaining)
 	ck_assert_int_eq(hak_self_check(), 0);
 	for (int i = 0; i < 3; i++)
 		hak_free(spacer[i]);
+}
+END_TEST
+
+/* Three separate freed 4 MiB blocks, each filled with its index. */
+static void cache_three_blocks(void *spacer[3])
+{
+	void *p[3];
+
+	for (int i = 0; i < 3; i++) {
+		p[i] = hak_malloc(4 * MiB - 64);	/* exactly two granules */
+		memset(p[i], 'a' + i, 4 * MiB - 64);
+		spacer[i] = hak_malloc(100000);	/* live: keeps them apart */
+	}
+	for (int i = 0; i < 3; i++)
+		hak_free(p[i]);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 12 * MiB);
+}
+
+static long bc_stat(const char *key)
+{
+	char *buf = NULL, *at;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	long v = -1;
+
+	hak_stats_print(f);
+	fclose(f);
+	at = strstr(buf, key);
+	if (at)
+		v = strtol(at + strlen(key), NULL, 10);
+	free(buf);
+	return v;
+}
+
+/*
+ * No cached block holds 10 MiB: the request takes the three cached ones'
+ * pages by moving them (no copy, no fault), and the unused 2 MiB stay cached.
+ */
+START_TEST(a_miss_gathers_cached_blocks)
+{
+	void *spacer[3];
+	size_t mapped;
+	char *p;
+
+	cache_three_blocks(spacer);
+	mapped = hak_sys_bytes_mapped();
+	p = hak_malloc(10 * MiB - 64);
+	ck_assert_int_eq(bc_stat("bigcache.gathers "), 1);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 2 * MiB);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);	/* nothing new kept */
+	/* newest first: the third block's pages, then the second's, then half the first's */
+	ck_assert_int_eq(p[4 * MiB - 64 - 1], 'c');
+	ck_assert_int_eq(p[8 * MiB - 64 - 1], 'b');
+	ck_assert_int_eq(p[10 * MiB - 64 - 1], 'a');
+	memset(p, 7, 10 * MiB - 64);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(p);
+	p = hak_calloc(1, 10 * MiB - 64);	/* gathered pages are not zero: calloc clears */
+	for (size_t i = 0; i < 10 * MiB - 64; i += 4093)
+		ck_assert_int_eq(p[i], 0);
+	hak_free(p);
+	for (int i = 0; i < 3; i++)
+		hak_free(spacer[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* Out of memory halfway through a gather: ENOMEM, nothing leaks, usable after. */
+START_TEST(a_failed_gather_is_enomem_and_recoverable)
+{
+	void *spacer[3], *p;
+
+	cache_three_blocks(spacer);
+	hak_sys_fail_after = 0;
+	errno = 0;
+	ck_assert_ptr_null(hak_malloc(10 * MiB - 64));
+	ck_assert_int_eq(errno, ENOMEM);
+	hak_sys_fail_after = 1;		/* the new mapping works, the first move fails */
+	p = hak_malloc(10 * MiB - 64);
+	hak_sys_fail_after = -1;
+	if (p) {
+		memset(p, 1, 10 * MiB - 64);
+		hak_free(p);
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+	p = hak_malloc(10 * MiB - 64);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 2, 10 * MiB - 64);
+	hak_free(p);
+	for (int i = 0; i < 3; i++)
+		hak_free(spacer[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
 
@@ -364,6 +457,8 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, out_of_memory_is_enomem);
 	tcase_add_test(tc, hits_misses_and_chaining);
 	tcase_add_test(tc, cached_blocks_split_and_coalesce);
+	tcase_add_test(tc, a_miss_gathers_cached_blocks);
+	tcase_add_test(tc, a_failed_gather_is_enomem_and_recoverable);
 	tcase_add_test(tc, oldest_is_evicted_first);
 	tcase_add_test(tc, idle_blocks_expire);
 	tcase_add_test(tc, huge_alignment_does_not_pin_the_gap);
