@@ -45,6 +45,7 @@ static struct large_hdr *newest, *oldest;
 static unsigned ncached, max_entries;
 static size_t cached_bytes, max_bytes;
 static uint64_t delay_ms;
+static bool thp;
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 
 static size_t user_offset(size_t align)
@@ -381,6 +382,9 @@ void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 			return NULL;
 		*zeroed = true;
 	}
+	/* HAKMEM_LARGE_THP: granules the block fills; cached ones kept theirs */
+	if (thp && off + size >= HAK_RMAP_GRANULE)
+		hak_sys_hugepage(h, (off + size) & ~(HAK_RMAP_GRANULE - 1));
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
 	return h->user;
@@ -487,6 +491,7 @@ static int bc_init(const struct hak_options *opt)
 	max_bytes = mb < 0 ? scaled : (size_t)mb << 20;
 	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
 	delay_ms = (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS];
+	thp = opt->v[HAK_OPT_LARGE_THP];
 	return 0;
 }
 

@@ -42,6 +42,12 @@ int hak_sys_unmap(void *p, size_t size);
 int hak_sys_decommit(void *p, size_t size);
 
 /**
+ * hak_sys_hugepage() - ask for transparent huge pages on [@p, @p + @size)
+ * (MADV_HUGEPAGE): one fault per 2 MiB, but each one commits all of it.
+ */
+int hak_sys_hugepage(void *p, size_t size);
+
+/**
  * hak_sys_guard() - give back the pages of [@p, @p + @size) but keep the
  * addresses reserved (inaccessible), so no other mapping can land there.
  * Counted as returned. Undo only with hak_sys_unguard().

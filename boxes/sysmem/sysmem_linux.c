@@ -16,7 +16,8 @@
 
 #define HAK_SYS_STAT_FIELDS(X)						\
 	X(map_calls) X(unmap_calls) X(decommit_calls) X(remap_calls)	\
-	X(bytes_mapped) X(bytes_unmapped) X(bytes_decommitted) X(map_failures)
+	X(bytes_mapped) X(bytes_unmapped) X(bytes_decommitted) X(map_failures) \
+	X(hugepage_bytes)
 
 static struct {
 #define X(f) hak_counter_t f;
@@ -162,6 +163,14 @@ int hak_sys_decommit(void *p, size_t size)
 		return -errno;
 	hak_count(st.decommit_calls, 1);
 	hak_count(st.bytes_decommitted, size);
+	return 0;
+}
+
+int hak_sys_hugepage(void *p, size_t size)
+{
+	if (madvise(p, size, MADV_HUGEPAGE) != 0)
+		return -errno;
+	hak_count(st.hugepage_bytes, size);
 	return 0;
 }
 

@@ -262,6 +262,22 @@ START_TEST(a_failed_gather_is_enomem_and_recoverable)
 }
 END_TEST
 
+/* HAKMEM_LARGE_THP=1 asks for huge pages on the granules a block fills, and only those. */
+START_TEST(thp_option_covers_whole_granules)
+{
+	char *p;
+
+	setenv("HAKMEM_LARGE_THP", "1", 1);
+	hak_free(hak_malloc(3 * MiB / 2));	/* fills no granule */
+	ck_assert_int_eq(bc_stat("sysmem.hugepage_bytes "), 0);
+	p = hak_malloc(5 * MiB);		/* header + 5 MiB: two whole granules */
+	ck_assert_int_eq(bc_stat("sysmem.hugepage_bytes "), 4 * MiB);
+	memset(p, 3, 5 * MiB);
+	hak_free(p);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* A bigger freed block serves smaller requests; freed neighbours merge again. */
 START_TEST(cached_blocks_split_and_coalesce)
 {
@@ -459,6 +475,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, cached_blocks_split_and_coalesce);
 	tcase_add_test(tc, a_miss_gathers_cached_blocks);
 	tcase_add_test(tc, a_failed_gather_is_enomem_and_recoverable);
+	tcase_add_test(tc, thp_option_covers_whole_granules);
 	tcase_add_test(tc, oldest_is_evicted_first);
 	tcase_add_test(tc, idle_blocks_expire);
 	tcase_add_test(tc, huge_alignment_does_not_pin_the_gap);
