@@ -10,6 +10,15 @@ static unsigned bin_cap;
 
 BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SS_NCLASSES);
 
+/* PREWARM_TLS: fill an empty bin halfway before the thread's first miss on it. */
+static void prewarm(struct hak_bin *b, unsigned cls)
+{
+	void *p;
+
+	if (b->cap && !b->count && (p = hak_ss_bin_refill(b, cls)))
+		hak_bin_push(b, p);
+}
+
 /*
  * Caps stay 0 under HAKMEM_CHECK=full, so that every call reaches the
  * checks, and once the thread's exit hook ran, so that nothing is cached.
@@ -22,6 +31,9 @@ static void thread_setup(void)
 		hak_tiny_tls.bins[c].cap = bin_cap;
 	thread_ready = true;
 	hak_sys_thread_watch();
+	if (PREWARM_TLS)
+		for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
+			prewarm(&hak_tiny_tls.bins[c], c);
 }
 
 void *hak_tiny_alloc_slow(unsigned cls)
