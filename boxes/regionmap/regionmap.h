@@ -59,12 +59,12 @@ extern HAK_HIDDEN _Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
  */
 HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 {
-	uintptr_t a = (uintptr_t)p;
+	uintptr_t a = (uintptr_t)p, top = a >> HAK_RMAP_LEAF_SHIFT;
 	uint32_t *leaf;
 
-	if (unlikely((a >> HAK_RMAP_ADDR_BITS) != 0))
+	if (unlikely(top >= HAK_RMAP_TOP_SIZE))	/* beyond the 47-bit user space */
 		return 0;
-	leaf = hak_atomic_load_acquire(&hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT]);
+	leaf = hak_atomic_load_acquire(&hak_rmap_top[top]);
 	/* acquire: pairs with the owner's release, so the region's header
 	 * written before registration is visible (a plain load on x86) */
 	return hak_atomic_load_acquire((_Atomic uint32_t *)
