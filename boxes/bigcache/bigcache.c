@@ -220,6 +220,22 @@ static void recache_tail(struct large_hdr *t, size_t size, uint64_t freed_ms)
 }
 
 /*
+ * Move @size bytes from @src to @dst. Kernels before 6.11 refuse to move a
+ * range of several VMAs, which a gathered or merged mapping is (its pieces
+ * came from different mappings): then move it granule by granule, the size
+ * any such piece is made of. Nonzero when a move failed (@dst may have a hole).
+ */
+static int move_into(char *src, size_t size, char *dst)
+{
+	if (!hak_sys_move(src, size, dst))
+		return 0;
+	for (size_t off = 0; off < size; off += HAK_RMAP_GRANULE)
+		if (hak_sys_move(src + off, HAK_RMAP_GRANULE, dst + off))
+			return -1;
+	return 0;
+}
+
+/*
  * No cached mapping holds @need bytes: take cached ones, newest first, until
  * they add up to @need (the last one split at a granule) and move their
  * pages into one fresh mapping. Those pages are faulted in already, so the
@@ -258,9 +274,13 @@ static struct large_hdr *cache_gather(size_t need)
 		uint64_t freed_ms = c->freed_ms;
 
 		next = c->next;
-		if (!take || hak_sys_move(c, take, dst)) {
-			release(c);	/* its pages at @dst stay fresh ones */
-			continue;
+		if (move_into((char *)c, take, dst)) {
+			/* @base may have a hole now: give up on all of it */
+			hak_rmap_unregister(base, need);
+			hak_sys_unmap(base, need);
+			hak_sys_unmap(c, size);	/* plain mappings: no header needed */
+			release_all(next);
+			return NULL;
 		}
 		dst += take;
 		if (take < size)
@@ -358,7 +378,7 @@ static void *map_new(size_t need, size_t align, size_t off)
 	return h;
 }
 
-void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
+void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 {
 	size_t off = user_offset(align), need;
 	bool plain = off < 2 * hak_sys_page_size();	/* not over-aligned */
@@ -375,7 +395,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool *zeroed)
 		/* Give back the pages of a much larger mapping that this block will not use. */
 		if (h->map_size - need > need)
 			hak_sys_decommit((char *)h + need, h->map_size - need);
-	} else if (!plain || !(h = cache_gather(need))) {
+	} else if (!plain || zero || !(h = cache_gather(need))) {
 		hak_count(misses, 1);
 		h = map_new(need, align, off);
 		if (!h)

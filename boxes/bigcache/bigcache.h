@@ -20,9 +20,11 @@
 /**
  * hak_bc_alloc() - a large block of at least @size bytes aligned to @align
  * (a power of two >= 16); @zeroed tells whether it is known to read as zero.
+ * @zero: the caller will clear it (calloc): a miss maps fresh zero pages
+ * rather than gathering cached ones, which would all need clearing.
  * Returns NULL on ENOMEM or when @size + @align overflows.
  */
-void *hak_bc_alloc(size_t size, size_t align, bool *zeroed);
+void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed);
 
 /**
  * hak_bc_usable() - usable bytes of @p in the large region at @base (from

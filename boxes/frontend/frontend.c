@@ -106,7 +106,7 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 		p = p ? p : hak_pool_alloc_slow(cls);
 		STAT_FAST(pool_allocs);
 	} else {
-		p = hak_bc_alloc(size, HAK_MAX(align, (size_t)HAK_MIN_ALIGN), &z);
+		p = hak_bc_alloc(size, HAK_MAX(align, (size_t)HAK_MIN_ALIGN), zeroed != NULL, &z);
 		hak_count(large_allocs, 1);
 		if (zeroed)
 			*zeroed = z;

@@ -97,10 +97,31 @@ static uint64_t empty_delay_ms;
 static bool check_full;
 static unsigned idle_limit[HAK_POOL_NCLASSES];
 static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
+static HAK_TLS bool orphan_lock_held;		/* by this thread */
 static struct arena *orphans;			/* orphan_lock */
 static _Atomic(struct arena *) all_arenas;
 static hak_counter_t chunks_mapped, chunks_unmapped, chunk_bytes, arenas_new;
 static hak_counter_t adoptions, reclaims;
+
+static void orphan_lock_take(void)
+{
+	pthread_mutex_lock(&orphan_lock);
+	orphan_lock_held = true;
+}
+
+static void orphan_lock_drop(void)
+{
+	orphan_lock_held = false;
+	pthread_mutex_unlock(&orphan_lock);
+}
+
+/* hak_fatal() wants no lock held; bad input may be found under orphan_lock. */
+#define pool_fatal(...)							\
+	do {								\
+		if (orphan_lock_held)					\
+			orphan_lock_drop();				\
+		hak_fatal(__VA_ARGS__);					\
+	} while (0)
 
 static struct class_state *class_of(unsigned cls)
 {
@@ -304,13 +325,13 @@ static unsigned block_index(const struct span *sp, const void *p)
 	unsigned i = (unsigned)((off * sp->inv) >> 32);
 
 	if (i * (uint64_t)sp->bsize != off || !(sp->all >> i & 1))
-		hak_fatal("invalid free(%p): not the start of a %u B block", p, sp->bsize);
+		pool_fatal("invalid free(%p): not the start of a %u B block", p, sp->bsize);
 	return i;
 }
 
 static void double_free(const struct span *sp, uint64_t bits)
 {
-	hak_fatal("double free(%p)", sp->start + (size_t)__builtin_ctzll(bits) * sp->bsize);
+	pool_fatal("double free(%p)", sp->start + (size_t)__builtin_ctzll(bits) * sp->bsize);
 }
 
 /* The owner gets @bits of @sp back; a span free again may be released. */
@@ -382,14 +403,20 @@ static void decay(struct arena *a, bool all)
 	}
 }
 
-static void remote_free(struct arena *a, struct span *sp, uint64_t bit)
+/*
+ * @p is block @bit of @sp, in another thread's arena @a. Once the OR is done
+ * @sp may be collected and released by someone else at any time: nothing of
+ * it is read after that unless this free is the one that queues it.
+ */
+static void remote_free(struct arena *a, struct span *sp, uint64_t bit, void *p)
 {
+	struct class_state *c = class_of(sp->cls);
 	uint64_t old = atomic_fetch_or(&sp->remote, bit);
 	struct span *head;
 
 	if (unlikely(old & bit))
-		double_free(sp, bit);
-	hak_count(class_of(sp->cls)->remote_frees, 1);
+		pool_fatal("double free(%p)", p);
+	hak_count(c->remote_frees, 1);
 	if (old)
 		return;		/* queued already */
 	head = atomic_load(&a->notify);
@@ -398,13 +425,13 @@ static void remote_free(struct arena *a, struct span *sp, uint64_t bit)
 	while (!atomic_compare_exchange_weak(&a->notify, &head, sp));
 	if (!atomic_load(&a->orphan))
 		return;
-	pthread_mutex_lock(&orphan_lock);
+	orphan_lock_take();
 	if (atomic_load(&a->orphan)) {
 		collect(a);
 		decay(a, true);
 		hak_count(reclaims, 1);
 	}
-	pthread_mutex_unlock(&orphan_lock);
+	orphan_lock_drop();
 }
 
 /* Return one block to its span, from any thread (@me: its arena, or NULL). */
@@ -420,7 +447,7 @@ static void give(struct arena *me, void *p)
 	if (ch->arena == me)
 		local_free(me, sp, bit);
 	else
-		remote_free(ch->arena, sp, bit);
+		remote_free(ch->arena, sp, bit, p);
 }
 
 static void check_canary(const struct span *sp, const void *blk)
@@ -429,7 +456,7 @@ static void check_canary(const struct span *sp, const void *blk)
 
 	for (size_t i = 0; i < sp->bsize; i++)
 		if (c[i] != CANARY)
-			hak_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
+			pool_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
 				  blk, sp->bsize, i);
 }
 
@@ -498,26 +525,26 @@ static struct arena *arena_get(void)
 {
 	struct arena *a;
 
-	pthread_mutex_lock(&orphan_lock);
+	orphan_lock_take();
 	a = orphans;
 	if (a) {
 		orphans = a->next_orphan;
 		atomic_store(&a->orphan, false);
 		hak_count(adoptions, 1);
 	}
-	pthread_mutex_unlock(&orphan_lock);
+	orphan_lock_drop();
 	return a ? a : arena_new();
 }
 
 static void arena_orphan(struct arena *a)
 {
-	pthread_mutex_lock(&orphan_lock);
+	orphan_lock_take();
 	atomic_store(&a->orphan, true);
 	collect(a);
 	decay(a, true);
 	a->next_orphan = orphans;
 	orphans = a;
-	pthread_mutex_unlock(&orphan_lock);
+	orphan_lock_drop();
 }
 
 /* A thread with no arena (its exit hook ran) allocates from an orphan. */
@@ -526,7 +553,7 @@ static void *alloc_orphaned(unsigned cls)
 	struct arena *a;
 	void *p = NULL;
 
-	pthread_mutex_lock(&orphan_lock);
+	orphan_lock_take();
 	a = orphans;
 	if (!a && (a = arena_new())) {
 		atomic_store(&a->orphan, true);
@@ -534,7 +561,9 @@ static void *alloc_orphaned(unsigned cls)
 	}
 	if (a && !take(a, cls, 1, &p))
 		p = NULL;
-	pthread_mutex_unlock(&orphan_lock);
+	else if (a)
+		hak_count(class_of(cls)->blocks_out, 1);
+	orphan_lock_drop();
 	return p;
 }
 
@@ -770,10 +799,10 @@ static int pool_self_check(void)
 {
 	int errors = my_arena ? arena_check(my_arena) : 0;
 
-	pthread_mutex_lock(&orphan_lock);
+	orphan_lock_take();
 	for (struct arena *a = orphans; a; a = a->next_orphan)
 		errors += arena_check(a);
-	pthread_mutex_unlock(&orphan_lock);
+	orphan_lock_drop();
 	return errors;
 }
 

@@ -234,6 +234,56 @@ START_TEST(a_miss_gathers_cached_blocks)
 }
 END_TEST
 
+/*
+ * A gathered block is several VMAs (kernels before 6.11 cannot move such a
+ * range in one call): reused again by gathering or merging, every page of
+ * it still arrives with its contents.
+ */
+START_TEST(a_gathered_block_can_be_gathered_again)
+{
+	void *spacer[3];
+	size_t page = 4096, n_p = 0, n_a = 0;
+	char *p;
+
+	cache_three_blocks(spacer);	/* 4 MiB each of 'a', 'b', 'c' */
+	p = hak_malloc(8 * MiB - 64);	/* gathered from 'c' and 'b' */
+	ck_assert_int_eq(bc_stat("bigcache.gathers "), 1);
+	memset(p, 'p', 8 * MiB - 64);
+	hak_free(p);			/* cached with 'a': 12 MiB in all */
+	p = hak_malloc(12 * MiB - 64);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	for (size_t off = 1000; off < 12 * MiB - 64; off += page) {
+		n_p += p[off] == 'p';
+		n_a += p[off] == 'a';
+	}
+	ck_assert_uint_eq(n_p, 8 * MiB / page);
+	ck_assert_uint_eq(n_a, 4 * MiB / page);
+	memset(p, 9, 12 * MiB - 64);
+	hak_free(p);
+	for (int i = 0; i < 3; i++)
+		hak_free(spacer[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* calloc maps fresh zero pages instead of gathering pages it would clear. */
+START_TEST(calloc_does_not_gather)
+{
+	void *spacer[3];
+	char *p;
+
+	cache_three_blocks(spacer);
+	p = hak_calloc(1, 10 * MiB - 64);
+	ck_assert_int_eq(bc_stat("bigcache.gathers "), 0);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 12 * MiB);
+	for (size_t i = 0; i < 10 * MiB - 64; i += 4093)
+		ck_assert_int_eq(p[i], 0);
+	hak_free(p);
+	for (int i = 0; i < 3; i++)
+		hak_free(spacer[i]);
+}
+END_TEST
+
 /* Out of memory halfway through a gather: ENOMEM, nothing leaks, usable after. */
 START_TEST(a_failed_gather_is_enomem_and_recoverable)
 {
@@ -475,6 +525,8 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, cached_blocks_split_and_coalesce);
 	tcase_add_test(tc, a_miss_gathers_cached_blocks);
 	tcase_add_test(tc, a_failed_gather_is_enomem_and_recoverable);
+	tcase_add_test(tc, a_gathered_block_can_be_gathered_again);
+	tcase_add_test(tc, calloc_does_not_gather);
 	tcase_add_test(tc, thp_option_covers_whole_granules);
 	tcase_add_test(tc, oldest_is_evicted_first);
 	tcase_add_test(tc, idle_blocks_expire);
