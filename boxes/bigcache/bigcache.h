@@ -9,6 +9,10 @@
  * splits off the rest, a freed mapping merges with free neighbours, and what
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
  * cache operation (there is no background thread). malloc_trim() empties it.
+ * A request no cached mapping holds gathers cached ones instead: their pages
+ * are moved (mremap, no copy, no fault) into one fresh mapping, so the memory
+ * the cache kept becomes the block's. HAKMEM_LARGE_THP=1 asks for huge pages
+ * on the granules a block fills.
  * realloc resizes with mremap where it can; otherwise the frontend copies.
  */
 #ifndef HAK_BIGCACHE_H
