@@ -185,22 +185,6 @@ static void cache_three_blocks(void *spacer[3])
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 12 * MiB);
 }
 
-static long bc_stat(const char *key)
-{
-	char *buf = NULL, *at;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	long v = -1;
-
-	hak_stats_print(f);
-	fclose(f);
-	at = strstr(buf, key);
-	if (at)
-		v = strtol(at + strlen(key), NULL, 10);
-	free(buf);
-	return v;
-}
-
 /*
  * No cached block holds 10 MiB: the request takes the three cached ones'
  * pages by moving them (no copy, no fault), and the unused 2 MiB stay cached.
@@ -214,7 +198,7 @@ START_TEST(a_miss_gathers_cached_blocks)
 	cache_three_blocks(spacer);
 	mapped = hak_sys_bytes_mapped();
 	p = hak_malloc(10 * MiB - 64);
-	ck_assert_int_eq(bc_stat("bigcache.gathers "), 1);
+	ck_assert_int_eq(unit_stat("bigcache.gathers", " "), 1);
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 2 * MiB);
 	ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);	/* nothing new kept */
 	/* newest first: the third block's pages, then the second's, then half the first's */
@@ -247,7 +231,7 @@ START_TEST(a_gathered_block_can_be_gathered_again)
 
 	cache_three_blocks(spacer);	/* 4 MiB each of 'a', 'b', 'c' */
 	p = hak_malloc(8 * MiB - 64);	/* gathered from 'c' and 'b' */
-	ck_assert_int_eq(bc_stat("bigcache.gathers "), 1);
+	ck_assert_int_eq(unit_stat("bigcache.gathers", " "), 1);
 	memset(p, 'p', 8 * MiB - 64);
 	hak_free(p);			/* cached with 'a': 12 MiB in all */
 	p = hak_malloc(12 * MiB - 64);
@@ -274,7 +258,7 @@ START_TEST(calloc_does_not_gather)
 
 	cache_three_blocks(spacer);
 	p = hak_calloc(1, 10 * MiB - 64);
-	ck_assert_int_eq(bc_stat("bigcache.gathers "), 0);
+	ck_assert_int_eq(unit_stat("bigcache.gathers", " "), 0);
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 12 * MiB);
 	for (size_t i = 0; i < 10 * MiB - 64; i += 4093)
 		ck_assert_int_eq(p[i], 0);
@@ -319,9 +303,9 @@ START_TEST(thp_option_covers_whole_granules)
 
 	setenv("HAKMEM_LARGE_THP", "1", 1);
 	hak_free(hak_malloc(3 * MiB / 2));	/* fills no granule */
-	ck_assert_int_eq(bc_stat("sysmem.hugepage_bytes "), 0);
+	ck_assert_int_eq(unit_stat("sysmem.hugepage_bytes", " "), 0);
 	p = hak_malloc(5 * MiB);		/* header + 5 MiB: two whole granules */
-	ck_assert_int_eq(bc_stat("sysmem.hugepage_bytes "), 4 * MiB);
+	ck_assert_int_eq(unit_stat("sysmem.hugepage_bytes", " "), 4 * MiB);
 	memset(p, 3, 5 * MiB);
 	hak_free(p);
 	ck_assert_int_eq(hak_self_check(), 0);

@@ -18,27 +18,10 @@ static struct hak_pool_bin *bin_for(size_t size)
 	return &hak_pool_tls.bins[hak_ss_size_class(size) - HAK_POOL_FIRST_CLASS];
 }
 
-/* The value after @name in the stats line that starts with @line, or -1. */
-static long stat_of(const char *line, const char *name)
-{
-	char *buf = NULL, *at;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	long v = -1;
-
-	hak_stats_print(f);
-	fclose(f);
-	at = strstr(buf, line);
-	if (at && (at = strstr(at, name)))
-		v = strtol(at + strlen(name), NULL, 10);
-	free(buf);
-	return v;
-}
-
 /* A counter alone on its line: "pool.arenas 2". */
 static long stat1(const char *key)
 {
-	return stat_of(key, " ");
+	return unit_stat(key, " ");
 }
 
 static long class_stat(size_t size, const char *name)
@@ -46,7 +29,7 @@ static long class_stat(size_t size, const char *name)
 	char line[64];
 
 	snprintf(line, sizeof(line), "pool.class%u(", hak_ss_size_class(size));
-	return stat_of(line, name);
+	return unit_stat(line, name);
 }
 
 START_TEST(free_then_malloc_reuses_the_block)

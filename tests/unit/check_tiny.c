@@ -131,19 +131,10 @@ END_TEST
 /* The value of "NAME N" in class @cls's stats line, or -1. */
 static long class_stat(unsigned cls, const char *name)
 {
-	char *buf = NULL, key[64], *line;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	long v = -1;
+	char key[64];
 
-	hak_stats_print(f);
-	fclose(f);
 	snprintf(key, sizeof(key), "superslab.class%u(", cls);
-	line = strstr(buf, key);
-	if (line && (line = strstr(line, name)))
-		v = strtol(line + strlen(name), NULL, 10);
-	free(buf);
-	return v;
+	return unit_stat(key, name);
 }
 
 enum { RN = 1000 };	/* fewer than one 64 KiB span of 48 B blocks holds */

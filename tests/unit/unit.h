@@ -9,6 +9,9 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "hakmem.h"
 
@@ -33,6 +36,26 @@ static inline int unit_verify(const void *p, size_t n, unsigned seed)
 		if (((const unsigned char *)p)[i] != (unsigned char)(seed * 131 + i * 7))
 			return 0;
 	return 1;
+}
+
+/*
+ * unit_stat() - from hak_stats_print(), the number after @name in the
+ * first line at or after the text @line, or -1 if either is missing.
+ */
+static inline long unit_stat(const char *line, const char *name)
+{
+	char *buf = NULL, *at;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	long v = -1;
+
+	hak_stats_print(f);
+	fclose(f);
+	at = strstr(buf, line);
+	if (at && (at = strstr(at, name)))
+		v = strtol(at + strlen(name), NULL, 10);
+	free(buf);
+	return v;
 }
 
 #endif /* HAK_UNIT_H */
