@@ -7,14 +7,14 @@
  * other thread frees a block by setting its bit in the span's "remote"
  * bitmap; the thread that turns that bitmap non-zero pushes the span onto
  * the arena's notify stack, and the owner collects the stack in one
- * exchange when a class runs dry. A span is on the stack exactly while its
+ * exchange at its next refill. A span is on the stack exactly while its
  * remote bitmap is non-zero, and only the collector clears it, so a span is
  * never released while a remote free is in flight.
  *
  * A thread that exits (or calls malloc_trim) flushes its bins and orphans
- * its arena: under orphan_lock it is marked orphan, collected, trimmed and
- * put on the orphan list, from which the next thread needing an arena adopts
- * it whole. While an arena is an orphan, everything is done under
+ * its arena: under orphan_lock it is marked orphan, collected, everything
+ * idle in it is given back (decay) and it goes on the orphan list, from
+ * which the next thread needing an arena adopts it whole. While an arena is an orphan, everything is done under
  * orphan_lock: the remote free that queues a span and then sees the orphan
  * mark collects it itself, so remote frees into a dead thread's arena are
  * reclaimed even if no thread ever adopts it (store and load both seq_cst).
