@@ -14,10 +14,11 @@
  * A thread that exits (or calls malloc_trim) flushes its bins and orphans
  * its arena: under orphan_lock it is marked orphan, collected, everything
  * idle in it is given back (decay) and it goes on the orphan list, from
- * which the next thread needing an arena adopts it whole. While an arena is an orphan, everything is done under
- * orphan_lock: the remote free that queues a span and then sees the orphan
- * mark collects it itself, so remote frees into a dead thread's arena are
- * reclaimed even if no thread ever adopts it (store and load both seq_cst).
+ * which the next thread needing an arena adopts it whole. While an arena is
+ * an orphan, everything is done under orphan_lock: the remote free that
+ * queues a span and then sees the orphan mark collects it itself, so remote
+ * frees into a dead thread's arena are reclaimed even if no thread ever
+ * adopts it (store and load both seq_cst).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -75,8 +76,6 @@ struct arena {
 	uint64_t next_decay_ms;
 	unsigned nempty;		/* chunks without spans */
 	struct arena *next_orphan;	/* orphan_lock */
-	struct arena *next_all;
-	size_t bytes;			/* of this struct and its slots */
 	void *slots[];			/* the owner's bins, each after a NULL */
 };
 
@@ -99,7 +98,6 @@ static unsigned idle_limit[HAK_POOL_NCLASSES];
 static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
 static HAK_TLS bool orphan_lock_held;		/* by this thread */
 static struct arena *orphans;			/* orphan_lock */
-static _Atomic(struct arena *) all_arenas;
 static hak_counter_t chunks_mapped, chunks_unmapped, chunk_bytes, arenas_new;
 static hak_counter_t adoptions, reclaims;
 
@@ -249,9 +247,10 @@ static struct span *span_new(struct arena *a, unsigned cls)
 		if (!ch)
 			return NULL;
 		first = 1;
-	}
-	if (!ch->nspans++ && ch->emptied_ms)
+	} else if (!ch->nspans) {
 		a->nempty--;
+	}
+	ch->nspans++;
 	cap = (unsigned)HAK_MIN((n * PAGE) / bsize, 64);
 	sp = &ch->spans[first];
 	*sp = (struct span){
@@ -476,11 +475,10 @@ static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
 			sp = span_new(a, cls);
 			if (!sp)
 				break;
-			partial_add(a, sp);
-			a->nidle[cls - HAK_POOL_FIRST_CLASS]++;
-		}
-		if (sp->free == sp->all)
+			partial_add(a, sp);	/* not idle: blocks go out now */
+		} else if (sp->free == sp->all) {
 			a->nidle[cls - HAK_POOL_FIRST_CLASS]--;
+		}
 		while (got < want && sp->free) {
 			unsigned i = (unsigned)__builtin_ctzll(sp->free);
 			void *blk = sp->start + (size_t)i * sp->bsize;
@@ -505,19 +503,12 @@ static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
 
 static struct arena *arena_new(void)
 {
-	struct arena *a, *head;
 	void *p;
 
 	if (hak_sys_map(arena_bytes, hak_sys_page_size(), &p))
 		return NULL;
-	a = p;
-	a->bytes = arena_bytes;
-	head = atomic_load(&all_arenas);
-	do
-		a->next_all = head;
-	while (!atomic_compare_exchange_weak(&all_arenas, &head, a));
 	hak_count(arenas_new, 1);
-	return a;
+	return p;
 }
 
 /* An orphan to adopt, else a new arena; NULL on ENOMEM. */
