@@ -1,2 +1,2 @@
 # Release: what users link.
-PROFILE_CFLAGS := -O2 -g -fno-plt
+PROFILE_CFLAGS := -O2 -g -fno-plt -fno-tree-slp-vectorize

@@ -146,24 +146,16 @@ static void foreign(void *p, const char *api)
  */
 static size_t usable_or_die(void *p, uint32_t e, const char *api)
 {
+	unsigned cls = hak_rmap_class(p);
 	const char *why = NULL;
 	size_t n;
 
+	if (cls < HAK_SS_NCLASSES && (uintptr_t)p % HAK_MIN_ALIGN == 0)
+		return hak_ss_class_bytes[cls];
 	switch (hak_rmap_kind(e)) {
-	case HAK_RMAP_SUPERSLAB: {
-		unsigned cls = hak_ss_class_of(hak_rmap_base(e, p), p);
-
-		if ((uintptr_t)p % HAK_MIN_ALIGN || cls == HAK_SS_NO_CLASS)
-			hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
-		return hak_ss_class_bytes[cls];
-	}
-	case HAK_RMAP_POOL: {
-		unsigned cls = hak_pool_class_of(hak_rmap_base(e, p), p);
-
-		if ((uintptr_t)p % HAK_MIN_ALIGN || cls == HAK_POOL_NO_CLASS)
-			hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
-		return hak_ss_class_bytes[cls];
-	}
+	case HAK_RMAP_SUPERSLAB:
+	case HAK_RMAP_POOL:
+		hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
 	case HAK_RMAP_LARGE:
 		n = hak_bc_usable(hak_rmap_base(e, p), p, &why);
 		if (!n)
@@ -174,11 +166,12 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 	}
 }
 
-static HAK_SLOW_PATH void free_slow(void *p, uint32_t e)
+static HAK_SLOW_PATH void free_slow(void *p)
 {
 	if (!p)
 		return;
 	static void (*next_free)(void *);
+	uint32_t e = hak_rmap_lookup(p);
 
 	if (!usable_or_die(p, e, "free")) {
 		foreign(p, "free");
@@ -191,29 +184,29 @@ static HAK_SLOW_PATH void free_slow(void *p, uint32_t e)
 		hak_bc_free(hak_rmap_base(e, p), p);
 }
 
+/*
+ * One lookup in the page-class map finds both the tier and the class of a
+ * tiny or pool block; anything else (large, foreign, NULL, misaligned) goes
+ * to the slow path, as does a block whose bin declines it.
+ */
 HAK_EXPORT void hak_free(void *p)
 {
-	uint32_t e = hak_rmap_lookup(p);
+	unsigned cls;
 
-	/* A superslab is one granule: its entry is the kind alone. */
-	if (likely(e == HAK_RMAP_SUPERSLAB && (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
-		unsigned cls = hak_ss_class_of((void *)((uintptr_t)p & ~(HAK_SS_SIZE - 1)), p);
-
-		if (likely(cls < HAK_TINY_NCLASSES)) {
-			STAT_FAST(frees);
-			hak_tiny_free(p, cls);
-			return;
-		}
-	} else if (likely(hak_rmap_kind(e) == HAK_RMAP_POOL && (uintptr_t)p % HAK_MIN_ALIGN == 0)) {
-		unsigned cls = hak_pool_class_of(hak_rmap_base(e, p), p);
-
-		if (likely(cls != HAK_POOL_NO_CLASS)) {
-			STAT_FAST(frees);
-			hak_pool_free(p, cls);
-			return;
-		}
+	if (unlikely((uintptr_t)p % HAK_MIN_ALIGN)) {
+		free_slow(p);
+		return;
 	}
-	free_slow(p, e);
+	cls = hak_rmap_class(p);
+	if (likely(cls < HAK_TINY_NCLASSES)) {
+		STAT_FAST(frees);
+		hak_tiny_free(p, cls);
+	} else if (likely(cls < HAK_SS_NCLASSES)) {
+		STAT_FAST(frees);
+		hak_pool_free(p, cls);
+	} else {
+		free_slow(p);
+	}
 }
 
 /*

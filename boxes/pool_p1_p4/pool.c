@@ -50,7 +50,6 @@ struct span {
 struct arena;
 
 struct chunk {
-	struct hak_pool_chunk_head head;
 	uint32_t magic;
 	uint32_t npages;		/* page 0 is this header */
 	uint32_t nspans;
@@ -184,7 +183,7 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 
 	size = HAK_MAX(size, (pages + 1) * PAGE);
 	map = chunk_mapping(size);
-	hak_assert(map <= HAK_POOL_MAX_PAGES * PAGE);	/* hak_pool_class_of() relies on it */
+	hak_assert(map <= HAK_POOL_MAX_PAGES * PAGE);
 	if (hak_sys_map(map, HAK_RMAP_GRANULE, &p))
 		return NULL;
 	/* The region map names whole granules: keep the tail ours, but empty. */
@@ -197,7 +196,6 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 	ch->npages = (uint32_t)(size / PAGE);
 	ch->size = size;
 	ch->arena = a;
-	memset(ch->head.page_class, HAK_POOL_NO_CLASS, sizeof(ch->head.page_class));
 	for (unsigned i = 1; i < ch->npages; i++)
 		page_set_free(ch, i, true);
 	if (hak_rmap_register(ch, map, HAK_RMAP_POOL)) {
@@ -264,9 +262,9 @@ static struct span *span_new(struct arena *a, unsigned cls)
 	sp->free = sp->all;
 	for (unsigned i = (unsigned)first; i < first + n; i++) {
 		ch->span_of_page[i] = (uint16_t)first;
-		ch->head.page_class[i] = (uint8_t)cls;
 		page_set_free(ch, i, false);
 	}
+	hak_rmap_set_class(sp->start, n, cls);
 	hak_count(class_of(cls)->spans_new, 1);
 	return sp;
 }
@@ -277,10 +275,9 @@ static void span_release(struct arena *a, struct span *sp, uint64_t since)
 	struct chunk *ch = chunk_of(sp->start);
 	unsigned first = (unsigned)((sp->start - (char *)ch) / PAGE);
 
-	for (unsigned i = first; i < first + sp->npages; i++) {
-		ch->head.page_class[i] = HAK_POOL_NO_CLASS;
+	for (unsigned i = first; i < first + sp->npages; i++)
 		page_set_free(ch, i, true);
-	}
+	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (!--ch->nspans) {
 		ch->emptied_ms = since;
 		a->nempty++;
@@ -762,11 +759,11 @@ static int arena_check(struct arena *a)
 			const struct span *sp = &ch->spans[ch->span_of_page[i]];
 
 			if (page_free(ch, i)) {
-				if (ch->head.page_class[i] != HAK_POOL_NO_CLASS)
+				if (hak_rmap_class((char *)ch + (size_t)i * PAGE) != HAK_RMAP_NO_CLASS)
 					errors += fail(ch, "free page with a class");
 				continue;
 			}
-			if (ch->head.page_class[i] != sp->cls)
+			if (hak_rmap_class((char *)ch + (size_t)i * PAGE) != sp->cls)
 				errors += fail(sp->start, "page class differs from its span's");
 			if (ch->span_of_page[i] != i)
 				continue;

@@ -23,7 +23,6 @@
 #define HAK_POOL_MAX		HAK_SS_MAX_SIZE
 #define HAK_POOL_PAGE_SHIFT	16	/* spans are made of 64 KiB pages */
 #define HAK_POOL_MAX_PAGES	512	/* per chunk: at most 32 MiB */
-#define HAK_POOL_NO_CLASS	0xff	/* page without blocks */
 
 /** hak_pool_alloc_slow() - refill the empty bin of @cls; NULL on ENOMEM. */
 void *hak_pool_alloc_slow(unsigned cls);
@@ -51,23 +50,6 @@ struct hak_pool_tls {
 
 extern HAK_HIDDEN HAK_TLS struct hak_pool_tls hak_pool_tls;
 
-/* The first bytes of every chunk: the class of the span covering each page. */
-struct hak_pool_chunk_head {
-	uint8_t page_class[HAK_POOL_MAX_PAGES];
-};
-
-/*
- * hak_pool_class_of() - class of @p inside chunk @base (from the region map,
- * so @p is within the chunk's granules: at most HAK_POOL_MAX_PAGES pages),
- * HAK_POOL_NO_CLASS if none.
- */
-HAK_FAST_PATH unsigned hak_pool_class_of(const void *base, const void *p)
-{
-	const struct hak_pool_chunk_head *h = base;
-
-	return h->page_class[(size_t)((const char *)p - (const char *)base) >> HAK_POOL_PAGE_SHIFT];
-}
-
 /* hak_pool_pop() - a block of pool class @cls, or NULL on a miss. */
 HAK_FAST_PATH void *hak_pool_pop(unsigned cls)
 {
@@ -79,7 +61,7 @@ HAK_FAST_PATH void *hak_pool_pop(unsigned cls)
 }
 
 /*
- * hak_pool_free() - free @p of pool class @cls (from hak_pool_class_of()).
+ * hak_pool_free() - free @p of pool class @cls (from hak_rmap_class()).
  * The same block freed twice in a row is sent to the slow path to report.
  */
 HAK_FAST_PATH void hak_pool_free(void *p, unsigned cls)

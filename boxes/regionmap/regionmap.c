@@ -3,6 +3,7 @@
  * installed lock-free, never freed. Entries are written by region owners.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "../sysmem/sysmem.h"
 #include "regionmap.h"
@@ -10,30 +11,35 @@
 BUILD_BUG_ON(HAK_RMAP_ADDR_BITS - HAK_RMAP_SHIFT + HAK_RMAP_KIND_BITS > 32);
 
 /* What every slot points to until its range gets a leaf; never written
- * (not const: .bss costs no file space, unlike 128 KiB of .rodata). */
+ * (not const: .bss costs no file space, unlike .rodata). */
 static uint32_t zero_leaf[HAK_RMAP_LEAF_SIZE];
+static uint8_t zero_class_leaf[HAK_RMAP_CLASS_LEAF_SIZE];
 
-_Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE] = {
+_Atomic(void *) hak_rmap_top[HAK_RMAP_TOP_SIZE] = {
 	[0 ... HAK_RMAP_TOP_SIZE - 1] = zero_leaf,
+};
+_Atomic(void *) hak_rmap_class_top[HAK_RMAP_TOP_SIZE] = {
+	[0 ... HAK_RMAP_TOP_SIZE - 1] = zero_class_leaf,
 };
 static hak_counter_t granules_live, registrations, leaves;
 
-/* The leaf covering @a, mapped and installed if missing; NULL on ENOMEM. */
-static uint32_t *leaf_of(uintptr_t a)
+/*
+ * The leaf in @slot, mapped (@bytes, zero-filled) and installed if it is
+ * still @none; NULL on ENOMEM.
+ */
+static void *leaf_get(_Atomic(void *) *slot, void *none, size_t bytes)
 {
-	_Atomic(uint32_t *) *slot = &hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT];
-	uint32_t *leaf = hak_atomic_load_acquire(slot), *none = zero_leaf;
-	void *fresh;
+	void *leaf = hak_atomic_load_acquire(slot), *fresh;
 
-	if (leaf != zero_leaf)
+	if (leaf != none)
 		return leaf;
-	if (hak_sys_map(HAK_RMAP_LEAF_SIZE * sizeof(uint32_t), hak_sys_page_size(), &fresh))
+	if (hak_sys_map(bytes, hak_sys_page_size(), &fresh))
 		return NULL;
-	if (hak_atomic_cas_acq_rel(slot, &none, (uint32_t *)fresh)) {
+	if (hak_atomic_cas_acq_rel(slot, &none, fresh)) {
 		hak_count(leaves, 1);
 		return fresh;
 	}
-	hak_sys_unmap(fresh, HAK_RMAP_LEAF_SIZE * sizeof(uint32_t));	/* lost the race */
+	hak_sys_unmap(fresh, bytes);	/* lost the race */
 	return none;
 }
 
@@ -42,13 +48,17 @@ static int set_range(void *base, size_t size, uint32_t entry)
 	uintptr_t a = (uintptr_t)base, end = a + size;
 
 	for (; a < end; a += HAK_RMAP_GRANULE) {
-		uint32_t *leaf = entry ? leaf_of(a)
-				       : hak_atomic_load_acquire(&hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT]);
+		_Atomic(void *) *slot = &hak_rmap_top[a >> HAK_RMAP_LEAF_SHIFT];
+		uint32_t *leaf = entry ? leaf_get(slot, zero_leaf, sizeof(zero_leaf))
+				       : hak_atomic_load_acquire(slot);
 
 		if (!leaf)
 			return -ENOMEM;
 		if (leaf == zero_leaf)
 			continue;	/* nothing registered there */
+		if (entry && !leaf_get(&hak_rmap_class_top[a >> HAK_RMAP_LEAF_SHIFT],
+				       zero_class_leaf, sizeof(zero_class_leaf)))
+			return -ENOMEM;
 		hak_atomic_store_release((_Atomic uint32_t *)
 			&leaf[(a >> HAK_RMAP_SHIFT) & (HAK_RMAP_LEAF_SIZE - 1)], entry);
 	}
@@ -74,8 +84,30 @@ int hak_rmap_register(void *base, size_t size, enum hak_rmap_kind kind)
 	return 0;
 }
 
+static uint8_t *class_byte(uintptr_t a)
+{
+	uint8_t *leaf = hak_atomic_load_acquire(&hak_rmap_class_top[a >> HAK_RMAP_LEAF_SHIFT]);
+
+	return &leaf[(a >> HAK_RMAP_PAGE_SHIFT) & (HAK_RMAP_CLASS_LEAF_SIZE - 1)];
+}
+
+void hak_rmap_set_class(const void *page, size_t npages, unsigned cls)
+{
+	uintptr_t a = (uintptr_t)page, step = (uintptr_t)1 << HAK_RMAP_PAGE_SHIFT;
+
+	hak_assert(a % step == 0 && (cls < 255 || cls == HAK_RMAP_NO_CLASS));
+	for (; npages--; a += step) {
+		hak_assert(hak_atomic_load_acquire(&hak_rmap_class_top[a >> HAK_RMAP_LEAF_SHIFT]) !=
+			   (void *)zero_class_leaf);
+		*class_byte(a) = (uint8_t)(cls + 1);
+	}
+}
+
 void hak_rmap_unregister(void *base, size_t size)
 {
+	for (uintptr_t a = (uintptr_t)base; HAK_DEBUG && a < (uintptr_t)base + size;
+	     a += (uintptr_t)1 << HAK_RMAP_PAGE_SHIFT)
+		hak_assert(*class_byte(a) == 0);	/* a stale class would claim foreign memory */
 	set_range(base, size, 0);
 	hak_atomic_sub_relaxed(&granules_live, (size + HAK_RMAP_GRANULE - 1) >> HAK_RMAP_SHIFT);
 }
@@ -90,7 +122,7 @@ static void rmap_stats(FILE *out)
 
 static void rmap_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "2 MiB granules, %zu leaves of %zu GiB, %llu mapped",
+	snprintf(buf, len, "2 MiB granules and 64 KiB page classes, %zu leaves of %zu GiB each, %llu mapped",
 		 HAK_RMAP_TOP_SIZE, ((size_t)1 << HAK_RMAP_LEAF_SHIFT) >> 30,
 		 (unsigned long long)hak_atomic_load_relaxed(&leaves));
 }

@@ -14,6 +14,13 @@
  * space up front, so a small RLIMIT_AS is no obstacle. Regions are 2 MiB-
  * aligned and own every granule they overlap.
  *
+ * A second table of the same shape keeps one byte per 64 KiB page: the size
+ * class of the blocks on that page, set by the superslab and pool boxes when
+ * they carve a span and cleared when the span goes back. free() finds the
+ * class of a tiny or pool block from it alone, in one lookup that touches no
+ * region header. A region's class leaves are mapped when it registers, so
+ * setting a class cannot fail.
+ *
  * Registration is done by the owner of a fresh region before any pointer into
  * it escapes, and undone before the region is unmapped; lookups need no lock.
  */
@@ -30,6 +37,9 @@
 #define HAK_RMAP_LEAF_SHIFT	36
 #define HAK_RMAP_TOP_SIZE	((size_t)1 << (HAK_RMAP_ADDR_BITS - HAK_RMAP_LEAF_SHIFT))
 #define HAK_RMAP_LEAF_SIZE	((size_t)1 << (HAK_RMAP_LEAF_SHIFT - HAK_RMAP_SHIFT))
+#define HAK_RMAP_PAGE_SHIFT	16
+#define HAK_RMAP_CLASS_LEAF_SIZE ((size_t)1 << (HAK_RMAP_LEAF_SHIFT - HAK_RMAP_PAGE_SHIFT))
+#define HAK_RMAP_NO_CLASS	(~0u)		/* hak_rmap_class() of a page without blocks */
 
 enum hak_rmap_kind {
 	HAK_RMAP_NONE = 0,
@@ -46,12 +56,24 @@ enum hak_rmap_kind {
  */
 int hak_rmap_register(void *base, size_t size, enum hak_rmap_kind kind);
 
-/** hak_rmap_unregister() - forget [@base, @base + @size); call before unmapping. */
+/**
+ * hak_rmap_unregister() - forget [@base, @base + @size); call before
+ * unmapping, once every page class in the range is HAK_RMAP_NO_CLASS again.
+ */
 void hak_rmap_unregister(void *base, size_t size);
+
+/**
+ * hak_rmap_set_class() - the @npages 64 KiB pages from @page hold blocks of
+ * size class @cls (< 255), or none (HAK_RMAP_NO_CLASS). Only for pages of
+ * a region the caller registered.
+ */
+void hak_rmap_set_class(const void *page, size_t npages, unsigned cls);
 
 /* ---------------------------------------------------------------- fast path */
 
-extern HAK_HIDDEN _Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
+/* Leaves: uint32_t entries per granule, uint8_t classes per page. */
+extern HAK_HIDDEN _Atomic(void *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
+extern HAK_HIDDEN _Atomic(void *) hak_rmap_class_top[HAK_RMAP_TOP_SIZE];
 
 /**
  * hak_rmap_lookup() - the entry for @p: 0 when HAKMEM does not own that
@@ -60,7 +82,7 @@ extern HAK_HIDDEN _Atomic(uint32_t *) hak_rmap_top[HAK_RMAP_TOP_SIZE];
 HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 {
 	uintptr_t a = (uintptr_t)p, top = a >> HAK_RMAP_LEAF_SHIFT;
-	uint32_t *leaf;
+	const uint32_t *leaf;
 
 	if (unlikely(top >= HAK_RMAP_TOP_SIZE))	/* beyond the 47-bit user space */
 		return 0;
@@ -69,6 +91,23 @@ HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 	 * written before registration is visible (a plain load on x86) */
 	return hak_atomic_load_acquire((_Atomic uint32_t *)
 		&leaf[(a >> HAK_RMAP_SHIFT) & (HAK_RMAP_LEAF_SIZE - 1)]);
+}
+
+/**
+ * hak_rmap_class() - size class of the blocks on @p's 64 KiB page, or
+ * HAK_RMAP_NO_CLASS (also for any pointer HAKMEM does not own). A plain
+ * load: the class was set before any block of the page escaped.
+ */
+HAK_FAST_PATH unsigned hak_rmap_class(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, top = a >> HAK_RMAP_LEAF_SHIFT;
+	const uint8_t *leaf;
+
+	if (unlikely(top >= HAK_RMAP_TOP_SIZE))
+		return HAK_RMAP_NO_CLASS;
+	leaf = hak_atomic_load_acquire(&hak_rmap_class_top[top]);
+	/* stored as class + 1, so that a never-written byte reads "none" */
+	return (unsigned)leaf[(a >> HAK_RMAP_PAGE_SHIFT) & (HAK_RMAP_CLASS_LEAF_SIZE - 1)] - 1;
 }
 
 HAK_FAST_PATH enum hak_rmap_kind hak_rmap_kind(uint32_t entry)

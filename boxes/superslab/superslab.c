@@ -5,7 +5,8 @@
  *   class lock (one per size class)  protects the class's partial list and the
  *                                    free list, used and carved of its spans
  *   ss_lock                          protects the superslab lists, free_pages,
- *                                    span_of_page and page_class
+ *                                    span_of_page and the pages' classes
+ *                                    (hak_rmap_set_class)
  * Superslabs sit on one of three lists: avail (some page free), full (none)
  * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
  * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
@@ -51,7 +52,6 @@ struct span {
 };
 
 struct superslab {
-	struct hak_ss_head head;
 	uint32_t magic;
 	uint32_t free_pages;		/* bit i: page i holds no span */
 	uint8_t span_of_page[HAK_SS_PAGES];
@@ -156,7 +156,6 @@ static struct superslab *ss_new_locked(void)
 	ss = p;
 	ss->magic = SS_MAGIC;
 	ss->free_pages = ALL_PAGES;
-	memset(ss->head.page_class, HAK_SS_NO_CLASS, sizeof(ss->head.page_class));
 	if (hak_rmap_register(ss, HAK_SS_SIZE, HAK_RMAP_SUPERSLAB)) {
 		hak_sys_unmap(ss, HAK_SS_SIZE);
 		return NULL;
@@ -241,9 +240,9 @@ static struct span *span_new(unsigned cls)
 	};
 	for (unsigned i = (unsigned)first; i < first + n; i++) {
 		ss->span_of_page[i] = (uint8_t)first;
-		ss->head.page_class[i] = (uint8_t)cls;
 		ss->free_pages &= ~(1u << i);
 	}
+	hak_rmap_set_class(sp->start, n, cls);
 	if (!ss->free_pages) {	/* full: no longer worth scanning */
 		list_del(&avail_list, ss);
 		list_add(&full_list, ss);
@@ -264,10 +263,9 @@ static void span_release(struct span *sp)
 		list_del(&full_list, ss);
 		list_add(&avail_list, ss);
 	}
-	for (unsigned i = first; i < first + sp->npages; i++) {
-		ss->head.page_class[i] = HAK_SS_NO_CLASS;
+	for (unsigned i = first; i < first + sp->npages; i++)
 		ss->free_pages |= 1u << i;
-	}
+	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (ss->free_pages == ALL_PAGES)
 		ss_empty_locked(ss);
 	ss_expire_locked();
@@ -329,8 +327,7 @@ static int check_free(void *p)
 	size_t off, b;
 	uint64_t bit, old;
 
-	if (ss_of(p)->head.page_class[((uintptr_t)p >> HAK_SS_PAGE_SHIFT) &
-				      (HAK_SS_PAGES - 1)] == HAK_SS_NO_CLASS)
+	if (hak_rmap_class(p) == HAK_RMAP_NO_CLASS)
 		return -EINVAL;
 	off = (size_t)((char *)p - sp->start);
 	if (off % sp->bsize != 0 || off / sp->bsize >= sp->capacity)

@@ -29,7 +29,6 @@
 #define HAK_SS_PAGE_SHIFT	16
 #define HAK_SS_PAGES		(HAK_SS_SIZE >> HAK_SS_PAGE_SHIFT)
 #define HAK_SS_NCLASSES		77		/* 16 B .. 52 KiB */
-#define HAK_SS_NO_CLASS		HAK_SS_NCLASSES	/* page without blocks */
 #define HAK_SS_NSERVED		32		/* classes superslabs serve: 16 B .. 1 KiB */
 #define HAK_SS_MAX_SIZE		(52u << 10)
 
@@ -82,14 +81,6 @@ bool hak_ss_check_full(void);
 
 /* ---------------------------------------------------------------- fast path */
 
-/**
- * struct hak_ss_head - the first bytes of every superslab
- * @page_class: class of the span covering each page, HAK_SS_NO_CLASS if none
- */
-struct hak_ss_head {
-	uint8_t page_class[HAK_SS_PAGES];
-};
-
 /* Block size of each class, and a fast size->class table for <= 1 KiB. */
 extern HAK_HIDDEN uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
 extern HAK_HIDDEN uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
@@ -106,14 +97,6 @@ HAK_FAST_PATH unsigned hak_ss_size_class(size_t size)
 		return size ? (unsigned)((size + 15) >> 4) - 1 : 0;
 	b = 63 - (unsigned)__builtin_clzll(size - 1);
 	return 8 + (b - 7) * 8 + (unsigned)(((size - 1) >> (b - 3)) & 7);
-}
-
-/* hak_ss_class_of() - class of block @p inside superslab @base (from the region map). */
-HAK_FAST_PATH unsigned hak_ss_class_of(const void *base, const void *p)
-{
-	const struct hak_ss_head *h = base;
-
-	return h->page_class[((uintptr_t)p >> HAK_SS_PAGE_SHIFT) & (HAK_SS_PAGES - 1)];
 }
 
 extern const struct hak_box hak_box_superslab;

@@ -48,7 +48,7 @@ HAK_FAST_PATH void *hak_tiny_pop(size_t size)
 	return hak_bin_pop(&hak_tiny_tls.bins[hak_tiny_class(size)]);
 }
 
-/* hak_tiny_free() - free @p of tiny class @cls (found by hak_ss_class_of()). */
+/* hak_tiny_free() - free @p of tiny class @cls (found by hak_rmap_class()). */
 HAK_FAST_PATH void hak_tiny_free(void *p, unsigned cls)
 {
 	struct hak_bin *b = &hak_tiny_tls.bins[cls];

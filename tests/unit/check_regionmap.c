@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "../../boxes/regionmap/regionmap.h"
+#include "../../boxes/superslab/superslab.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
 
@@ -39,16 +40,40 @@ START_TEST(register_lookup_unregister)
 }
 END_TEST
 
+START_TEST(page_classes)
+{
+	char *base = fresh_range(2 * GRANULE), *page = base + GRANULE + (3 << HAK_RMAP_PAGE_SHIFT);
+
+	ck_assert_int_eq(hak_rmap_register(base, 2 * GRANULE, HAK_RMAP_POOL), 0);
+	for (size_t off = 0; off < 2 * GRANULE; off += 4096)
+		ck_assert_uint_eq(hak_rmap_class(base + off), HAK_RMAP_NO_CLASS);
+	hak_rmap_set_class(page, 2, 0);
+	hak_rmap_set_class(base, 1, 254);
+	ck_assert_uint_eq(hak_rmap_class(page), 0);
+	ck_assert_uint_eq(hak_rmap_class(page + (2 << HAK_RMAP_PAGE_SHIFT) - 1), 0);
+	ck_assert_uint_eq(hak_rmap_class(page + (2 << HAK_RMAP_PAGE_SHIFT)), HAK_RMAP_NO_CLASS);
+	ck_assert_uint_eq(hak_rmap_class(page - 1), HAK_RMAP_NO_CLASS);
+	ck_assert_uint_eq(hak_rmap_class(base + 12345), 254);
+	hak_rmap_set_class(page, 2, HAK_RMAP_NO_CLASS);
+	hak_rmap_set_class(base, 1, HAK_RMAP_NO_CLASS);
+	ck_assert_uint_eq(hak_rmap_class(page), HAK_RMAP_NO_CLASS);
+	ck_assert_uint_eq(hak_rmap_class(base), HAK_RMAP_NO_CLASS);
+	hak_rmap_unregister(base, 2 * GRANULE);
+}
+END_TEST
+
 START_TEST(foreign_and_wild_pointers)
 {
+	static const uintptr_t wild[] = { 0, 1, (uintptr_t)1 << 47, ~(uintptr_t)0 };
 	int on_stack;
 
 	hak_free(hak_malloc(1));
 	ck_assert_uint_eq(hak_rmap_lookup(&on_stack), 0);
-	ck_assert_uint_eq(hak_rmap_lookup(NULL), 0);
-	ck_assert_uint_eq(hak_rmap_lookup((void *)(uintptr_t)1), 0);
-	ck_assert_uint_eq(hak_rmap_lookup((void *)((uintptr_t)1 << 47)), 0);
-	ck_assert_uint_eq(hak_rmap_lookup((void *)~(uintptr_t)0), 0);
+	ck_assert_uint_eq(hak_rmap_class(&on_stack), HAK_RMAP_NO_CLASS);
+	for (size_t i = 0; i < sizeof(wild) / sizeof(*wild); i++) {
+		ck_assert_uint_eq(hak_rmap_lookup((void *)wild[i]), 0);
+		ck_assert_uint_eq(hak_rmap_class((void *)wild[i]), HAK_RMAP_NO_CLASS);
+	}
 }
 END_TEST
 
@@ -61,6 +86,9 @@ START_TEST(allocations_are_registered)
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(big)), HAK_RMAP_LARGE);
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup((char *)big + (1 << 20) - 1)),
 			 HAK_RMAP_LARGE);
+	ck_assert_uint_eq(hak_rmap_class(small), hak_ss_size_class(24));
+	ck_assert_uint_eq(hak_rmap_class(mid), hak_ss_size_class(20000));
+	ck_assert_uint_eq(hak_rmap_class(big), HAK_RMAP_NO_CLASS);
 	hak_free(small);
 	hak_free(mid);
 	hak_free(big);
@@ -104,6 +132,7 @@ Suite *regionmap_suite(void)
 	TCase *tc = tcase_create("lookup");
 
 	tcase_add_test(tc, register_lookup_unregister);
+	tcase_add_test(tc, page_classes);
 	tcase_add_test(tc, foreign_and_wild_pointers);
 	tcase_add_test(tc, allocations_are_registered);
 	tcase_add_test(tc, works_under_a_small_address_space_limit);

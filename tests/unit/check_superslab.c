@@ -58,8 +58,7 @@ static void **take(unsigned cls, unsigned n)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		ck_assert_uint_eq((uintptr_t)all[i] % HAK_MIN_ALIGN, 0);
-		ck_assert_uint_eq(hak_ss_class_of((void *)((uintptr_t)all[i] & ~(HAK_SS_SIZE - 1)),
-						  all[i]), cls);
+		ck_assert_uint_eq(hak_rmap_class(all[i]), cls);
 		unit_fill(all[i], bytes, i);
 	}
 	for (unsigned i = 0; i < n; i++)
