@@ -74,7 +74,7 @@ struct class_state {
 } __attribute__((aligned(64)));
 
 uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
-uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
+uint8_t hak_ss_class_by_size[1024 + 1];
 
 static struct class_state classes[HAK_SS_NSERVED];
 static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -101,8 +101,8 @@ static void classes_init(void)
 			pthread_mutex_init(&classes[c].lock, NULL);
 		}
 	}
-	for (size_t i = 0; i <= 1024 >> 4; i++)
-		hak_ss_class_of16[i] = (uint8_t)hak_ss_size_class(i << 4);
+	for (size_t i = 0; i <= 1024; i++)
+		hak_ss_class_by_size[i] = (uint8_t)hak_ss_size_class(i);
 }
 
 /* -------------------------------------------------------------- superslabs */

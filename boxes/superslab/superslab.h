@@ -83,7 +83,7 @@ bool hak_ss_check_full(void);
 
 /* Block size of each class, and a fast size->class table for <= 1 KiB. */
 extern HAK_HIDDEN uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
-extern HAK_HIDDEN uint8_t hak_ss_class_of16[(1024 >> 4) + 1];
+extern HAK_HIDDEN uint8_t hak_ss_class_by_size[1024 + 1];
 
 /*
  * hak_ss_size_class() - the class of a request of @size <= HAK_SS_MAX_SIZE

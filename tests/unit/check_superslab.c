@@ -32,7 +32,7 @@ START_TEST(classes_meet_the_waste_bound)
 		else
 			ck_assert_uint_lt((bytes - size) * 8, size);
 		if (size <= 1024)
-			ck_assert_uint_eq(hak_ss_class_of16[(size + 15) >> 4], cls);
+			ck_assert_uint_eq(hak_ss_class_by_size[size], cls);
 		if (cls > 0)	/* the smallest class that fits */
 			ck_assert_uint_lt(hak_ss_class_bytes[cls - 1], size);
 		prev = cls;
