@@ -2,7 +2,8 @@
  * superslab.c - superslabs, spans and the per-class central lists.
  *
  * Locks, in the order they nest:
- *   class lock (one per size class)  protects the class's partial list and the
+ *   class lock (one per size class)  protects the class's partial list, the
+ *                                    superslabs' nonempty_mask[class] and the
  *                                    free list, used and carved of its spans
  *   ss_lock                          protects the superslab lists, free_pages,
  *                                    span_of_page and the pages' classes
@@ -10,7 +11,10 @@
  * Superslabs sit on one of three lists: avail (some page free), full (none)
  * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
  * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
- * A span is "partial" (on its class's list) while it has blocks to give.
+ * A span is "partial" while nobody owns it and it has blocks to give: its bit
+ * is then set in its superslab's nonempty_mask[class], and a superslab with
+ * any such bit is on the class's partial list, so a refill finds a span with
+ * free blocks in O(1): the list head, then ctz of its mask.
  *
  * Superslabs serve the tiny classes (the pool tier has its own arenas).
  * Ownership: each thread owns one "active" span per class and takes blocks
@@ -46,7 +50,7 @@ struct span {
 	uint32_t capacity;
 	uint32_t bsize;
 	uint8_t cls, npages, partial;
-	struct span *next, *prev;	/* the class's partial list */
+	struct span *next;		/* a chain of spans on their way to span_release() */
 	_Atomic(const void *) owner;	/* the thread whose active span it is, or NULL */
 	_Atomic(void *) remote;		/* blocks freed by other threads, chained */
 };
@@ -58,6 +62,10 @@ struct superslab {
 	struct superslab *next, *prev;	/* avail, full or empty list */
 	uint64_t emptied_ms;
 	struct span spans[HAK_SS_PAGES];	/* by first page */
+	/* per tiny class, under its lock: bit i set when spans[i] is partial,
+	 * and while any bit is set, the links on the class's partial list */
+	uint32_t nonempty_mask[HAK_SS_NSERVED];
+	struct superslab *pnext[HAK_SS_NSERVED], *pprev[HAK_SS_NSERVED];
 	_Atomic uint64_t live[LIVE_WORDS];	/* HAKMEM_CHECK=full only */
 };
 
@@ -66,8 +74,8 @@ BUILD_BUG_ON(HAK_SS_NCLASSES >= 255);
 
 struct class_state {
 	pthread_mutex_t lock;
-	struct span *partial;
-	unsigned npartial;
+	struct superslab *partial;	/* superslabs with a partial span of the class */
+	unsigned npartial;		/* partial spans */
 	uint8_t npages;
 	hak_counter_t refills, blocks_out, flushes, blocks_in, spans_new, spans_freed;
 	hak_counter_t remote_frees, drains, drained;
@@ -276,25 +284,45 @@ static void span_release(struct span *sp)
 
 static void partial_add(struct class_state *c, struct span *sp)
 {
+	struct superslab *ss = ss_of(sp->start);
+	unsigned cls = sp->cls;
+
 	sp->partial = 1;
-	sp->prev = NULL;
-	sp->next = c->partial;
-	if (c->partial)
-		c->partial->prev = sp;
-	c->partial = sp;
+	if (!ss->nonempty_mask[cls]) {
+		ss->pprev[cls] = NULL;
+		ss->pnext[cls] = c->partial;
+		if (c->partial)
+			c->partial->pprev[cls] = ss;
+		c->partial = ss;
+	}
+	ss->nonempty_mask[cls] |= 1u << (sp - ss->spans);
 	c->npartial++;
 }
 
 static void partial_del(struct class_state *c, struct span *sp)
 {
+	struct superslab *ss = ss_of(sp->start);
+	unsigned cls = sp->cls;
+
 	sp->partial = 0;
-	if (sp->prev)
-		sp->prev->next = sp->next;
-	else
-		c->partial = sp->next;
-	if (sp->next)
-		sp->next->prev = sp->prev;
+	ss->nonempty_mask[cls] &= ~(1u << (sp - ss->spans));
+	if (!ss->nonempty_mask[cls]) {
+		if (ss->pprev[cls])
+			ss->pprev[cls]->pnext[cls] = ss->pnext[cls];
+		else
+			c->partial = ss->pnext[cls];
+		if (ss->pnext[cls])
+			ss->pnext[cls]->pprev[cls] = ss->pprev[cls];
+	}
 	c->npartial--;
+}
+
+/* A partial span of class @cls (@c locked), or NULL: O(1). */
+static struct span *partial_first(struct class_state *c, unsigned cls)
+{
+	struct superslab *ss = c->partial;
+
+	return ss ? &ss->spans[__builtin_ctz(ss->nonempty_mask[cls])] : NULL;
 }
 
 /* ------------------------------------------------------- full checking */
@@ -437,7 +465,7 @@ static unsigned take_central_locked(struct class_state *c, unsigned cls, unsigne
 	unsigned got = 0;
 
 	while (got < want) {
-		struct span *sp = c->partial;
+		struct span *sp = partial_first(c, cls);
 
 		if (!sp) {
 			sp = span_new(cls);
@@ -456,7 +484,7 @@ static unsigned take_central_locked(struct class_state *c, unsigned cls, unsigne
 /* A new active span for this thread (@c locked), or NULL on ENOMEM. */
 static struct span *adopt_locked(struct class_state *c, unsigned cls)
 {
-	struct span *sp = c->partial;
+	struct span *sp = partial_first(c, cls);
 
 	if (sp)
 		partial_del(c, sp);
@@ -776,6 +804,7 @@ static int span_check(const struct span *sp)
 /* The spans of class @c in @ss, and (once, for class 0) its list placement. */
 static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
 {
+	uint32_t partial = 0;
 	int errors = 0;
 
 	if (ss->magic != SS_MAGIC || (c == 0 && on_full_list != !ss->free_pages)) {
@@ -787,12 +816,41 @@ static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
 	for (unsigned i = 1; i < HAK_SS_PAGES; i++) {
 		const void *o = atomic_load(&ss->spans[i].owner);
 
+		if ((ss->free_pages & (1u << i)) || ss->span_of_page[i] != i || ss->spans[i].cls != c)
+			continue;
+		partial |= (uint32_t)ss->spans[i].partial << i;
 		/* another thread's active span changes under us: not checkable */
-		if (!(ss->free_pages & (1u << i)) && ss->span_of_page[i] == i &&
-		    ss->spans[i].cls == c && (!o || o == ME))
+		if (!o || o == ME)
 			errors += span_check(&ss->spans[i]);
 	}
+	if (partial != ss->nonempty_mask[c]) {
+		hak_report("self-check: superslab %p class %u: nonempty_mask %#x, partial spans %#x",
+			   (void *)ss, c, ss->nonempty_mask[c], partial);
+		errors++;
+	}
 	return errors;
+}
+
+/* Class @c's partial list: superslabs with a nonempty mask, as many bits as npartial. */
+static int partial_list_check(unsigned c)
+{
+	unsigned n = 0, listed = 0;
+
+	for (struct superslab *ss = classes[c].partial; ss && listed <= 1u << 20;
+	     ss = ss->pnext[c], listed++) {
+		if (!ss->nonempty_mask[c]) {
+			hak_report("self-check: superslab %p on class %u's partial list with an empty mask",
+				   (void *)ss, c);
+			return 1;
+		}
+		n += (unsigned)__builtin_popcount(ss->nonempty_mask[c]);
+	}
+	if (n != classes[c].npartial) {
+		hak_report("self-check: class %u: %u partial spans listed, %u counted",
+			   c, n, classes[c].npartial);
+		return 1;
+	}
+	return 0;
 }
 
 /* One class at a time (class lock, then ss_lock), so at most two locks are held. */
@@ -802,6 +860,7 @@ static int ss_self_check(void)
 
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
 		pthread_mutex_lock(&classes[c].lock);
+		errors += partial_list_check(c);
 		pthread_mutex_lock(&ss_lock);
 		for (int l = 0; l < 2; l++)
 			for (struct superslab *ss = l ? full_list : avail_list; ss; ss = ss->next)

@@ -134,6 +134,46 @@ START_TEST(empty_superslabs_return_after_the_delay)
 }
 END_TEST
 
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Half-used spans in several superslabs: refills find them (nonempty_mask) before mapping more. */
+START_TEST(refill_reuses_partial_spans_first)
+{
+	unsigned cls = HAK_SS_NSERVED - 1, n = 6000, half = n / 2, got = 0, fresh = 0;
+	void **all, **odd, *head;
+	size_t mapped;
+
+	start();
+	all = take(cls, n);
+	odd = malloc(half * sizeof(*odd));
+	for (unsigned i = 0; i < half; i++)
+		odd[i] = all[2 * i + 1];
+	give_back(cls, odd, half);
+	ck_assert_int_eq(hak_self_check(), 0);	/* masks match the partial flags */
+	qsort(odd, half, sizeof(*odd), cmp_ptr);
+	mapped = hak_sys_bytes_mapped();
+	while (got < half) {
+		unsigned k = hak_ss_refill(cls, 100, &head);
+
+		ck_assert_uint_gt(k, 0);
+		for (void **b = head; b; b = b[0])
+			fresh += !bsearch(&b, odd, half, sizeof(*odd), cmp_ptr);
+		got += k;
+	}
+	/* only the active span's uncarved rest (64 blocks) is new */
+	ck_assert_uint_le(fresh, 64);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(odd);
+	free(all);
+}
+END_TEST
+
 START_TEST(self_check_sees_a_corrupt_free_list)
 {
 	unsigned cls = 3, n = 64;
@@ -178,6 +218,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, refill_and_flush_keep_counts_exact);
 	tcase_add_test(tc, grows_past_many_superslabs_and_shrinks_back);
 	tcase_add_test(tc, empty_superslabs_return_after_the_delay);
+	tcase_add_test(tc, refill_reuses_partial_spans_first);
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
 	suite_add_tcase(s, tc);
