@@ -90,6 +90,7 @@ static HAK_TLS struct arena *my_arena;
 static struct class_state classes[HAK_POOL_NCLASSES];
 static unsigned caps[HAK_POOL_NCLASSES], slot_off[HAK_POOL_NCLASSES];
 static size_t arena_bytes, chunk_init, chunk_max;
+static bool thp;	/* HAKMEM_POOL_THP */
 static unsigned growth_levels;
 static uint64_t empty_delay_ms;
 static bool check_full;
@@ -191,6 +192,8 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 		hak_sys_unmap(p, map);
 		return NULL;
 	}
+	if (thp && size >= HAK_RMAP_GRANULE)
+		hak_sys_hugepage(p, size & ~(HAK_RMAP_GRANULE - 1));
 	ch = p;
 	ch->magic = CHUNK_MAGIC;
 	ch->npages = (uint32_t)(size / PAGE);
@@ -656,6 +659,7 @@ static int pool_init(const struct hak_options *opt)
 	chunk_init = (size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_INIT] * MIB;
 	chunk_max = HAK_MAX((size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_MAX] * MIB, chunk_init);
 	growth_levels = (unsigned)opt->v[HAK_OPT_POOL_TLS_ARENA_GROWTH_LEVELS];
+	thp = opt->v[HAK_OPT_POOL_THP];
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		size_t bytes = hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
 

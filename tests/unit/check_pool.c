@@ -282,6 +282,32 @@ START_TEST(arena_without_growth_levels_keeps_its_size)
 }
 END_TEST
 
+START_TEST(no_huge_pages_by_default)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+	ck_assert_int_eq(grow_to(2), (1 + 2) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);	/* off by default */
+}
+END_TEST
+
+/* HAKMEM_POOL_THP=1: huge pages for the chunks of whole granules (1 MiB is not one). */
+START_TEST(thp_option_covers_chunks_of_2_mib_and_more)
+{
+	char *p;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_THP", "1", 1);
+	ck_assert_int_eq(grow_to(1), 1 * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);
+	ck_assert_int_eq(grow_to(3), (1 + 2 + 4) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4) * MIB);
+	p = hak_malloc(HAK_POOL_MAX);
+	memset(p, 7, HAK_POOL_MAX);
+	hak_free(p);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* Empty chunks wait out HAKMEM_SS_DELAY_MS, then go back to the OS. */
 START_TEST(empty_chunks_return_after_the_delay)
 {
@@ -424,6 +450,8 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, arena_chunks_grow_up_to_the_limit);
 	tcase_add_test(arena, arena_growth_follows_the_options);
 	tcase_add_test(arena, arena_without_growth_levels_keeps_its_size);
+	tcase_add_test(arena, no_huge_pages_by_default);
+	tcase_add_test(arena, thp_option_covers_chunks_of_2_mib_and_more);
 	tcase_add_test(arena, empty_chunks_return_after_the_delay);
 	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
 	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
