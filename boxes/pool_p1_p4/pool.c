@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../base/hak_bitmap.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "pool.h"
@@ -135,28 +136,18 @@ static struct hak_pool_bin *bin_of(unsigned cls)
 
 static bool page_free(const struct chunk *ch, unsigned i)
 {
-	return ch->free_pages[i / 64] >> (i % 64) & 1;
+	return hak_bit(ch->free_pages, i);
 }
 
 static void page_set_free(struct chunk *ch, unsigned i, bool free)
 {
-	if (free)
-		ch->free_pages[i / 64] |= (uint64_t)1 << (i % 64);
-	else
-		ch->free_pages[i / 64] &= ~((uint64_t)1 << (i % 64));
+	hak_bits_assign(ch->free_pages, i, 1, free);
 }
 
 /* First page of @n free pages in a row, or -1. */
 static int find_run(const struct chunk *ch, unsigned n)
 {
-	unsigned run = 0;
-
-	for (unsigned i = 1; i < ch->npages; i++) {
-		run = page_free(ch, i) ? run + 1 : 0;
-		if (run == n)
-			return (int)(i + 1 - n);
-	}
-	return -1;
+	return hak_bits_find_run(ch->free_pages, 1, ch->npages, n);
 }
 
 static size_t chunk_mapping(size_t size)

@@ -1,0 +1,65 @@
+/*
+ * hak_bitmap.h - not a box: bit arrays of uint64_t words, such as the free
+ * page maps of pool chunks and large-block segments.
+ */
+#ifndef HAK_BITMAP_H
+#define HAK_BITMAP_H
+
+#include "hak_base.h"
+
+HAK_FAST_PATH bool hak_bit(const uint64_t *w, unsigned i)
+{
+	return w[i / 64] >> (i % 64) & 1;
+}
+
+/* hak_bits_next() - first index in [@i, @end) whose bit is @v, or @end. */
+static inline unsigned hak_bits_next(const uint64_t *w, unsigned i, unsigned end, bool v)
+{
+	while (i < end) {
+		uint64_t word = (v ? w[i / 64] : ~w[i / 64]) >> (i % 64);
+
+		if (word) {
+			i += (unsigned)__builtin_ctzll(word);
+			return i < end ? i : end;
+		}
+		i = (i / 64 + 1) * 64;
+	}
+	return end;
+}
+
+/* hak_bits_assign() - set (@v) or clear bits [@first, @first + @n), a word at a time. */
+static inline void hak_bits_assign(uint64_t *w, unsigned first, unsigned n, bool v)
+{
+	while (n) {
+		unsigned b = first % 64, k = 64 - b < n ? 64 - b : n;
+		uint64_t m = (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1) << b;
+
+		w[first / 64] = v ? w[first / 64] | m : w[first / 64] & ~m;
+		first += k;
+		n -= k;
+	}
+}
+
+/* hak_bits_any() - is any of bits [@first, @first + @n) set? */
+static inline bool hak_bits_any(const uint64_t *w, unsigned first, unsigned n)
+{
+	return hak_bits_next(w, first, first + n, true) < first + n;
+}
+
+/* hak_bits_find_run() - first index of @n set bits in a row within [@from, @end), or -1. */
+static inline int hak_bits_find_run(const uint64_t *w, unsigned from, unsigned end, unsigned n)
+{
+	for (unsigned i = from;;) {
+		unsigned j;
+
+		i = hak_bits_next(w, i, end, true);
+		if (end - i < n)
+			return -1;
+		j = hak_bits_next(w, i, i + n, false);
+		if (j == i + n)
+			return (int)i;
+		i = j;
+	}
+}
+
+#endif /* HAK_BITMAP_H */
