@@ -1,5 +1,7 @@
 /*
- * bigcache.c - large blocks: one mapping each, a bounded cache of freed ones.
+ * bigcache.c - large blocks: up to 512 KiB page-granular in shared segments
+ * (segment.c), bigger ones in a mapping each, with a bounded cache of freed
+ * mappings.
  *
  * The cache is a hash table with chaining, keyed by the size class of the
  * mapping (4 classes per doubling), plus one list in age order for eviction
@@ -17,6 +19,7 @@
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "bigcache.h"
+#include "segment.h"
 
 #define LIVE_MAGIC	0x4c49564542494721ull	/* "!GIBEVIL" */
 #define FREE_MAGIC	0x4545524642494721ull	/* freed, not (yet) cached */
@@ -45,7 +48,7 @@ static struct large_hdr *newest, *oldest;
 static unsigned ncached, max_entries;
 static size_t cached_bytes, max_bytes;
 static uint64_t delay_ms;
-static bool thp;
+static bool thp, segments;	/* segments: the page size is the one they are cut in */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 
 static size_t user_offset(size_t align)
@@ -386,10 +389,12 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
-	/* Whole granules, so that freed neighbours can merge. */
-	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	hak_count(allocs, 1);
 	*zeroed = false;
+	if (segments && size <= SEG_BLOCK_MAX && align <= SEG_ALIGN_MAX)
+		return seg_alloc(size, zeroed);
+	/* Whole granules, so that freed neighbours can merge. */
+	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (plain && (h = cache_take(need))) {
 		hak_count(hits, 1);
 		/* Give back the pages of a much larger mapping that this block will not use. */
@@ -415,6 +420,8 @@ size_t hak_bc_usable(void *base, const void *p, const char **why)
 	struct large_hdr *h = base;
 	uint64_t magic = h->magic;
 
+	if (magic == SEG_MAGIC)
+		return seg_usable(base, p, why);
 	/* Anywhere inside a freed mapping (merged ones too): freed already. */
 	if ((magic == FREE_MAGIC || magic == CACHED_MAGIC) &&
 	    (const char *)p > (const char *)h && (const char *)p < (const char *)h + h->map_size) {
@@ -428,11 +435,18 @@ size_t hak_bc_usable(void *base, const void *p, const char **why)
 	return h->map_size - (size_t)(h->user - (char *)h);
 }
 
+static bool is_segment(void *base)
+{
+	return ((struct large_hdr *)base)->magic == SEG_MAGIC;
+}
+
 void hak_bc_free(void *base, void *p)
 {
-	(void)p;
 	hak_count(frees, 1);
-	cache_put(base);
+	if (is_segment(base))
+		seg_free(base, p);
+	else
+		cache_put(base);
 }
 
 void *hak_bc_resize(void *base, void *p, size_t size)
@@ -441,6 +455,8 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	size_t off = (size_t)((char *)p - (char *)h), need, old = h->map_size;
 	void *nb;
 
+	if (is_segment(base))
+		return seg_resize(base, p, size);
 	if (size > SIZE_MAX / 4 - off)
 		return NULL;
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
@@ -493,7 +509,7 @@ size_t hak_bc_trim(void)
 	pthread_mutex_unlock(&cache_lock);
 	release_all(all);
 	hak_count(trims, 1);
-	return bytes;
+	return bytes + seg_trim();
 }
 
 /*
@@ -512,21 +528,25 @@ static int bc_init(const struct hak_options *opt)
 	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
 	delay_ms = (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS];
 	thp = opt->v[HAK_OPT_LARGE_THP];
+	segments = seg_init(delay_ms);
 	return 0;
 }
 
 static void bc_prefork(void)
 {
 	pthread_mutex_lock(&cache_lock);
+	seg_prefork();
 }
 
 static void bc_postfork_parent(void)
 {
+	seg_postfork_parent();
 	pthread_mutex_unlock(&cache_lock);
 }
 
 static void bc_postfork_child(void)
 {
+	seg_postfork_child();
 	pthread_mutex_init(&cache_lock, NULL);
 }
 
@@ -537,6 +557,7 @@ static void bc_stats(FILE *out)
 #undef P
 	fprintf(out, "bigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
 		ncached, cached_bytes);
+	seg_stats(out);
 }
 
 /* The age list and the buckets hold the same blocks, each marked free and
@@ -569,13 +590,14 @@ static int bc_self_check(void)
 		errors++;
 	}
 	pthread_mutex_unlock(&cache_lock);
-	return errors;
+	return errors + seg_self_check();
 }
 
 static void bc_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "large blocks > 52 KiB; cache of %u blocks / %zu MiB, idle %llu ms",
-		 max_entries, max_bytes >> 20, (unsigned long long)delay_ms);
+	snprintf(buf, len, "large blocks > 52 KiB (<= %zu KiB in segments: %s); cache of %u blocks / %zu MiB, idle %llu ms",
+		 SEG_BLOCK_MAX >> 10, segments ? "on" : "off", max_entries, max_bytes >> 20,
+		 (unsigned long long)delay_ms);
 }
 
 const struct hak_box hak_box_bigcache = {

@@ -2,7 +2,11 @@
  * bigcache.h - the large tier: requests above 52 KiB, and aligned requests
  * that no size class can serve. Layer 2.
  *
- * Every block lives in a mapping of whole 2 MiB granules from sysmem,
+ * A block of up to 512 KiB (aligned to at most 4 KiB) is a run of 4 KiB
+ * pages in a shared 2 MiB segment, so it costs no system call and its pages
+ * serve any size once freed; a segment gives its free pages back once idle
+ * for HAKMEM_BIGCACHE_DELAY_MS, and itself once empty.
+ * Every bigger block lives in a mapping of whole 2 MiB granules from sysmem,
  * registered in the region map, with a 64 B header at its start; the user
  * pointer sits after it at the requested alignment. Freed mappings are kept
  * for reuse (HAKMEM_BIGCACHE_MB, _ENTRIES): a request takes the best fit and

@@ -1,1 +1,1 @@
-lib-src += boxes/bigcache/bigcache.c
+lib-src += boxes/bigcache/bigcache.c boxes/bigcache/segment.c

@@ -1,4 +1,4 @@
-/* check_bigcache.c - large blocks: alignment, reuse, bounds, trim, resize. */
+/* check_bigcache.c - large blocks: alignment, reuse, bounds, trim, resize, segments. */
 #include <errno.h>
 #include <sys/mman.h>
 #include <pthread.h>
@@ -43,8 +43,8 @@ START_TEST(entries_bound_is_honoured)
 
 	setenv("HAKMEM_BIGCACHE_ENTRIES", "2", 1);
 	for (int i = 0; i < 6; i++) {
-		p[i] = hak_malloc(100000 + (size_t)i * 70000);
-		spacer[i] = hak_malloc(100000);	/* live: keeps freed blocks apart */
+		p[i] = hak_malloc(600000 + (size_t)i * 70000);
+		spacer[i] = hak_malloc(600000);	/* live: keeps freed blocks apart */
 	}
 	for (int i = 0; i < 6; i++)
 		hak_free(p[i]);
@@ -115,7 +115,7 @@ END_TEST
 /* A freed block merged into a cached neighbour is still seen as freed. */
 START_TEST(usable_sees_double_free_after_merge)
 {
-	char *a = hak_malloc(300000), *b = hak_malloc(300000);
+	char *a = hak_malloc(600000), *b = hak_malloc(600000);
 	const char *why = NULL;
 
 	hak_free(b);
@@ -146,7 +146,7 @@ END_TEST
 /* Freed blocks are found again by best fit, the newest of equals first. */
 START_TEST(hits_misses_and_chaining)
 {
-	size_t small = 400000, big = 7 * MiB;
+	size_t small = 600000, big = 7 * MiB;
 	void *spacer[3], *a, *b, *c;
 
 	a = hak_malloc(small);
@@ -178,7 +178,7 @@ static void cache_three_blocks(void *spacer[3])
 	for (int i = 0; i < 3; i++) {
 		p[i] = hak_malloc(4 * MiB - 64);	/* exactly two granules */
 		memset(p[i], 'a' + i, 4 * MiB - 64);
-		spacer[i] = hak_malloc(100000);	/* live: keeps them apart */
+		spacer[i] = hak_malloc(600000);	/* live: keeps them apart */
 	}
 	for (int i = 0; i < 3; i++)
 		hak_free(p[i]);
@@ -491,6 +491,130 @@ START_TEST(threads_free_each_others_large_blocks)
 }
 END_TEST
 
+/* ------------------------------------------------ page-granular segments */
+
+#define KiB ((size_t)1 << 10)
+
+static long seg_stat(const char *name)
+{
+	return unit_stat(name, " ");
+}
+
+/* Blocks up to 512 KiB are runs of 4 KiB pages in one shared 2 MiB segment. */
+START_TEST(small_large_blocks_share_a_segment_page_by_page)
+{
+	char *a = hak_malloc(100 * KiB), *b = hak_malloc(200 * KiB + 1), *c;
+
+	ck_assert_ptr_eq(base_of(a), base_of(b));
+	ck_assert_int_eq(hak_rmap_lookup(a), HAK_RMAP_LARGE);	/* one granule */
+	ck_assert_uint_eq((uintptr_t)a % 4096, 0);
+	ck_assert_ptr_eq(b, a + 100 * KiB);			/* the next page */
+	ck_assert_uint_eq(hak_malloc_usable_size(b), 200 * KiB + 4096);
+	memset(a, 1, 100 * KiB);
+	memset(b, 2, 200 * KiB + 1);
+	hak_free(a);
+	c = hak_malloc(60 * KiB);				/* first fit: a's pages */
+	ck_assert_ptr_eq(c, a);
+	ck_assert_int_eq(b[0], 2);
+	ck_assert_int_eq(seg_stat("bigcache.seg_mapped"), 1);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(b);
+	hak_free(c);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(segment_calloc_of_reused_pages_is_zero)
+{
+	unsigned char *p = hak_malloc(300 * KiB), *q, any = 0;
+
+	memset(p, 0xab, 300 * KiB);
+	hak_free(p);
+	q = hak_calloc(1, 300 * KiB);
+	ck_assert_ptr_eq(q, p);
+	for (size_t i = 0; i < 300 * KiB; i++)
+		any |= q[i];
+	ck_assert_uint_eq(any, 0);
+	hak_free(q);
+}
+END_TEST
+
+START_TEST(segment_usable_tells_invalid_from_double)
+{
+	char *p = hak_malloc(100 * KiB), *q = hak_malloc(100 * KiB);
+	const char *why = NULL;
+
+	ck_assert_uint_eq(hak_bc_usable(base_of(p), p + 4096, &why), 0);
+	ck_assert_str_eq(why, "invalid");
+	ck_assert_uint_eq(hak_bc_usable(base_of(p), p + 16, &why), 0);
+	ck_assert_str_eq(why, "invalid");
+	ck_assert_uint_eq(hak_bc_usable(base_of(p), base_of(p), &why), 0);	/* the header page */
+	ck_assert_str_eq(why, "invalid");
+	hak_free(p);
+	ck_assert_uint_eq(hak_bc_usable(base_of(p), p, &why), 0);
+	ck_assert_str_eq(why, "double");
+	hak_free(q);
+}
+END_TEST
+
+/* realloc grows into free pages that follow, and shrinks by freeing the tail. */
+START_TEST(segment_blocks_resize_in_place)
+{
+	char *p = hak_malloc(100 * KiB), *q;
+
+	memset(p, 5, 100 * KiB);
+	q = hak_realloc(p, 400 * KiB);
+	ck_assert_ptr_eq(q, p);
+	for (size_t i = 0; i < 100 * KiB; i += 997)
+		ck_assert_int_eq(q[i], 5);
+	memset(q, 6, 400 * KiB);
+	q = hak_realloc(p, 70 * KiB);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_malloc_usable_size(q), 72 * KiB);
+	ck_assert_ptr_eq(hak_malloc(300 * KiB), p + 72 * KiB);	/* the freed tail */
+	ck_assert_int_eq(seg_stat("bigcache.seg_resizes"), 2);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* malloc_trim gives back free pages at once, and empty segments whole. */
+START_TEST(segment_trim_purges_then_unmaps)
+{
+	char *a = hak_malloc(100 * KiB), *b = hak_malloc(100 * KiB);
+
+	memset(b, 1, 100 * KiB);
+	hak_free(b);
+	hak_bc_trim();
+	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 25);
+	ck_assert_int_eq(seg_stat("bigcache.seg_unmapped"), 0);
+	hak_free(a);
+	hak_bc_trim();
+	ck_assert_int_eq(seg_stat("bigcache.seg_unmapped"), 1);
+	ck_assert_uint_eq(hak_rmap_lookup(a), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* A segment with no free for HAKMEM_BIGCACHE_DELAY_MS goes back at the next free. */
+START_TEST(idle_empty_segment_is_unmapped)
+{
+	char *p[6];
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	for (int i = 0; i < 6; i++)	/* 98 pages each: the sixth opens a second segment */
+		p[i] = hak_malloc(400 * KiB - 64);
+	ck_assert_ptr_ne(base_of(p[5]), base_of(p[0]));
+	for (int i = 0; i < 5; i++)
+		hak_free(p[i]);
+	usleep(150 * 1000);
+	hak_free(p[5]);
+	ck_assert_int_eq(seg_stat("bigcache.seg_unmapped"), 1);
+	ck_assert_uint_eq(hak_rmap_lookup(p[0]), 0);
+	ck_assert_uint_ne(hak_rmap_lookup(p[5]), 0);	/* freed just now: kept */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *bigcache_suite(void)
 {
 	Suite *s = suite_create("bigcache");
@@ -518,6 +642,15 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, aligned_gap_stays_reserved);
 	tcase_add_test(tc, realloc_to_256_mib_keeps_contents);
 	tcase_add_test(tc, threads_free_each_others_large_blocks);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("segments");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, small_large_blocks_share_a_segment_page_by_page);
+	tcase_add_test(tc, segment_calloc_of_reused_pages_is_zero);
+	tcase_add_test(tc, segment_usable_tells_invalid_from_double);
+	tcase_add_test(tc, segment_blocks_resize_in_place);
+	tcase_add_test(tc, segment_trim_purges_then_unmaps);
+	tcase_add_test(tc, idle_empty_segment_is_unmapped);
 	suite_add_tcase(s, tc);
 	return s;
 }
