@@ -34,10 +34,11 @@ struct large_hdr {
 	_Atomic uint64_t magic;		/* neighbours read it to coalesce */
 	size_t map_size;		/* bytes mapped from the header on */
 	char *user;			/* the pointer handed out */
+	uint32_t closed;		/* pages at the end of the mapping closed (live only) */
 	/* while cached: */
+	uint32_t freed_ms;		/* hak_sys_now_ms() mod 2^32 */
 	struct large_hdr *next, *prev;	/* bucket chain */
 	struct large_hdr *newer, *older;	/* age list */
-	uint64_t freed_ms;
 };
 
 BUILD_BUG_ON(sizeof(struct large_hdr) > HDR_SIZE);
@@ -73,6 +74,12 @@ static unsigned size_class(size_t bytes)
 static void retire_locked(struct large_hdr *h)
 {
 	hak_rmap_unregister(h, h->map_size);
+}
+
+/* Bytes from the header on that are read-write. */
+static size_t open_bytes(const struct large_hdr *h)
+{
+	return h->map_size - (size_t)h->closed * hak_sys_page_size();
 }
 
 static void release(struct large_hdr *h)
@@ -143,7 +150,7 @@ static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
 
 	for (unsigned n = 0; oldest && n < BATCH; n++) {
 		struct large_hdr *h = oldest;
-		bool stale = now - h->freed_ms >= delay_ms;
+		bool stale = (uint32_t)((uint32_t)now - h->freed_ms) >= delay_ms;
 
 		if (!stale && ncached + (incoming ? 1 : 0) <= max_entries &&
 		    cached_bytes + incoming <= max_bytes)
@@ -180,6 +187,7 @@ static void split_locked(struct large_hdr *h, size_t need)
 	if (h->map_size < keep + MIN_SPLIT)
 		return;
 	t->map_size = h->map_size - keep;
+	t->closed = 0;
 	t->user = (char *)t + HDR_SIZE;
 	t->freed_ms = h->freed_ms;
 	h->map_size = keep;
@@ -211,9 +219,10 @@ static struct large_hdr *cache_take(size_t need)
 }
 
 /* Cache @t, the part of a gathered mapping that was not needed. */
-static void recache_tail(struct large_hdr *t, size_t size, uint64_t freed_ms)
+static void recache_tail(struct large_hdr *t, size_t size, uint32_t freed_ms)
 {
 	t->map_size = size;
+	t->closed = 0;
 	t->user = (char *)t + HDR_SIZE;
 	t->freed_ms = freed_ms;
 	pthread_mutex_lock(&cache_lock);
@@ -274,7 +283,7 @@ static struct large_hdr *cache_gather(size_t need)
 	dst = base;
 	for (c = list; c; c = next) {
 		size_t size = c->map_size, take = HAK_MIN(size, need - (size_t)(dst - (char *)base));
-		uint64_t freed_ms = c->freed_ms;
+		uint32_t freed_ms = c->freed_ms;
 
 		next = c->next;
 		if (move_into((char *)c, take, dst)) {
@@ -292,6 +301,7 @@ static struct large_hdr *cache_gather(size_t need)
 	hak_count(gathers, 1);
 	c = base;
 	c->map_size = need;
+	c->closed = 0;
 	return c;
 }
 
@@ -331,16 +341,37 @@ static struct large_hdr *coalesce_locked(struct large_hdr *h)
 	return h;
 }
 
+/*
+ * Make exactly the first @open bytes of @h's mapping accessible: a live
+ * block's mapping is whole granules, so the pages past the block's last one
+ * are closed (an overrun faults), and opened again, contents kept, before
+ * the mapping is cached or resized.
+ */
+static int set_open(struct large_hdr *h, size_t open)
+{
+	size_t cur = open_bytes(h);
+	int err = 0;
+
+	if (open < cur)
+		err = hak_sys_close((char *)h + open, cur - open);
+	else if (open > cur)
+		err = hak_sys_reopen((char *)h + cur, open - cur);
+	if (!err)
+		h->closed = (uint32_t)((h->map_size - open) / hak_sys_page_size());
+	return err;
+}
+
 /* Keep @h for reuse, merged with its free neighbours, unless it breaks a bound. */
 static void cache_put(struct large_hdr *h)
 {
 	struct large_hdr *gone;
 	uint64_t now = hak_sys_now_ms();
 	bool fits = max_bytes > 0 && max_entries > 0 &&
-		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size();
+		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size() &&
+		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
 	h->magic = FREE_MAGIC;
-	h->freed_ms = now;
+	h->freed_ms = (uint32_t)now;
 	pthread_mutex_lock(&cache_lock);
 	if (fits)
 		h = coalesce_locked(h);
@@ -378,6 +409,7 @@ static void *map_new(size_t need, size_t align, size_t off)
 		hak_sys_guard((char *)base + page, off - page);
 	h = base;
 	h->map_size = need;
+	h->closed = 0;
 	return h;
 }
 
@@ -412,6 +444,9 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 		hak_sys_hugepage(h, (off + size) & ~(HAK_RMAP_GRANULE - 1));
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
+	/* page-granular: the pages after the block's last one are closed (a
+	 * failure leaves them open) */
+	set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	return h->user;
 }
 
@@ -432,7 +467,7 @@ size_t hak_bc_usable(void *base, const void *p, const char **why)
 		*why = "invalid";
 		return 0;
 	}
-	return h->map_size - (size_t)(h->user - (char *)h);
+	return open_bytes(h) - (size_t)(h->user - (char *)h);
 }
 
 static bool is_segment(void *base)
@@ -452,7 +487,8 @@ void hak_bc_free(void *base, void *p)
 void *hak_bc_resize(void *base, void *p, size_t size)
 {
 	struct large_hdr *h = base;
-	size_t off = (size_t)((char *)p - (char *)h), need, old = h->map_size;
+	size_t off = (size_t)((char *)p - (char *)h), page = hak_sys_page_size();
+	size_t need, open, old;
 	void *nb;
 
 	if (is_segment(base))
@@ -460,10 +496,16 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	if (size > SIZE_MAX / 4 - off)
 		return NULL;
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
-	if (need <= old && need > old / 2)
-		return p;	/* fits; a small shrink is not worth a system call */
-	if (off >= 2 * hak_sys_page_size())
-		return NULL;	/* a mapping with a hole cannot be moved: copy */
+	open = HAK_ALIGN_UP(off + size, page);
+	old = h->map_size;
+	if (need <= old && need > old / 2) {	/* fits: open or guard pages at its end */
+		if (set_open(h, open) && open > open_bytes(h))
+			return NULL;	/* could not open more: copy */
+		return p;
+	}
+	/* A mapping with a hole cannot be moved (copy); one with a closed end is opened */
+	if (off >= 2 * page || set_open(h, old))
+		return NULL;
 	/* Unregister first, under the lock (see retire_locked): once the kernel
 	 * moves or trims the pages, another region may be mapped there. */
 	pthread_mutex_lock(&cache_lock);
@@ -477,6 +519,7 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	h->map_size = need;
 	h->user = (char *)h + off;
 	hak_rmap_register(h, need, HAK_RMAP_LARGE);
+	set_open(h, open);
 	hak_count(resizes, 1);
 	return h->user;
 }

@@ -58,6 +58,13 @@ int hak_sys_guard(void *p, size_t size);
 int hak_sys_unguard(void *p, size_t size);
 
 /**
+ * hak_sys_close() - make [@p, @p + @size) of a mapping inaccessible but keep
+ * its pages and contents (mprotect PROT_NONE); hak_sys_reopen() undoes it.
+ */
+int hak_sys_close(void *p, size_t size);
+int hak_sys_reopen(void *p, size_t size);
+
+/**
  * hak_sys_remap() - resize a mapping made by hak_sys_map()
  * @p, @old_size: the mapping
  * @new_size:     its new size, a multiple of the page size

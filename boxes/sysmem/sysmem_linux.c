@@ -157,6 +157,18 @@ int hak_sys_unguard(void *p, size_t size)
 	return munmap(p, size) ? -errno : 0;
 }
 
+int hak_sys_close(void *p, size_t size)
+{
+	return mprotect(p, size, PROT_NONE) ? -errno : 0;
+}
+
+int hak_sys_reopen(void *p, size_t size)
+{
+	if (inject_fault())
+		return -ENOMEM;
+	return mprotect(p, size, PROT_READ | PROT_WRITE) ? -errno : 0;
+}
+
 int hak_sys_decommit(void *p, size_t size)
 {
 	if (madvise(p, size, MADV_DONTNEED) != 0)

@@ -491,6 +491,69 @@ START_TEST(threads_free_each_others_large_blocks)
 }
 END_TEST
 
+/* Permissions of the page at @addr in /proc/self/maps ("rw-p", "---p"), or "". */
+static const char *prot_at(const void *addr)
+{
+	static char perms[8];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+
+	perms[0] = 0;
+	while (f && fscanf(f, "%lx-%lx %7s%*[^\n]", &lo, &hi, perms) == 3)
+		if ((uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+			break;
+		else
+			perms[0] = 0;
+	if (f)
+		fclose(f);
+	return perms;
+}
+
+/* A block's mapping is read-write up to its last page; the rest of the granule is guarded. */
+START_TEST(block_ends_at_its_last_page)
+{
+	char *p = hak_malloc(600000), *h = base_of(p), *q;
+	size_t open = (64 + 600000 + 4095) & ~(size_t)4095;
+
+	ck_assert_uint_eq(hak_malloc_usable_size(p), open - 64);
+	ck_assert_str_eq(prot_at(h + open - 1), "rw-p");
+	ck_assert_str_eq(prot_at(h + open), "---p");
+	memset(p, 1, open - 64);
+	q = hak_realloc(p, 3 * MiB / 2);	/* same granule: opened in place */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_int_eq(q[599999], 1);
+	memset(q, 2, 3 * MiB / 2);
+	q = hak_realloc(p, 700 << 10);		/* less than half: closed again */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_int_eq(q[(700 << 10) - 1], 2);
+	ck_assert_str_eq(prot_at(h + (704 << 10)), "---p");
+	hak_free(q);
+	ck_assert_str_eq(prot_at(h + (704 << 10)), "rw-p");	/* cached whole */
+	q = hak_malloc(2 * MiB - 64);		/* a hit that fills it */
+	ck_assert_ptr_eq(q, p);
+	memset(q, 3, 2 * MiB - 64);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* The guarded end cannot be opened again (ENOMEM): the block is not cached, but returned. */
+START_TEST(block_that_cannot_reopen_is_released)
+{
+	char *p = hak_malloc(600000), *keep = hak_malloc(600000);
+
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	hak_sys_fail_after = 0;
+	hak_free(p);
+	hak_sys_fail_after = -1;
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_uint_eq(hak_rmap_lookup(p), 0);
+	hak_free(keep);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 2 * MiB);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* ------------------------------------------------ page-granular segments */
 
 #define KiB ((size_t)1 << 10)
@@ -642,6 +705,8 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, aligned_gap_stays_reserved);
 	tcase_add_test(tc, realloc_to_256_mib_keeps_contents);
 	tcase_add_test(tc, threads_free_each_others_large_blocks);
+	tcase_add_test(tc, block_ends_at_its_last_page);
+	tcase_add_test(tc, block_that_cannot_reopen_is_released);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("segments");
 	tcase_set_timeout(tc, 30);
