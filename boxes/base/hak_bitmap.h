@@ -40,6 +40,22 @@ static inline void hak_bits_assign(uint64_t *w, unsigned first, unsigned n, bool
 	}
 }
 
+/* hak_bits_count() - how many of bits [@first, @first + @n) are set. */
+static inline unsigned hak_bits_count(const uint64_t *w, unsigned first, unsigned n)
+{
+	unsigned c = 0;
+
+	while (n) {
+		unsigned b = first % 64, k = 64 - b < n ? 64 - b : n;
+		uint64_t m = (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1) << b;
+
+		c += (unsigned)__builtin_popcountll(w[first / 64] & m);
+		first += k;
+		n -= k;
+	}
+	return c;
+}
+
 /* hak_bits_any() - is any of bits [@first, @first + @n) set? */
 static inline bool hak_bits_any(const uint64_t *w, unsigned first, unsigned n)
 {

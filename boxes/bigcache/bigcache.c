@@ -531,7 +531,7 @@ size_t hak_bc_cached_bytes(void)
 	pthread_mutex_lock(&cache_lock);
 	n = cached_bytes;
 	pthread_mutex_unlock(&cache_lock);
-	return n;
+	return n + seg_kept_bytes();
 }
 
 size_t hak_bc_trim(void)
@@ -571,7 +571,7 @@ static int bc_init(const struct hak_options *opt)
 	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
 	delay_ms = (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS];
 	thp = opt->v[HAK_OPT_LARGE_THP];
-	segments = seg_init(delay_ms);
+	segments = seg_init(delay_ms, max_bytes);
 	return 0;
 }
 

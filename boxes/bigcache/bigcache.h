@@ -51,10 +51,10 @@ void hak_bc_free(void *base, void *p);
  */
 void *hak_bc_resize(void *base, void *p, size_t size);
 
-/** hak_bc_cached_bytes() - bytes of freed large blocks kept for reuse. */
+/** hak_bc_cached_bytes() - bytes of freed large blocks kept for reuse (mappings and segment pages). */
 size_t hak_bc_cached_bytes(void);
 
-/** hak_bc_trim() - return every cached mapping to the OS; returns bytes freed. */
+/** hak_bc_trim() - return every cached mapping and free segment page to the OS; returns bytes freed. */
 size_t hak_bc_trim(void);
 
 extern const struct hak_box hak_box_bigcache;

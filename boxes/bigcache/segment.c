@@ -2,13 +2,17 @@
  * segment.c - large blocks up to SEG_BLOCK_MAX, page-granular.
  *
  * A segment is one 2 MiB granule from sysmem, registered in the region map
- * as HAK_RMAP_LARGE, cut into 512 pages of 4 KiB: page 0 is this header, and
+ * as HAK_RMAP_SEGMENT (so the large-mapping coalescer, which reads its
+ * HAK_RMAP_LARGE neighbours' headers, never looks at one), cut into 512
+ * pages of 4 KiB: page 0 is this header, and
  * a block is a run of whole pages found first-fit in the free-page bitmap
  * (segments in address order), with no header of its own. So a 100 KiB block
  * takes 25 pages, not a mapping, and its pages serve any other size once it
- * is freed. Freed pages stay committed for reuse; once a segment has had no
- * free for the delay, its free pages go back to the OS (MADV_DONTNEED) at
- * the next free or new segment, and an empty segment is unmapped.
+ * is freed. Freed pages stay committed for reuse, up to HAKMEM_BIGCACHE_MB
+ * in all (beyond it, a free gives back its segment's free pages at once);
+ * once a segment has had no free for the delay, its free pages go back to
+ * the OS (MADV_DONTNEED) at the next free or new segment, and an empty
+ * segment is unmapped.
  *
  * Lock: seg_lock protects the list and every segment's header. Never held
  * with bigcache's cache_lock.
@@ -44,6 +48,7 @@ BUILD_BUG_ON(SEG_ALIGN_MAX > SEG_PAGE);
 static pthread_mutex_t seg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct segment *segs;
 static uint64_t delay_ms, scanned_ms;
+static size_t kept, max_kept;	/* free pages still committed (dirty), and the bound */
 static hak_counter_t allocs, frees, resizes, mapped, unmapped, purged_pages;
 
 static unsigned pages_of(size_t size)
@@ -51,10 +56,21 @@ static unsigned pages_of(size_t size)
 	return (unsigned)((size + SEG_PAGE - 1) >> SEG_PAGE_SHIFT);
 }
 
-bool seg_init(uint64_t delay)
+bool seg_init(uint64_t delay, size_t max_bytes)
 {
 	delay_ms = delay;
+	max_kept = max_bytes >> SEG_PAGE_SHIFT;
 	return hak_sys_page_size() == SEG_PAGE;
+}
+
+size_t seg_kept_bytes(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&seg_lock);
+	n = kept;
+	pthread_mutex_unlock(&seg_lock);
+	return n << SEG_PAGE_SHIFT;
 }
 
 static void link_locked(struct segment *s)
@@ -89,15 +105,15 @@ static struct segment *seg_new_locked(void)
 
 	if (hak_sys_map(HAK_RMAP_GRANULE, HAK_RMAP_GRANULE, &p))
 		return NULL;
-	if (hak_rmap_register(p, HAK_RMAP_GRANULE, HAK_RMAP_LARGE)) {
-		hak_sys_unmap(p, HAK_RMAP_GRANULE);
-		return NULL;
-	}
-	s = p;
+	s = p;	/* the header is complete before registration publishes it */
 	s->magic = SEG_MAGIC;
 	s->nfree = SEG_PAGES - 1;
 	hak_bits_assign(s->free, 1, SEG_PAGES - 1, true);
 	hak_bits_assign(s->dirty, 0, 1, true);
+	if (hak_rmap_register(p, HAK_RMAP_GRANULE, HAK_RMAP_SEGMENT)) {
+		hak_sys_unmap(p, HAK_RMAP_GRANULE);
+		return NULL;
+	}
 	link_locked(s);
 	hak_count(mapped, 1);
 	return s;
@@ -112,14 +128,17 @@ static unsigned purge_locked(struct segment *s)
 		end = hak_bits_next(s->free, i, SEG_PAGES, false);
 		for (d = i; (d = hak_bits_next(s->dirty, d, end, true)) < end; d = e) {
 			e = hak_bits_next(s->dirty, d, end, false);
-			hak_sys_decommit((char *)s + ((size_t)d << SEG_PAGE_SHIFT),
-					 (size_t)(e - d) << SEG_PAGE_SHIFT);
+			/* a failure (mlock'd pages) keeps them dirty: calloc clears them */
+			if (hak_sys_decommit((char *)s + ((size_t)d << SEG_PAGE_SHIFT),
+					     (size_t)(e - d) << SEG_PAGE_SHIFT))
+				continue;
 			hak_bits_assign(s->dirty, d, e - d, false);
 			n += e - d;
 		}
 		i = end;
 	}
 	s->unpurged = false;
+	kept -= n;
 	hak_count(purged_pages, n);
 	return n;
 }
@@ -138,6 +157,7 @@ static struct segment *expire_locked(uint64_t now, size_t *bytes)
 		if (!s->unpurged || (now && now - s->freed_ms < delay_ms))
 			continue;
 		if (s->nfree == SEG_PAGES - 1) {
+			kept -= hak_bits_count(s->dirty, 1, SEG_PAGES - 1);
 			unlink_locked(s);
 			hak_rmap_unregister(s, HAK_RMAP_GRANULE);
 			s->next = gone;
@@ -190,9 +210,12 @@ void *seg_alloc(size_t size, bool *zeroed)
 		first = 1;
 	}
 	if (s) {
+		unsigned dirty = hak_bits_count(s->dirty, (unsigned)first, n);
+
 		hak_bits_assign(s->free, (unsigned)first, n, false);
 		s->nfree -= n;
-		*zeroed = !hak_bits_any(s->dirty, (unsigned)first, n);
+		kept -= dirty;
+		*zeroed = !dirty;
 		hak_bits_assign(s->dirty, (unsigned)first, n, true);
 		s->run[first] = (uint16_t)n;
 		for (unsigned i = (unsigned)first + 1; i < (unsigned)first + n; i++)
@@ -251,8 +274,11 @@ void seg_free(void *seg, void *p)
 	}
 	hak_bits_assign(s->free, i, s->run[i], true);
 	s->nfree += s->run[i];
+	kept += s->run[i];
 	s->unpurged = true;
 	s->freed_ms = hak_sys_now_ms();
+	if (kept > max_kept)
+		purge_locked(s);
 	gone = maybe_expire_locked();
 	pthread_mutex_unlock(&seg_lock);
 	unmap_all(gone);
@@ -266,22 +292,27 @@ void *seg_resize(void *seg, void *p, size_t size)
 	unsigned i, n, old;
 	void *q = NULL;
 
-	if (size > HAK_RMAP_GRANULE)
-		return NULL;
+	if (size > SEG_BLOCK_MAX)
+		return NULL;	/* the caller moves it to a mapping of its own */
 	n = pages_of(size);
 	pthread_mutex_lock(&seg_lock);
 	i = block_locked(s, p, &why);
-	hak_assert(i);	/* validated by the caller */
+	if (!i) {	/* freed by another thread since it was validated */
+		pthread_mutex_unlock(&seg_lock);
+		hak_fatal("%s realloc(%p)", why, p);
+	}
 	old = s->run[i];
 	if (n <= old) {		/* the tail's pages go back to the segment */
 		hak_bits_assign(s->free, i + n, old - n, true);
 		s->nfree += old - n;
+		kept += old - n;
 		s->unpurged = true;
 		s->freed_ms = hak_sys_now_ms();
 		s->run[i] = (uint16_t)n;
 		q = p;
-	} else if (i + n <= SEG_PAGES &&
-		   hak_bits_find_run(s->free, i + old, i + n, n - old) == (int)(i + old)) {
+	} else if (i + n <= SEG_PAGES &&	/* the pages that follow are all free */
+		   hak_bits_next(s->free, i + old, i + n, false) == i + n) {
+		kept -= hak_bits_count(s->dirty, i + old, n - old);
 		hak_bits_assign(s->free, i + old, n - old, false);
 		hak_bits_assign(s->dirty, i + old, n - old, true);
 		for (unsigned j = i + old; j < i + n; j++)
@@ -337,6 +368,7 @@ void seg_stats(FILE *out)
 	P(allocs) P(frees) P(resizes) P(mapped) P(unmapped) P(purged_pages)
 #undef P
 	fprintf(out, "bigcache.seg_live %u\nbigcache.seg_free_pages %u\n", n, nfree);
+	fprintf(out, "bigcache.seg_kept_pages %zu\n", seg_kept_bytes() >> SEG_PAGE_SHIFT);
 }
 
 /* Each segment: mapped and registered, the free count exact, every used page in one block. */
@@ -344,7 +376,7 @@ static int segment_check(const struct segment *s)
 {
 	unsigned nfree = 0;
 
-	if (s->magic != SEG_MAGIC || hak_rmap_lookup(s) != HAK_RMAP_LARGE || hak_bit(s->free, 0) ||
+	if (s->magic != SEG_MAGIC || hak_rmap_lookup(s) != HAK_RMAP_SEGMENT || hak_bit(s->free, 0) ||
 	    (s->next && s->next <= s))
 		return 1;
 	for (unsigned i = 1; i < SEG_PAGES;) {
@@ -365,17 +397,26 @@ static int segment_check(const struct segment *s)
 	return nfree != s->nfree;
 }
 
+/* ... and the kept count is the free pages still dirty, over all segments. */
 int seg_self_check(void)
 {
+	size_t dirty_free = 0;
 	int errors = 0;
 
 	pthread_mutex_lock(&seg_lock);
-	for (struct segment *s = segs; s; s = s->next)
+	for (struct segment *s = segs; s; s = s->next) {
 		if (segment_check(s)) {
 			hak_report("self-check: large segment %p: bad header, page map or free count",
 				   (void *)s);
 			errors++;
 		}
+		for (unsigned k = 0; k < SEG_WORDS; k++)
+			dirty_free += (size_t)__builtin_popcountll(s->free[k] & s->dirty[k]);
+	}
+	if (dirty_free != kept) {
+		hak_report("self-check: large segments keep %zu free pages, count %zu", dirty_free, kept);
+		errors++;
+	}
 	pthread_mutex_unlock(&seg_lock);
 	return errors;
 }

@@ -15,8 +15,14 @@
 /* At a segment's first byte, where a large mapping's header has its magic. */
 #define SEG_MAGIC	0x5347455342494721ull	/* "!GIBSEGS" */
 
-/* seg_init() - free pages wait @delay_ms idle before going back; false: page size unsupported. */
-bool seg_init(uint64_t delay_ms);
+/*
+ * seg_init() - free pages wait @delay_ms idle before going back, and no
+ * more than @max_bytes of them are kept; false: page size unsupported.
+ */
+bool seg_init(uint64_t delay_ms, size_t max_bytes);
+
+/* seg_kept_bytes() - free pages kept committed for reuse. */
+size_t seg_kept_bytes(void);
 
 /* seg_alloc() - a page-aligned block of @size <= SEG_BLOCK_MAX bytes, NULL on ENOMEM. */
 void *seg_alloc(size_t size, bool *zeroed);

@@ -140,6 +140,12 @@ static void foreign(void *p, const char *api)
 	hak_count(foreign_forwarded, 1);
 }
 
+/* The region of entry @e is bigcache's: a large mapping or a segment. */
+static bool bigcache_owns(uint32_t e)
+{
+	return hak_rmap_kind(e) == HAK_RMAP_LARGE || hak_rmap_kind(e) == HAK_RMAP_SEGMENT;
+}
+
 /*
  * Usable size of @p, reporting (and aborting) on a pointer that is HAKMEM's
  * region but not a live block; 0 for a pointer HAKMEM does not own at all.
@@ -157,6 +163,7 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 	case HAK_RMAP_POOL:
 		hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
 	case HAK_RMAP_LARGE:
+	case HAK_RMAP_SEGMENT:
 		n = hak_bc_usable(hak_rmap_base(e, p), p, &why);
 		if (!n)
 			hak_fatal("%s %s(%p)", why, api, p);
@@ -180,14 +187,14 @@ static HAK_SLOW_PATH void free_slow(void *p)
 		next_free(p);
 		return;
 	}
-	if (hak_rmap_kind(e) == HAK_RMAP_LARGE)
+	if (bigcache_owns(e))
 		hak_bc_free(hak_rmap_base(e, p), p);
 }
 
 /*
  * One lookup in the page-class map finds both the tier and the class of a
  * tiny or pool block; anything else (large, foreign, NULL, misaligned) goes
- * to the slow path, as does a block whose bin declines it.
+ * to free_slow(). A block whose bin declines it goes to that tier's slow path.
  */
 HAK_EXPORT void hak_free(void *p)
 {
@@ -280,7 +287,7 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size)
 	}
 	if (size <= old && size > old / 2)
 		return p;
-	if (hak_rmap_kind(e) == HAK_RMAP_LARGE && size > HAK_POOL_MAX) {
+	if (bigcache_owns(e) && size > HAK_POOL_MAX) {
 		q = hak_bc_resize(hak_rmap_base(e, p), p, size);
 		if (q)
 			return q;

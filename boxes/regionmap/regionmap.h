@@ -46,6 +46,7 @@ enum hak_rmap_kind {
 	HAK_RMAP_SUPERSLAB = 1,
 	HAK_RMAP_LARGE = 2,
 	HAK_RMAP_POOL = 3,
+	HAK_RMAP_SEGMENT = 4,	/* large blocks <= 512 KiB, page by page (bigcache) */
 };
 
 /**
@@ -57,8 +58,8 @@ enum hak_rmap_kind {
 int hak_rmap_register(void *base, size_t size, enum hak_rmap_kind kind);
 
 /**
- * hak_rmap_unregister() - forget [@base, @base + @size); call before
- * unmapping, once every page class in the range is HAK_RMAP_NO_CLASS again.
+ * hak_rmap_unregister() - forget [@base, @base + @size), page classes
+ * included; call before unmapping.
  */
 void hak_rmap_unregister(void *base, size_t size);
 

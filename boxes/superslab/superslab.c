@@ -71,6 +71,7 @@ struct superslab {
 
 BUILD_BUG_ON(sizeof(struct superslab) > SS_PAGE);
 BUILD_BUG_ON(HAK_SS_NCLASSES >= 255);
+BUILD_BUG_ON(HAK_SS_PAGE_SHIFT != HAK_RMAP_PAGE_SHIFT);	/* one class byte per page */
 
 struct class_state {
 	pthread_mutex_t lock;

@@ -9,6 +9,7 @@ static HAK_TLS bool thread_ready;
 static unsigned bin_cap;
 
 BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SS_NCLASSES);
+BUILD_BUG_ON(sizeof(hak_ss_class_by_size) != HAK_TINY_MAX + 1);	/* hak_tiny_class() */
 
 /* PREWARM_TLS: fill an empty bin halfway before the thread's first miss on it. */
 static void prewarm(struct hak_bin *b, unsigned cls)

@@ -569,7 +569,7 @@ START_TEST(small_large_blocks_share_a_segment_page_by_page)
 	char *a = hak_malloc(100 * KiB), *b = hak_malloc(200 * KiB + 1), *c;
 
 	ck_assert_ptr_eq(base_of(a), base_of(b));
-	ck_assert_int_eq(hak_rmap_lookup(a), HAK_RMAP_LARGE);	/* one granule */
+	ck_assert_int_eq(hak_rmap_lookup(a), HAK_RMAP_SEGMENT);	/* one granule */
 	ck_assert_uint_eq((uintptr_t)a % 4096, 0);
 	ck_assert_ptr_eq(b, a + 100 * KiB);			/* the next page */
 	ck_assert_uint_eq(hak_malloc_usable_size(b), 200 * KiB + 4096);
@@ -658,6 +658,29 @@ START_TEST(segment_trim_purges_then_unmaps)
 }
 END_TEST
 
+/* Free segment pages count as cached, and HAKMEM_BIGCACHE_MB bounds them too. */
+START_TEST(segment_pages_kept_are_bounded)
+{
+	char *p[4];
+
+	setenv("HAKMEM_BIGCACHE_MB", "1", 1);
+	for (int i = 0; i < 4; i++) {
+		p[i] = hak_malloc(400 * KiB);
+		memset(p[i], 1, 400 * KiB);
+	}
+	hak_free(p[0]);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 400 * KiB);
+	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 0);
+	hak_free(p[1]);
+	hak_free(p[2]);		/* 1.2 MB > 1 MiB: the segment's free pages go back */
+	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 300);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(p[3]);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* A segment with no free for HAKMEM_BIGCACHE_DELAY_MS goes back at the next free. */
 START_TEST(idle_empty_segment_is_unmapped)
 {
@@ -716,6 +739,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, segment_blocks_resize_in_place);
 	tcase_add_test(tc, segment_trim_purges_then_unmaps);
 	tcase_add_test(tc, idle_empty_segment_is_unmapped);
+	tcase_add_test(tc, segment_pages_kept_are_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

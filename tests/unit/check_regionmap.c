@@ -1,5 +1,6 @@
 /* check_regionmap.c - the O(1) ownership table. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -55,10 +56,16 @@ START_TEST(page_classes)
 	ck_assert_uint_eq(hak_rmap_class(page - 1), HAK_RMAP_NO_CLASS);
 	ck_assert_uint_eq(hak_rmap_class(base + 12345), 254);
 	hak_rmap_set_class(page, 2, HAK_RMAP_NO_CLASS);
-	hak_rmap_set_class(base, 1, HAK_RMAP_NO_CLASS);
 	ck_assert_uint_eq(hak_rmap_class(page), HAK_RMAP_NO_CLASS);
+	hak_rmap_unregister(base, 2 * GRANULE);	/* clears the class still set */
 	ck_assert_uint_eq(hak_rmap_class(base), HAK_RMAP_NO_CLASS);
-	hak_rmap_unregister(base, 2 * GRANULE);
+}
+END_TEST
+
+START_TEST(page_class_outside_a_region_is_fatal)
+{
+	hak_free(hak_malloc(1));
+	hak_rmap_set_class((void *)((uintptr_t)1 << 46), 1, 3);	/* nothing there */
 }
 END_TEST
 
@@ -80,6 +87,7 @@ END_TEST
 START_TEST(allocations_are_registered)
 {
 	void *small = hak_malloc(24), *mid = hak_malloc(20000), *big = hak_malloc(1 << 20);
+	void *seg = hak_malloc(100000);
 
 	ck_assert_int_eq(hak_rmap_lookup(small), HAK_RMAP_SUPERSLAB);	/* one granule: kind alone */
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(mid)), HAK_RMAP_POOL);
@@ -89,6 +97,9 @@ START_TEST(allocations_are_registered)
 	ck_assert_uint_eq(hak_rmap_class(small), hak_ss_size_class(24));
 	ck_assert_uint_eq(hak_rmap_class(mid), hak_ss_size_class(20000));
 	ck_assert_uint_eq(hak_rmap_class(big), HAK_RMAP_NO_CLASS);
+	ck_assert_int_eq(hak_rmap_lookup(seg), HAK_RMAP_SEGMENT);
+	ck_assert_uint_eq(hak_rmap_class(seg), HAK_RMAP_NO_CLASS);
+	hak_free(seg);
 	hak_free(small);
 	hak_free(mid);
 	hak_free(big);
@@ -133,6 +144,7 @@ Suite *regionmap_suite(void)
 
 	tcase_add_test(tc, register_lookup_unregister);
 	tcase_add_test(tc, page_classes);
+	tcase_add_test_raise_signal(tc, page_class_outside_a_region_is_fatal, SIGABRT);
 	tcase_add_test(tc, foreign_and_wild_pointers);
 	tcase_add_test(tc, allocations_are_registered);
 	tcase_add_test(tc, works_under_a_small_address_space_limit);
