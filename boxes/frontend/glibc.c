@@ -54,8 +54,8 @@ HAK_EXPORT int hak_malloc_trim(size_t pad)
 	if (hak_atomic_load_acquire(&hak_state) != HAK_UP)
 		return 0;
 	hak_registry_thread_exit();
-	hak_bc_trim();
-	return hak_sys_bytes_mapped() < before;
+	/* segments' free pages are decommitted, not unmapped: count them too */
+	return hak_bc_trim() > 0 || hak_sys_bytes_mapped() < before;
 }
 
 /* glibc's parameters (M_MXFAST .. M_ARENA_MAX) are accepted and ignored. */
