@@ -361,7 +361,7 @@ static int set_open(struct large_hdr *h, size_t open)
 	return err;
 }
 
-/* Keep @h for reuse, merged with its free neighbours, unless it breaks a bound. */
+/* Keep freed @h for reuse, merged with its free neighbours, unless it breaks a bound. */
 static void cache_put(struct large_hdr *h)
 {
 	struct large_hdr *gone;
@@ -370,7 +370,6 @@ static void cache_put(struct large_hdr *h)
 		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size() &&
 		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
-	h->magic = FREE_MAGIC;
 	h->freed_ms = (uint32_t)now;
 	pthread_mutex_lock(&cache_lock);
 	if (fits)
@@ -475,13 +474,24 @@ static bool is_segment(void *base)
 	return ((struct large_hdr *)base)->magic == SEG_MAGIC;
 }
 
-void hak_bc_free(void *base, void *p)
+const char *hak_bc_free(void *base, void *p)
 {
-	hak_count(frees, 1);
+	struct large_hdr *h = base;
+	uint64_t live = LIVE_MAGIC;
+	const char *why = NULL;
+
 	if (is_segment(base))
-		seg_free(base, p);
+		why = seg_free(base, p);
+	else if (!hak_bc_usable(base, p, &why))
+		return why;
+	/* the block is this thread's from here: a racing second free fails */
+	else if (!hak_atomic_cas_acq_rel(&h->magic, &live, FREE_MAGIC))
+		return "double";
 	else
-		cache_put(base);
+		cache_put(h);
+	if (!why)
+		hak_count(frees, 1);
+	return why;
 }
 
 void *hak_bc_resize(void *base, void *p, size_t size)

@@ -41,8 +41,12 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed);
  */
 size_t hak_bc_usable(void *base, const void *p, const char **why);
 
-/** hak_bc_free() - free @p, already validated by hak_bc_usable(). */
-void hak_bc_free(void *base, void *p);
+/**
+ * hak_bc_free() - free @p in the large region at @base, checked as
+ * hak_bc_usable() does, in one step: NULL once freed, else why not
+ * ("double" or "invalid"; nothing changed).
+ */
+const char *hak_bc_free(void *base, void *p);
 
 /**
  * hak_bc_resize() - resize the validated block @p to hold @size bytes without

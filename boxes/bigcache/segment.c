@@ -260,7 +260,7 @@ size_t seg_usable(void *seg, const void *p, const char **why)
 	return n;
 }
 
-void seg_free(void *seg, void *p)
+const char *seg_free(void *seg, void *p)
 {
 	struct segment *s = seg, *gone;
 	const char *why = NULL;
@@ -268,9 +268,9 @@ void seg_free(void *seg, void *p)
 
 	pthread_mutex_lock(&seg_lock);
 	i = block_locked(s, p, &why);
-	if (!i) {	/* another thread freed it since it was validated */
+	if (!i) {
 		pthread_mutex_unlock(&seg_lock);
-		hak_fatal("%s free(%p)", why, p);
+		return why;
 	}
 	hak_bits_assign(s->free, i, s->run[i], true);
 	s->nfree += s->run[i];
@@ -283,6 +283,7 @@ void seg_free(void *seg, void *p)
 	pthread_mutex_unlock(&seg_lock);
 	unmap_all(gone);
 	hak_count(frees, 1);
+	return NULL;
 }
 
 void *seg_resize(void *seg, void *p, size_t size)

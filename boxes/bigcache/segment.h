@@ -30,8 +30,8 @@ void *seg_alloc(size_t size, bool *zeroed);
 /* seg_usable() - like hak_bc_usable() for @p in segment @seg. */
 size_t seg_usable(void *seg, const void *p, const char **why);
 
-/* seg_free() - free @p in @seg; a pointer that is not a live block is fatal. */
-void seg_free(void *seg, void *p);
+/* seg_free() - free @p in @seg: NULL, or why not (not a live block). */
+const char *seg_free(void *seg, void *p);
 
 /* seg_resize() - @p holding @size bytes in place, or NULL. */
 void *seg_resize(void *seg, void *p, size_t size);

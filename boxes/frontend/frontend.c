@@ -179,16 +179,23 @@ static HAK_SLOW_PATH void free_slow(void *p)
 		return;
 	static void (*next_free)(void *);
 	uint32_t e = hak_rmap_lookup(p);
+	const char *why;
 
-	if (!usable_or_die(p, e, "free")) {
-		foreign(p, "free");
-		if (!next_free)
-			next_free = (void (*)(void *))next_symbol("free");
-		next_free(p);
+	if (bigcache_owns(e)) {		/* checked and freed in one step */
+		why = hak_bc_free(hak_rmap_base(e, p), p);
+		if (why)
+			hak_fatal("%s free(%p)", why, p);
 		return;
 	}
-	if (bigcache_owns(e))
-		hak_bc_free(hak_rmap_base(e, p), p);
+	/* HAKMEM's page but not a block: fatal inside; a class that appeared
+	 * after hak_free() read none means a span was carved under a pointer
+	 * that was never handed out */
+	if (usable_or_die(p, e, "free"))
+		hak_fatal("invalid free(%p): not a block hakmem handed out", p);
+	foreign(p, "free");
+	if (!next_free)
+		next_free = (void (*)(void *))next_symbol("free");
+	next_free(p);
 }
 
 /*
