@@ -17,7 +17,7 @@
 	X(VERBOSE, 0, 0, 1, NULL, "print one line per box at start-up")	\
 	X(STATS, 0, 0, 1, NULL, "print every box's counters at exit")	\
 	X(CHECK, HAK_DEBUG, 0, 1, "fast|full",				\
-	  "full: interior pointers, double free anywhere, use-after-free canaries") \
+	  "full: interior pointers, double free anywhere, use-after-free canaries, overruns past a large block's last page") \
 	X(FOREIGN_FREE, 0, 0, 1, "abort|forward",			\
 	  "free() of a pointer HAKMEM never returned: report and abort, or pass to the next free()") \
 	X(TINY_CACHE, 128, 4, 4096, NULL,				\

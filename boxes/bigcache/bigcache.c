@@ -50,6 +50,7 @@ static unsigned ncached, max_entries;
 static size_t cached_bytes, max_bytes;
 static uint64_t delay_ms;
 static bool thp, segments;	/* segments: the page size is the one they are cut in */
+static bool close_tails;	/* HAKMEM_CHECK=full: pages past a block's end fault */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 
 static size_t user_offset(size_t align)
@@ -150,7 +151,8 @@ static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
 
 	for (unsigned n = 0; oldest && n < BATCH; n++) {
 		struct large_hdr *h = oldest;
-		bool stale = (uint32_t)((uint32_t)now - h->freed_ms) >= delay_ms;
+		/* signed: @now was read before the lock, an entry may be newer */
+		bool stale = (int32_t)((uint32_t)now - h->freed_ms) >= (int64_t)delay_ms;
 
 		if (!stale && ncached + (incoming ? 1 : 0) <= max_entries &&
 		    cached_bytes + incoming <= max_bytes)
@@ -232,7 +234,7 @@ static void recache_tail(struct large_hdr *t, size_t size, uint32_t freed_ms)
 }
 
 /*
- * Move @size bytes from @src to @dst. Kernels before 6.11 refuse to move a
+ * Move @size bytes from @src to @dst. Older kernels refuse to move a
  * range of several VMAs, which a gathered or merged mapping is (its pieces
  * came from different mappings): then move it granule by granule, the size
  * any such piece is made of. Nonzero when a move failed (@dst may have a hole).
@@ -287,8 +289,11 @@ static struct large_hdr *cache_gather(size_t need)
 
 		next = c->next;
 		if (move_into((char *)c, take, dst)) {
-			/* @base may have a hole now: give up on all of it */
+			/* @base may have a hole now: give up on all of it (leaving
+			 * the map under the lock, as retire_locked() does) */
+			pthread_mutex_lock(&cache_lock);
 			hak_rmap_unregister(base, need);
+			pthread_mutex_unlock(&cache_lock);
 			hak_sys_unmap(base, need);
 			hak_sys_unmap(c, size);	/* plain mappings: no header needed */
 			release_all(next);
@@ -342,20 +347,25 @@ static struct large_hdr *coalesce_locked(struct large_hdr *h)
 }
 
 /*
- * Make exactly the first @open bytes of @h's mapping accessible: a live
- * block's mapping is whole granules, so the pages past the block's last one
- * are closed (an overrun faults), and opened again, contents kept, before
- * the mapping is cached or resized.
+ * Make exactly the first @open bytes of @h's mapping accessible. With
+ * HAKMEM_CHECK=full, a live block's mapping (whole granules) has the pages
+ * past the block's last one closed, so an overrun faults; they are opened
+ * again, contents kept, before the mapping is cached or resized. Not by
+ * default: each closed tail is a VMA of its own (vm.max_map_count) and an
+ * mprotect per allocation and free.
  */
 static int set_open(struct large_hdr *h, size_t open)
 {
 	size_t cur = open_bytes(h);
 	int err = 0;
 
-	if (open < cur)
+	if (open < cur) {
 		err = hak_sys_close((char *)h + open, cur - open);
-	else if (open > cur)
+		if (err)	/* mprotect may have closed part of it */
+			hak_sys_reopen((char *)h + open, cur - open);
+	} else if (open > cur) {
 		err = hak_sys_reopen((char *)h + cur, open - cur);
+	}
 	if (!err)
 		h->closed = (uint32_t)((h->map_size - open) / hak_sys_page_size());
 	return err;
@@ -443,9 +453,8 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 		hak_sys_hugepage(h, (off + size) & ~(HAK_RMAP_GRANULE - 1));
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
-	/* page-granular: the pages after the block's last one are closed (a
-	 * failure leaves them open) */
-	set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
+	if (close_tails)	/* a failure leaves them open */
+		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	return h->user;
 }
 
@@ -484,7 +493,8 @@ const char *hak_bc_free(void *base, void *p)
 		why = seg_free(base, p);
 	else if (!hak_bc_usable(base, p, &why))
 		return why;
-	/* the block is this thread's from here: a racing second free fails */
+	/* claimed: a second free racing with this one is reported, unless the
+	 * block was released or handed out again in between (best effort) */
 	else if (!hak_atomic_cas_acq_rel(&h->magic, &live, FREE_MAGIC))
 		return "double";
 	else
@@ -508,8 +518,8 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	open = HAK_ALIGN_UP(off + size, page);
 	old = h->map_size;
-	if (need <= old && need > old / 2) {	/* fits: open or guard pages at its end */
-		if (set_open(h, open) && open > open_bytes(h))
+	if (need <= old && need > old / 2) {	/* fits; full checks move its closed end */
+		if (close_tails && set_open(h, open) && open > open_bytes(h))
 			return NULL;	/* could not open more: copy */
 		return p;
 	}
@@ -529,7 +539,8 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	h->map_size = need;
 	h->user = (char *)h + off;
 	hak_rmap_register(h, need, HAK_RMAP_LARGE);
-	set_open(h, open);
+	if (close_tails)
+		set_open(h, open);
 	hak_count(resizes, 1);
 	return h->user;
 }
@@ -581,6 +592,7 @@ static int bc_init(const struct hak_options *opt)
 	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
 	delay_ms = (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS];
 	thp = opt->v[HAK_OPT_LARGE_THP];
+	close_tails = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
 	segments = seg_init(delay_ms, max_bytes);
 	return 0;
 }

@@ -8,7 +8,8 @@
  * for HAKMEM_BIGCACHE_DELAY_MS, and itself once empty.
  * Every bigger block lives in a mapping of whole 2 MiB granules from sysmem,
  * registered in the region map, with a 64 B header at its start; the user
- * pointer sits after it at the requested alignment. Freed mappings are kept
+ * pointer sits after it at the requested alignment. With HAKMEM_CHECK=full
+ * the pages past the block's last one are inaccessible while it is live. Freed mappings are kept
  * for reuse (HAKMEM_BIGCACHE_MB, _ENTRIES): a request takes the best fit and
  * splits off the rest, a freed mapping merges with free neighbours, and what
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
@@ -37,7 +38,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed);
 /**
  * hak_bc_usable() - usable bytes of @p in the large region at @base (from
  * the region map): 0 when @p is not a live block's pointer, with @why set to
- * "double free" (freed and cached) or "invalid" (anything else).
+ * "double" (freed already) or "invalid" (anything else).
  */
 size_t hak_bc_usable(void *base, const void *p, const char **why);
 
@@ -51,7 +52,7 @@ const char *hak_bc_free(void *base, void *p);
 /**
  * hak_bc_resize() - resize the validated block @p to hold @size bytes without
  * copying: in place or by moving its pages. Returns the block's new address,
- * or NULL (block unchanged) when that is not possible.
+ * or NULL (block kept where it is) when that is not possible.
  */
 void *hak_bc_resize(void *base, void *p, size_t size);
 

@@ -15,7 +15,7 @@
  * segment is unmapped.
  *
  * Lock: seg_lock protects the list and every segment's header. Never held
- * with bigcache's cache_lock.
+ * with bigcache's cache_lock, except by fork's handlers (cache_lock first).
  */
 #include <pthread.h>
 
@@ -153,10 +153,13 @@ static struct segment *expire_locked(uint64_t now, size_t *bytes)
 	struct segment *gone = NULL, *s, *next;
 
 	for (s = segs; s; s = next) {
+		bool empty = s->nfree == SEG_PAGES - 1;
+
 		next = s->next;
-		if (!s->unpurged || (now && now - s->freed_ms < delay_ms))
+		/* an empty segment goes even if purged already (by the bound) */
+		if ((!s->unpurged && !empty) || (now && now - s->freed_ms < delay_ms))
 			continue;
-		if (s->nfree == SEG_PAGES - 1) {
+		if (empty) {
 			kept -= hak_bits_count(s->dirty, 1, SEG_PAGES - 1);
 			unlink_locked(s);
 			hak_rmap_unregister(s, HAK_RMAP_GRANULE);

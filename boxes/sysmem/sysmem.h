@@ -1,6 +1,6 @@
 /*
- * sysmem.h - P4 system memory: the only box that calls mmap, munmap, madvise
- * and mremap. Layer 0: includes nothing but base.
+ * sysmem.h - P4 system memory: the only box that calls mmap, munmap, madvise,
+ * mremap and mprotect. Layer 0: includes nothing but base.
  *
  * Mechanism only, like mimalloc's prim.h: every command returns 0 or -errno,
  * result pointers are never NULL on success, sizes are multiples of the page
@@ -115,7 +115,7 @@ void hak_sys_set_thread_exit_hook(void (*hook)(void));
 size_t hak_sys_bytes_mapped(void);
 
 #ifdef HAKMEM_TEST
-/* Test builds: fail every map/reserve/remap once this many more succeeded (-1: never). */
+/* Test builds: fail every map/reserve/remap/move/reopen once this many more succeeded (-1: never). */
 extern _Atomic long hak_sys_fail_after;
 #endif
 
