@@ -27,16 +27,24 @@ static inline unsigned hak_bits_next(const uint64_t *w, unsigned i, unsigned end
 	return end;
 }
 
+/* The bits of [@first, @first + @n) that lie in @first's word; advances both past them. */
+static inline uint64_t hak_bits_take_word(unsigned *first, unsigned *n)
+{
+	unsigned b = *first % 64, k = 64 - b < *n ? 64 - b : *n;
+
+	*first += k;
+	*n -= k;
+	return (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1) << b;
+}
+
 /* hak_bits_assign() - set (@v) or clear bits [@first, @first + @n), a word at a time. */
 static inline void hak_bits_assign(uint64_t *w, unsigned first, unsigned n, bool v)
 {
 	while (n) {
-		unsigned b = first % 64, k = 64 - b < n ? 64 - b : n;
-		uint64_t m = (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1) << b;
+		uint64_t *word = &w[first / 64];
+		uint64_t m = hak_bits_take_word(&first, &n);
 
-		w[first / 64] = v ? w[first / 64] | m : w[first / 64] & ~m;
-		first += k;
-		n -= k;
+		*word = v ? *word | m : *word & ~m;
 	}
 }
 
@@ -46,12 +54,9 @@ static inline unsigned hak_bits_count(const uint64_t *w, unsigned first, unsigne
 	unsigned c = 0;
 
 	while (n) {
-		unsigned b = first % 64, k = 64 - b < n ? 64 - b : n;
-		uint64_t m = (k == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k) - 1) << b;
+		const uint64_t *word = &w[first / 64];
 
-		c += (unsigned)__builtin_popcountll(w[first / 64] & m);
-		first += k;
-		n -= k;
+		c += (unsigned)__builtin_popcountll(*word & hak_bits_take_word(&first, &n));
 	}
 	return c;
 }

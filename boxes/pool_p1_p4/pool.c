@@ -140,11 +140,6 @@ static bool page_free(const struct chunk *ch, unsigned i)
 	return hak_bit(ch->free_pages, i);
 }
 
-static void page_set_free(struct chunk *ch, unsigned i, bool free)
-{
-	hak_bits_assign(ch->free_pages, i, 1, free);
-}
-
 /* First page of @n free pages in a row, or -1. */
 static int find_run(const struct chunk *ch, unsigned n)
 {
@@ -191,8 +186,7 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 	ch->npages = (uint32_t)(size / PAGE);
 	ch->size = size;
 	ch->arena = a;
-	for (unsigned i = 1; i < ch->npages; i++)
-		page_set_free(ch, i, true);
+	hak_bits_assign(ch->free_pages, 1, ch->npages - 1, true);	/* page 0: this header */
 	if (hak_rmap_register(ch, map, HAK_RMAP_POOL)) {
 		hak_sys_unguard((char *)p + size, map - size);
 		hak_sys_unmap(p, size);
@@ -255,10 +249,9 @@ static struct span *span_new(struct arena *a, unsigned cls)
 		.npages = (uint8_t)n,
 	};
 	sp->free = sp->all;
-	for (unsigned i = (unsigned)first; i < first + n; i++) {
+	for (unsigned i = (unsigned)first; i < first + n; i++)
 		ch->span_of_page[i] = (uint16_t)first;
-		page_set_free(ch, i, false);
-	}
+	hak_bits_assign(ch->free_pages, (unsigned)first, n, false);
 	hak_rmap_set_class(sp->start, n, cls);
 	hak_count(class_of(cls)->spans_new, 1);
 	return sp;
@@ -270,8 +263,7 @@ static void span_release(struct arena *a, struct span *sp, uint64_t since)
 	struct chunk *ch = chunk_of(sp->start);
 	unsigned first = (unsigned)((sp->start - (char *)ch) / PAGE);
 
-	for (unsigned i = first; i < first + sp->npages; i++)
-		page_set_free(ch, i, true);
+	hak_bits_assign(ch->free_pages, first, sp->npages, true);
 	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (!--ch->nspans) {
 		ch->emptied_ms = since;

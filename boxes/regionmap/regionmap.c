@@ -3,7 +3,6 @@
  * installed lock-free, never freed. Entries are written by region owners.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "../sysmem/sysmem.h"
 #include "regionmap.h"
@@ -110,9 +109,12 @@ void hak_rmap_unregister(void *base, size_t size)
 	 * owners clear their classes first; only bytes still set are written,
 	 * so a large region's untouched class pages stay untouched. */
 	for (uintptr_t a = (uintptr_t)base; a < (uintptr_t)base + size;
-	     a += (uintptr_t)1 << HAK_RMAP_PAGE_SHIFT)
-		if (*class_byte(a))
-			*class_byte(a) = 0;
+	     a += (uintptr_t)1 << HAK_RMAP_PAGE_SHIFT) {
+		uint8_t *c = class_byte(a);
+
+		if (*c)
+			*c = 0;
+	}
 	set_range(base, size, 0);
 	hak_atomic_sub_relaxed(&granules_live, (size + HAK_RMAP_GRANULE - 1) >> HAK_RMAP_SHIFT);
 }

@@ -82,7 +82,7 @@ struct class_state {
 	hak_counter_t remote_frees, drains, drained;
 } __attribute__((aligned(64)));
 
-uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
+uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES];
 uint8_t hak_ss_class_by_size[1024 + 1];
 
 static struct class_state classes[HAK_SS_NSERVED];

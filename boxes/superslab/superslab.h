@@ -82,7 +82,7 @@ bool hak_ss_check_full(void);
 /* ---------------------------------------------------------------- fast path */
 
 /* Block size of each class, and a fast size->class table for <= 1 KiB. */
-extern HAK_HIDDEN uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES + 1];
+extern HAK_HIDDEN uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES];
 extern HAK_HIDDEN uint8_t hak_ss_class_by_size[1024 + 1];
 
 /*

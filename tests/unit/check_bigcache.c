@@ -219,7 +219,7 @@ START_TEST(a_miss_gathers_cached_blocks)
 END_TEST
 
 /*
- * A gathered block is several VMAs (kernels before 6.11 cannot move such a
+ * A gathered block is several VMAs (older kernels cannot move such a
  * range in one call): reused again by gathering or merging, every page of
  * it still arrives with its contents.
  */

@@ -58,4 +58,18 @@ static inline long unit_stat(const char *line, const char *name)
 	return v;
 }
 
+/* unit_count_in() - how many of the @n pointers in @a are among the @m in @b. */
+static inline int unit_count_in(void *const *a, int n, void *const *b, int m)
+{
+	int found = 0;
+
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < m; k++)
+			if (a[i] == b[k]) {
+				found++;
+				break;
+			}
+	return found;
+}
+
 #endif /* HAK_UNIT_H */
