@@ -28,8 +28,8 @@
 	  "A/B debugging only: owners do not drain their spans' remote frees") \
 	X(TINY_P0_LOG, 0, 0, 1, NULL,					\
 	  "log each tiny refill's span counter check to stderr")	\
-	X(POOL_CACHE_KB, 256, 16, 65536, NULL,				\
-	  "most KiB a thread keeps per pool class (1-52 KiB); idle spans up to 4x that") \
+	X(POOL_CACHE_KB, 32768, 0, 1048576, NULL,			\
+	  "most KiB of free pool blocks (1-52 KiB) all threads' bins hold together, beyond 64 KiB per class each") \
 	X(POOL_TLS_ARENA_MB_INIT, 1, 1, 32, NULL,			\
 	  "MiB of a thread's first pool arena chunk")			\
 	X(POOL_TLS_ARENA_MB_MAX, 8, 1, 32, NULL,			\

@@ -33,6 +33,10 @@
 #define CHUNK_MAGIC	0x48414b50u	/* "HAKP" */
 #define CANARY		0xdb
 #define MIB		((size_t)1 << 20)
+#define BIN_STEP	((size_t)64 << 10)	/* a bin's first cap and growth step */
+#define BIN_MAX		(2 * MIB)		/* a bin's most */
+#define CLAIM_STEP	((size_t)256 << 10)	/* room a thread claims at a time */
+#define IDLE_BYTES	MIB			/* idle spans kept per class */
 
 struct span {
 	char *start;
@@ -90,7 +94,18 @@ HAK_TLS struct hak_pool_tls hak_pool_tls;
 static HAK_TLS struct arena *my_arena;
 
 static struct class_state classes[HAK_POOL_NCLASSES];
-static unsigned caps[HAK_POOL_NCLASSES], slot_off[HAK_POOL_NCLASSES];
+/*
+ * Bin caps, in blocks: where each starts (also the step it grows by) and
+ * its most. A thread's caps may add up to its first caps plus the room it
+ * claimed from the process's budget (HAKMEM_POOL_CACHE_KB).
+ */
+static unsigned init_caps[HAK_POOL_NCLASSES], max_caps[HAK_POOL_NCLASSES];
+static unsigned slot_off[HAK_POOL_NCLASSES];
+static size_t init_bytes, budget;
+static _Atomic size_t claimed;		/* room claimed by all threads */
+static HAK_TLS size_t bin_bytes;	/* this thread's caps in bytes */
+static HAK_TLS size_t my_claim;		/* room this thread claimed */
+static HAK_TLS unsigned steal_next;	/* the class bin_grow() takes room from next */
 static size_t arena_bytes, chunk_init, chunk_max;
 static bool thp;	/* HAKMEM_POOL_THP */
 static unsigned growth_levels;
@@ -555,6 +570,69 @@ static void bin_flush(struct hak_pool_bin *b, unsigned cls, unsigned n)
 	hak_count(class_of(cls)->blocks_in, n);
 }
 
+static size_t class_bytes(unsigned i)
+{
+	return hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
+}
+
+/* Set bin @i's cap to @cap, flushing its oldest blocks beyond it. */
+static void bin_set_cap(unsigned i, unsigned cap)
+{
+	struct hak_pool_bin *b = &hak_pool_tls.bins[i];
+
+	if (b->count > cap)
+		bin_flush(b, HAK_POOL_FIRST_CLASS + i, b->count - cap);
+	bin_bytes = bin_bytes - b->cap * class_bytes(i) + cap * class_bytes(i);
+	b->cap = cap;
+}
+
+/*
+ * Claim @bytes more room for this thread's bins from the process's budget
+ * (looked at first: once it is spent, threads only read the shared line).
+ */
+static bool claim(size_t bytes)
+{
+	if (atomic_load_explicit(&claimed, memory_order_relaxed) + bytes > budget)
+		return false;
+	if (atomic_fetch_add_explicit(&claimed, bytes, memory_order_relaxed) + bytes > budget) {
+		atomic_fetch_sub_explicit(&claimed, bytes, memory_order_relaxed);
+		return false;
+	}
+	my_claim += bytes;
+	return true;
+}
+
+/*
+ * A free found @b full: grow its cap by one step. The room comes from the
+ * process's budget while it lasts, then from this thread's other classes
+ * in turn, a step each (their oldest blocks beyond the new cap go back),
+ * so the classes a thread frees most get the room. False when none was
+ * found.
+ */
+static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
+{
+	unsigned i = cls - HAK_POOL_FIRST_CLASS, step = init_caps[i];
+	size_t need = step * class_bytes(i);
+
+	if (b->cap + step > max_caps[i])
+		return false;
+	if (bin_bytes + need > init_bytes + my_claim)
+		claim(HAK_MAX(need, CLAIM_STEP));
+	for (unsigned n = 0; bin_bytes + need > init_bytes + my_claim && n < HAK_POOL_NCLASSES; n++) {
+		unsigned j = steal_next;
+		unsigned cap = hak_pool_tls.bins[j].cap;
+
+		steal_next = (j + 1) % HAK_POOL_NCLASSES;
+		if (j != i && cap > init_caps[j])
+			bin_set_cap(j, HAK_MAX(cap - init_caps[j], init_caps[j]));
+	}
+	if (bin_bytes + need > init_bytes + my_claim)
+		return false;
+	b->cap += step;
+	bin_bytes += need;
+	return true;
+}
+
 static void *refill(struct hak_pool_bin *b, unsigned cls)
 {
 	unsigned want = b->cap / 2 + 1, got;
@@ -586,12 +664,13 @@ static struct arena *thread_arena(void)
 
 		b->slot = a->slots + slot_off[i] + 1;
 		b->count = 0;
-		b->cap = caps[i];
+		b->cap = init_caps[i];
 	}
+	bin_bytes = init_bytes;
 	hak_sys_thread_watch();
 	if (POOL_TLS_PREWARM)
 		for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++)
-			if (caps[i] && refill(&hak_pool_tls.bins[i], HAK_POOL_FIRST_CLASS + i))
+			if (init_caps[i] && refill(&hak_pool_tls.bins[i], HAK_POOL_FIRST_CLASS + i))
 				hak_pool_tls.bins[i].count++;	/* keep the extra one too */
 	return a;
 }
@@ -623,7 +702,7 @@ void hak_pool_free_slow(void *p, unsigned cls)
 		hak_count(class_of(cls)->blocks_in, 1);
 		return;
 	}
-	if (b->count >= b->cap)
+	if (b->count >= b->cap && !bin_grow(b, cls))
 		bin_flush(b, cls, b->cap / 2);
 	b->slot[b->count++] = p;
 }
@@ -631,14 +710,17 @@ void hak_pool_free_slow(void *p, unsigned cls)
 /* -------------------------------------------------------------- box ops */
 
 /*
- * Spans hold >= 4 blocks; bins are bounded by HAKMEM_POOL_CACHE_KB per
- * class, idle spans by four times that (measured: docs/POOL.md).
+ * Spans hold >= 4 blocks. A bin starts at (and grows in steps of) 64 KiB
+ * of blocks, at least 2, up to 2 MiB; idle spans are kept up to 1 MiB per
+ * class (measured: docs/POOL.md).
  */
 static int pool_init(const struct hak_options *opt)
 {
-	size_t budget = (size_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10, words = 0;
+	size_t words = 0;
 
 	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
+	budget = (size_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10;
+	init_bytes = 0;
 	empty_delay_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
 	chunk_init = (size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_INIT] * MIB;
 	chunk_max = HAK_MAX((size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_MAX] * MIB, chunk_init);
@@ -648,11 +730,13 @@ static int pool_init(const struct hak_options *opt)
 		size_t bytes = hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
 
 		classes[i].npages = (uint8_t)((4 * bytes + PAGE - 1) / PAGE);
-		idle_limit[i] = (unsigned)HAK_MAX(4 * budget / (classes[i].npages * PAGE), 1);
-		caps[i] = check_full || !POOL_TLS_PHASE1 ? 0
-			  : (unsigned)HAK_MAX(budget / bytes, 2);
+		idle_limit[i] = (unsigned)HAK_MAX(IDLE_BYTES / (classes[i].npages * PAGE), 1);
+		init_caps[i] = check_full || !POOL_TLS_PHASE1 ? 0
+			       : (unsigned)HAK_MAX(BIN_STEP / bytes, 2);
+		max_caps[i] = (unsigned)HAK_MAX(BIN_MAX / bytes, init_caps[i]);
+		init_bytes += init_caps[i] * bytes;
 		slot_off[i] = (unsigned)words;
-		words += caps[i] + 1;
+		words += max_caps[i] + 1;
 	}
 	arena_bytes = HAK_ALIGN_UP(sizeof(struct arena) + words * sizeof(void *),
 				   hak_sys_page_size());
@@ -676,6 +760,9 @@ static void pool_thread_exit(void)
 			bin_flush(b, HAK_POOL_FIRST_CLASS + i, b->count);
 		b->cap = 0;
 	}
+	bin_bytes = 0;
+	atomic_fetch_sub_explicit(&claimed, my_claim, memory_order_relaxed);
+	my_claim = 0;
 	my_arena = NULL;
 	arena_orphan(a);
 }
@@ -702,10 +789,12 @@ static void pool_postfork_child(void)
 static void pool_stats(FILE *out)
 {
 	fprintf(out, "pool.arenas %llu\npool.adoptions %llu\npool.reclaims %llu\n"
-		"pool.chunks_mapped %llu\npool.chunks_unmapped %llu\npool.chunk_bytes %llu\n",
+		"pool.chunks_mapped %llu\npool.chunks_unmapped %llu\npool.chunk_bytes %llu\n"
+		"pool.bin_claimed_bytes %zu\n",
 		(unsigned long long)arenas_new, (unsigned long long)adoptions,
 		(unsigned long long)reclaims, (unsigned long long)chunks_mapped,
-		(unsigned long long)chunks_unmapped, (unsigned long long)chunk_bytes);
+		(unsigned long long)chunks_unmapped, (unsigned long long)chunk_bytes,
+		atomic_load_explicit(&claimed, memory_order_relaxed));
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		struct class_state *c = &classes[i];
 
@@ -784,10 +873,9 @@ static int pool_self_check(void)
 
 static void pool_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "%u classes %u..%u B, arena chunks %zu..%zu MiB (%u growth levels), %u..%u blocks per class per thread",
+	snprintf(buf, len, "%u classes %u..%u B, arena chunks %zu..%zu MiB (%u growth levels), bins of %zu KiB in all beyond %zu KiB per thread",
 		 HAK_POOL_NCLASSES, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS], HAK_POOL_MAX,
-		 chunk_init / MIB, chunk_max / MIB, growth_levels,
-		 caps[HAK_POOL_NCLASSES - 1], caps[0]);
+		 chunk_init / MIB, chunk_max / MIB, growth_levels, budget >> 10, init_bytes >> 10);
 }
 
 const struct hak_box hak_box_pool = {

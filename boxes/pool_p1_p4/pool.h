@@ -3,8 +3,9 @@
  *
  * P1: each thread keeps one bin per pool class, an array of free blocks;
  * malloc pops and free pushes with no atomic, no lock and no touch of the
- * block itself. P2: a miss refills half a bin and an overflow flushes half,
- * bins bounded by HAKMEM_POOL_CACHE_KB per class. P3: the blocks come from
+ * block itself. P2: a miss refills half a bin; an overflow grows the bin,
+ * within a budget shared by all threads (HAKMEM_POOL_CACHE_KB), or else
+ * flushes half. P3: the blocks come from
  * the thread's own arena: chunks of HAKMEM_POOL_TLS_ARENA_MB_INIT MiB, each
  * new one twice the last for HAKMEM_POOL_TLS_ARENA_GROWTH_LEVELS steps up to
  * _MB_MAX, cut into spans of one class that track their free blocks in a

@@ -43,52 +43,121 @@ START_TEST(free_then_malloc_reuses_the_block)
 }
 END_TEST
 
-/* A miss takes half a bin in one batch; an overflow gives half back. */
-START_TEST(refill_and_flush_move_half_a_bin)
+static unsigned step_of(size_t size)
 {
-	enum { N = 64 };
-	static void *p[N];
+	unsigned bytes = hak_ss_class_bytes[hak_ss_size_class(size)];
+
+	return (64u << 10) / bytes > 2 ? (64u << 10) / bytes : 2;
+}
+
+/* A bin starts at 64 KiB of blocks; a miss takes half of that in one batch. */
+START_TEST(refill_takes_half_a_bin)
+{
+	void *p;
 	struct hak_pool_bin *b;
-	unsigned cap;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
-	p[0] = hak_malloc(30000);
+	p = hak_malloc(30000);
 	b = bin_for(30000);
-	cap = b->cap;
-	ck_assert_uint_eq(cap, (256u << 10) / hak_ss_class_bytes[hak_ss_size_class(30000)]);
-	ck_assert_uint_eq(b->count, cap / 2);
-	ck_assert_int_eq(class_stat(30000, "blocks_out "), cap / 2 + 1);
-	for (unsigned i = 1; i <= cap; i++)
-		p[i] = hak_malloc(30000);
-	for (unsigned i = 0; i <= cap; i++)
-		hak_free(p[i]);
-	/* the bin filled up at the first frees; one overflow flushed half */
-	ck_assert_int_eq(class_stat(30000, "flushes "), 1);
-	ck_assert_int_eq(class_stat(30000, "blocks_in "), cap / 2);
-	ck_assert_uint_le(b->count, cap);
+	ck_assert_uint_eq(b->cap, step_of(30000));
+	ck_assert_uint_eq(b->count, b->cap / 2);
+	ck_assert_int_eq(class_stat(30000, "blocks_out "), b->cap / 2 + 1);
+	hak_free(p);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
 
-START_TEST(caps_are_bounded_by_bytes)
+/*
+ * A full bin grows a step per overflow up to 2 MiB of blocks, without
+ * flushing; past that an overflow flushes half. Contents survive it all.
+ */
+START_TEST(bins_grow_to_2_mib_then_flush_half)
 {
-	enum { N = 300 };
+	enum { N = 100 };
 	static void *p[N];
 	size_t size = 32768;
 	struct hak_pool_bin *b = bin_for(size);
+	unsigned max;
 
 	setenv("HAKMEM_CHECK", "fast", 1);	/* debug builds default to full */
 	for (int i = 0; i < N; i++) {
 		p[i] = hak_malloc(size);
 		unit_fill(p[i], size, i);
 	}
+	max = (2u << 20) / hak_ss_class_bytes[hak_ss_size_class(size)];	/* known once initialised */
 	for (int i = 0; i < N; i++) {
 		ck_assert(unit_verify(p[i], size, i));
 		hak_free(p[i]);
 		ck_assert_uint_le(b->count, b->cap);
+		if (b->cap < max)
+			ck_assert_int_eq(class_stat(size, "flushes "), 0);
 	}
-	ck_assert_uint_eq(b->cap, (256u << 10) / 32768);
+	ck_assert_uint_eq(b->cap, max);
+	ck_assert_int_gt(class_stat(size, "flushes "), 0);
 	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* Past the process's budget a bin grows only by taking room from the others. */
+START_TEST(budget_bounds_the_bins_of_a_thread)
+{
+	enum { N = 40 };
+	static void *p[9][N];
+	size_t sizes[9] = { 2000, 4000, 8000, 12000, 16000, 24000, 32000, 40000, 50000 };
+	size_t bytes = 0, first = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_CACHE_KB", "256", 1);
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < 9; k++)
+			for (int i = 0; i < N; i++)
+				p[k][i] = hak_malloc(sizes[k]);
+		for (int k = 0; k < 9; k++)
+			for (int i = 0; i < N; i++)
+				hak_free(p[k][i]);
+	}
+	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
+		struct hak_pool_bin *b = &hak_pool_tls.bins[i];
+		unsigned cls = HAK_POOL_FIRST_CLASS + i;
+		unsigned step = (64u << 10) / hak_ss_class_bytes[cls];
+
+		step = step > 2 ? step : 2;
+		ck_assert_uint_le(b->count, b->cap);
+		ck_assert_uint_ge(b->cap, step);
+		bytes += (size_t)b->cap * hak_ss_class_bytes[cls];
+		first += (size_t)step * hak_ss_class_bytes[cls];
+	}
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 256 << 10);
+	ck_assert_uint_le(bytes, first + (256 << 10));
+	ck_assert_uint_gt(bytes, first);	/* some bins did grow */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+static long claimed_in_thread;
+
+static void *grow_bins(void *arg)
+{
+	static void *p[64];
+
+	(void)arg;
+	for (int i = 0; i < 64; i++)
+		p[i] = hak_malloc(16384);
+	for (int i = 0; i < 64; i++)
+		hak_free(p[i]);
+	claimed_in_thread = stat1("pool.bin_claimed_bytes");
+	return NULL;
+}
+
+START_TEST(exiting_thread_returns_its_room)
+{
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, grow_bins, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_gt(claimed_in_thread, 0);
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
 }
 END_TEST
 
@@ -217,6 +286,7 @@ START_TEST(exited_threads_arena_is_reclaimed_then_adopted)
 	pthread_t t;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins do not grow: the frees overflow them */
 	touch_pool(NULL);	/* this thread's own arena: its frees are remote */
 	ck_assert_int_eq(pthread_create(&t, NULL, alloc_and_exit, p), 0);
 	pthread_join(t, NULL);
@@ -426,8 +496,10 @@ Suite *pool_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, free_then_malloc_reuses_the_block);
-	tcase_add_test(tc, refill_and_flush_move_half_a_bin);
-	tcase_add_test(tc, caps_are_bounded_by_bytes);
+	tcase_add_test(tc, refill_takes_half_a_bin);
+	tcase_add_test(tc, bins_grow_to_2_mib_then_flush_half);
+	tcase_add_test(tc, budget_bounds_the_bins_of_a_thread);
+	tcase_add_test(tc, exiting_thread_returns_its_room);
 	tcase_add_test(tc, full_check_keeps_bins_empty);
 	suite_add_tcase(s, tc);
 
