@@ -437,10 +437,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	/* Whole granules, so that freed neighbours can merge. */
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (plain && (h = cache_take(need))) {
-		hak_count(hits, 1);
-		/* Give back the pages of a much larger mapping that this block will not use. */
-		if (h->map_size - need > need)
-			hak_sys_decommit((char *)h + need, h->map_size - need);
+		hak_count(hits, 1);	/* split to @need: the rest stays cached */
 	} else if (!plain || zero || !(h = cache_gather(need))) {
 		hak_count(misses, 1);
 		h = map_new(need, align, off);
