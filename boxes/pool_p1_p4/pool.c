@@ -106,6 +106,9 @@ static _Atomic size_t claimed;		/* room claimed by all threads */
 static HAK_TLS size_t bin_bytes;	/* this thread's caps in bytes */
 static HAK_TLS size_t my_claim;		/* room this thread claimed */
 static HAK_TLS unsigned steal_next;	/* the class bin_grow() takes room from next */
+static HAK_TLS uint64_t refilled;	/* bit i: this thread refilled class i */
+
+BUILD_BUG_ON(HAK_POOL_NCLASSES > 64);
 static size_t arena_bytes, chunk_init, chunk_max;
 static bool thp;	/* HAKMEM_POOL_THP */
 static unsigned growth_levels;
@@ -606,18 +609,19 @@ static bool claim(size_t bytes)
  * A free found @b full: grow its cap by one step. The room comes from the
  * process's budget while it lasts, then from this thread's other classes
  * in turn, a step each (their oldest blocks beyond the new cap go back),
- * so the classes a thread frees most get the room. False when none was
- * found.
+ * so the classes a thread frees most get the room. Only classes the thread
+ * also allocates grow: a thread that just frees other threads' blocks would
+ * keep them from their owners. False when no room was found.
  */
 static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 {
 	unsigned i = cls - HAK_POOL_FIRST_CLASS, step = init_caps[i];
 	size_t need = step * class_bytes(i);
 
-	if (b->cap + step > max_caps[i])
+	if (!(refilled >> i & 1) || b->cap + step > max_caps[i])
 		return false;
-	if (bin_bytes + need > init_bytes + my_claim)
-		claim(HAK_MAX(need, CLAIM_STEP));
+	if (bin_bytes + need > init_bytes + my_claim && !claim(HAK_MAX(need, CLAIM_STEP)))
+		claim(need);	/* the budget's last bytes */
 	for (unsigned n = 0; bin_bytes + need > init_bytes + my_claim && n < HAK_POOL_NCLASSES; n++) {
 		unsigned j = steal_next;
 		unsigned cap = hak_pool_tls.bins[j].cap;
@@ -638,6 +642,7 @@ static void *refill(struct hak_pool_bin *b, unsigned cls)
 	unsigned want = b->cap / 2 + 1, got;
 
 	hak_assert(b->count == 0);
+	refilled |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
 	decay(my_arena, false);
 	got = take(my_arena, cls, want, b->slot);
 	hak_count(class_of(cls)->refills, 1);
@@ -733,7 +738,7 @@ static int pool_init(const struct hak_options *opt)
 		idle_limit[i] = (unsigned)HAK_MAX(IDLE_BYTES / (classes[i].npages * PAGE), 1);
 		init_caps[i] = check_full || !POOL_TLS_PHASE1 ? 0
 			       : (unsigned)HAK_MAX(BIN_STEP / bytes, 2);
-		max_caps[i] = (unsigned)HAK_MAX(BIN_MAX / bytes, init_caps[i]);
+		max_caps[i] = init_caps[i] ? (unsigned)HAK_MAX(BIN_MAX / bytes, init_caps[i]) : 0;
 		init_bytes += init_caps[i] * bytes;
 		slot_off[i] = (unsigned)words;
 		words += max_caps[i] + 1;
@@ -761,6 +766,7 @@ static void pool_thread_exit(void)
 		b->cap = 0;
 	}
 	bin_bytes = 0;
+	refilled = 0;
 	atomic_fetch_sub_explicit(&claimed, my_claim, memory_order_relaxed);
 	my_claim = 0;
 	my_arena = NULL;
@@ -780,10 +786,12 @@ static void pool_postfork_parent(void)
 /*
  * The arenas of the parent's other threads stay theirs in the child: they
  * may have been halfway through an update, so nobody touches them again.
+ * Their threads' claims on the bins' budget are given back.
  */
 static void pool_postfork_child(void)
 {
 	pthread_mutex_init(&orphan_lock, NULL);
+	atomic_store(&claimed, my_claim);	/* the other threads are gone */
 }
 
 static void pool_stats(FILE *out)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../boxes/pool_p1_p4/pool.h"
@@ -131,6 +132,130 @@ START_TEST(budget_bounds_the_bins_of_a_thread)
 	ck_assert_uint_le(bytes, first + (256 << 10));
 	ck_assert_uint_gt(bytes, first);	/* some bins did grow */
 	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+static unsigned freer_cap;
+
+static void *free_all(void *arg)
+{
+	void **p = arg;
+
+	for (int i = 0; i < 64; i++)
+		hak_free(p[i]);
+	freer_cap = bin_for(16384)->cap;
+	return NULL;
+}
+
+/* Once the budget is claimed, a growing bin takes room from another class. */
+START_TEST(spent_budget_is_taken_from_other_classes)
+{
+	enum { N = 40 };
+	static void *a[N], *b[N];
+	struct hak_pool_bin *ba = bin_for(16384), *bb = bin_for(32768);
+	unsigned cap_a;
+	long flushes_a;
+	size_t total;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_CACHE_KB", "256", 1);
+	for (int i = 0; i < N; i++)
+		a[i] = hak_malloc(16384);
+	for (int i = 0; i < N; i++)
+		hak_free(a[i]);
+	cap_a = ba->cap;
+	flushes_a = class_stat(16384, "flushes ");
+	total = (size_t)ba->cap * 16384 + (size_t)bb->cap * 32768;
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 256 << 10);
+	ck_assert_uint_gt(cap_a, step_of(16384));	/* it grew on the budget */
+	for (int i = 0; i < N; i++)
+		b[i] = hak_malloc(32768);
+	for (int i = 0; i < N; i++)
+		hak_free(b[i]);
+	ck_assert_uint_gt(bb->cap, step_of(32768));
+	ck_assert_uint_lt(ba->cap, cap_a);		/* ... at the cost of this one */
+	ck_assert_int_gt(class_stat(16384, "flushes "), flushes_a);
+	ck_assert_uint_le(ba->count, ba->cap);
+	ck_assert_uint_eq((size_t)ba->cap * 16384 + (size_t)bb->cap * 32768, total);
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 256 << 10);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* A thread that only frees (blocks of another thread) keeps its first caps. */
+START_TEST(freeing_only_thread_does_not_grow)
+{
+	enum { N = 64 };
+	static void *p[N];
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	for (int i = 0; i < N; i++)
+		p[i] = hak_malloc(16384);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_all, p), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(freer_cap, step_of(16384));
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+}
+END_TEST
+
+/* After malloc_trim the room is back and the bins grow again. */
+START_TEST(trim_returns_the_room_and_bins_grow_again)
+{
+	enum { N = 64 };
+	static void *p[N];
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++)
+			p[i] = hak_malloc(16384);
+		for (int i = 0; i < N; i++)
+			hak_free(p[i]);
+		ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
+		ck_assert_uint_gt(bin_for(16384)->cap, step_of(16384));
+		hak_malloc_trim(0);
+		ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+static pthread_barrier_t fork_barrier;
+
+static void *grow_and_wait(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 64; i++)
+		((void **)arg)[i] = hak_malloc(16384);
+	for (int i = 0; i < 64; i++)
+		hak_free(((void **)arg)[i]);
+	pthread_barrier_wait(&fork_barrier);	/* grown */
+	pthread_barrier_wait(&fork_barrier);	/* forked */
+	return NULL;
+}
+
+/* A fork child gets back the room of the parent's other threads. */
+START_TEST(fork_child_gets_back_other_threads_room)
+{
+	static void *p[64];
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	hak_free(hak_malloc(1));	/* initialised before the thread */
+	pthread_barrier_init(&fork_barrier, NULL, 2);
+	ck_assert_int_eq(pthread_create(&t, NULL, grow_and_wait, p), 0);
+	pthread_barrier_wait(&fork_barrier);
+	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(stat1("pool.bin_claimed_bytes") == 0 ? 0 : 1);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	pthread_barrier_wait(&fork_barrier);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
 }
 END_TEST
 
@@ -500,6 +625,10 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, bins_grow_to_2_mib_then_flush_half);
 	tcase_add_test(tc, budget_bounds_the_bins_of_a_thread);
 	tcase_add_test(tc, exiting_thread_returns_its_room);
+	tcase_add_test(tc, spent_budget_is_taken_from_other_classes);
+	tcase_add_test(tc, freeing_only_thread_does_not_grow);
+	tcase_add_test(tc, trim_returns_the_room_and_bins_grow_again);
+	tcase_add_test(tc, fork_child_gets_back_other_threads_room);
 	tcase_add_test(tc, full_check_keeps_bins_empty);
 	suite_add_tcase(s, tc);
 
