@@ -107,6 +107,8 @@ static HAK_TLS size_t bin_bytes;	/* this thread's caps in bytes */
 static HAK_TLS size_t my_claim;		/* room this thread claimed */
 static HAK_TLS unsigned steal_next;	/* the class bin_grow() takes room from next */
 static HAK_TLS uint64_t refilled;	/* bit i: this thread refilled class i */
+static HAK_TLS uint64_t active;		/* bit i: class i refilled or grew lately */
+static HAK_TLS uint64_t next_bin_decay_ms;
 
 BUILD_BUG_ON(HAK_POOL_NCLASSES > 64);
 static size_t arena_bytes, chunk_init, chunk_max;
@@ -634,7 +636,36 @@ static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 		return false;
 	b->cap += step;
 	bin_bytes += need;
+	active |= (uint64_t)1 << i;
 	return true;
+}
+
+/*
+ * Once per HAKMEM_SS_DELAY_MS (checked at refills): a bin whose class
+ * neither refilled nor grew since the last time gives back half its growth,
+ * oldest blocks first, and the thread returns the room it no longer uses to
+ * the budget. So bins follow what the thread uses now.
+ */
+static void bins_decay(void)
+{
+	uint64_t now = hak_sys_now_ms();
+	size_t spare;
+
+	if (now < next_bin_decay_ms)
+		return;
+	next_bin_decay_ms = now + empty_delay_ms;
+	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
+		unsigned cap = hak_pool_tls.bins[i].cap, step = init_caps[i];
+
+		if (!(active >> i & 1) && cap > step)
+			bin_set_cap(i, step + (cap - step) / (2 * step) * step);
+	}
+	active = 0;
+	spare = (init_bytes + my_claim - bin_bytes) / CLAIM_STEP * CLAIM_STEP;
+	if (spare) {
+		my_claim -= spare;
+		atomic_fetch_sub_explicit(&claimed, spare, memory_order_relaxed);
+	}
 }
 
 static void *refill(struct hak_pool_bin *b, unsigned cls)
@@ -643,6 +674,8 @@ static void *refill(struct hak_pool_bin *b, unsigned cls)
 
 	hak_assert(b->count == 0);
 	refilled |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
+	active |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
+	bins_decay();
 	decay(my_arena, false);
 	got = take(my_arena, cls, want, b->slot);
 	hak_count(class_of(cls)->refills, 1);
@@ -766,7 +799,7 @@ static void pool_thread_exit(void)
 		b->cap = 0;
 	}
 	bin_bytes = 0;
-	refilled = 0;
+	refilled = active = 0;
 	atomic_fetch_sub_explicit(&claimed, my_claim, memory_order_relaxed);
 	my_claim = 0;
 	my_arena = NULL;

@@ -220,6 +220,34 @@ START_TEST(trim_returns_the_room_and_bins_grow_again)
 }
 END_TEST
 
+/* A bin whose class goes unused gives its growth back, and the room too. */
+START_TEST(unused_bins_shrink_after_the_delay)
+{
+	enum { N = 64, K = 8 };
+	static void *p[N], *q[K];
+	struct hak_pool_bin *b = bin_for(16384);
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "20", 1);
+	for (int i = 0; i < N; i++)
+		p[i] = hak_malloc(16384);
+	for (int i = 0; i < N; i++)
+		hak_free(p[i]);
+	ck_assert_uint_gt(b->cap, step_of(16384));
+	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
+	for (int k = 0; k < K; k++) {	/* each first malloc of a class refills */
+		usleep(40 * 1000);
+		q[k] = hak_malloc(2000 + (size_t)k * 1500);
+	}
+	ck_assert_uint_eq(b->cap, step_of(16384));
+	ck_assert_uint_le(b->count, b->cap);
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+	for (int k = 0; k < K; k++)
+		hak_free(q[k]);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 static pthread_barrier_t fork_barrier;
 
 static void *grow_and_wait(void *arg)
@@ -629,6 +657,7 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, freeing_only_thread_does_not_grow);
 	tcase_add_test(tc, trim_returns_the_room_and_bins_grow_again);
 	tcase_add_test(tc, fork_child_gets_back_other_threads_room);
+	tcase_add_test(tc, unused_bins_shrink_after_the_delay);
 	tcase_add_test(tc, full_check_keeps_bins_empty);
 	suite_add_tcase(s, tc);
 
