@@ -51,6 +51,18 @@ static unsigned step_of(size_t size)
 	return (64u << 10) / bytes > 2 ? (64u << 10) / bytes : 2;
 }
 
+/* Allocate @n blocks of @size, then free them all: the bin fills and grows. */
+static void churn(size_t size, int n)
+{
+	void *p[128];
+
+	ck_assert_int_le(n, 128);
+	for (int i = 0; i < n; i++)
+		p[i] = hak_malloc(size);
+	for (int i = 0; i < n; i++)
+		hak_free(p[i]);
+}
+
 /* A bin starts at 64 KiB of blocks; a miss takes half of that in one batch. */
 START_TEST(refill_takes_half_a_bin)
 {
@@ -151,7 +163,6 @@ static void *free_all(void *arg)
 START_TEST(spent_budget_is_taken_from_other_classes)
 {
 	enum { N = 40 };
-	static void *a[N], *b[N];
 	struct hak_pool_bin *ba = bin_for(16384), *bb = bin_for(32768);
 	unsigned cap_a;
 	long flushes_a;
@@ -159,19 +170,13 @@ START_TEST(spent_budget_is_taken_from_other_classes)
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_POOL_CACHE_KB", "256", 1);
-	for (int i = 0; i < N; i++)
-		a[i] = hak_malloc(16384);
-	for (int i = 0; i < N; i++)
-		hak_free(a[i]);
+	churn(16384, N);
 	cap_a = ba->cap;
 	flushes_a = class_stat(16384, "flushes ");
 	total = (size_t)ba->cap * 16384 + (size_t)bb->cap * 32768;
 	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 256 << 10);
 	ck_assert_uint_gt(cap_a, step_of(16384));	/* it grew on the budget */
-	for (int i = 0; i < N; i++)
-		b[i] = hak_malloc(32768);
-	for (int i = 0; i < N; i++)
-		hak_free(b[i]);
+	churn(32768, N);
 	ck_assert_uint_gt(bb->cap, step_of(32768));
 	ck_assert_uint_lt(ba->cap, cap_a);		/* ... at the cost of this one */
 	ck_assert_int_gt(class_stat(16384, "flushes "), flushes_a);
@@ -203,14 +208,10 @@ END_TEST
 START_TEST(trim_returns_the_room_and_bins_grow_again)
 {
 	enum { N = 64 };
-	static void *p[N];
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	for (int round = 0; round < 2; round++) {
-		for (int i = 0; i < N; i++)
-			p[i] = hak_malloc(16384);
-		for (int i = 0; i < N; i++)
-			hak_free(p[i]);
+		churn(16384, N);
 		ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
 		ck_assert_uint_gt(bin_for(16384)->cap, step_of(16384));
 		hak_malloc_trim(0);
@@ -224,15 +225,12 @@ END_TEST
 START_TEST(unused_bins_shrink_after_the_delay)
 {
 	enum { N = 64, K = 8 };
-	static void *p[N], *q[K];
+	static void *q[K];
 	struct hak_pool_bin *b = bin_for(16384);
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_SS_DELAY_MS", "20", 1);
-	for (int i = 0; i < N; i++)
-		p[i] = hak_malloc(16384);
-	for (int i = 0; i < N; i++)
-		hak_free(p[i]);
+	churn(16384, N);
 	ck_assert_uint_gt(b->cap, step_of(16384));
 	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
 	for (int k = 0; k < K; k++) {	/* each first malloc of a class refills */
@@ -253,10 +251,7 @@ static pthread_barrier_t fork_barrier;
 static void *grow_and_wait(void *arg)
 {
 	(void)arg;
-	for (int i = 0; i < 64; i++)
-		((void **)arg)[i] = hak_malloc(16384);
-	for (int i = 0; i < 64; i++)
-		hak_free(((void **)arg)[i]);
+	churn(16384, 64);
 	pthread_barrier_wait(&fork_barrier);	/* grown */
 	pthread_barrier_wait(&fork_barrier);	/* forked */
 	return NULL;
@@ -265,7 +260,6 @@ static void *grow_and_wait(void *arg)
 /* A fork child gets back the room of the parent's other threads. */
 START_TEST(fork_child_gets_back_other_threads_room)
 {
-	static void *p[64];
 	pthread_t t;
 	pid_t pid;
 	int status;
@@ -273,7 +267,7 @@ START_TEST(fork_child_gets_back_other_threads_room)
 	setenv("HAKMEM_CHECK", "fast", 1);
 	hak_free(hak_malloc(1));	/* initialised before the thread */
 	pthread_barrier_init(&fork_barrier, NULL, 2);
-	ck_assert_int_eq(pthread_create(&t, NULL, grow_and_wait, p), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, grow_and_wait, NULL), 0);
 	pthread_barrier_wait(&fork_barrier);
 	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
 	pid = fork();
@@ -291,13 +285,8 @@ static long claimed_in_thread;
 
 static void *grow_bins(void *arg)
 {
-	static void *p[64];
-
 	(void)arg;
-	for (int i = 0; i < 64; i++)
-		p[i] = hak_malloc(16384);
-	for (int i = 0; i < 64; i++)
-		hak_free(p[i]);
+	churn(16384, 64);
 	claimed_in_thread = stat1("pool.bin_claimed_bytes");
 	return NULL;
 }
