@@ -148,6 +148,12 @@ static struct class_state *class_of(unsigned cls)
 	return &classes[cls - HAK_POOL_FIRST_CLASS];
 }
 
+/* Block size of pool class index @i (class HAK_POOL_FIRST_CLASS + @i). */
+static size_t class_bytes(unsigned i)
+{
+	return hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
+}
+
 static struct hak_pool_bin *bin_of(unsigned cls)
 {
 	return &hak_pool_tls.bins[cls - HAK_POOL_FIRST_CLASS];
@@ -575,19 +581,15 @@ static void bin_flush(struct hak_pool_bin *b, unsigned cls, unsigned n)
 	hak_count(class_of(cls)->blocks_in, n);
 }
 
-static size_t class_bytes(unsigned i)
-{
-	return hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
-}
-
-/* Set bin @i's cap to @cap, flushing its oldest blocks beyond it. */
-static void bin_set_cap(unsigned i, unsigned cap)
+/* Lower bin @i's cap to @cap, flushing its oldest blocks beyond it. */
+static void bin_shrink(unsigned i, unsigned cap)
 {
 	struct hak_pool_bin *b = &hak_pool_tls.bins[i];
 
+	hak_assert(cap <= b->cap);
 	if (b->count > cap)
 		bin_flush(b, HAK_POOL_FIRST_CLASS + i, b->count - cap);
-	bin_bytes = bin_bytes - b->cap * class_bytes(i) + cap * class_bytes(i);
+	bin_bytes -= (size_t)(b->cap - cap) * class_bytes(i);
 	b->cap = cap;
 }
 
@@ -630,7 +632,7 @@ static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 
 		steal_next = (j + 1) % HAK_POOL_NCLASSES;
 		if (j != i && cap > init_caps[j])
-			bin_set_cap(j, HAK_MAX(cap - init_caps[j], init_caps[j]));
+			bin_shrink(j, HAK_MAX(cap - init_caps[j], init_caps[j]));
 	}
 	if (bin_bytes + need > init_bytes + my_claim)
 		return false;
@@ -658,7 +660,7 @@ static void bins_decay(void)
 		unsigned cap = hak_pool_tls.bins[i].cap, step = init_caps[i];
 
 		if (!(active >> i & 1) && cap > step)
-			bin_set_cap(i, step + (cap - step) / (2 * step) * step);
+			bin_shrink(i, step + (cap - step) / (2 * step) * step);
 	}
 	active = 0;
 	spare = (init_bytes + my_claim - bin_bytes) / CLAIM_STEP * CLAIM_STEP;
@@ -765,7 +767,7 @@ static int pool_init(const struct hak_options *opt)
 	growth_levels = (unsigned)opt->v[HAK_OPT_POOL_TLS_ARENA_GROWTH_LEVELS];
 	thp = opt->v[HAK_OPT_POOL_THP];
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
-		size_t bytes = hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
+		size_t bytes = class_bytes(i);
 
 		classes[i].npages = (uint8_t)((4 * bytes + PAGE - 1) / PAGE);
 		idle_limit[i] = (unsigned)HAK_MAX(IDLE_BYTES / (classes[i].npages * PAGE), 1);

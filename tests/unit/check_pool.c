@@ -44,11 +44,17 @@ START_TEST(free_then_malloc_reuses_the_block)
 }
 END_TEST
 
-static unsigned step_of(size_t size)
+/* A bin's first cap (and growth step) for class @cls: 64 KiB, >= 2 blocks. */
+static unsigned step_of_class(unsigned cls)
 {
-	unsigned bytes = hak_ss_class_bytes[hak_ss_size_class(size)];
+	unsigned bytes = hak_ss_class_bytes[cls];
 
 	return (64u << 10) / bytes > 2 ? (64u << 10) / bytes : 2;
+}
+
+static unsigned step_of(size_t size)
+{
+	return step_of_class(hak_ss_size_class(size));
 }
 
 /* Allocate @n blocks of @size, then free them all: the bin fills and grows. */
@@ -131,10 +137,8 @@ START_TEST(budget_bounds_the_bins_of_a_thread)
 	}
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		struct hak_pool_bin *b = &hak_pool_tls.bins[i];
-		unsigned cls = HAK_POOL_FIRST_CLASS + i;
-		unsigned step = (64u << 10) / hak_ss_class_bytes[cls];
+		unsigned cls = HAK_POOL_FIRST_CLASS + i, step = step_of_class(cls);
 
-		step = step > 2 ? step : 2;
 		ck_assert_uint_le(b->count, b->cap);
 		ck_assert_uint_ge(b->cap, step);
 		bytes += (size_t)b->cap * hak_ss_class_bytes[cls];
