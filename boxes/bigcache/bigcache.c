@@ -1,7 +1,8 @@
 /*
  * bigcache.c - large blocks: up to 512 KiB page-granular in shared segments
- * (segment.c), bigger ones in a mapping each, with a bounded cache of freed
- * mappings.
+ * (segment.c), bigger ones in a mapping each (whole 2 MiB granules of
+ * address space; a fresh one is read-write up to the block's last page),
+ * with a bounded cache of freed mappings.
  *
  * The cache is a hash table with chaining, keyed by the size class of the
  * mapping (4 classes per doubling), plus one list in age order for eviction
@@ -50,7 +51,7 @@ static unsigned ncached, max_entries;
 static size_t cached_bytes, max_bytes;
 static uint64_t delay_ms;
 static bool thp, segments;	/* segments: the page size is the one they are cut in */
-static bool close_tails;	/* HAKMEM_CHECK=full: pages past a block's end fault */
+static bool close_tails;	/* HAKMEM_CHECK=full: every live block's tail is closed */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 
 static size_t user_offset(size_t align)
@@ -347,12 +348,15 @@ static struct large_hdr *coalesce_locked(struct large_hdr *h)
 }
 
 /*
- * Make exactly the first @open bytes of @h's mapping accessible. With
- * HAKMEM_CHECK=full, a live block's mapping (whole granules) has the pages
- * past the block's last one closed, so an overrun faults; they are opened
- * again, contents kept, before the mapping is cached or resized. Not by
- * default: each closed tail is a VMA of its own (vm.max_map_count) and an
- * mprotect per allocation and free.
+ * Make exactly the first @open bytes of @h's mapping accessible. A fresh
+ * mapping is read-write only up to the block's last page (map_new()): the
+ * rest of its granules is reserved, with no memory or commit charge, and an
+ * overrun there faults. It is opened before the mapping is cached or grown
+ * and stays open from then on (a block taken from the cache or grown by
+ * realloc uses its whole granules): closing it at every allocation would
+ * cost two mprotect calls per malloc+free, 20 us against 0.1 us for a cache
+ * hit here (docs/TUNING.md). With HAKMEM_CHECK=full every live block's tail
+ * is closed (mprotect: contents kept).
  */
 static int set_open(struct large_hdr *h, size_t open)
 {
@@ -398,17 +402,18 @@ static void cache_put(struct large_hdr *h)
 }
 
 /*
+ * A fresh mapping of @need bytes, read-write to @open (see set_open()).
  * Over-aligned blocks keep only the header page and the block itself: the
  * pages in between are given back (their addresses stay reserved, so the
  * region still owns its granules), so a 1 GiB alignment does not pin 1 GiB.
  */
-static void *map_new(size_t need, size_t align, size_t off)
+static void *map_new(size_t need, size_t open, size_t align, size_t off)
 {
 	size_t page = hak_sys_page_size();
 	struct large_hdr *h;
 	void *base;
 
-	if (hak_sys_map(need, HAK_MAX(align, HAK_RMAP_GRANULE), &base))
+	if (hak_sys_map_part(need, open, HAK_MAX(align, HAK_RMAP_GRANULE), &base))
 		return NULL;
 	if (hak_rmap_register(base, need, HAK_RMAP_LARGE)) {
 		hak_sys_unmap(base, need);
@@ -418,7 +423,7 @@ static void *map_new(size_t need, size_t align, size_t off)
 		hak_sys_guard((char *)base + page, off - page);
 	h = base;
 	h->map_size = need;
-	h->closed = 0;
+	h->closed = (uint32_t)((need - open) / page);
 	return h;
 }
 
@@ -440,7 +445,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 		hak_count(hits, 1);	/* split to @need: the rest stays cached */
 	} else if (!plain || zero || !(h = cache_gather(need))) {
 		hak_count(misses, 1);
-		h = map_new(need, align, off);
+		h = map_new(need, HAK_ALIGN_UP(off + size, hak_sys_page_size()), align, off);
 		if (!h)
 			return NULL;
 		*zeroed = true;
@@ -506,6 +511,7 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	struct large_hdr *h = base;
 	size_t off = (size_t)((char *)p - (char *)h), page = hak_sys_page_size();
 	size_t need, open, old;
+	int err = 0;
 	void *nb;
 
 	if (is_segment(base))
@@ -516,7 +522,11 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	open = HAK_ALIGN_UP(off + size, page);
 	old = h->map_size;
 	if (need <= old && need > old / 2) {	/* fits; full checks move its closed end */
-		if (close_tails && set_open(h, open) && open > open_bytes(h))
+		if (close_tails)
+			err = set_open(h, open);
+		else if (open > open_bytes(h))	/* growing past a fresh block's end */
+			err = set_open(h, old);
+		if (err && open > open_bytes(h))
 			return NULL;	/* could not open more: copy */
 		return p;
 	}

@@ -27,6 +27,13 @@
 int hak_sys_map(size_t size, size_t align, void **out);
 
 /**
+ * hak_sys_map_part() - hak_sys_map() of @size bytes of which only the first
+ * @open (a multiple of the page size) are read-write: the rest is reserved
+ * inaccessible, with no memory and no commit charge, until hak_sys_reopen().
+ */
+int hak_sys_map_part(size_t size, size_t open, size_t align, void **out);
+
+/**
  * hak_sys_reserve() - reserve address space that is committed page by page
  * on first touch and never counted against overcommit (MAP_NORESERVE).
  */

@@ -69,7 +69,7 @@ size_t hak_sys_phys_mem(void)
 	return (size_t)sysconf(_SC_PHYS_PAGES) * hak_sys_page_size();
 }
 
-static int map_raw(size_t size, int extra, void **out)
+static int map_raw(size_t size, int prot, int extra, void **out)
 {
 	void *p;
 
@@ -77,8 +77,7 @@ static int map_raw(size_t size, int extra, void **out)
 		hak_count(st.map_failures, 1);
 		return -ENOMEM;
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
+	p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
 	if (p == MAP_FAILED) {
 		hak_count(st.map_failures, 1);
 		return -ENOMEM;
@@ -102,7 +101,7 @@ static void *trim_to_align(char *p, size_t total, size_t size, size_t align)
 	return a;
 }
 
-int hak_sys_map(size_t size, size_t align, void **out)
+static int map_aligned(size_t size, size_t align, int prot, void **out)
 {
 	size_t page = hak_sys_page_size();
 	void *p;
@@ -112,9 +111,9 @@ int hak_sys_map(size_t size, size_t align, void **out)
 	if (align > SIZE_MAX / 4 || size > SIZE_MAX / 4 - align)
 		return -ENOMEM;
 	if (align <= page)
-		return map_raw(size, 0, out);
+		return map_raw(size, prot, 0, out);
 	/* Try the exact size first: the kernel often hands out aligned ranges. */
-	err = map_raw(size, 0, &p);
+	err = map_raw(size, prot, 0, &p);
 	if (err)
 		return err;
 	if ((uintptr_t)p % align == 0) {
@@ -122,16 +121,38 @@ int hak_sys_map(size_t size, size_t align, void **out)
 		return 0;
 	}
 	hak_sys_unmap(p, size);
-	err = map_raw(size + align - page, 0, &p);
+	err = map_raw(size + align - page, prot, 0, &p);
 	if (err)
 		return err;
 	*out = trim_to_align(p, size + align - page, size, align);
 	return 0;
 }
 
+int hak_sys_map(size_t size, size_t align, void **out)
+{
+	return map_aligned(size, align, PROT_READ | PROT_WRITE, out);
+}
+
+/* Mapped inaccessible, then opened: only what is ever writable is charged. */
+int hak_sys_map_part(size_t size, size_t open, size_t align, void **out)
+{
+	int err;
+
+	hak_assert(open && open <= size && open % hak_sys_page_size() == 0);
+	if (open == size)
+		return hak_sys_map(size, align, out);
+	err = map_aligned(size, align, PROT_NONE, out);
+	if (!err && mprotect(*out, open, PROT_READ | PROT_WRITE)) {
+		hak_sys_unmap(*out, size);
+		hak_count(st.map_failures, 1);
+		err = -ENOMEM;
+	}
+	return err;
+}
+
 int hak_sys_reserve(size_t size, void **out)
 {
-	return map_raw(size, MAP_NORESERVE, out);
+	return map_raw(size, PROT_READ | PROT_WRITE, MAP_NORESERVE, out);
 }
 
 int hak_sys_unmap(void *p, size_t size)

@@ -491,37 +491,55 @@ START_TEST(threads_free_each_others_large_blocks)
 }
 END_TEST
 
-/* Permissions of the page at @addr in /proc/self/maps ("rw-p", "---p"), or "". */
-static const char *prot_at(const void *addr)
+/*
+ * By default a fresh mapping is read-write to the block's last page; taken
+ * from the cache, or grown by realloc, a block uses its whole granules.
+ */
+START_TEST(fresh_block_ends_at_its_last_page)
 {
-	static char perms[8];
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long lo, hi;
-
-	perms[0] = 0;
-	while (f && fscanf(f, "%lx-%lx %7s%*[^\n]", &lo, &hi, perms) == 3)
-		if ((uintptr_t)addr >= lo && (uintptr_t)addr < hi)
-			break;
-		else
-			perms[0] = 0;
-	if (f)
-		fclose(f);
-	return perms;
-}
-
-/* With fast checks (release default) a block's mapping is read-write to the end of its granules. */
-START_TEST(block_uses_its_whole_granules_by_default)
-{
-	char *p, *h;
+	size_t open = (64 + 600000 + 4095) & ~(size_t)4095;
+	char *p, *h, *q;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	p = hak_malloc(600000);
 	h = base_of(p);
-
-	ck_assert_uint_eq(hak_malloc_usable_size(p), 2 * MiB - 64);
-	ck_assert_str_eq(prot_at(h + 2 * MiB - 1), "rw-p");
-	memset(p, 1, 2 * MiB - 64);
+	ck_assert_uint_eq(hak_malloc_usable_size(p), open - 64);
+	ck_assert_str_eq(unit_prot_at(h + open - 1), "rw-p");
+	ck_assert(unit_charged_at(h));
+	ck_assert_str_eq(unit_prot_at(h + open), "---p");
+	ck_assert(!unit_charged_at(h + open));		/* no commit charge */
+	memset(p, 1, open - 64);
 	hak_free(p);
+	ck_assert_str_eq(unit_prot_at(h + open), "rw-p");	/* cached whole */
+	ck_assert(unit_charged_at(h + open));
+	q = hak_malloc(600000);				/* a hit: no mprotect */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_malloc_usable_size(q), 2 * MiB - 64);
+	memset(q, 2, 2 * MiB - 64);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(realloc_opens_a_fresh_block_whole)
+{
+	char *p, *h, *q;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	p = hak_malloc(600000);
+	h = base_of(p);
+	memset(p, 1, 600000);
+	q = hak_realloc(p, MiB);			/* same granule: opened in place */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_int_eq(q[599999], 1);
+	ck_assert_uint_eq(hak_malloc_usable_size(q), 2 * MiB - 64);
+	ck_assert_str_eq(unit_prot_at(h + 2 * MiB - 1), "rw-p");
+	memset(q, 2, 2 * MiB - 64);
+	q = hak_realloc(q, 700000);			/* shrinks in place, stays open */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_malloc_usable_size(q), 2 * MiB - 64);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
 
@@ -535,8 +553,8 @@ START_TEST(block_ends_at_its_last_page)
 	p = hak_malloc(600000);
 	h = base_of(p);
 	ck_assert_uint_eq(hak_malloc_usable_size(p), open - 64);
-	ck_assert_str_eq(prot_at(h + open - 1), "rw-p");
-	ck_assert_str_eq(prot_at(h + open), "---p");
+	ck_assert_str_eq(unit_prot_at(h + open - 1), "rw-p");
+	ck_assert_str_eq(unit_prot_at(h + open), "---p");
 	memset(p, 1, open - 64);
 	q = hak_realloc(p, 3 * MiB / 2);	/* same granule: opened in place */
 	ck_assert_ptr_eq(q, p);
@@ -545,9 +563,9 @@ START_TEST(block_ends_at_its_last_page)
 	q = hak_realloc(p, 700 << 10);		/* less than half: closed again */
 	ck_assert_ptr_eq(q, p);
 	ck_assert_int_eq(q[(700 << 10) - 1], 2);
-	ck_assert_str_eq(prot_at(h + (704 << 10)), "---p");
+	ck_assert_str_eq(unit_prot_at(h + (704 << 10)), "---p");
 	hak_free(q);
-	ck_assert_str_eq(prot_at(h + (704 << 10)), "rw-p");	/* cached whole */
+	ck_assert_str_eq(unit_prot_at(h + (704 << 10)), "rw-p");	/* cached whole */
 	q = hak_malloc(2 * MiB - 64);		/* a hit that fills it */
 	ck_assert_ptr_eq(q, p);
 	memset(q, 3, 2 * MiB - 64);
@@ -752,7 +770,8 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, aligned_gap_stays_reserved);
 	tcase_add_test(tc, realloc_to_256_mib_keeps_contents);
 	tcase_add_test(tc, threads_free_each_others_large_blocks);
-	tcase_add_test(tc, block_uses_its_whole_granules_by_default);
+	tcase_add_test(tc, fresh_block_ends_at_its_last_page);
+	tcase_add_test(tc, realloc_opens_a_fresh_block_whole);
 	tcase_add_test(tc, block_ends_at_its_last_page);
 	tcase_add_test(tc, block_that_cannot_reopen_is_released);
 	suite_add_tcase(s, tc);

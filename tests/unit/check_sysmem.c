@@ -1,4 +1,4 @@
-/* check_sysmem.c - P4: aligned maps, remap, decommit, fault injection. */
+/* check_sysmem.c - P4: aligned and partly opened maps, remap, decommit, fault injection. */
 #include <errno.h>
 #include <string.h>
 
@@ -69,6 +69,30 @@ START_TEST(fault_injection_fails_then_recovers)
 }
 END_TEST
 
+/* Only the head of a partly opened map is read-write and charged; reopening the rest charges it. */
+START_TEST(map_part_opens_only_the_head)
+{
+	char *p;
+
+	ck_assert_int_eq(hak_sys_map_part(2 * MiB, 8192, 2 * MiB, (void **)&p), 0);
+	ck_assert_uint_eq((uintptr_t)p % (2 * MiB), 0);
+	memset(p, 1, 8192);
+	ck_assert_str_eq(unit_prot_at(p + 8191), "rw-p");
+	ck_assert(unit_charged_at(p));
+	ck_assert_str_eq(unit_prot_at(p + 8192), "---p");
+	ck_assert(!unit_charged_at(p + 8192));
+	ck_assert_int_eq(hak_sys_reopen(p + 8192, 2 * MiB - 8192), 0);
+	ck_assert_int_eq(p[2 * MiB - 1], 0);
+	memset(p + 8192, 2, 2 * MiB - 8192);
+	ck_assert(unit_charged_at(p + 8192));
+	ck_assert_int_eq(p[0], 1);
+	ck_assert_int_eq(hak_sys_unmap(p, 2 * MiB), 0);
+	hak_sys_fail_after = 0;
+	ck_assert_int_eq(hak_sys_map_part(2 * MiB, 8192, 2 * MiB, (void **)&p), -ENOMEM);
+	hak_sys_fail_after = -1;
+}
+END_TEST
+
 START_TEST(page_and_memory_sizes)
 {
 	ck_assert_uint_eq(hak_sys_page_size(), 4096);
@@ -85,6 +109,7 @@ Suite *sysmem_suite(void)
 	tcase_add_test(tc, remap_keeps_contents_and_alignment);
 	tcase_add_test(tc, decommit_reads_zero);
 	tcase_add_test(tc, fault_injection_fails_then_recovers);
+	tcase_add_test(tc, map_part_opens_only_the_head);
 	tcase_add_test(tc, page_and_memory_sizes);
 	suite_add_tcase(s, tc);
 	return s;

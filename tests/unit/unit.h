@@ -8,6 +8,7 @@
 #define HAK_UNIT_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,45 @@ static inline int unit_count_in(void *const *a, int n, void *const *b, int m)
 				break;
 			}
 	return found;
+}
+
+/* unit_prot_at() - permissions of the page at @addr in /proc/self/maps ("rw-p", "---p"), or "". */
+static inline const char *unit_prot_at(const void *addr)
+{
+	static char perms[8];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+
+	perms[0] = 0;
+	while (f && fscanf(f, "%lx-%lx %7s%*[^\n]", &lo, &hi, perms) == 3)
+		if ((uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+			break;
+		else
+			perms[0] = 0;
+	if (f)
+		fclose(f);
+	return perms;
+}
+
+/* unit_charged_at() - whether the mapping holding @addr counts against overcommit ("ac" in its VmFlags). */
+static inline bool unit_charged_at(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	unsigned long lo, hi;
+	bool in = false, ac = false;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			ac = strstr(line, " ac") != NULL;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return ac;
 }
 
 #endif /* HAK_UNIT_H */
