@@ -467,9 +467,17 @@ static long grow_to(long chunks)
 
 START_TEST(arena_chunks_grow_up_to_the_limit)
 {
+	char *first;
+
 	setenv("HAKMEM_CHECK", "fast", 1);
+	first = hak_malloc(HAK_POOL_MAX);
 	ck_assert_int_eq(grow_to(6), (1 + 2 + 4 + 8 + 8 + 8) * MIB);
 	ck_assert_int_eq(hak_self_check(), 0);
+	/* the 1 MiB chunk's granule: the rest is inaccessible and not charged */
+	first = (char *)((uintptr_t)first & ~(2 * MIB - 1));
+	ck_assert_str_eq(unit_prot_at(first + MIB - 1), "rw-p");
+	ck_assert_str_eq(unit_prot_at(first + MIB), "---p");
+	ck_assert(!unit_charged_at(first + MIB));
 }
 END_TEST
 
