@@ -380,7 +380,7 @@ static void cache_put(struct large_hdr *h)
 {
 	struct large_hdr *gone;
 	uint64_t now = hak_sys_now_ms();
-	bool fits = max_bytes > 0 && max_entries > 0 &&
+	bool fits = max_entries > 0 && h->map_size <= max_bytes &&
 		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size() &&
 		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
@@ -413,7 +413,7 @@ static void *map_new(size_t need, size_t open, size_t align, size_t off)
 	struct large_hdr *h;
 	void *base;
 
-	if (hak_sys_map_part(need, open, HAK_MAX(align, HAK_RMAP_GRANULE), &base))
+	if (hak_sys_map_part(need, &open, HAK_MAX(align, HAK_RMAP_GRANULE), &base))
 		return NULL;
 	if (hak_rmap_register(base, need, HAK_RMAP_LARGE)) {
 		hak_sys_unmap(base, need);

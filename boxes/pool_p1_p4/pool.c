@@ -58,7 +58,7 @@ struct chunk {
 	uint32_t magic;
 	uint32_t npages;		/* page 0 is this header */
 	uint32_t nspans;
-	size_t size;			/* bytes in use; the rest of the last granule is inaccessible */
+	size_t size;			/* bytes in use; the rest of the last granule is guarded */
 	struct arena *arena;
 	struct chunk *next;
 	uint64_t emptied_ms;		/* since when nothing in it was used */
@@ -198,9 +198,13 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 	size = HAK_MAX(size, (pages + 1) * PAGE);
 	map = chunk_mapping(size);
 	hak_assert(map <= HAK_POOL_MAX_PAGES * PAGE);
-	/* The region map names whole granules: the tail stays ours, inaccessible. */
-	if (hak_sys_map_part(map, size, HAK_RMAP_GRANULE, &p))
+	if (hak_sys_map(map, HAK_RMAP_GRANULE, &p))
 		return NULL;
+	/* The region map names whole granules: keep the tail ours, but empty. */
+	if (map > size && hak_sys_guard((char *)p + size, map - size)) {
+		hak_sys_unmap(p, map);
+		return NULL;
+	}
 	if (thp && size >= HAK_RMAP_GRANULE)
 		hak_sys_hugepage(p, size & ~(HAK_RMAP_GRANULE - 1));
 	ch = p;
@@ -210,7 +214,8 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 	ch->arena = a;
 	hak_bits_assign(ch->free_pages, 1, ch->npages - 1, true);	/* page 0: this header */
 	if (hak_rmap_register(ch, map, HAK_RMAP_POOL)) {
-		hak_sys_unmap(p, map);
+		hak_sys_unguard((char *)p + size, map - size);
+		hak_sys_unmap(p, size);
 		return NULL;
 	}
 	chunk_insert(a, ch);
@@ -226,7 +231,9 @@ static void chunk_free(struct chunk *ch)
 	size_t size = ch->size, map = chunk_mapping(size);
 
 	hak_rmap_unregister(ch, map);
-	hak_sys_unmap(ch, map);
+	if (map > size)
+		hak_sys_unguard((char *)ch + size, map - size);
+	hak_sys_unmap(ch, size);
 	hak_count(chunks_unmapped, 1);
 	hak_atomic_sub_relaxed(&chunk_bytes, size);
 }

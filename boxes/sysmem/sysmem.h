@@ -28,10 +28,12 @@ int hak_sys_map(size_t size, size_t align, void **out);
 
 /**
  * hak_sys_map_part() - hak_sys_map() of @size bytes of which only the first
- * @open (a multiple of the page size) are read-write: the rest is reserved
+ * *@open (a multiple of the page size) are read-write: the rest is reserved
  * inaccessible, with no memory and no commit charge, until hak_sys_reopen().
+ * When the mapping cannot be split in two (vm.max_map_count reached), all of
+ * it is opened and *@open becomes @size. Counted as @size bytes mapped.
  */
-int hak_sys_map_part(size_t size, size_t open, size_t align, void **out);
+int hak_sys_map_part(size_t size, size_t *open, size_t align, void **out);
 
 /**
  * hak_sys_reserve() - reserve address space that is committed page by page
@@ -124,6 +126,8 @@ size_t hak_sys_bytes_mapped(void);
 #ifdef HAKMEM_TEST
 /* Test builds: fail every map/reserve/remap/move/reopen once this many more succeeded (-1: never). */
 extern _Atomic long hak_sys_fail_after;
+/* Test builds: the next hak_sys_map_part() cannot split its mapping. */
+extern _Atomic bool hak_sys_fail_split;
 #endif
 
 extern const struct hak_box hak_box_sysmem;

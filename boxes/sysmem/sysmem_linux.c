@@ -40,8 +40,21 @@ static bool inject_fault(void)
 		;
 	return n == 0;
 }
+
+_Atomic bool hak_sys_fail_split;
+
+static bool inject_split_fault(void)
+{
+	return hak_atomic_load_relaxed(&hak_sys_fail_split) &&
+	       atomic_exchange(&hak_sys_fail_split, false);
+}
 #else
 static bool inject_fault(void)
+{
+	return false;
+}
+
+static bool inject_split_fault(void)
 {
 	return false;
 }
@@ -134,20 +147,26 @@ int hak_sys_map(size_t size, size_t align, void **out)
 }
 
 /* Mapped inaccessible, then opened: only what is ever writable is charged. */
-int hak_sys_map_part(size_t size, size_t open, size_t align, void **out)
+int hak_sys_map_part(size_t size, size_t *open, size_t align, void **out)
 {
 	int err;
 
-	hak_assert(open && open <= size && open % hak_sys_page_size() == 0);
-	if (open == size)
+	hak_assert(*open && *open <= size && *open % hak_sys_page_size() == 0);
+	if (*open == size)
 		return hak_sys_map(size, align, out);
 	err = map_aligned(size, align, PROT_NONE, out);
-	if (!err && mprotect(*out, open, PROT_READ | PROT_WRITE)) {
-		hak_sys_unmap(*out, size);
-		hak_count(st.map_failures, 1);
-		err = -ENOMEM;
+	if (err)
+		return err;
+	if (inject_split_fault() || mprotect(*out, *open, PROT_READ | PROT_WRITE)) {
+		/* no VMA to spare for the split (vm.max_map_count): open it all */
+		*open = size;
+		if (mprotect(*out, size, PROT_READ | PROT_WRITE)) {
+			hak_sys_unmap(*out, size);
+			hak_count(st.map_failures, 1);
+			return -ENOMEM;
+		}
 	}
-	return err;
+	return 0;
 }
 
 int hak_sys_reserve(size_t size, void **out)

@@ -72,9 +72,11 @@ END_TEST
 /* Only the head of a partly opened map is read-write and charged; reopening the rest charges it. */
 START_TEST(map_part_opens_only_the_head)
 {
+	size_t open = 8192;
 	char *p;
 
-	ck_assert_int_eq(hak_sys_map_part(2 * MiB, 8192, 2 * MiB, (void **)&p), 0);
+	ck_assert_int_eq(hak_sys_map_part(2 * MiB, &open, 2 * MiB, (void **)&p), 0);
+	ck_assert_uint_eq(open, 8192);
 	ck_assert_uint_eq((uintptr_t)p % (2 * MiB), 0);
 	memset(p, 1, 8192);
 	ck_assert_str_eq(unit_prot_at(p + 8191), "rw-p");
@@ -87,9 +89,27 @@ START_TEST(map_part_opens_only_the_head)
 	ck_assert(unit_charged_at(p + 8192));
 	ck_assert_int_eq(p[0], 1);
 	ck_assert_int_eq(hak_sys_unmap(p, 2 * MiB), 0);
+}
+END_TEST
+
+/* A split that fails (as at vm.max_map_count) opens the whole map; a failed map is ENOMEM. */
+START_TEST(map_part_that_cannot_split_opens_all)
+{
+	size_t before = hak_sys_bytes_mapped(), open = 8192;
+	char *p;
+
+	hak_sys_fail_split = true;
+	ck_assert_int_eq(hak_sys_map_part(2 * MiB, &open, 2 * MiB, (void **)&p), 0);
+	ck_assert_uint_eq(open, 2 * MiB);
+	ck_assert_str_eq(unit_prot_at(p + 2 * MiB - 1), "rw-p");
+	memset(p, 3, 2 * MiB);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), before + 2 * MiB);
+	ck_assert_int_eq(hak_sys_unmap(p, 2 * MiB), 0);
+	open = 8192;
 	hak_sys_fail_after = 0;
-	ck_assert_int_eq(hak_sys_map_part(2 * MiB, 8192, 2 * MiB, (void **)&p), -ENOMEM);
+	ck_assert_int_eq(hak_sys_map_part(2 * MiB, &open, 2 * MiB, (void **)&p), -ENOMEM);
 	hak_sys_fail_after = -1;
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), before);
 }
 END_TEST
 
@@ -110,6 +130,7 @@ Suite *sysmem_suite(void)
 	tcase_add_test(tc, decommit_reads_zero);
 	tcase_add_test(tc, fault_injection_fails_then_recovers);
 	tcase_add_test(tc, map_part_opens_only_the_head);
+	tcase_add_test(tc, map_part_that_cannot_split_opens_all);
 	tcase_add_test(tc, page_and_memory_sizes);
 	suite_add_tcase(s, tc);
 	return s;
