@@ -1,7 +1,7 @@
 /*
  * bigcache.c - large blocks: up to 512 KiB page-granular in shared segments
  * (segment.c), bigger ones in a mapping each (whole 2 MiB granules of
- * address space; a fresh one is read-write up to the block's last page),
+ * address space; one mapped for the block is read-write up to its last page),
  * with a bounded cache of freed mappings.
  *
  * The cache is a hash table with chaining, keyed by the size class of the
