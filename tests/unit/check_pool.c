@@ -476,6 +476,7 @@ START_TEST(arena_chunks_grow_up_to_the_limit)
 	/* the 1 MiB chunk's granule: the rest is inaccessible and not charged */
 	first = (char *)((uintptr_t)first & ~(2 * MIB - 1));
 	ck_assert_str_eq(unit_prot_at(first + MIB - 1), "rw-p");
+	ck_assert(unit_charged_at(first));
 	ck_assert_str_eq(unit_prot_at(first + MIB), "---p");
 	ck_assert(!unit_charged_at(first + MIB));
 }
