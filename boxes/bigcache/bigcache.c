@@ -365,8 +365,10 @@ static int set_open(struct large_hdr *h, size_t open)
 
 	if (open < cur) {
 		err = hak_sys_close((char *)h + open, cur - open);
-		if (err)	/* mprotect may have closed part of it */
-			hak_sys_reopen((char *)h + open, cur - open);
+		/* mprotect may have closed part of it: open it again, or else
+		 * count it all closed, so usable sizes stay read-write */
+		if (err && hak_sys_reopen((char *)h + open, cur - open))
+			err = 0;
 	} else if (open > cur) {
 		err = hak_sys_reopen((char *)h + cur, open - cur);
 	}

@@ -124,7 +124,7 @@ void hak_sys_set_thread_exit_hook(void (*hook)(void));
 size_t hak_sys_bytes_mapped(void);
 
 #ifdef HAKMEM_TEST
-/* Test builds: fail every map/reserve/remap/move/reopen once this many more succeeded (-1: never). */
+/* Test builds: fail every map/reserve/remap/move/close/reopen once this many more succeeded (-1: never). */
 extern _Atomic long hak_sys_fail_after;
 /* Test builds: the next hak_sys_map_part() cannot split its mapping. */
 extern _Atomic bool hak_sys_fail_split;

@@ -199,6 +199,8 @@ int hak_sys_unguard(void *p, size_t size)
 
 int hak_sys_close(void *p, size_t size)
 {
+	if (inject_fault())
+		return -ENOMEM;
 	return mprotect(p, size, PROT_NONE) ? -errno : 0;
 }
 

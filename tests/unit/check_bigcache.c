@@ -593,6 +593,26 @@ START_TEST(block_ends_at_its_last_page)
 }
 END_TEST
 
+/* Full checks: a tail that can neither be closed nor opened again counts as closed. */
+START_TEST(tail_that_cannot_close_counts_as_closed)
+{
+	char *p, *q;
+
+	setenv("HAKMEM_CHECK", "full", 1);
+	p = hak_malloc(3 * MiB / 2);
+	memset(p, 1, 3 * MiB / 2);
+	hak_sys_fail_after = 0;		/* close, then its repair, fail */
+	q = hak_realloc(p, 700 << 10);
+	hak_sys_fail_after = -1;
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_malloc_usable_size(q), (704 << 10) - 64);
+	ck_assert_int_eq(q[(700 << 10) - 1], 1);
+	hak_free(q);				/* opened whole again, cached */
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 2 * MiB);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* The guarded end cannot be opened again (ENOMEM): the block is not cached, but returned. */
 START_TEST(block_that_cannot_reopen_is_released)
 {
@@ -794,6 +814,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, fresh_block_without_a_vma_to_spare_is_whole);
 	tcase_add_test(tc, block_ends_at_its_last_page);
 	tcase_add_test(tc, block_that_cannot_reopen_is_released);
+	tcase_add_test(tc, tail_that_cannot_close_counts_as_closed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("segments");
 	tcase_set_timeout(tc, 30);
