@@ -50,6 +50,7 @@ struct span {
 	uint32_t bsize;
 	uint32_t inv;			/* 2^32 / bsize, rounded up */
 	uint8_t cls, npages, partial;
+	uint8_t huge;			/* on transparent huge pages */
 };
 
 struct arena;
@@ -59,6 +60,7 @@ struct chunk {
 	uint32_t npages;		/* page 0 is this header */
 	uint32_t nspans;
 	size_t size;			/* bytes in use; the rest of the last granule is guarded */
+	size_t huge;			/* bytes from the start on transparent huge pages */
 	struct arena *arena;
 	struct chunk *next;
 	uint64_t emptied_ms;		/* since when nothing in it was used */
@@ -78,6 +80,7 @@ struct arena {
 	_Atomic(struct span *) notify;	/* spans with remote frees */
 	_Atomic bool orphan;
 	unsigned level;			/* growth steps taken */
+	size_t huge;			/* bytes of its chunks on huge pages */
 	uint64_t next_decay_ms;
 	unsigned nempty;		/* chunks without spans */
 	struct arena *next_orphan;	/* orphan_lock */
@@ -112,7 +115,7 @@ static HAK_TLS uint64_t next_bin_decay_ms;
 
 BUILD_BUG_ON(HAK_POOL_NCLASSES > 64);
 static size_t arena_bytes, chunk_init, chunk_max;
-static bool thp;	/* HAKMEM_POOL_THP */
+static size_t thp_bytes;	/* HAKMEM_POOL_THP_MB */
 static unsigned growth_levels;
 static uint64_t empty_delay_ms;
 static bool check_full;
@@ -177,21 +180,24 @@ static size_t chunk_mapping(size_t size)
 	return HAK_ALIGN_UP(size, HAK_RMAP_GRANULE);
 }
 
-/* Chunks are in address order: spans go to the lowest free pages. */
-static void chunk_insert(struct arena *a, struct chunk *ch)
+/*
+ * Chunks are in the order they were made: spans go to the oldest chunk with
+ * room, where the huge pages are, and the newest chunks empty first.
+ */
+static void chunk_append(struct arena *a, struct chunk *ch)
 {
 	struct chunk **pp = &a->chunks;
 
-	while (*pp && *pp < ch)
+	while (*pp)
 		pp = &(*pp)->next;
-	ch->next = *pp;
+	ch->next = NULL;
 	*pp = ch;
 }
 
 /* A new chunk of the arena's next size (at least @pages + the header). */
 static struct chunk *chunk_new(struct arena *a, unsigned pages)
 {
-	size_t size = HAK_MIN(chunk_init << a->level, chunk_max), map;
+	size_t size = HAK_MIN(chunk_init << a->level, chunk_max), map, huge;
 	struct chunk *ch;
 	void *p;
 
@@ -205,9 +211,13 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 		hak_sys_unmap(p, map);
 		return NULL;
 	}
-	if (thp && size >= HAK_RMAP_GRANULE)
-		hak_sys_hugepage(p, size & ~(HAK_RMAP_GRANULE - 1));
+	/* whole granules, while the arena's share lasts; before the header
+	 * is written, or its page would keep the first granule on 4 KiB pages */
+	huge = HAK_MIN(size, thp_bytes - HAK_MIN(a->huge, thp_bytes)) & ~(HAK_RMAP_GRANULE - 1);
+	if (huge)
+		hak_sys_hugepage(p, huge);
 	ch = p;
+	ch->huge = huge;
 	ch->magic = CHUNK_MAGIC;
 	ch->npages = (uint32_t)(size / PAGE);
 	ch->size = size;
@@ -218,7 +228,8 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 		hak_sys_unmap(p, size);
 		return NULL;
 	}
-	chunk_insert(a, ch);
+	chunk_append(a, ch);
+	a->huge += ch->huge;
 	if (a->level < growth_levels)
 		a->level++;
 	hak_count(chunks_mapped, 1);
@@ -230,6 +241,7 @@ static void chunk_free(struct chunk *ch)
 {
 	size_t size = ch->size, map = chunk_mapping(size);
 
+	ch->arena->huge -= ch->huge;
 	hak_rmap_unregister(ch, map);
 	if (map > size)
 		hak_sys_unguard((char *)ch + size, map - size);
@@ -273,6 +285,7 @@ static struct span *span_new(struct arena *a, unsigned cls)
 		.inv = (uint32_t)((((uint64_t)1 << 32) + bsize - 1) / bsize),
 		.cls = (uint8_t)cls,
 		.npages = (uint8_t)n,
+		.huge = (size_t)first * PAGE < ch->huge,
 	};
 	sp->free = sp->all;
 	for (unsigned i = (unsigned)first; i < first + n; i++)
@@ -298,13 +311,14 @@ static void span_release(struct arena *a, struct span *sp, uint64_t since)
 	hak_count(class_of(sp->cls)->spans_freed, 1);
 }
 
-/* Partial lists are in address order, so the lowest blocks go out first
- * and the spans at the top empty and return their pages. */
+/* Partial lists hold the spans on huge pages first, then in address order,
+ * so the blocks there go out first and the others empty and return. */
 static void partial_add(struct arena *a, struct span *sp)
 {
 	struct span **pp = &a->partial[sp->cls - HAK_POOL_FIRST_CLASS], *prev = NULL;
 
-	while (*pp && (*pp)->start < sp->start) {
+	while (*pp && ((*pp)->huge > sp->huge ||
+		       ((*pp)->huge == sp->huge && (*pp)->start < sp->start))) {
 		prev = *pp;
 		pp = &prev->next;
 	}
@@ -765,7 +779,7 @@ static int pool_init(const struct hak_options *opt)
 	chunk_init = (size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_INIT] * MIB;
 	chunk_max = HAK_MAX((size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_MAX] * MIB, chunk_init);
 	growth_levels = (unsigned)opt->v[HAK_OPT_POOL_TLS_ARENA_GROWTH_LEVELS];
-	thp = opt->v[HAK_OPT_POOL_THP];
+	thp_bytes = (size_t)opt->v[HAK_OPT_POOL_THP_MB] * MIB;
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		size_t bytes = class_bytes(i);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../boxes/pool_p1_p4/pool.h"
+#include "../../boxes/regionmap/regionmap.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
 
@@ -500,28 +501,54 @@ START_TEST(arena_without_growth_levels_keeps_its_size)
 }
 END_TEST
 
-START_TEST(no_huge_pages_by_default)
-{
-	setenv("HAKMEM_CHECK", "fast", 1);
-	ck_assert_int_eq(grow_to(2), (1 + 2) * MIB);
-	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);	/* off by default */
-}
-END_TEST
-
-/* HAKMEM_POOL_THP=1: huge pages for the chunks of whole granules (1 MiB is not one). */
-START_TEST(thp_option_covers_chunks_of_2_mib_and_more)
+/* By default the first 6 MiB of whole granules (the 2 and 4 MiB chunks) are on huge pages. */
+START_TEST(first_6_mib_on_huge_pages_by_default)
 {
 	char *p;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
-	setenv("HAKMEM_POOL_THP", "1", 1);
 	ck_assert_int_eq(grow_to(1), 1 * MIB);
-	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);	/* 1 MiB is no whole granule */
 	ck_assert_int_eq(grow_to(3), (1 + 2 + 4) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4) * MIB);
+	ck_assert_int_eq(grow_to(5), (1 + 2 + 4 + 8 + 8) * MIB);
 	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4) * MIB);
 	p = hak_malloc(HAK_POOL_MAX);
 	memset(p, 7, HAK_POOL_MAX);
 	hak_free(p);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(thp_option_sets_the_share)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_THP_MB", "12", 1);
+	ck_assert_int_eq(grow_to(5), (1 + 2 + 4 + 8 + 8) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4 + 6) * MIB);	/* part of the 8 */
+}
+END_TEST
+
+START_TEST(thp_option_0_means_none)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_THP_MB", "0", 1);
+	ck_assert_int_eq(grow_to(3), (1 + 2 + 4) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);
+}
+END_TEST
+
+/* A new span goes to the oldest chunk with room, wherever the newer ones are mapped. */
+START_TEST(spans_go_to_the_oldest_chunk_with_room)
+{
+	char *first, *small;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	first = hak_malloc(HAK_POOL_MAX);	/* spans of 4 pages: 3 fill 15 of 16 */
+	ck_assert_int_eq(grow_to(2), (1 + 2) * MIB);
+	small = hak_malloc(8 << 10);		/* a span of 1 page */
+	ck_assert_ptr_eq(hak_rmap_base(hak_rmap_lookup(small), small),
+			 hak_rmap_base(hak_rmap_lookup(first), first));
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -675,8 +702,10 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, arena_chunks_grow_up_to_the_limit);
 	tcase_add_test(arena, arena_growth_follows_the_options);
 	tcase_add_test(arena, arena_without_growth_levels_keeps_its_size);
-	tcase_add_test(arena, no_huge_pages_by_default);
-	tcase_add_test(arena, thp_option_covers_chunks_of_2_mib_and_more);
+	tcase_add_test(arena, first_6_mib_on_huge_pages_by_default);
+	tcase_add_test(arena, thp_option_sets_the_share);
+	tcase_add_test(arena, thp_option_0_means_none);
+	tcase_add_test(arena, spans_go_to_the_oldest_chunk_with_room);
 	tcase_add_test(arena, empty_chunks_return_after_the_delay);
 	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
 	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
