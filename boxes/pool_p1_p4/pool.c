@@ -80,7 +80,6 @@ struct arena {
 	_Atomic(struct span *) notify;	/* spans with remote frees */
 	_Atomic bool orphan;
 	unsigned level;			/* growth steps taken */
-	size_t huge;			/* bytes of its chunks on huge pages */
 	uint64_t next_decay_ms;
 	unsigned nempty;		/* chunks without spans */
 	struct arena *next_orphan;	/* orphan_lock */
@@ -116,6 +115,7 @@ static HAK_TLS uint64_t next_bin_decay_ms;
 BUILD_BUG_ON(HAK_POOL_NCLASSES > 64);
 static size_t arena_bytes, chunk_init, chunk_max;
 static size_t thp_bytes;	/* HAKMEM_POOL_THP_MB */
+static _Atomic size_t huge_claimed;	/* of it, by all arenas' chunks */
 static unsigned growth_levels;
 static uint64_t empty_delay_ms;
 static bool check_full;
@@ -194,6 +194,19 @@ static void chunk_append(struct arena *a, struct chunk *ch)
 	*pp = ch;
 }
 
+/* Up to @size bytes (whole granules) of what is left of the huge-page share. */
+static size_t huge_claim(size_t size)
+{
+	size_t cur = hak_atomic_load_relaxed(&huge_claimed), take;
+
+	do {
+		take = HAK_MIN(size, thp_bytes - HAK_MIN(cur, thp_bytes)) & ~(HAK_RMAP_GRANULE - 1);
+		if (!take)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&huge_claimed, &cur, cur + take));
+	return take;
+}
+
 /* A new chunk of the arena's next size (at least @pages + the header). */
 static struct chunk *chunk_new(struct arena *a, unsigned pages)
 {
@@ -211,9 +224,9 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 		hak_sys_unmap(p, map);
 		return NULL;
 	}
-	/* whole granules, while the arena's share lasts; before the header
-	 * is written, or its page would keep the first granule on 4 KiB pages */
-	huge = HAK_MIN(size, thp_bytes - HAK_MIN(a->huge, thp_bytes)) & ~(HAK_RMAP_GRANULE - 1);
+	/* before the header is written, or its page would keep the first
+	 * granule on 4 KiB pages */
+	huge = huge_claim(size);
 	if (huge)
 		hak_sys_hugepage(p, huge);
 	ch = p;
@@ -224,12 +237,12 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 	ch->arena = a;
 	hak_bits_assign(ch->free_pages, 1, ch->npages - 1, true);	/* page 0: this header */
 	if (hak_rmap_register(ch, map, HAK_RMAP_POOL)) {
+		hak_atomic_sub_relaxed(&huge_claimed, huge);
 		hak_sys_unguard((char *)p + size, map - size);
 		hak_sys_unmap(p, size);
 		return NULL;
 	}
 	chunk_append(a, ch);
-	a->huge += ch->huge;
 	if (a->level < growth_levels)
 		a->level++;
 	hak_count(chunks_mapped, 1);
@@ -241,7 +254,7 @@ static void chunk_free(struct chunk *ch)
 {
 	size_t size = ch->size, map = chunk_mapping(size);
 
-	ch->arena->huge -= ch->huge;
+	hak_atomic_sub_relaxed(&huge_claimed, ch->huge);
 	hak_rmap_unregister(ch, map);
 	if (map > size)
 		hak_sys_unguard((char *)ch + size, map - size);

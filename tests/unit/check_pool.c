@@ -501,8 +501,8 @@ START_TEST(arena_without_growth_levels_keeps_its_size)
 }
 END_TEST
 
-/* By default the first 6 MiB of whole granules (the 2 and 4 MiB chunks) are on huge pages. */
-START_TEST(first_6_mib_on_huge_pages_by_default)
+/* By default 10 MiB of whole granules (the 2 and 4 MiB chunks, half the first 8) are on huge pages. */
+START_TEST(first_10_mib_on_huge_pages_by_default)
 {
 	char *p;
 
@@ -512,11 +512,32 @@ START_TEST(first_6_mib_on_huge_pages_by_default)
 	ck_assert_int_eq(grow_to(3), (1 + 2 + 4) * MIB);
 	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4) * MIB);
 	ck_assert_int_eq(grow_to(5), (1 + 2 + 4 + 8 + 8) * MIB);
-	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4 + 4) * MIB);
 	p = hak_malloc(HAK_POOL_MAX);
 	memset(p, 7, HAK_POOL_MAX);
 	hak_free(p);
 	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+static void *grow_to_6(void *arg)
+{
+	(void)arg;
+	grow_to(6);	/* counted over the process: 3 chunks of this thread's own */
+	return NULL;
+}
+
+/* The share is the whole process's: a second thread gets what the first left. */
+START_TEST(threads_share_the_huge_pages)
+{
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	ck_assert_int_eq(grow_to(3), (1 + 2 + 4) * MIB);
+	ck_assert_int_eq(pthread_create(&t, NULL, grow_to_6, NULL), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(stat1("pool.chunks_mapped"), 6);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4 + 2 + 2) * MIB);
 }
 END_TEST
 
@@ -702,7 +723,8 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, arena_chunks_grow_up_to_the_limit);
 	tcase_add_test(arena, arena_growth_follows_the_options);
 	tcase_add_test(arena, arena_without_growth_levels_keeps_its_size);
-	tcase_add_test(arena, first_6_mib_on_huge_pages_by_default);
+	tcase_add_test(arena, first_10_mib_on_huge_pages_by_default);
+	tcase_add_test(arena, threads_share_the_huge_pages);
 	tcase_add_test(arena, thp_option_sets_the_share);
 	tcase_add_test(arena, thp_option_0_means_none);
 	tcase_add_test(arena, spans_go_to_the_oldest_chunk_with_room);
