@@ -37,7 +37,7 @@
 	X(POOL_TLS_ARENA_GROWTH_LEVELS, 3, 0, 5, NULL,			\
 	  "times a thread's next chunk doubles, from _MB_INIT towards _MB_MAX") \
 	X(POOL_THP_MB, 10, 0, 1048576, NULL,				\
-	  "MiB of pool arena chunks on transparent huge pages, for the whole process: whole 2 MiB granules of each arena's oldest chunks (faster 1-52 KiB blocks; each touched 2 MiB is committed whole)") \
+	  "MiB of pool arena chunks on transparent huge pages, for the whole process: whole 2 MiB granules of new chunks, first come first served (faster 1-52 KiB blocks; each touched 2 MiB is committed whole)") \
 	X(SS_KEEP, 2, 0, 1024, NULL,					\
 	  "empty 2 MiB superslabs always kept mapped for reuse")	\
 	X(SS_DELAY_MS, 1000, 0, 3600000, NULL,				\

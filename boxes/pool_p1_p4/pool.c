@@ -182,7 +182,8 @@ static size_t chunk_mapping(size_t size)
 
 /*
  * Chunks are in the order they were made: spans go to the oldest chunk with
- * room, where the huge pages are, and the newest chunks empty first.
+ * room, the first to have claimed huge pages (the arena's 1 MiB first chunk
+ * aside), so the newest chunks tend to empty first.
  */
 static void chunk_append(struct arena *a, struct chunk *ch)
 {
@@ -227,8 +228,10 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 	/* before the header is written, or its page would keep the first
 	 * granule on 4 KiB pages */
 	huge = huge_claim(size);
-	if (huge)
-		hak_sys_hugepage(p, huge);
+	if (huge && hak_sys_hugepage(p, huge)) {	/* no THP in this kernel */
+		hak_atomic_sub_relaxed(&huge_claimed, huge);
+		huge = 0;
+	}
 	ch = p;
 	ch->huge = huge;
 	ch->magic = CHUNK_MAGIC;
@@ -496,13 +499,13 @@ static void check_canary(const struct span *sp, const void *blk)
 				  blk, sp->bsize, i);
 }
 
-/* Up to @want blocks of @cls into @out, lowest address last; returns how many. */
+/* Up to @want blocks of @cls into @out, from the first partial span on; returns how many. */
 static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
 {
 	struct span **head = &a->partial[cls - HAK_POOL_FIRST_CLASS];
 	unsigned got = 0;
 
-	/* Remote frees first: the lowest free blocks go out, wherever they came from. */
+	/* Remote frees first: the first free blocks go out, wherever they came from. */
 	if (atomic_load_explicit(&a->notify, memory_order_relaxed))
 		collect(a);
 	while (got < want) {
@@ -850,21 +853,37 @@ static void pool_postfork_parent(void)
  * may have been halfway through an update, so nobody touches them again.
  * Their threads' claims on the bins' budget are given back.
  */
+/* Huge-page bytes of @a's chunks. */
+static size_t arena_huge(const struct arena *a)
+{
+	size_t n = 0;
+
+	for (const struct chunk *ch = a ? a->chunks : NULL; ch; ch = ch->next)
+		n += ch->huge;
+	return n;
+}
+
 static void pool_postfork_child(void)
 {
+	size_t huge = arena_huge(my_arena);
+
 	pthread_mutex_init(&orphan_lock, NULL);
 	atomic_store(&claimed, my_claim);	/* the other threads are gone */
+	for (struct arena *a = orphans; a; a = a->next_orphan)
+		huge += arena_huge(a);
+	atomic_store(&huge_claimed, huge);	/* so are their arenas' chunks */
 }
 
 static void pool_stats(FILE *out)
 {
 	fprintf(out, "pool.arenas %llu\npool.adoptions %llu\npool.reclaims %llu\n"
 		"pool.chunks_mapped %llu\npool.chunks_unmapped %llu\npool.chunk_bytes %llu\n"
-		"pool.bin_claimed_bytes %zu\n",
+		"pool.bin_claimed_bytes %zu\npool.huge_claimed_bytes %zu\n",
 		(unsigned long long)arenas_new, (unsigned long long)adoptions,
 		(unsigned long long)reclaims, (unsigned long long)chunks_mapped,
 		(unsigned long long)chunks_unmapped, (unsigned long long)chunk_bytes,
-		atomic_load_explicit(&claimed, memory_order_relaxed));
+		atomic_load_explicit(&claimed, memory_order_relaxed),
+		atomic_load_explicit(&huge_claimed, memory_order_relaxed));
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		struct class_state *c = &classes[i];
 

@@ -286,6 +286,42 @@ START_TEST(fork_child_gets_back_other_threads_room)
 }
 END_TEST
 
+static long grow_to(long chunks);
+
+static void *grow_to_3_and_wait(void *arg)
+{
+	(void)arg;
+	grow_to(3);
+	pthread_barrier_wait(&fork_barrier);	/* grown */
+	pthread_barrier_wait(&fork_barrier);	/* forked */
+	return NULL;
+}
+
+/* A fork child gets back the huge-page share of the threads it does not have. */
+START_TEST(fork_child_gets_back_other_threads_huge_pages)
+{
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	hak_free(hak_malloc(1));	/* initialised before the thread */
+	pthread_barrier_init(&fork_barrier, NULL, 2);
+	ck_assert_int_eq(pthread_create(&t, NULL, grow_to_3_and_wait, NULL), 0);
+	pthread_barrier_wait(&fork_barrier);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4) * MIB);
+	pid = fork();
+	if (pid == 0)
+		_exit(stat1("pool.huge_claimed_bytes") == 0 ? 0 : 1);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4) * MIB);
+	pthread_barrier_wait(&fork_barrier);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+END_TEST
+
 static long claimed_in_thread;
 
 static void *grow_bins(void *arg)
@@ -607,8 +643,10 @@ START_TEST(malloc_trim_returns_empty_chunks_at_once)
 		p[i] = hak_malloc(HAK_POOL_MAX);
 	for (int i = 0; i < N; i++)
 		hak_free(p[i]);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), 10 * MIB);
 	hak_malloc_trim(0);
 	ck_assert_int_eq(stat1("pool.chunk_bytes"), 0);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), 0);	/* the share is back */
 	ck_assert_int_eq(hak_self_check(), 0);
 	p[0] = hak_malloc(HAK_POOL_MAX);	/* usable again: the arena is adopted */
 	ck_assert_ptr_nonnull(p[0]);
@@ -707,6 +745,7 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, freeing_only_thread_does_not_grow);
 	tcase_add_test(tc, trim_returns_the_room_and_bins_grow_again);
 	tcase_add_test(tc, fork_child_gets_back_other_threads_room);
+	tcase_add_test(tc, fork_child_gets_back_other_threads_huge_pages);
 	tcase_add_test(tc, unused_bins_shrink_after_the_delay);
 	tcase_add_test(tc, full_check_keeps_bins_empty);
 	suite_add_tcase(s, tc);
