@@ -262,27 +262,40 @@ static void *grow_and_wait(void *arg)
 	return NULL;
 }
 
-/* A fork child gets back the room of the parent's other threads. */
-START_TEST(fork_child_gets_back_other_threads_room)
+/*
+ * Fork while a thread that ran @grow holds what it claimed of the budget
+ * named by @stat: the child, which has no such thread, sees 0, and the
+ * parent keeps its count. Returns the parent's count.
+ */
+static long fork_with_a_grown_thread(void *(*grow)(void *), const char *stat)
 {
 	pthread_t t;
 	pid_t pid;
 	int status;
+	long held;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	hak_free(hak_malloc(1));	/* initialised before the thread */
 	pthread_barrier_init(&fork_barrier, NULL, 2);
-	ck_assert_int_eq(pthread_create(&t, NULL, grow_and_wait, NULL), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, grow, NULL), 0);
 	pthread_barrier_wait(&fork_barrier);
-	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
+	held = stat1(stat);
 	pid = fork();
 	if (pid == 0)
-		_exit(stat1("pool.bin_claimed_bytes") == 0 ? 0 : 1);
+		_exit(stat1(stat) == 0 ? 0 : 1);
 	ck_assert_int_gt(pid, 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(stat1(stat), held);
 	pthread_barrier_wait(&fork_barrier);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	return held;
+}
+
+/* A fork child gets back the room of the parent's other threads. */
+START_TEST(fork_child_gets_back_other_threads_room)
+{
+	ck_assert_int_gt(fork_with_a_grown_thread(grow_and_wait, "pool.bin_claimed_bytes"), 0);
 }
 END_TEST
 
@@ -300,25 +313,8 @@ static void *grow_to_3_and_wait(void *arg)
 /* A fork child gets back the huge-page share of the threads it does not have. */
 START_TEST(fork_child_gets_back_other_threads_huge_pages)
 {
-	pthread_t t;
-	pid_t pid;
-	int status;
-
-	setenv("HAKMEM_CHECK", "fast", 1);
-	hak_free(hak_malloc(1));	/* initialised before the thread */
-	pthread_barrier_init(&fork_barrier, NULL, 2);
-	ck_assert_int_eq(pthread_create(&t, NULL, grow_to_3_and_wait, NULL), 0);
-	pthread_barrier_wait(&fork_barrier);
-	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4) * MIB);
-	pid = fork();
-	if (pid == 0)
-		_exit(stat1("pool.huge_claimed_bytes") == 0 ? 0 : 1);
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4) * MIB);
-	pthread_barrier_wait(&fork_barrier);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(fork_with_a_grown_thread(grow_to_3_and_wait, "pool.huge_claimed_bytes"),
+			 (2 + 4) * MIB);
 }
 END_TEST
 
