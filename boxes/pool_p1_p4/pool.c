@@ -848,11 +848,6 @@ static void pool_postfork_parent(void)
 	pthread_mutex_unlock(&orphan_lock);
 }
 
-/*
- * The arenas of the parent's other threads stay theirs in the child: they
- * may have been halfway through an update, so nobody touches them again.
- * Their threads' claims on the bins' budget are given back.
- */
 /* Huge-page bytes of @a's chunks. */
 static size_t arena_huge(const struct arena *a)
 {
@@ -863,6 +858,12 @@ static size_t arena_huge(const struct arena *a)
 	return n;
 }
 
+/*
+ * The arenas of the parent's other threads stay theirs in the child: they
+ * may have been halfway through an update, so nobody touches them again.
+ * Their threads' claims on the bins' budget and the huge-page share are
+ * given back: the share is counted again from the arenas the child has.
+ */
 static void pool_postfork_child(void)
 {
 	size_t huge = arena_huge(my_arena);
