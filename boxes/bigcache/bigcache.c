@@ -431,7 +431,7 @@ static void *map_new(size_t need, size_t open, size_t align, size_t off)
 
 void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 {
-	size_t off = user_offset(align), need, open;
+	size_t off = user_offset(align), need;
 	bool plain = off < 2 * hak_sys_page_size();	/* not over-aligned */
 	struct large_hdr *h = NULL;
 
@@ -443,12 +443,11 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 		return seg_alloc(size, zeroed);
 	/* Whole granules, so that freed neighbours can merge. */
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
-	open = HAK_ALIGN_UP(off + size, hak_sys_page_size());
 	if (plain && (h = cache_take(need))) {
 		hak_count(hits, 1);	/* split to @need: the rest stays cached */
 	} else if (!plain || zero || !(h = cache_gather(need))) {
 		hak_count(misses, 1);
-		h = map_new(need, open, align, off);
+		h = map_new(need, HAK_ALIGN_UP(off + size, hak_sys_page_size()), align, off);
 		if (!h)
 			return NULL;
 		*zeroed = true;
@@ -459,7 +458,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
 	if (close_tails)	/* a failure leaves them open */
-		set_open(h, open);
+		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	return h->user;
 }
 
