@@ -69,6 +69,17 @@ static unsigned size_class(size_t bytes)
 }
 
 /*
+ * HAKMEM_LARGE_THP: huge pages for the whole granules of the first @used
+ * bytes of mapping @h. Called before the header is written where that
+ * faults a page in: a granule with a 4 KiB page in it stays on small pages.
+ */
+static void advise_huge(void *h, size_t used)
+{
+	if (thp && used >= HAK_RMAP_GRANULE)
+		hak_sys_hugepage(h, used & ~(HAK_RMAP_GRANULE - 1));
+}
+
+/*
  * Mappings leave the region map under cache_lock (retire_locked) and are
  * unmapped after it is dropped (release): a coalescer holding the lock only
  * ever finds regions that are still mapped.
@@ -411,12 +422,13 @@ static void cache_put(struct large_hdr *h)
  */
 static void *map_new(size_t need, size_t open, size_t align, size_t off)
 {
-	size_t page = hak_sys_page_size();
+	size_t page = hak_sys_page_size(), used = open;
 	struct large_hdr *h;
 	void *base;
 
 	if (hak_sys_map_part(need, &open, HAK_MAX(align, HAK_RMAP_GRANULE), &base))
 		return NULL;
+	advise_huge(base, used);
 	if (hak_rmap_register(base, need, HAK_RMAP_LARGE)) {
 		hak_sys_unmap(base, need);
 		return NULL;
@@ -445,16 +457,15 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (plain && (h = cache_take(need))) {
 		hak_count(hits, 1);	/* split to @need: the rest stays cached */
-	} else if (!plain || zero || !(h = cache_gather(need))) {
+	} else if (plain && !zero && (h = cache_gather(need))) {
+		advise_huge(h, off + size);	/* moved pages keep their size */
+	} else {
 		hak_count(misses, 1);
 		h = map_new(need, HAK_ALIGN_UP(off + size, hak_sys_page_size()), align, off);
 		if (!h)
 			return NULL;
 		*zeroed = true;
 	}
-	/* HAKMEM_LARGE_THP: granules the block fills; cached ones kept theirs */
-	if (thp && off + size >= HAK_RMAP_GRANULE)
-		hak_sys_hugepage(h, (off + size) & ~(HAK_RMAP_GRANULE - 1));
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
 	if (close_tails)	/* a failure leaves them open */

@@ -312,6 +312,36 @@ START_TEST(thp_option_covers_whole_granules)
 }
 END_TEST
 
+/* Whether this kernel gives huge pages to a mapping that asks for them. */
+static bool thp_available(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] && !strstr(buf, "[never]");
+}
+
+/* The advice comes before the header is written: a granule with a 4 KiB page in it stays on small pages. */
+START_TEST(thp_block_is_huge_from_its_first_granule)
+{
+	char *p;
+
+	setenv("HAKMEM_LARGE_THP", "1", 1);
+	p = hak_malloc(5 * MiB);	/* fresh: the cache is empty */
+	memset(p, 3, 5 * MiB);
+	if (thp_available())
+		ck_assert_uint_eq(unit_huge_kb_at(p), 4 * MiB >> 10);
+	else
+		fprintf(stderr, "thp_block_is_huge_from_its_first_granule: no THP in this kernel, not checked\n");
+	hak_free(p);
+}
+END_TEST
+
 /* A bigger freed block serves smaller requests; freed neighbours merge again. */
 START_TEST(cached_blocks_split_and_coalesce)
 {
@@ -803,6 +833,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, a_gathered_block_can_be_gathered_again);
 	tcase_add_test(tc, calloc_does_not_gather);
 	tcase_add_test(tc, thp_option_covers_whole_granules);
+	tcase_add_test(tc, thp_block_is_huge_from_its_first_granule);
 	tcase_add_test(tc, oldest_is_evicted_first);
 	tcase_add_test(tc, idle_blocks_expire);
 	tcase_add_test(tc, huge_alignment_does_not_pin_the_gap);

@@ -91,25 +91,40 @@ static inline const char *unit_prot_at(const void *addr)
 	return perms;
 }
 
-/* unit_charged_at() - whether the mapping holding @addr counts against overcommit ("ac" in its VmFlags). */
-static inline bool unit_charged_at(const void *addr)
+/* unit_smaps_line() - the line that starts with @key in the /proc/self/smaps entry of the mapping holding @addr, or "". */
+static inline const char *unit_smaps_line(const void *addr, const char *key)
 {
+	static char line[512];
 	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[512];
 	unsigned long lo, hi;
-	bool in = false, ac = false;
+	bool in = false, found = false;
 
-	while (f && fgets(line, sizeof(line), f)) {
+	while (f && !found && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
 			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
-		else if (in && !strncmp(line, "VmFlags:", 8)) {
-			ac = strstr(line, " ac") != NULL;
-			break;
-		}
+		else
+			found = in && !strncmp(line, key, strlen(key));
 	}
 	if (f)
 		fclose(f);
-	return ac;
+	if (!found)
+		line[0] = 0;
+	return line;
+}
+
+/* unit_charged_at() - whether the mapping holding @addr counts against overcommit ("ac" in its VmFlags). */
+static inline bool unit_charged_at(const void *addr)
+{
+	return strstr(unit_smaps_line(addr, "VmFlags:"), " ac") != NULL;
+}
+
+/* unit_huge_kb_at() - kB of the mapping holding @addr on transparent huge pages. */
+static inline unsigned long unit_huge_kb_at(const void *addr)
+{
+	unsigned long kb = 0;
+
+	sscanf(unit_smaps_line(addr, "AnonHugePages:"), "AnonHugePages: %lu", &kb);
+	return kb;
 }
 
 #endif /* HAK_UNIT_H */
