@@ -24,6 +24,7 @@
 static const char *bench_name = "bench";
 static bool corrupt_armed;
 static atomic_bool corrupt_done;
+static _Atomic size_t live_bytes, live_peak;	/* under bench_mixed.live_max */
 
 /* splitmix64: spreads any seed, even 0, over the whole state. */
 static uint64_t mix64(uint64_t x)
@@ -262,9 +263,11 @@ void bench_report(unsigned threads, uint64_t ops, double secs)
 
 	getrusage(RUSAGE_SELF, &ru);
 	printf("RESULT name=%s threads=%u ops=%llu secs=%.6f ops_per_sec=%.0f "
-	       "peak_rss_kb=%ld malloc_lib=%s\n", bench_name, threads,
-	       (unsigned long long)ops, secs,
-	       secs > 0 ? (double)ops / secs : 0.0, ru.ru_maxrss, malloc_lib());
+	       "peak_rss_kb=%ld", bench_name, threads, (unsigned long long)ops,
+	       secs, secs > 0 ? (double)ops / secs : 0.0, ru.ru_maxrss);
+	if (live_peak)	/* what the peak RSS can be held against */
+		printf(" peak_live_kb=%zu", live_peak >> 10);
+	printf(" malloc_lib=%s\n", malloc_lib());
 	fflush(stdout);
 }
 
@@ -274,6 +277,7 @@ struct mixed_thread {
 	const struct bench_mixed *m;
 	unsigned id;
 	pthread_barrier_t *start, *stop;
+	uint64_t ops;
 };
 
 static size_t mixed_size(const struct bench_mixed *m, struct bench_rng *r)
@@ -283,18 +287,77 @@ static size_t mixed_size(const struct bench_mixed *m, struct bench_rng *r)
 	return bench_rand_range(r, m->min, m->max);
 }
 
-static void mixed_loop(const struct bench_mixed *m, struct bench_block *slots,
-		       struct bench_rng *r)
+/* Count @size more bytes live, unless that passes m->live_max. */
+static bool live_reserve(const struct bench_mixed *m, size_t size)
 {
+	size_t cur = atomic_load_explicit(&live_bytes, memory_order_relaxed);
+	size_t peak;
+
+	if (!m->live_max)
+		return true;
+	do {
+		if (size > m->live_max - cur)
+			return false;
+	} while (!atomic_compare_exchange_weak(&live_bytes, &cur, cur + size));
+	peak = atomic_load_explicit(&live_peak, memory_order_relaxed);
+	while (cur + size > peak &&
+	       !atomic_compare_exchange_weak(&live_peak, &peak, cur + size))
+		;
+	return true;
+}
+
+/* Free @b; its bytes stop counting only once free() returned. */
+static void mixed_free(const struct bench_mixed *m, struct bench_block *b)
+{
+	size_t size = b->size;
+
+	bench_release(b, m->touch_pages);
+	if (m->live_max)
+		atomic_fetch_sub(&live_bytes, size);
+}
+
+/* The first slot after @slot, cyclically, that holds a block, or NULL. */
+static struct bench_block *next_live(struct bench_block *slots, size_t ws, size_t slot)
+{
+	for (size_t k = 1; k < ws; k++)
+		if (slots[(slot + k) % ws].p)
+			return &slots[(slot + k) % ws];
+	return NULL;
+}
+
+static uint64_t mixed_loop(const struct bench_mixed *m, struct bench_block *slots,
+			   struct bench_rng *r)
+{
+	uint64_t ops = 0;
+
 	for (uint64_t i = 0; i < m->iters; i++) {
 		size_t slot = bench_rand_range(r, 0, m->ws - 1);
 		struct bench_block *b = &slots[slot];
 
-		if (b->p)
-			bench_release(b, m->touch_pages);
-		else
-			bench_alloc(b, mixed_size(m, r), r, m->touch_pages);
+		if (!b->p) {
+			size_t size = mixed_size(m, r);
+
+			if (live_reserve(m, size)) {
+				bench_alloc(b, size, r, m->touch_pages);
+				ops++;
+				continue;
+			}
+			b = next_live(slots, m->ws, slot);	/* over the bound */
+			if (!b)
+				continue;
+		}
+		mixed_free(m, b);
+		ops++;
 	}
+	return ops;
+}
+
+static void mixed_free_all(const struct bench_mixed *m, struct bench_block *slots)
+{
+	for (size_t i = 0; i < m->ws; i++)
+		if (slots[i].p)
+			mixed_free(m, &slots[i]);
+	free(slots);
 }
 
 /* One thread's run; the barriers bracket the timed loop. */
@@ -309,16 +372,13 @@ static void *mixed_thread(void *arg)
 		bench_die("out of memory for %zu slots", m->ws);
 	bench_rng_seed(&r, m->seed * 1000003 + t->id);
 	pthread_barrier_wait(t->start);
-	mixed_loop(m, slots, &r);
+	t->ops = mixed_loop(m, slots, &r);
 	pthread_barrier_wait(t->stop);
-	for (size_t i = 0; i < m->ws; i++)
-		if (slots[i].p)
-			bench_release(&slots[i], m->touch_pages);
-	free(slots);
+	mixed_free_all(m, slots);
 	return NULL;
 }
 
-static double mixed_single(const struct bench_mixed *m)
+static double mixed_single(const struct bench_mixed *m, uint64_t *ops)
 {
 	struct bench_block *slots = calloc(m->ws, sizeof(*slots));
 	struct bench_rng r;
@@ -328,12 +388,9 @@ static double mixed_single(const struct bench_mixed *m)
 		bench_die("out of memory for %zu slots", m->ws);
 	bench_rng_seed(&r, m->seed * 1000003);
 	t0 = bench_now();
-	mixed_loop(m, slots, &r);
+	*ops = mixed_loop(m, slots, &r);
 	secs = bench_now() - t0;
-	for (size_t i = 0; i < m->ws; i++)
-		if (slots[i].p)
-			bench_release(&slots[i], m->touch_pages);
-	free(slots);
+	mixed_free_all(m, slots);
 	return secs;
 }
 
@@ -342,7 +399,7 @@ static double mixed_single(const struct bench_mixed *m)
  * 1) and return the wall time of the loops alone: slot arrays are set up
  * before and leftover blocks verified and freed after the timed span.
  */
-double bench_mixed_threads(const struct bench_mixed *m, unsigned threads)
+double bench_mixed_threads(const struct bench_mixed *m, unsigned threads, uint64_t *ops)
 {
 	pthread_barrier_t start, stop;
 	pthread_t tid[threads];
@@ -350,11 +407,11 @@ double bench_mixed_threads(const struct bench_mixed *m, unsigned threads)
 	double t0, secs;
 
 	if (threads == 1)
-		return mixed_single(m);
+		return mixed_single(m, ops);
 	pthread_barrier_init(&start, NULL, threads + 1);
 	pthread_barrier_init(&stop, NULL, threads + 1);
 	for (unsigned i = 0; i < threads; i++) {
-		t[i] = (struct mixed_thread){ m, i, &start, &stop };
+		t[i] = (struct mixed_thread){ m, i, &start, &stop, 0 };
 		if (pthread_create(&tid[i], NULL, mixed_thread, &t[i]))
 			bench_die("pthread_create failed");
 	}
@@ -362,8 +419,11 @@ double bench_mixed_threads(const struct bench_mixed *m, unsigned threads)
 	t0 = bench_now();
 	pthread_barrier_wait(&stop);
 	secs = bench_now() - t0;
-	for (unsigned i = 0; i < threads; i++)
+	*ops = 0;
+	for (unsigned i = 0; i < threads; i++) {
 		pthread_join(tid[i], NULL);
+		*ops += t[i].ops;
+	}
 	pthread_barrier_destroy(&start);
 	pthread_barrier_destroy(&stop);
 	return secs;

@@ -67,19 +67,23 @@ void bench_report(unsigned threads, uint64_t ops, double secs);
 /*
  * The mixed pattern: a working set of @ws slots; each step picks a random
  * slot and frees its block if it holds one, else allocates a random size
- * into it. One step is one malloc or one free, i.e. one op.
+ * into it. With @live_max, a malloc that would take the bytes live in all
+ * threads past it frees the thread's next block instead (or does nothing
+ * when the thread holds none). Each malloc or free is one op.
  */
 enum bench_dist { BENCH_UNIFORM, BENCH_LOG };
 
 struct bench_mixed {
 	uint64_t iters;		/* steps per thread */
 	size_t ws;		/* slots per thread */
+	size_t live_max;	/* bytes live at once over all threads, 0: no bound */
 	uint64_t seed;
 	size_t min, max;	/* request sizes, inclusive */
 	enum bench_dist dist;
 	bool touch_pages;	/* write a byte in every page, as users do */
 };
 
-double bench_mixed_threads(const struct bench_mixed *m, unsigned threads);
+/* Runs the pattern; returns the seconds the loops took, *@ops the ops done. */
+double bench_mixed_threads(const struct bench_mixed *m, unsigned threads, uint64_t *ops);
 
 #endif /* BENCH_COMMON_H */

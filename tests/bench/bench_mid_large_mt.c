@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 		.min = 8 << 10, .max = 32 << 10, .dist = BENCH_UNIFORM,
 	};
 	unsigned threads;
+	uint64_t ops;
 	double secs;
 
 	bench_init("bench_mid_large_mt");
@@ -26,7 +27,7 @@ int main(int argc, char **argv)
 	m.iters = bench_arg(argv[2], "ITERS", 1, UINT64_MAX);
 	m.ws = bench_arg(argv[3], "WS", 1, 1u << 24);
 	m.seed = bench_arg(argv[4], "SEED", 0, UINT64_MAX);
-	secs = bench_mixed_threads(&m, threads);
-	bench_report(threads, m.iters * threads, secs);
+	secs = bench_mixed_threads(&m, threads, &ops);
+	bench_report(threads, ops, secs);
 	return 0;
 }

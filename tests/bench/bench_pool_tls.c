@@ -12,6 +12,7 @@ int main(int argc, char **argv)
 	struct bench_mixed m = {
 		.min = 8 << 10, .max = 52 << 10, .dist = BENCH_UNIFORM,
 	};
+	uint64_t ops;
 	double secs;
 
 	bench_init("bench_pool_tls");
@@ -22,7 +23,7 @@ int main(int argc, char **argv)
 	m.iters = bench_arg(argv[1], "ITERS", 1, UINT64_MAX);
 	m.ws = bench_arg(argv[2], "WS", 1, 1u << 24);
 	m.seed = bench_arg(argv[3], "SEED", 0, UINT64_MAX);
-	secs = bench_mixed_threads(&m, 1);
-	bench_report(1, m.iters, secs);
+	secs = bench_mixed_threads(&m, 1, &ops);
+	bench_report(1, ops, secs);
 	return 0;
 }

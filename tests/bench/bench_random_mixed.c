@@ -13,6 +13,7 @@ int main(int argc, char **argv)
 	struct bench_mixed m = {
 		.min = 16, .max = 1024, .dist = BENCH_UNIFORM,
 	};
+	uint64_t ops;
 	double secs;
 
 	bench_init("bench_random_mixed");
@@ -27,7 +28,7 @@ int main(int argc, char **argv)
 		m.min = bench_arg(argv[4], "MIN", 1, 1ull << 31);
 		m.max = bench_arg(argv[5], "MAX", m.min, 1ull << 31);
 	}
-	secs = bench_mixed_threads(&m, 1);
-	bench_report(1, m.iters, secs);
+	secs = bench_mixed_threads(&m, 1, &ops);
+	bench_report(1, ops, secs);
 	return 0;
 }

@@ -23,7 +23,7 @@ static const struct bench_case cases[] = {
 	{ "bench_random_mixed", { "20000", "64", "1" } },
 	{ "bench_pool_tls", { "2000", "32", "1" } },
 	{ "bench_mid_large_mt", { "2", "2000", "32", "1" } },
-	{ "bench_large", { "2", "40", "4", "1", "64k", "2m" } },
+	{ "bench_large", { "2", "40", "4", "0", "1", "64k", "2m" } },
 	{ "larson", { "2", "100", "200", "3", "1" } },
 	{ "bench_xthread", { "2", "5000", "16", "1024" } },
 	{ "bench_realloc", { "1", "4", "1m", "1" } },
@@ -125,6 +125,28 @@ START_TEST(test_corrupt_block_detected)
 }
 END_TEST
 
+/* bench_large keeps the bytes live over all threads within LIVE, and reports their peak. */
+START_TEST(test_large_live_bound_holds)
+{
+	static const struct bench_case c = {
+		"bench_large", { "2", "400", "8", "4m", "1", "64k", "2m" }
+	};
+	static struct outcome o;
+	unsigned long kb = 0;
+	const char *at;
+
+	run_case(&c, variants[_i], false, &o);
+	ck_assert_msg(o.status == 0, "bench_large_%s exited %d:\n%s", variants[_i],
+		      o.status, o.out);
+	at = strstr(o.out, "peak_live_kb=");
+	ck_assert_msg(at && sscanf(at, "peak_live_kb=%lu", &kb) == 1,
+		      "bench_large_%s: no peak_live_kb:\n%s", variants[_i], o.out);
+	/* 16 slots of up to 2 MiB: a refused malloc found more than 2 MiB live */
+	ck_assert_msg(kb > 2048 && kb <= 4096, "bench_large_%s: peak live %lu kB, bound 4096",
+		      variants[_i], kb);
+}
+END_TEST
+
 static Suite *bench_suite(void)
 {
 	Suite *s = suite_create("bench");
@@ -133,6 +155,7 @@ static Suite *bench_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_normal_run_passes, 0, 2 * NCASES);
 	tcase_add_loop_test(tc, test_corrupt_block_detected, 0, 2 * NCASES);
+	tcase_add_loop_test(tc, test_large_live_bound_holds, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -21,7 +21,7 @@ CSV=$OUTDIR/results.csv
 # shellcheck source=tools/bench/allocators.sh
 . tools/bench/allocators.sh
 
-# name|arguments. quick: runs of about 0.3..2 s on a 2-core machine, under
+# name|arguments. quick: runs of about 0.3..4 s on a 2-core machine, under
 # 3 minutes in all; full: longer runs, 256 MiB realloc, about 12 minutes.
 case $MODE in
 quick)
@@ -34,7 +34,7 @@ quick)
 		"larson|2 20000 100000 10 42"
 		"bench_xthread|1 4000000 16 1024 42"
 		"bench_realloc|1 8 32m 42"
-		"bench_large|2 120 8 42"
+		"bench_large|2 300 8 128m 42"
 	)
 	;;
 full)
@@ -47,7 +47,7 @@ full)
 		"larson|2 20000 100000 30 42"
 		"bench_xthread|1 10000000 16 1024 42"
 		"bench_realloc|1 4 256m 42"
-		"bench_large|2 150 8 42"
+		"bench_large|2 600 8 128m 42"
 	)
 	;;
 *)
