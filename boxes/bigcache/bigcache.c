@@ -9,7 +9,8 @@
  * and expiry. A request takes the best-fitting cached mapping and splits off
  * the rest at a granule boundary. Both are threaded through the freed blocks' own headers, so
  * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
- * is returned to the OS at the next cache operation.
+ * is returned to the OS at the next cache operation, or at the next call of
+ * hak_bc_decay() from a small-block refill.
  *
  * Lock: cache_lock protects the table, the age list and the byte count.
  * A live block's header is written only by the thread that owns the block.
@@ -563,6 +564,23 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 		set_open(h, open);
 	hak_count(resizes, 1);
 	return h->user;
+}
+
+void hak_bc_decay(void)
+{
+	static _Atomic uint64_t next_ms;
+	uint64_t now = hak_sys_now_ms();
+	struct large_hdr *gone;
+
+	if (now < atomic_load_explicit(&next_ms, memory_order_relaxed))
+		return;
+	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1, memory_order_relaxed);
+	if (!pthread_mutex_trylock(&cache_lock)) {
+		gone = expire_locked(0, now);
+		pthread_mutex_unlock(&cache_lock);
+		release_all(gone);
+	}
+	seg_decay();
 }
 
 size_t hak_bc_cached_bytes(void)

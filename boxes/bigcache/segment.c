@@ -289,6 +289,17 @@ const char *seg_free(void *seg, void *p)
 	return NULL;
 }
 
+void seg_decay(void)
+{
+	struct segment *gone;
+
+	if (pthread_mutex_trylock(&seg_lock))
+		return;
+	gone = maybe_expire_locked();
+	pthread_mutex_unlock(&seg_lock);
+	unmap_all(gone);
+}
+
 void *seg_resize(void *seg, void *p, size_t size)
 {
 	struct segment *s = seg;

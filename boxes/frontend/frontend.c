@@ -94,9 +94,11 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 		hak_init_slow();
 	if (zeroed)
 		*zeroed = false;
-	if (size <= HAK_POOL_MAX)
+	if (size <= HAK_POOL_MAX) {
 		cls = align <= HAK_MIN_ALIGN ? hak_ss_size_class(size)
 					     : aligned_class(size, align);
+		hak_bc_decay();	/* mostly refills: idle large blocks go back too */
+	}
 	if (cls < HAK_TINY_NCLASSES) {
 		p = hak_bin_pop(&hak_tiny_tls.bins[cls]);
 		p = p ? p : hak_tiny_alloc_slow(cls);

@@ -792,6 +792,32 @@ START_TEST(segment_pages_kept_are_bounded)
 }
 END_TEST
 
+/* Idle large blocks go back even when only small requests follow: at their refills. */
+START_TEST(idle_blocks_expire_at_small_refills)
+{
+	char *big, *seg, *keep;
+	void *small;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	big = hak_malloc(4 * MiB);
+	seg = hak_malloc(100 * KiB);
+	keep = hak_malloc(100 * KiB);	/* the segment stays, its free pages go */
+	memset(big, 1, 4 * MiB);
+	memset(seg, 1, 100 * KiB);
+	hak_free(big);
+	hak_free(seg);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB + 100 * KiB);	/* whole granules */
+	usleep(150 * 1000);
+	small = hak_malloc(48);		/* its class's first: a refill */
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_eq(seg_stat("bigcache.expired"), 1);	/* not the region map: the refill may reuse its address */
+	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 25);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(small);
+	hak_free(keep);
+}
+END_TEST
+
 /* A segment with no free for HAKMEM_BIGCACHE_DELAY_MS goes back at the next free. */
 START_TEST(idle_empty_segment_is_unmapped)
 {
@@ -836,6 +862,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, thp_block_is_huge_from_its_first_granule);
 	tcase_add_test(tc, oldest_is_evicted_first);
 	tcase_add_test(tc, idle_blocks_expire);
+	tcase_add_test(tc, idle_blocks_expire_at_small_refills);
 	tcase_add_test(tc, huge_alignment_does_not_pin_the_gap);
 	tcase_add_test(tc, aligned_gap_stays_reserved);
 	tcase_add_test(tc, realloc_to_256_mib_keeps_contents);
