@@ -458,8 +458,9 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (plain && (h = cache_take(need))) {
 		hak_count(hits, 1);	/* split to @need: the rest stays cached */
+		advise_huge(h, off + size);	/* may be advised in part only */
 	} else if (plain && !zero && (h = cache_gather(need))) {
-		advise_huge(h, off + size);	/* moved pages keep their size */
+		advise_huge(h, off + size);	/* moved pages stay small */
 	} else {
 		hak_count(misses, 1);
 		h = map_new(need, HAK_ALIGN_UP(off + size, hak_sys_page_size()), align, off);
@@ -574,7 +575,8 @@ void hak_bc_decay(void)
 
 	if (now < atomic_load_explicit(&next_ms, memory_order_relaxed))
 		return;
-	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1, memory_order_relaxed);
+	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1,
+			      memory_order_relaxed);
 	if (!pthread_mutex_trylock(&cache_lock)) {
 		gone = expire_locked(0, now);
 		pthread_mutex_unlock(&cache_lock);

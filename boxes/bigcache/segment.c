@@ -11,8 +11,8 @@
  * is freed. Freed pages stay committed for reuse, up to HAKMEM_BIGCACHE_MB
  * in all (beyond it, a free gives back its segment's free pages at once);
  * once a segment has had no free for the delay, its free pages go back to
- * the OS (MADV_DONTNEED) at the next free or new segment, and an empty
- * segment is unmapped.
+ * the OS (MADV_DONTNEED) at the next free, new segment or seg_decay(), and
+ * an empty segment is unmapped.
  *
  * Lock: seg_lock protects the list and every segment's header. Never held
  * with bigcache's cache_lock, except by fork's handlers (cache_lock first).

@@ -36,7 +36,7 @@ const char *seg_free(void *seg, void *p);
 /* seg_resize() - @p holding @size bytes in place, or NULL. */
 void *seg_resize(void *seg, void *p, size_t size);
 
-/* seg_decay() - what seg_free() does for idle segments, unless seg_lock is busy. */
+/* seg_decay() - seg_free()'s work on idle segments, unless seg_lock is busy. */
 void seg_decay(void);
 
 /* seg_trim() - return free pages and empty segments now; returns bytes. */

@@ -80,6 +80,13 @@ static unsigned aligned_class(size_t size, size_t align)
 	return cls;
 }
 
+/* A small class's refill: idle large blocks go back at it too. */
+static void *refill(void *(*slow)(unsigned), unsigned cls)
+{
+	hak_bc_decay();
+	return slow(cls);
+}
+
 /*
  * Every allocation that missed the fast path. Span starts are 64 KiB
  * aligned, so a class whose block size is a multiple of @align serves it.
@@ -94,18 +101,16 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 		hak_init_slow();
 	if (zeroed)
 		*zeroed = false;
-	if (size <= HAK_POOL_MAX) {
+	if (size <= HAK_POOL_MAX)
 		cls = align <= HAK_MIN_ALIGN ? hak_ss_size_class(size)
 					     : aligned_class(size, align);
-		hak_bc_decay();	/* mostly refills: idle large blocks go back too */
-	}
 	if (cls < HAK_TINY_NCLASSES) {
 		p = hak_bin_pop(&hak_tiny_tls.bins[cls]);
-		p = p ? p : hak_tiny_alloc_slow(cls);
+		p = p ? p : refill(hak_tiny_alloc_slow, cls);
 		STAT_FAST(tiny_allocs);
 	} else if (cls < HAK_SS_NCLASSES) {
 		p = hak_pool_pop(cls);
-		p = p ? p : hak_pool_alloc_slow(cls);
+		p = p ? p : refill(hak_pool_alloc_slow, cls);
 		STAT_FAST(pool_allocs);
 	} else {
 		p = hak_bc_alloc(size, HAK_MAX(align, (size_t)HAK_MIN_ALIGN), zeroed != NULL, &z);

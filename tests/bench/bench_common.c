@@ -24,7 +24,7 @@
 static const char *bench_name = "bench";
 static bool corrupt_armed;
 static atomic_bool corrupt_done;
-static _Atomic size_t live_bytes, live_peak;	/* under bench_mixed.live_max */
+static _Atomic size_t live_bytes, live_peak;	/* with a live_max */
 
 /* splitmix64: spreads any seed, even 0, over the whole state. */
 static uint64_t mix64(uint64_t x)
@@ -305,8 +305,8 @@ static bool live_reserve(size_t max, size_t size)
 }
 
 /* Free @b; with a bound, its bytes stop counting once free() returned. */
-static inline void mixed_free(const struct bench_mixed *m, struct bench_block *b,
-			      bool bounded)
+static inline void mixed_free(const struct bench_mixed *m,
+			      struct bench_block *b, bool bounded)
 {
 	size_t size = b->size;
 
@@ -316,7 +316,8 @@ static inline void mixed_free(const struct bench_mixed *m, struct bench_block *b
 }
 
 /* The first slot after @slot, cyclically, that holds a block, or NULL. */
-static struct bench_block *next_live(struct bench_block *slots, size_t ws, size_t slot)
+static struct bench_block *next_live(struct bench_block *slots, size_t ws,
+				     size_t slot)
 {
 	for (size_t k = 1; k < ws; k++)
 		if (slots[(slot + k) % ws].p)
@@ -353,14 +354,20 @@ mixed_steps(const struct bench_mixed *m, struct bench_block *slots,
 	return ops;
 }
 
-/* Two copies: the loop without a bound carries none of its work (its ops cost only ~100 instructions each, allocator included). */
-static uint64_t mixed_loop(const struct bench_mixed *m, struct bench_block *slots,
-			   struct bench_rng *r)
+/*
+ * Two copies: the loop without a bound carries none of its work (an op
+ * costs only ~100 instructions there, the allocator's included).
+ */
+static uint64_t mixed_loop(const struct bench_mixed *m,
+			   struct bench_block *slots, struct bench_rng *r)
 {
-	return m->live_max ? mixed_steps(m, slots, r, true) : mixed_steps(m, slots, r, false);
+	if (m->live_max)
+		return mixed_steps(m, slots, r, true);
+	return mixed_steps(m, slots, r, false);
 }
 
-static void mixed_free_all(const struct bench_mixed *m, struct bench_block *slots)
+static void mixed_free_all(const struct bench_mixed *m,
+			   struct bench_block *slots)
 {
 	for (size_t i = 0; i < m->ws; i++)
 		if (slots[i].p)
@@ -407,7 +414,8 @@ static double mixed_single(const struct bench_mixed *m, uint64_t *ops)
  * 1) and return the wall time of the loops alone: slot arrays are set up
  * before and leftover blocks verified and freed after the timed span.
  */
-double bench_mixed_threads(const struct bench_mixed *m, unsigned threads, uint64_t *ops)
+double bench_mixed_threads(const struct bench_mixed *m, unsigned threads,
+			   uint64_t *ops)
 {
 	pthread_barrier_t start, stop;
 	pthread_t tid[threads];

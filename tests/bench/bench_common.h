@@ -76,7 +76,7 @@ enum bench_dist { BENCH_UNIFORM, BENCH_LOG };
 struct bench_mixed {
 	uint64_t iters;		/* steps per thread */
 	size_t ws;		/* slots per thread */
-	size_t live_max;	/* bytes live at once over all threads, 0: no bound */
+	size_t live_max;	/* most bytes live over all threads; 0: none */
 	uint64_t seed;
 	size_t min, max;	/* request sizes, inclusive */
 	enum bench_dist dist;
@@ -84,6 +84,7 @@ struct bench_mixed {
 };
 
 /* Runs the pattern; returns the seconds the loops took, *@ops the ops done. */
-double bench_mixed_threads(const struct bench_mixed *m, unsigned threads, uint64_t *ops);
+double bench_mixed_threads(const struct bench_mixed *m, unsigned threads,
+			   uint64_t *ops);
 
 #endif /* BENCH_COMMON_H */

@@ -38,6 +38,11 @@ int main(int argc, char **argv)
 		m.min = bench_arg(argv[6], "MIN", 1, 1ull << 31);
 		m.max = bench_arg(argv[7], "MAX", m.min, 1ull << 31);
 	}
+	if (m.live_max && m.live_max < m.max) {
+		fprintf(stderr, "%s: LIVE must be 0 or at least MAX (%zu)\n",
+			argv[0], m.max);
+		return 2;
+	}
 	secs = bench_mixed_threads(&m, threads, &ops);
 	bench_report(threads, ops, secs);
 	return 0;

@@ -125,7 +125,7 @@ START_TEST(test_corrupt_block_detected)
 }
 END_TEST
 
-/* bench_large keeps the bytes live over all threads within LIVE, and reports their peak. */
+/* bench_large keeps the bytes live in all threads within LIVE; reports the peak. */
 START_TEST(test_large_live_bound_holds)
 {
 	static const struct bench_case c = {
@@ -142,8 +142,8 @@ START_TEST(test_large_live_bound_holds)
 	ck_assert_msg(at && sscanf(at, "peak_live_kb=%lu", &kb) == 1,
 		      "bench_large_%s: no peak_live_kb:\n%s", variants[_i], o.out);
 	/* 16 slots of up to 2 MiB: a refused malloc found more than 2 MiB live */
-	ck_assert_msg(kb > 2048 && kb <= 4096, "bench_large_%s: peak live %lu kB, bound 4096",
-		      variants[_i], kb);
+	ck_assert_msg(kb > 2048 && kb <= 4096,
+		      "bench_large_%s: peak live %lu kB, bound 4096", variants[_i], kb);
 }
 END_TEST
 

@@ -91,7 +91,10 @@ static inline const char *unit_prot_at(const void *addr)
 	return perms;
 }
 
-/* unit_smaps_line() - the line that starts with @key in the /proc/self/smaps entry of the mapping holding @addr, or "". */
+/*
+ * unit_smaps_line() - the line starting with @key in the /proc/self/smaps
+ * entry of the mapping holding @addr, or "".
+ */
 static inline const char *unit_smaps_line(const void *addr, const char *key)
 {
 	static char line[512];
@@ -112,13 +115,16 @@ static inline const char *unit_smaps_line(const void *addr, const char *key)
 	return line;
 }
 
-/* unit_charged_at() - whether the mapping holding @addr counts against overcommit ("ac" in its VmFlags). */
+/*
+ * unit_charged_at() - whether the mapping holding @addr counts against
+ * overcommit ("ac" in its VmFlags).
+ */
 static inline bool unit_charged_at(const void *addr)
 {
 	return strstr(unit_smaps_line(addr, "VmFlags:"), " ac") != NULL;
 }
 
-/* unit_huge_kb_at() - kB of the mapping holding @addr on transparent huge pages. */
+/* unit_huge_kb_at() - kB of the mapping holding @addr on huge pages. */
 static inline unsigned long unit_huge_kb_at(const void *addr)
 {
 	unsigned long kb = 0;

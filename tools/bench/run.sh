@@ -92,7 +92,7 @@ trap 'rm -rf "$TMP"' EXIT
 # run_one BENCH ARGS ALLOC RUN: one timed process, one CSV row.
 run_one() {
 	local bench=$1 args=$2 alloc=$3 run=$4 exe status=ok line rc=0
-	local ops="" secs="" ops_s="" rss="" lib=""
+	local ops="" secs="" ops_s="" rss="" live="" lib=""
 
 	exe=$BIN/${bench}_system
 	[ "$alloc" = hakmem ] && exe=$BIN/${bench}_hakmem
@@ -110,6 +110,7 @@ run_one() {
 		secs=$(field secs "$line")
 		ops_s=$(field ops_per_sec "$line")
 		rss=$(field peak_rss_kb "$line")
+		live=$(field peak_live_kb "$line")
 		lib=$(field malloc_lib "$line")
 		case $lib in
 		*"${EXPECT_LIB[$alloc]}"*) ;;
@@ -122,7 +123,7 @@ run_one() {
 		echo "run.sh: $bench $alloc run $run: $status (malloc_lib=$lib)" >&2
 		tail -n 5 "$TMP/err" >&2 || true
 	fi
-	echo "$bench,$alloc,$run,$ops,$secs,$ops_s,$rss,$status,$lib,$args" >>"$CSV"
+	echo "$bench,$alloc,$run,$ops,$secs,$ops_s,$rss,$live,$status,$lib,$args" >>"$CSV"
 	[ "$status" = ok ] || failures=$((failures + 1))
 }
 
@@ -130,7 +131,7 @@ field() {
 	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
 }
 
-echo "bench,allocator,run,ops,secs,ops_per_sec,peak_rss_kb,status,malloc_lib,args" >"$CSV"
+echo "bench,allocator,run,ops,secs,ops_per_sec,peak_rss_kb,peak_live_kb,status,malloc_lib,args" >"$CSV"
 total=$((${#BENCHES[@]} * RUNS * ${#ALLOCS[@]}))
 n=0
 failures=0
