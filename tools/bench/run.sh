@@ -21,8 +21,10 @@ CSV=$OUTDIR/results.csv
 # shellcheck source=tools/bench/allocators.sh
 . tools/bench/allocators.sh
 
-# name|arguments. quick: runs of about 0.3..4 s on a 2-core machine, under
-# 3 minutes in all; full: longer runs, 256 MiB realloc, about 12 minutes.
+# name|arguments. quick: runs of 0.03..4 s on a 2-core machine, under 4
+# minutes in all (the fastest allocators finish the pool ones in 30-60 ms,
+# where first-touch costs weigh: docs/POOL.md, Known limits); full: longer
+# runs, 256 MiB realloc, about 12 minutes.
 case $MODE in
 quick)
 	RUNS=${BENCH_RUNS:-3}
