@@ -15,7 +15,8 @@ usage: ./build.sh TARGET [ARGS]
   asan | tsan         sanitizer builds (HAKMEM_FORCE_LIBC_ALLOC_BUILD=1: the
                       sanitizer owns malloc; tests drive HAKMEM via hak_*)
   test                build every profile and run every test
-  bench [quick|full]  compare HAKMEM, glibc, mimalloc, jemalloc, tcmalloc
+  bench [quick|full]  compare HAKMEM (preloaded and static) with glibc, mimalloc,
+                      jemalloc, tcmalloc: benchmarks, sweep, real programs
   icount              instructions per malloc+free pair under callgrind
   verify BINARY       print the flags embedded in BINARY; fail if none or if
                       they differ from the current config of its profile
