@@ -9,6 +9,7 @@
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,7 @@ void bench_die(const char *fmt, ...)
 double bench_now(void);
 uint64_t bench_arg(const char *s, const char *what, uint64_t min, uint64_t max);
 void bench_report(unsigned threads, uint64_t ops, double secs);
+void bench_report_extra(const char *key, uint64_t value);
 
 /*
  * The mixed pattern: a working set of @ws slots; each step picks a random
@@ -86,5 +88,44 @@ struct bench_mixed {
 /* Runs the pattern; returns the seconds the loops took, *@ops the ops done. */
 double bench_mixed_threads(const struct bench_mixed *m, unsigned threads,
 			   uint64_t *ops);
+
+/*
+ * Duration mode, for the programs whose arguments start THREADS SECS SEED:
+ * every allocator runs the same wall time and the program counts the ops.
+ * bench_run_timed() starts THREADS threads running @worker(@ctx, id). A
+ * worker sets up, calls bench_timed_begin(), does ops until bench_stopped()
+ * (a relaxed load: test it every 64-256 ops), calls bench_timed_end(ops)
+ * and then tears down (verifies and frees what it still holds). The main
+ * thread sleeps SECS between the two barriers and returns the real time
+ * between them; teardown is outside it.
+ */
+struct bench_opts {
+	unsigned threads;
+	double secs;
+	uint64_t seed;
+};
+
+/* THREADS SECS SEED from argv[1..3], and at most @extra more arguments. */
+void bench_timed_args(int argc, char **argv, int extra, const char *more,
+		      struct bench_opts *o);
+
+extern atomic_bool bench_stop;
+
+static inline bool bench_stopped(void)
+{
+	return atomic_load_explicit(&bench_stop, memory_order_relaxed);
+}
+
+void bench_timed_begin(void);
+void bench_timed_end(uint64_t ops);
+
+/*
+ * @on_stop (may be NULL) runs on the main thread right after the stop flag
+ * is set, to wake workers asleep on the program's own condition variables.
+ * Returns the seconds of the measured part; *@ops the ops of all threads.
+ */
+double bench_run_timed(const struct bench_opts *o,
+		       void (*worker)(void *ctx, unsigned id), void *ctx,
+		       void (*on_stop)(void *ctx), uint64_t *ops);
 
 #endif /* BENCH_COMMON_H */

@@ -30,6 +30,9 @@ static const struct bench_case cases[] = {
 	{ "icount", { "tiny", "2000" } },
 	{ "icount", { "pool", "500" } },
 	{ "icount", { "large", "50" } },
+	/* duration mode: THREADS SECS SEED ... */
+	{ "bench_sweep", { "2", "0.05", "1", "16", "1k" } },
+	{ "bench_sweep", { "3", "0.05", "1", "512k", "4m" } },
 };
 
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -147,6 +150,31 @@ START_TEST(test_large_live_bound_holds)
 }
 END_TEST
 
+/* Duration mode runs SECS of wall time, not much more, and counts ops. */
+START_TEST(test_duration_is_honoured)
+{
+	static const struct bench_case c = {
+		"bench_sweep", { "2", "0.3", "1", "16", "1k" }
+	};
+	static struct outcome o;
+	unsigned long long ops = 0;
+	double secs = 0;
+	const char *at;
+
+	run_case(&c, variants[_i], false, &o);
+	ck_assert_msg(o.status == 0, "bench_sweep_%s exited %d:\n%s",
+		      variants[_i], o.status, o.out);
+	at = strstr(o.out, "ops=");
+	ck_assert_msg(at && sscanf(at, "ops=%llu secs=%lf", &ops, &secs) == 2,
+		      "bench_sweep_%s: no ops/secs:\n%s", variants[_i], o.out);
+	/* the upper bound leaves room for a loaded machine's scheduling */
+	ck_assert_msg(secs >= 0.3 && secs < 1.3,
+		      "bench_sweep_%s ran %.3f s for SECS 0.3", variants[_i], secs);
+	ck_assert_msg(ops > 0 && ops % 128 == 0,
+		      "bench_sweep_%s: %llu ops", variants[_i], ops);
+}
+END_TEST
+
 static Suite *bench_suite(void)
 {
 	Suite *s = suite_create("bench");
@@ -156,6 +184,7 @@ static Suite *bench_suite(void)
 	tcase_add_loop_test(tc, test_normal_run_passes, 0, 2 * NCASES);
 	tcase_add_loop_test(tc, test_corrupt_block_detected, 0, 2 * NCASES);
 	tcase_add_loop_test(tc, test_large_live_bound_holds, 0, 2);
+	tcase_add_loop_test(tc, test_duration_is_honoured, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
