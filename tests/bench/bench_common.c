@@ -141,6 +141,22 @@ bool bench_check_pages(const struct bench_block *b)
 	return true;
 }
 
+/*
+ * Write every byte of @b @reps times through a volatile pointer, as a
+ * program working in the block would, and leave the pattern as it was: a
+ * byte another thread changed meanwhile still shows in bench_check().
+ */
+void bench_scribble(const struct bench_block *b, unsigned reps)
+{
+	volatile unsigned char *c = b->p;
+
+	for (unsigned r = 0; r < reps; r++)
+		for (size_t i = 0; i < b->size; i++)
+			c[i]++;
+	for (size_t i = 0; i < b->size; i++)
+		c[i] -= (unsigned char)reps;
+}
+
 /* malloc @size into @b and write its pattern; out of memory is fatal. */
 void bench_alloc(struct bench_block *b, size_t size, struct bench_rng *r,
 		 bool pages)
@@ -292,12 +308,12 @@ atomic_bool bench_stop;
 static pthread_barrier_t timed_start, timed_end;
 static _Atomic uint64_t timed_ops;
 
-void bench_timed_args(int argc, char **argv, int extra, const char *more,
-		      struct bench_opts *o)
+void bench_timed_args(int argc, char **argv, unsigned counts,
+		      const char *more, struct bench_opts *o)
 {
 	char *end;
 
-	if (argc < 4 || argc > 4 + extra) {
+	if (argc < 4 || argc - 4 >= 32 || !(counts & BENCH_NARGS(argc - 4))) {
 		fprintf(stderr, "usage: %s THREADS SECS SEED%s%s\n", argv[0],
 			*more ? " " : "", more);
 		exit(2);

@@ -37,6 +37,11 @@ static inline size_t bench_rand_range(struct bench_rng *r, size_t lo, size_t hi)
 	return lo + (size_t)((x * (uint64_t)(hi - lo + 1)) >> 32);
 }
 
+/*
+ * Log-uniform: each power of two from @lo's up to @hi's starts an equally
+ * likely class, uniform inside. With @hi a power of two, @hi alone is the
+ * last class: pass 2^k - 1 to end with [2^(k-1), 2^k).
+ */
 size_t bench_rand_log(struct bench_rng *r, size_t lo, size_t hi);
 
 /* A live block and the random tag its pattern was derived from. */
@@ -50,6 +55,8 @@ void bench_fill(const struct bench_block *b);
 bool bench_check(const struct bench_block *b);
 void bench_fill_pages(const struct bench_block *b);
 bool bench_check_pages(const struct bench_block *b);
+
+void bench_scribble(const struct bench_block *b, unsigned reps);
 
 void bench_alloc(struct bench_block *b, size_t size, struct bench_rng *r,
 		 bool pages);
@@ -105,9 +112,13 @@ struct bench_opts {
 	uint64_t seed;
 };
 
-/* THREADS SECS SEED from argv[1..3], and at most @extra more arguments. */
-void bench_timed_args(int argc, char **argv, int extra, const char *more,
-		      struct bench_opts *o);
+/*
+ * THREADS SECS SEED from argv[1..3]; bit n of @counts allows n arguments
+ * after them (@more names them for the usage line), else exit 2.
+ */
+#define BENCH_NARGS(n)	(1u << (n))
+void bench_timed_args(int argc, char **argv, unsigned counts,
+		      const char *more, struct bench_opts *o);
 
 extern atomic_bool bench_stop;
 

@@ -11,7 +11,6 @@
  * size while its addresses keep changing: what a size band costs in the
  * steady state. Runs SECS seconds (duration mode, bench_common.h).
  */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "bench_common.h"
@@ -66,11 +65,9 @@ int main(int argc, char **argv)
 	double secs;
 
 	bench_init("bench_sweep");
-	bench_timed_args(argc, argv, 2, "[MIN MAX]", &o);
-	if (argc == 5) {
-		fprintf(stderr, "bench_sweep: give both MIN and MAX\n");
-		return 2;
-	}
+	bench_timed_args(argc, argv,
+			 BENCH_NARGS(0) | BENCH_NARGS(2),
+			 "[MIN MAX]", &o);
 	if (argc == 6) {
 		s.min = bench_arg(argv[4], "MIN", 1, 1ull << 31);
 		s.max = bench_arg(argv[5], "MAX", s.min, 1ull << 31);
