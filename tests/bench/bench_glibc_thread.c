@@ -8,7 +8,7 @@
  * one op. Sizes are skewed to small ones: log-uniform in MIN..MAX (default
  * 4..32767 B), so each power of two is as likely as the next: 38 % of the
  * requests are below 128 B, while the rare large ones hold most of the
- * bytes (3.7 KiB a slot on average, 3.8 MiB a thread by default).
+ * bytes (3.7 KiB a slot on average, 3.7 MiB a thread by default).
  * Runs SECS seconds, as the glibc benchmark runs for a fixed time.
  */
 #include <stdlib.h>
