@@ -655,14 +655,14 @@ static void bc_postfork_child(void)
 	pthread_mutex_init(&cache_lock, NULL);
 }
 
-static void bc_stats(FILE *out)
+static void bc_stats(struct hak_stats_sink *s)
 {
-#define P(f) fprintf(out, "bigcache.%s %llu\n", #f, (unsigned long long)f);
+#define P(f) hak_stat(s, #f, f);
 	P(allocs) P(frees) P(hits) P(misses) P(gathers) P(splits) P(evictions) P(expired) P(resizes) P(trims)
 #undef P
-	fprintf(out, "bigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
-		ncached, cached_bytes);
-	seg_stats(out);
+	hak_stat(s, "cached_blocks", ncached);
+	hak_stat(s, "cached_bytes", cached_bytes);
+	seg_stats(s);
 }
 
 /* The age list and the buckets hold the same blocks, each marked free and

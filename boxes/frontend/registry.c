@@ -76,11 +76,15 @@ static void postfork_child_all(void)
 			hak_boxes[i]->postfork_child();
 }
 
-void hak_registry_stats(FILE *out)
+void hak_registry_stats(struct hak_stats_sink *s)
 {
-	for (size_t i = 0; i < NBOXES; i++)
-		if (hak_boxes[i]->stats)
-			hak_boxes[i]->stats(out);
+	for (size_t i = 0; i < NBOXES; i++) {
+		if (!hak_boxes[i]->stats)
+			continue;
+		s->box_begin(s, hak_boxes[i]->name);
+		hak_boxes[i]->stats(s);
+		s->box_end(s);
+	}
 }
 
 int hak_registry_self_check(void)
