@@ -41,7 +41,7 @@ LIB_SO := $(OUT)/libhakmem.so
 LIB_SONAME := $(OUT)/$(SONAME)
 LIB_TEST := $(OUT)/libhakmem_test.a
 
-.PHONY: all lib print-flags clean FORCE
+.PHONY: all lib print-flags print-version docs clean FORCE
 all: lib tests
 lib: $(LIB_A) $(LIB_SO) $(LIB_SONAME) $(LIB_TEST)
 
@@ -54,6 +54,13 @@ $(CONFIG_H): FORCE
 
 print-flags: $(CONFIG_H)
 	@sed -n 's/^#define HAKMEM_CONFIG_STRING "\(.*\)"$$/\1/p' $(CONFIG_H)
+
+print-version:
+	@echo $(VERSION)
+
+# The option tables of README.md and hakmem(7), from boxes/base/hak_options.h.
+docs:
+	@tools/gen_docs.sh
 
 $(OUT)/obj/%.o: %.c $(CONFIG_H)
 	@mkdir -p $(@D)
