@@ -369,7 +369,8 @@ void seg_postfork_child(void)
 	pthread_mutex_init(&seg_lock, NULL);
 }
 
-void seg_stats(struct hak_stats_sink *st)
+/* Report the segments' counters; returns the bytes of their live blocks. */
+uint64_t seg_stats(struct hak_stats_sink *st)
 {
 	unsigned n = 0, nfree = 0;
 
@@ -385,6 +386,7 @@ void seg_stats(struct hak_stats_sink *st)
 	hak_stat(st, "seg_live", n);
 	hak_stat(st, "seg_free_pages", nfree);
 	hak_stat(st, "seg_kept_pages", seg_kept_bytes() >> SEG_PAGE_SHIFT);
+	return ((uint64_t)n * (SEG_PAGES - 1) - nfree) << SEG_PAGE_SHIFT;
 }
 
 /* Each segment: mapped and registered, the free count exact, every used page in one block. */

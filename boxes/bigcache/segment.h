@@ -44,7 +44,7 @@ size_t seg_trim(void);
 void seg_prefork(void);
 void seg_postfork_parent(void);
 void seg_postfork_child(void);
-void seg_stats(struct hak_stats_sink *st);
+uint64_t seg_stats(struct hak_stats_sink *st);
 int seg_self_check(void);
 
 #endif /* HAK_BC_SEGMENT_H */

@@ -155,6 +155,23 @@ START_TEST(stats_json_is_the_text_report_as_json)
 }
 END_TEST
 
+/* bigcache.bytes_live follows large blocks through malloc, realloc and free. */
+START_TEST(stats_count_live_large_bytes)
+{
+	long before = unit_stat("bigcache.bytes_live", " ");
+	void *p = hak_malloc(3 << 20), *q = hak_malloc(200000);
+	long grew = unit_stat("bigcache.bytes_live", " ") - before;
+
+	ck_assert_int_ge(grew, (3 << 20) + 200000);
+	ck_assert_int_le(grew, (4 << 20) + 204800);	/* whole granules and pages */
+	p = hak_realloc(p, 9 << 20);
+	ck_assert_int_ge(unit_stat("bigcache.bytes_live", " ") - before, (9 << 20) + 200000);
+	hak_free(p);
+	hak_free(q);
+	ck_assert_int_eq(unit_stat("bigcache.bytes_live", " "), before);
+}
+END_TEST
+
 /* ---------------------------------------------------- bad input: abort */
 
 START_TEST(free_of_stack_address_aborts)
@@ -328,6 +345,7 @@ Suite *frontend_suite(void)
 	tcase_add_test(tc, config_string_names_the_profile);
 	tcase_add_test(tc, stats_report_every_box);
 	tcase_add_test(tc, stats_json_is_the_text_report_as_json);
+	tcase_add_test(tc, stats_count_live_large_bytes);
 	tcase_add_test(tc, realloc_in_place_and_across_tiers);
 	tcase_add_test(tc, malloc_in_thread_destructors);
 	suite_add_tcase(s, tc);
