@@ -24,9 +24,10 @@
  *               blocks are @bytes long
  * @class_end:   the class is done
  *
- * A box's stats op calls hak_stat() and friends; the frontend's writers turn
- * the calls into the text report, the JSON document and malloc_info's XML.
- * The writers never allocate, so a stats op may run with the box's locks held.
+ * A box's stats op calls hak_stat() and the class calls; the frontend's
+ * writers turn them into the text report, the JSON document and malloc_info's
+ * XML. The FILE writers may allocate (stdio), so a stats op reads its
+ * counters under its locks but reports them after unlocking.
  */
 struct hak_stats_sink {
 	void (*box_begin)(struct hak_stats_sink *s, const char *name);
