@@ -21,6 +21,9 @@ usage: ./build.sh TARGET [ARGS]
   verify BINARY       print the flags embedded in BINARY; fail if none or if
                       they differ from the current config of its profile
   print-flags [PROF]  the flag string a PROF (default release) build embeds
+  install [VAR=...]   build release, make install (PREFIX=/usr/local DESTDIR=...)
+  uninstall [VAR=...] remove what install put (same PREFIX and DESTDIR)
+  deb                 out/hakmem_VERSION_ARCH.deb of the release build (dpkg-deb)
   list                build targets and the binaries they make
   clean               remove out/
 USAGE
@@ -68,6 +71,11 @@ quickstart)
 	tools/real_programs.sh out/release/libhakmem.so
 	tools/bench/run.sh quick
 	;;
+install | uninstall)
+	[ "$cmd" = uninstall ] || build release lib
+	make --no-print-directory PROFILE=release "$cmd" "$@"
+	;;
+deb) build release lib && tools/make_deb.sh ;;
 clean) rm -rf out ;;
 *)
 	usage >&2

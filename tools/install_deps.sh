@@ -3,7 +3,7 @@
 # Runs apt-get only when something is missing; needs root for that.
 set -eu
 PKGS="build-essential pkg-config check libunwind-dev valgrind gdb python3 xz-utils
-      libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 gnuplot-nox time
+      libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 gnuplot-nox time man-db
       perl sqlite3"
 missing=""
 for p in $PKGS; do

@@ -45,6 +45,10 @@ done
 step integration-p0-off env HAKMEM_TINY_P0_ENABLE=0 tests/integration/run.sh release
 step bench-verify tests/bench/run.sh release
 step real-programs tools/real_programs.sh "$PWD/out/release/libhakmem.so"
+step docs tools/check_docs.sh
+for t in install deb launcher; do
+	step "$t" tests/install/run.sh "$t"
+done
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"

@@ -54,6 +54,8 @@ static uint64_t delay_ms;
 static bool thp, segments;	/* segments: the page size is the one they are cut in */
 static bool close_tails;	/* HAKMEM_CHECK=full: every live block's tail is closed */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
+/* bytes asked for, ever; bytes of the live blocks' own mappings, now */
+static hak_counter_t bytes_out, map_live_bytes;
 
 static size_t user_offset(size_t align)
 {
@@ -451,6 +453,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
 	hak_count(allocs, 1);
+	hak_count(bytes_out, size);
 	*zeroed = false;
 	if (segments && size <= SEG_BLOCK_MAX && align <= SEG_ALIGN_MAX)
 		return seg_alloc(size, zeroed);
@@ -470,6 +473,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	}
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
+	hak_count(map_live_bytes, h->map_size);
 	if (close_tails)	/* a failure leaves them open */
 		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	return h->user;
@@ -514,8 +518,10 @@ const char *hak_bc_free(void *base, void *p)
 	 * block was released or handed out again in between (best effort) */
 	else if (!hak_atomic_cas_acq_rel(&h->magic, &live, FREE_MAGIC))
 		return "double";
-	else
+	else {
+		hak_atomic_sub_relaxed(&map_live_bytes, h->map_size);
 		cache_put(h);
+	}
 	if (!why)
 		hak_count(frees, 1);
 	return why;
@@ -559,6 +565,7 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	}
 	h = nb;
 	h->map_size = need;
+	hak_count(map_live_bytes, need - old);	/* modulo 2^64: shrinks too */
 	h->user = (char *)h + off;
 	hak_rmap_register(h, need, HAK_RMAP_LARGE);
 	if (close_tails)
@@ -655,14 +662,18 @@ static void bc_postfork_child(void)
 	pthread_mutex_init(&cache_lock, NULL);
 }
 
-static void bc_stats(FILE *out)
+static void bc_stats(struct hak_stats_sink *s)
 {
-#define P(f) fprintf(out, "bigcache.%s %llu\n", #f, (unsigned long long)f);
+	uint64_t live;
+
+#define P(f) hak_stat(s, #f, f);
 	P(allocs) P(frees) P(hits) P(misses) P(gathers) P(splits) P(evictions) P(expired) P(resizes) P(trims)
 #undef P
-	fprintf(out, "bigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
-		ncached, cached_bytes);
-	seg_stats(out);
+	hak_stat(s, "cached_blocks", ncached);
+	hak_stat(s, "cached_bytes", cached_bytes);
+	live = seg_stats(s) + hak_atomic_load_relaxed(&map_live_bytes);
+	hak_stat(s, "bytes_out", bytes_out);
+	hak_stat(s, "bytes_live", live);
 }
 
 /* The age list and the buckets hold the same blocks, each marked free and

@@ -15,7 +15,7 @@ extern HAK_HIDDEN struct hak_options hak_opt;
 
 /* registry.c */
 void hak_init_slow(void);
-void hak_registry_stats(FILE *out);
+void hak_registry_stats(struct hak_stats_sink *s);
 int hak_registry_self_check(void);
 void hak_registry_thread_exit(void);
 size_t hak_registry_count(void);
@@ -27,6 +27,7 @@ void hak_stats_at_exit_prepare(void);
 /* options.c */
 void hak_options_parse(struct hak_options *opt);
 void hak_options_print(FILE *out, const struct hak_options *opt);
+const char *hak_option_path(enum hak_option_id id);
 
 
 #endif /* HAK_FRONTEND_INTERNAL_H */

@@ -76,11 +76,14 @@ static void postfork_child_all(void)
 			hak_boxes[i]->postfork_child();
 }
 
-void hak_registry_stats(FILE *out)
+void hak_registry_stats(struct hak_stats_sink *s)
 {
-	for (size_t i = 0; i < NBOXES; i++)
+	for (size_t i = 0; i < NBOXES; i++) {	/* every box, so that data readers see them all */
+		s->box_begin(s, hak_boxes[i]->name);
 		if (hak_boxes[i]->stats)
-			hak_boxes[i]->stats(out);
+			hak_boxes[i]->stats(s);
+		s->box_end(s);
+	}
 }
 
 int hak_registry_self_check(void)

@@ -754,24 +754,31 @@ static void ss_postfork_child(void)
 		pthread_mutex_init(&classes[c].lock, NULL);
 }
 
-static void ss_stats(FILE *out)
+static void ss_stats(struct hak_stats_sink *s)
 {
-	fprintf(out, "superslab.mapped %llu\nsuperslab.unmapped %llu\nsuperslab.live %llu\n"
-		"superslab.empty %u\n",
-		(unsigned long long)ss_mapped, (unsigned long long)ss_unmapped,
-		(unsigned long long)ss_live, nempty);
+	uint64_t out = 0, in = 0;
+
+	hak_stat(s, "mapped", ss_mapped);
+	hak_stat(s, "unmapped", ss_unmapped);
+	hak_stat(s, "live", ss_live);
+	hak_stat(s, "empty", nempty);
 	for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
 		struct class_state *c = &classes[i];
 
+		out += c->blocks_out * hak_ss_class_bytes[i];
+		in += c->blocks_in * hak_ss_class_bytes[i];
 		if (!c->refills)
 			continue;
-		fprintf(out, "superslab.class%u(%uB) refills %llu blocks_out %llu flushes %llu blocks_in %llu spans_new %llu spans_freed %llu remote_frees %llu drains %llu drained %llu\n",
-			i, hak_ss_class_bytes[i], (unsigned long long)c->refills,
-			(unsigned long long)c->blocks_out, (unsigned long long)c->flushes,
-			(unsigned long long)c->blocks_in, (unsigned long long)c->spans_new,
-			(unsigned long long)c->spans_freed, (unsigned long long)c->remote_frees,
-			(unsigned long long)c->drains, (unsigned long long)c->drained);
+		s->class_begin(s, i, hak_ss_class_bytes[i]);
+#define P(f) hak_stat(s, #f, c->f);
+		P(refills) P(blocks_out) P(flushes) P(blocks_in) P(spans_new) P(spans_freed)
+		P(remote_frees) P(drains) P(drained)
+#undef P
+		s->class_end(s);
 	}
+	/* blocks that left the spans for a thread: in use, or cached in a bin */
+	hak_stat(s, "bytes_out", out);
+	hak_stat(s, "bytes_live", out - in);
 }
 
 /* Check one span against its real blocks: free list inside it, counts exact. */

@@ -129,6 +129,49 @@ START_TEST(stats_report_every_box)
 }
 END_TEST
 
+/*
+ * hak_stats_json() keeps snprintf's contract, and its numbers are the text
+ * report's: both come from the same stats calls.
+ */
+START_TEST(stats_json_is_the_text_report_as_json)
+{
+	static char doc[1 << 16];
+	char small[10], key[64], *at;
+	size_t need;
+
+	hak_free(hak_malloc(100000));
+	need = hak_stats_json(NULL, 0);
+	ck_assert_uint_eq(hak_stats_json(small, sizeof(small)), need);
+	ck_assert_str_eq(small, "{\n  \"vers");
+	ck_assert_uint_eq(hak_stats_json(doc, sizeof(doc)), need);
+	ck_assert_uint_eq(strlen(doc), need);
+	ck_assert_int_eq(doc[need - 2], '}');
+	at = strstr(doc, "\n  \"bigcache\": {");
+	ck_assert_ptr_nonnull(at);
+	snprintf(key, sizeof(key), "\"allocs\": %ld,", unit_stat("bigcache.allocs", " "));
+	ck_assert_ptr_nonnull(strstr(at, key));
+	snprintf(key, sizeof(key), "\"bytes_mapped\": %ld,", unit_stat("sysmem.bytes_mapped", " "));
+	ck_assert_ptr_nonnull(strstr(doc, key));
+}
+END_TEST
+
+/* bigcache.bytes_live follows large blocks through malloc, realloc and free. */
+START_TEST(stats_count_live_large_bytes)
+{
+	long before = unit_stat("bigcache.bytes_live", " ");
+	void *p = hak_malloc(3 << 20), *q = hak_malloc(200000);
+	long grew = unit_stat("bigcache.bytes_live", " ") - before;
+
+	ck_assert_int_ge(grew, (3 << 20) + 200000);
+	ck_assert_int_le(grew, (4 << 20) + 204800);	/* whole granules and pages */
+	p = hak_realloc(p, 9 << 20);
+	ck_assert_int_ge(unit_stat("bigcache.bytes_live", " ") - before, (9 << 20) + 200000);
+	hak_free(p);
+	hak_free(q);
+	ck_assert_int_eq(unit_stat("bigcache.bytes_live", " "), before);
+}
+END_TEST
+
 /* ---------------------------------------------------- bad input: abort */
 
 START_TEST(free_of_stack_address_aborts)
@@ -301,6 +344,8 @@ Suite *frontend_suite(void)
 	tcase_add_test(tc, keyword_and_number_values);
 	tcase_add_test(tc, config_string_names_the_profile);
 	tcase_add_test(tc, stats_report_every_box);
+	tcase_add_test(tc, stats_json_is_the_text_report_as_json);
+	tcase_add_test(tc, stats_count_live_large_bytes);
 	tcase_add_test(tc, realloc_in_place_and_across_tiers);
 	tcase_add_test(tc, malloc_in_thread_destructors);
 	suite_add_tcase(s, tc);
