@@ -450,6 +450,10 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
+	/* memalign(align, 0): at least one byte, so that the pointer lies
+	 * inside the mapping and its usable size is not 0 (which reads as
+	 * "not a block") */
+	size = HAK_MAX(size, (size_t)1);
 	hak_count(allocs, 1);
 	*zeroed = false;
 	if (segments && size <= SEG_BLOCK_MAX && align <= SEG_ALIGN_MAX)
