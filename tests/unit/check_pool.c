@@ -274,6 +274,8 @@ static long fork_with_a_grown_thread(void *(*grow)(void *), const char *stat)
 	int status;
 	long held;
 
+	struct hang_guard g = hang_guard_start(20);
+
 	setenv("HAKMEM_CHECK", "fast", 1);
 	hak_free(hak_malloc(1));	/* initialised before the thread */
 	pthread_barrier_init(&fork_barrier, NULL, 2);
@@ -289,6 +291,7 @@ static long fork_with_a_grown_thread(void *(*grow)(void *), const char *stat)
 	ck_assert_int_eq(stat1(stat), held);
 	pthread_barrier_wait(&fork_barrier);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	hang_guard_stop(&g);
 	return held;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hakmem.h"
+#include "../hang_guard.h"
 
 Suite *sysmem_suite(void);
 Suite *regionmap_suite(void);
