@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
+#include "../../boxes/base/hak_bin.h"
 #include "../../boxes/frontend/frontend_internal.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
@@ -126,6 +128,66 @@ START_TEST(stats_report_every_box)
 	ck_assert_ptr_nonnull(strstr(buf, "bigcache.allocs 1\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "frontend.large_allocs 1\n"));
 	free(buf);
+}
+END_TEST
+
+/*
+ * A fork() while another thread is initialising HAKMEM: that thread is not
+ * in the child, so the child must take the initialisation over rather than
+ * wait for it forever. The claim is made here as that thread would make it.
+ */
+START_TEST(fork_during_another_threads_init)
+{
+	struct hang_guard g = hang_guard_start(10);
+	int status;
+	pid_t pid;
+
+	atomic_store(&hak_state, hak_state_initializing(getpid()));
+	pid = fork();
+	if (pid == 0) {
+		void *p = hak_malloc(100), *q = hak_malloc(200000);
+
+		hak_free(p);
+		hak_free(q);
+		_exit(p && q && hak_self_check() == 0 ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	hang_guard_stop(&g);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+END_TEST
+
+/* splitmix64, as the key was made from AT_RANDOM before */
+static uint64_t old_key(uint64_t x)
+{
+	x ^= (uintptr_t)&hak_opt;
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return (x ^ (x >> 31)) | 1;
+}
+
+/*
+ * The double-free key has random bytes of its own: the AT_RANDOM bytes
+ * also seed the stack-protector canary, and a use-after-free read sees the
+ * key. Neither AT_RANDOM word nor what the key once was made of them.
+ */
+START_TEST(free_key_is_not_from_at_random)
+{
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+
+	hak_free(hak_malloc(1));
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_ne(hak_free_key, 0);
+	for (int off = 0; off <= 8; off++) {
+		uint64_t w;
+
+		memcpy(&w, r + off, sizeof(w));
+		ck_assert_uint_ne(hak_free_key, w);
+		ck_assert_uint_ne(hak_free_key, old_key(w));
+	}
 }
 END_TEST
 
@@ -293,6 +355,7 @@ Suite *frontend_suite(void)
 	Suite *s = suite_create("frontend");
 	TCase *tc = tcase_create("registry");
 	TCase *bad = tcase_create("bad_input");
+	TCase *fork_tc = tcase_create("fork");
 
 	tcase_add_test(tc, registry_is_ordered_and_unique);
 	tcase_add_test(tc, verbose_lists_every_box);
@@ -303,7 +366,12 @@ Suite *frontend_suite(void)
 	tcase_add_test(tc, stats_report_every_box);
 	tcase_add_test(tc, realloc_in_place_and_across_tiers);
 	tcase_add_test(tc, malloc_in_thread_destructors);
+	tcase_add_test(tc, free_key_is_not_from_at_random);
 	suite_add_tcase(s, tc);
+
+	tcase_add_test(fork_tc, fork_during_another_threads_init);
+	tcase_set_timeout(fork_tc, 30);
+	suite_add_tcase(s, fork_tc);
 
 	tcase_add_test_raise_signal(bad, free_of_stack_address_aborts, SIGABRT);
 	tcase_add_test_raise_signal(bad, free_of_misaligned_pointer_aborts, SIGABRT);
