@@ -192,6 +192,34 @@ START_TEST(reallocarray_overflow)
 }
 END_TEST
 
+/* memalign's alignment past SIZE_MAX / 2 + 1 cannot be rounded up: EINVAL, as glibc. */
+START_TEST(memalign_einval)
+{
+	static const size_t bad[] = { SIZE_MAX / 2 + 2, SIZE_MAX - 4096, SIZE_MAX };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		itest_check(memalign(itest_opaque(bad[i]), 16) == NULL && errno == EINVAL,
+			    "memalign(%#zx, 16): errno %d", bad[i], errno);
+	}
+}
+END_TEST
+
+/* glibc: realloc(p, 0) frees p and returns NULL, errno untouched (check_wrong: freed). */
+START_TEST(realloc_zero_frees)
+{
+	for (size_t s = 0; s < NSIZES; s++) {
+		void *p = malloc(tier_sizes[s]);
+
+		ck_assert_ptr_nonnull(p);
+		errno = 4321;
+		itest_check(realloc(p, 0) == NULL, "realloc(%zu B block, 0) did not return NULL",
+			    tier_sizes[s]);
+		itest_check(errno == 4321, "realloc(p, 0): errno %d", errno);
+	}
+}
+END_TEST
+
 /* --------------------------------------------------------------- calloc */
 
 static void check_zero(const unsigned char *p, size_t n, const char *what)
@@ -670,6 +698,8 @@ Suite *api_suite(void)
 	tcase_add_test(tc, reallocarray_overflow);
 	tcase_add_test(tc, realloc_huge_keeps_block);
 	tcase_add_test(tc, aligned_huge);
+	tcase_add_test(tc, memalign_einval);
+	tcase_add_test(tc, realloc_zero_frees);
 
 	tc = itest_tcase(s, "contents", 60);
 	tcase_add_test(tc, calloc_zeroes_recycled);
