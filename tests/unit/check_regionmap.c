@@ -141,6 +141,8 @@ Suite *regionmap_suite(void)
 	Suite *s = suite_create("regionmap");
 	TCase *tc = tcase_create("lookup");
 
+	tcase_set_timeout(tc, 30);	/* the hang guard of unit_run_fatal() fires first */
+
 	tcase_add_test(tc, register_lookup_unregister);
 	tcase_add_test(tc, page_classes);
 	tcase_add_test(tc, page_class_outside_a_region_is_fatal);
