@@ -452,6 +452,10 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
+	/* memalign(align, 0): at least one byte, so that the pointer lies
+	 * inside the mapping and its usable size is not 0 (which reads as
+	 * "not a block") */
+	size = HAK_MAX(size, (size_t)1);
 	hak_count(allocs, 1);
 	hak_count(bytes_out, size);
 	*zeroed = false;
@@ -527,6 +531,38 @@ const char *hak_bc_free(void *base, void *p)
 	return why;
 }
 
+/*
+ * Move live @h (@old bytes) into a fresh mapping of @need > @old bytes that
+ * is registered before the pages move: registering after a move could fail
+ * (no memory for a region-map leaf) and leave a live block nobody can free.
+ * On any failure the block stays where it was, registered, and NULL is
+ * returned (the caller copies).
+ */
+static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need)
+{
+	void *dst;
+
+	if (hak_sys_map(need, HAK_RMAP_GRANULE, &dst))
+		return NULL;
+	if (hak_rmap_register(dst, need, HAK_RMAP_LARGE)) {
+		hak_sys_unmap(dst, need);
+		return NULL;
+	}
+	/* unregister first, under the lock (see retire_locked) */
+	pthread_mutex_lock(&cache_lock);
+	retire_locked(h);
+	pthread_mutex_unlock(&cache_lock);
+	if (hak_sys_move(h, old, dst)) {
+		pthread_mutex_lock(&cache_lock);
+		hak_rmap_unregister(dst, need);
+		pthread_mutex_unlock(&cache_lock);
+		hak_sys_unmap(dst, need);
+		hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
+		return NULL;
+	}
+	return dst;
+}
+
 void *hak_bc_resize(void *base, void *p, size_t size)
 {
 	struct large_hdr *h = base;
@@ -554,20 +590,27 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	/* A mapping with a hole cannot be moved (copy); one with a closed end is opened */
 	if (off >= 2 * page || set_open(h, old))
 		return NULL;
-	/* Unregister first, under the lock (see retire_locked): once the kernel
-	 * moves or trims the pages, another region may be mapped there. */
-	pthread_mutex_lock(&cache_lock);
-	retire_locked(h);
-	pthread_mutex_unlock(&cache_lock);
-	if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
-		hak_rmap_register(h, old, HAK_RMAP_LARGE);
-		return need < old ? p : NULL;
+	if (need > old) {
+		nb = move_grown(h, old, need);
+		if (!nb)
+			return NULL;	/* still at @p: copy */
+	} else {
+		/* Trimmed in place: unregister first, under the lock (see
+		 * retire_locked): once the kernel trims the pages, another
+		 * region may be mapped there. */
+		pthread_mutex_lock(&cache_lock);
+		retire_locked(h);
+		pthread_mutex_unlock(&cache_lock);
+		if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
+			hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
+			return p;
+		}
+		hak_rmap_register(nb, need, HAK_RMAP_LARGE);	/* part of the old range: leaves exist */
 	}
 	h = nb;
 	h->map_size = need;
 	hak_count(map_live_bytes, need - old);	/* modulo 2^64: shrinks too */
 	h->user = (char *)h + off;
-	hak_rmap_register(h, need, HAK_RMAP_LARGE);
 	if (close_tails)
 		set_open(h, open);
 	hak_count(resizes, 1);

@@ -339,18 +339,16 @@ HAK_EXPORT void *hak_memalign(size_t align, size_t size)
 	return alloc_slow(size, align, NULL);
 }
 
+/* glibc: EINVAL leaves errno alone; ENOMEM is also left in errno. */
 HAK_EXPORT int hak_posix_memalign(void **out, size_t align, size_t size)
 {
-	int saved = errno;
 	void *p;
 
 	if (!HAK_IS_POW2(align) || align % sizeof(void *))
 		return EINVAL;
 	p = hak_memalign(align, size);
-	if (!p) {
-		errno = saved;
+	if (!p)
 		return ENOMEM;
-	}
 	*out = p;
 	return 0;
 }

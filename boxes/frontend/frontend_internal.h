@@ -8,7 +8,13 @@
 #include "../base/hak_base.h"
 #include "../base/hak_box.h"
 
+/* HAK_INITIALIZING is tagged with the initialising process (registry.c). */
 enum hak_state { HAK_DOWN, HAK_INITIALIZING, HAK_UP };
+
+static inline int hak_state_initializing(int pid)
+{
+	return HAK_INITIALIZING | pid << 2;
+}
 
 extern HAK_HIDDEN _Atomic int hak_state;
 extern HAK_HIDDEN struct hak_options hak_opt;

@@ -340,14 +340,36 @@ static void mark_live(void *p)
 	hak_atomic_or_acq_rel(&ss_of(p)->live[b / 64], (uint64_t)1 << (b % 64));
 }
 
+/*
+ * HAKMEM_CHECK=full: the first freed block found written after its free,
+ * noted by span_take() (which may run under a class lock) and reported by
+ * hak_ss_refill() once no lock is held (report_corrupt()).
+ */
+static HAK_TLS struct {
+	const void *blk;
+	uint32_t bsize;
+	size_t off;
+} corrupt;
+
 static void check_canary(const struct span *sp, const void *blk)
 {
 	const unsigned char *c = blk;
 
-	for (size_t i = 2 * sizeof(void *); i < sp->bsize; i++)
-		if (c[i] != CANARY)
-			hak_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
-				  blk, sp->bsize, i);
+	for (size_t i = 2 * sizeof(void *); i < sp->bsize && !corrupt.blk; i++)
+		if (c[i] != CANARY) {
+			corrupt.blk = blk;
+			corrupt.bsize = sp->bsize;
+			corrupt.off = i;
+		}
+}
+
+static HAK_SLOW_PATH void report_corrupt(void)
+{
+	const void *blk = corrupt.blk;
+
+	corrupt.blk = NULL;	/* an abort handler may allocate */
+	hak_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
+		  blk, corrupt.bsize, corrupt.off);
 }
 
 static int check_free(void *p)
@@ -542,6 +564,8 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 			span_release(g);
 		}
 	}
+	if (unlikely(corrupt.blk))
+		report_corrupt();
 	hak_count(c->refills, 1);
 	hak_count(c->blocks_out, got);
 	return got;
