@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # tools/real_programs.sh LIBSO - real programs under LD_PRELOAD=LIBSO.
 #
-# Each program runs twice, without and with the preloaded HAKMEM, and the
-# outputs must be identical byte for byte: python3 (an allocation-heavy
-# script), gcc (compiles a generated C file; the objects and the program's
-# output are compared), sort (a generated ~50 MB file), xz (a compress and
-# decompress round trip; the .xz files are compared too), perl (a hash-heavy
-# script) and sqlite3 (an in-memory database); inputs from tools/real_inputs.sh.
+# Each program of REAL_PROGRAMS (tools/real_inputs.sh: the commands
+# tools/bench/run.sh times, at full size here) runs twice, without and with
+# the preloaded HAKMEM, and the outputs must be identical byte for byte:
+# python3 (an allocation-heavy script), gcc (a generated C file to
+# assembly; also compiled to an object, which must match, linked and run),
+# sort (a generated ~50 MB file; also sort -u), xz (HAKMEM's .xz must
+# decompress to the input), perl (a hash-heavy script) and sqlite3 (an
+# in-memory database).
 #
 # That HAKMEM really served each preloaded run is checked on its stderr:
 # every run has HAKMEM_VERBOSE=1 (start-up lines "hakmem: box ...") and
@@ -92,79 +94,64 @@ report() {
 . "$here/real_inputs.sh"
 real_inputs 100
 
-# ------------------------------------------------------------- python3
+# Each program of REAL_PROGRAMS (the commands the benchmark times) without
+# and with HAKMEM: the same output, byte for byte, and HAKMEM really used;
+# then the checks of its own that a program has (check_NAME), if any.
 
-SECONDS=0
-plain py.plain.out py.plain.err python3 alloc_heavy.py || note "plain python3 failed: $(tail -1 py.plain.err)"
-hakmem py.hak.out py.hak.err python3 alloc_heavy.py || note "python3 under HAKMEM failed: $(tail -3 py.hak.err | tr '\n' ' ')"
-[ -s py.plain.out ] || note "no output"
-same py.plain.out py.hak.out "outputs"
-used_hakmem py.hak.err
-report "python3 alloc_heavy.py" $SECONDS
+# gcc: the object file, linked and run under HAKMEM
+check_gcc() {
+	local cflags=(-O2 -g -frandom-seed=hakmem -c gen.c)
 
-# ------------------------------------------------------------------ gcc
+	grep -q '^main:' out.hak || note "no assembly for main"
+	plain gcc.plain.out gcc.plain.err gcc "${cflags[@]}" -o plain.o || note "plain gcc -c failed"
+	hakmem gcc.hak.out gcc.hak.err gcc "${cflags[@]}" -o hak.o || note "gcc -c under HAKMEM failed: $(head -3 gcc.hak.err)"
+	same plain.o hak.o "object files"
+	used_hakmem gcc.hak.err
+	hakmem link.out link.err gcc hak.o -o gen_hak || note "link under HAKMEM failed: $(head -3 link.err)"
+	used_hakmem link.err
+	gcc plain.o -o gen_plain || note "plain link failed"
+	./gen_plain >run.plain.out 2>&1 || note "generated program failed"
+	hakmem run.hak.out run.hak.err ./gen_hak || note "generated program under HAKMEM failed"
+	grep -q '^checksum [0-9]' run.plain.out || note "generated program printed no checksum"
+	same run.plain.out run.hak.out "program outputs"
+	used_hakmem run.hak.err
+}
 
-SECONDS=0
-cflags=(-O2 -g -frandom-seed=hakmem -c gen.c)
-plain gcc.plain.out gcc.plain.err gcc "${cflags[@]}" -o plain.o || note "plain gcc failed: $(head -3 gcc.plain.err)"
-hakmem gcc.hak.out gcc.hak.err gcc "${cflags[@]}" -o hak.o || note "gcc under HAKMEM failed: $(head -3 gcc.hak.err)"
-same plain.o hak.o "object files"
-used_hakmem gcc.hak.err
-hakmem link.out link.err gcc hak.o -o gen_hak || note "link under HAKMEM failed: $(head -3 link.err)"
-used_hakmem link.err
-gcc plain.o -o gen_plain || note "plain link failed"
-./gen_plain >run.plain.out 2>&1 || note "generated program failed"
-hakmem run.hak.out run.hak.err ./gen_hak || note "generated program under HAKMEM failed"
-grep -q '^checksum [0-9]' run.plain.out || note "generated program printed no checksum"
-same run.plain.out run.hak.out "program outputs"
-used_hakmem run.hak.err
-report "gcc -O2 -c gen.c ($(wc -l <gen.c) lines), link, run" $SECONDS
+# sort: every line kept; sort -u too
+check_sort() {
+	[ "$(wc -l <out.hak)" = "$(wc -l <sort.in)" ] || note "sorted output has $(wc -l <out.hak) lines"
+	hakmem uniq.hak.out uniq.hak.err sort -u -k3,3 sort.in || note "sort -u under HAKMEM failed"
+	sort -u -k3,3 sort.in >uniq.plain.out
+	same uniq.plain.out uniq.hak.out "sort -u outputs"
+	used_hakmem uniq.hak.err
+}
 
-# ----------------------------------------------------------------- sort
+# xz: HAKMEM's .xz decompressed under HAKMEM gives the input back
+check_xz() {
+	hakmem unxz.hak.out unxz.hak.err xz -d -c out.hak || note "xz -d under HAKMEM failed"
+	same xz.in unxz.hak.out "round trip"
+	used_hakmem unxz.hak.err
+}
 
-SECONDS=0
-sortflags=(-S 24M -T "$work" --parallel=2 -k2,2 -k1,1n sort.in)
-plain sort.plain.out sort.plain.err sort "${sortflags[@]}" || note "plain sort failed"
-hakmem sort.hak.out sort.hak.err sort "${sortflags[@]}" || note "sort under HAKMEM failed: $(head -3 sort.hak.err)"
-[ "$(wc -l <sort.hak.out)" = 1500000 ] || note "sorted output has $(wc -l <sort.hak.out) lines"
-same sort.plain.out sort.hak.out "sorted outputs"
-used_hakmem sort.hak.err
-hakmem uniq.hak.out uniq.hak.err sort -u -k3,3 sort.in || note "sort -u under HAKMEM failed"
-sort -u -k3,3 sort.in >uniq.plain.out
-same uniq.plain.out uniq.hak.out "sort -u outputs"
-used_hakmem uniq.hak.err
-report "sort $(($(stat -c %s sort.in) / 1000000)) MB" $SECONDS
+# sqlite3: every query answered
+check_sqlite3() {
+	[ "$(wc -l <out.hak)" -ge 7 ] || note "sqlite3 printed $(wc -l <out.hak) lines"
+}
 
-# ------------------------------------------------------------------- xz
-
-SECONDS=0
-plain plain.xz xz.plain.err xz -6 -T2 -c xz.in || note "plain xz failed"
-hakmem hak.xz xz.hak.err xz -6 -T2 -c xz.in || note "xz under HAKMEM failed: $(head -3 xz.hak.err)"
-same plain.xz hak.xz ".xz files"
-used_hakmem xz.hak.err
-hakmem unxz.hak.out unxz.hak.err xz -d -c hak.xz || note "xz -d under HAKMEM failed"
-same xz.in unxz.hak.out "round trip"
-used_hakmem unxz.hak.err
-report "xz -6 -T2 round trip ($(($(stat -c %s xz.in) / 1000000)) MB)" $SECONDS
-
-# ----------------------------------------------------------- perl, sqlite3
-
-SECONDS=0
-plain pl.plain.out pl.plain.err perl heavy.pl || note "plain perl failed: $(tail -1 pl.plain.err)"
-hakmem pl.hak.out pl.hak.err perl heavy.pl || note "perl under HAKMEM failed: $(tail -3 pl.hak.err | tr '\n' ' ')"
-[ -s pl.plain.out ] || note "no output"
-same pl.plain.out pl.hak.out "outputs"
-used_hakmem pl.hak.err
-report "perl heavy.pl" $SECONDS
-
-SECONDS=0
-sqlargs=(-init /dev/null :memory: '.read heavy.sql')
-plain sql.plain.out sql.plain.err sqlite3 "${sqlargs[@]}" || note "plain sqlite3 failed: $(tail -1 sql.plain.err)"
-hakmem sql.hak.out sql.hak.err sqlite3 "${sqlargs[@]}" || note "sqlite3 under HAKMEM failed: $(tail -3 sql.hak.err | tr '\n' ' ')"
-[ "$(wc -l <sql.plain.out)" -ge 7 ] || note "sqlite3 printed $(wc -l <sql.plain.out) lines"
-same sql.plain.out sql.hak.out "outputs"
-used_hakmem sql.hak.err
-report "sqlite3 in memory (heavy.sql)" $SECONDS
+for entry in "${REAL_PROGRAMS[@]}"; do
+	name=${entry%%|*}
+	cmd=${entry#*|}
+	SECONDS=0
+	plain out.plain err.plain sh -c "$cmd" || note "plain run failed: $(tail -1 err.plain)"
+	hakmem out.hak err.hak sh -c "$cmd" || note "run under HAKMEM failed: $(tail -3 err.hak | tr '\n' ' ')"
+	[ -s out.plain ] || note "no output"
+	same out.plain out.hak "outputs"
+	used_hakmem err.hak
+	if declare -F "check_$name" >/dev/null; then
+		"check_$name"
+	fi
+	report "$name: $cmd" $SECONDS
+done
 
 echo "real programs: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
