@@ -149,8 +149,16 @@ test_launcher() {
 	[ ! -s "$tmp/report" ] || fail "no --stats, yet: $(cat "$tmp/report")"
 	run_hakmem --stats -- sh -c 'kill -TERM $$'
 	[ $rc -eq 143 ] || fail "SIGTERM came back as $rc"
-	grep -q "wrote no statistics" "$tmp/report" || fail "no word on the missing statistics"
+	grep -q "wrote no statistics: it was killed by signal 15" "$tmp/report" ||
+		fail "no word on the missing statistics: $(cat "$tmp/report")"
 	ok "exit status passed through (5, SIGTERM)"
+
+	echo 'int main(void) { return 0; }' >"$tmp/noalloc.c"
+	cc -o "$tmp/noalloc" "$tmp/noalloc.c"
+	run_hakmem --stats -- "$tmp/noalloc"
+	[ $rc -eq 0 ] && grep -q "HAKMEM was never used" "$tmp/report" ||
+		fail "a program that never allocates: $rc, $(cat "$tmp/report")"
+	ok "a program that never allocates: HAKMEM was never used"
 
 	run_hakmem --check --json "$tmp/run.json" -- python3 -c 'import subprocess; subprocess.run(["true"])'
 	[ $rc -eq 0 ] || fail "--check --json exited $rc: $(cat "$tmp/report")"
@@ -158,6 +166,17 @@ test_launcher() {
 	python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["process"]["self_check_errors"] == 0' \
 		"$tmp/run.json" || fail "--check: no self-check in the document"
 	ok "--json FILE, --check"
+
+	# Only the program runs under HAKMEM: not the launcher's own awk, grep, cp or sampler.
+	run_hakmem --json "$tmp/one.json" -- ls /
+	set -- "$tmp"/one.json*
+	[ $rc -eq 0 ] && [ $# -eq 1 ] || fail "--json on ls: status $rc, files $*"
+	run_hakmem --stats --json "$tmp/two.json" --rss-plot "$tmp/two.png" -- \
+		sleep 0.5
+	set -- "$tmp"/two.json*
+	[ $rc -eq 0 ] && [ $# -eq 1 ] || fail "--json --rss-plot on sleep: status $rc, files $*"
+	if grep -q "child processes" "$tmp/report"; then fail "children counted: $(cat "$tmp/report")"; fi
+	ok "--json FILE of a program without children, with --rss-plot: one document"
 
 	run_hakmem --rss-plot "$tmp/rss.png" -- python3 -c 'import time; x = bytearray(50 << 20); time.sleep(0.5)'
 	[ $rc -eq 0 ] && [ "$(head -c 4 "$tmp/rss.png" | tail -c 3)" = PNG ] || fail "--rss-plot drew no PNG"
