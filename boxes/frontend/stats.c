@@ -310,17 +310,31 @@ HAK_EXPORT int hak_malloc_info(int options, FILE *out)
 
 /*
  * Programs often close stderr before exit (coreutils' close_stdout), so the
- * report goes to a copy of fd 2 taken at start-up, or to HAKMEM_STATS_FILE.
+ * report goes to a copy of fd 2 taken at start-up, or to HAKMEM_STATS_FILE
+ * as it was at start-up (a program may unsetenv or clearenv before exit).
  */
 static int stderr_copy = -1;
+static char stats_file[4096];
 
 void hak_stats_at_exit_prepare(void)
 {
-	if (!hak_option_path(HAK_OPT_STATS_FILE))
-		stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+	const char *path = hak_option_path(HAK_OPT_STATS_FILE);
+
+	if (path && strlen(path) < sizeof(stats_file)) {
+		strcpy(stats_file, path);
+		return;
+	}
+	if (path)
+		hak_report("HAKMEM_STATS_FILE is longer than %zu bytes: the report goes to stderr",
+			   sizeof(stats_file) - 1);
+	stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
 }
 
-/* HAKMEM_STATS_FILE with each %p replaced by the pid, opened now: a forked child writes its own. */
+/*
+ * HAKMEM_STATS_FILE with each %p replaced by the pid, opened now: a forked
+ * child writes its own. A symbolic link is not followed (O_NOFOLLOW): the
+ * report never truncates the file a link in a shared directory points to.
+ */
 static int open_stats_file(const char *pattern)
 {
 	char path[4096];
@@ -336,7 +350,7 @@ static int open_stats_file(const char *pattern)
 		}
 	}
 	path[n] = 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		hak_report("HAKMEM_STATS_FILE: cannot open %s: %s", path, strerror(errno));
 	return fd;
@@ -350,7 +364,7 @@ __attribute__((destructor)) static void stats_at_exit(void)
 
 	if (hak_atomic_load_acquire(&hak_state) != HAK_UP || !hak_opt.v[HAK_OPT_STATS])
 		return;
-	path = hak_option_path(HAK_OPT_STATS_FILE);
+	path = stats_file[0] ? stats_file : NULL;
 	fd = path ? open_stats_file(path) : stderr_copy;
 	if (fd < 0 || !(o.f = fdopen(fd, "w")))
 		return;

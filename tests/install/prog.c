@@ -2,7 +2,8 @@
  * prog.c - built by tests/install/run.sh against an installed HAKMEM with
  * pkg-config (dynamic and static). Checks that malloc is HAKMEM's and the
  * header matches the library, then prints hak_stats_json()'s document on
- * stdout and, given a file name, malloc_info()'s XML into it.
+ * stdout and, given a file name, malloc_info()'s XML into it. It unsets
+ * HAKMEM_STATS_FILE before exit: HAKMEM_STATS=json still writes to that file.
  */
 #include <hakmem.h>
 #include <stdio.h>
@@ -39,5 +40,6 @@ int main(int argc, char **argv)
 		if (!xml || malloc_info(0, xml) != 0 || fclose(xml) != 0)
 			return 1;
 	}
+	unsetenv("HAKMEM_STATS_FILE");
 	return 0;
 }

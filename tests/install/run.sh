@@ -94,7 +94,24 @@ $prefix/share/man/man3/hakmem.3 $prefix/share/man/man7/hakmem.7"
 	json_check "$1"
 	HAKMEM_STATS=json "$tmp/static" 2>"$tmp/stderr.json" >/dev/null
 	json_check "$tmp/stderr.json"
-	ok "HAKMEM_STATS=json at exit, to HAKMEM_STATS_FILE (%p) and to stderr"
+	ok "HAKMEM_STATS=json at exit, to HAKMEM_STATS_FILE (%p, unset before exit) and to stderr"
+
+	echo kept >"$tmp/victim"
+	ln -s "$tmp/victim" "$tmp/link.json"
+	HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/link.json" "$tmp/static" >/dev/null 2>"$tmp/stderr.link"
+	[ "$(cat "$tmp/victim")" = kept ] || fail "HAKMEM_STATS_FILE followed a symbolic link"
+	grep -q "HAKMEM_STATS_FILE: cannot open" "$tmp/stderr.link" || fail "no word on the link"
+	ok "HAKMEM_STATS_FILE does not follow a symbolic link"
+	# setuid to another user (root only): HAKMEM_STATS_FILE is ignored, the report goes to stderr
+	if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+		cp "$tmp/static" "$tmp/suid"
+		chown nobody "$tmp/suid"
+		chmod 4755 "$tmp/suid"
+		HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/suid.json" "$tmp/suid" >/dev/null 2>"$tmp/stderr.suid"
+		[ ! -e "$tmp/suid.json" ] || fail "a setuid program wrote HAKMEM_STATS_FILE"
+		json_check "$tmp/stderr.suid"
+		ok "a setuid program ignores HAKMEM_STATS_FILE"
+	fi
 
 	make --no-print-directory uninstall PREFIX=$prefix DESTDIR="$root" >/dev/null
 	got=$(cd "$root" && find . ! -type d)
