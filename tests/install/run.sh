@@ -62,14 +62,17 @@ test_install() {
 	lib=$prefix/lib
 	want="$prefix/bin/hakmem $prefix/include/hakmem.h $lib/libhakmem.a $lib/libhakmem.so
 $lib/libhakmem.so.$major $lib/libhakmem.so.$version $lib/pkgconfig/hakmem.pc
-$prefix/share/man/man3/hakmem.3 $prefix/share/man/man7/hakmem.7"
+$prefix/share/man/man1/hakmem.1 $prefix/share/man/man3/hakmem.3 $prefix/share/man/man7/hakmem.7
+$prefix/share/doc/hakmem/STATS.md"
 	got=$(cd "$root" && find . ! -type d | sed 's|^\.||' | sort)
 	[ "$got" = "$(echo $want | tr ' ' '\n' | sort)" ] || fail "installed files: $got"
 	[ "$(readlink "$root$lib/libhakmem.so.$major")" = "libhakmem.so.$version" ] ||
 		fail "libhakmem.so.$major does not point to libhakmem.so.$version"
 	objdump -p "$root$lib/libhakmem.so.$version" | grep -q "SONAME *libhakmem.so.$major$" ||
 		fail "soname is not libhakmem.so.$major"
-	ok "make install: files and soname"
+	grep -q "$prefix/share/doc/hakmem/STATS.md" "$root$prefix/share/man/man7/hakmem.7" ||
+		fail "hakmem(7) does not name the installed STATS.md"
+	ok "make install: files, soname, STATS.md named by the man pages"
 
 	export PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$root$lib/pkgconfig
 	[ "$(pkg-config --modversion hakmem)" = "$version" ] || fail "pkg-config --modversion"
@@ -115,12 +118,12 @@ $prefix/share/man/man3/hakmem.3 $prefix/share/man/man7/hakmem.7"
 
 	make --no-print-directory uninstall PREFIX=$prefix DESTDIR="$root" >/dev/null
 	got=$(cd "$root" && find . ! -type d)
-	[ -z "$got" ] || fail "make uninstall left: $got"
+	[ -z "$got" ] && [ ! -d "$root$prefix/share/doc/hakmem" ] || fail "make uninstall left: $got"
 	ok "make uninstall"
 }
 
 test_deb() {
-	local deb root=$tmp/deb multiarch dir
+	local deb root=$tmp/deb multiarch dir need
 	deb=$(tools/make_deb.sh)
 	dpkg-deb -x "$deb" "$root"
 	[ "$(dpkg-deb -f "$deb" Package Version | tr '\n' ' ')" = "Package: hakmem Version: $version " ] ||
@@ -130,9 +133,24 @@ test_deb() {
 	dir=$root/usr/lib/$multiarch
 	for f in "$dir/libhakmem.so.$version" "$dir/libhakmem.a" "$dir/pkgconfig/hakmem.pc" \
 		 "$root/usr/include/hakmem.h" "$root/usr/bin/hakmem" \
-		 "$root/usr/share/man/man3/hakmem.3.gz" "$root/usr/share/man/man7/hakmem.7.gz"; do
+		 "$root/usr/share/man/man1/hakmem.1.gz" "$root/usr/share/man/man3/hakmem.3.gz" \
+		 "$root/usr/share/man/man7/hakmem.7.gz" "$root/usr/share/doc/hakmem/STATS.md" \
+		 "$root/usr/share/doc/hakmem/copyright"; do
 		[ -f "$f" ] || fail "deb lacks ${f#$root}"
 	done
+	grep -q "no licence has been chosen" "$root/usr/share/doc/hakmem/copyright" || fail "copyright"
+	# Depends names the glibc version the library needs (its highest GLIBC_x.y symbol)
+	need=$(objdump -T "$dir/libhakmem.so.$version" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -1)
+	dpkg-deb -f "$deb" Depends | grep -q "libc6 (>= ${need#GLIBC_})" ||
+		fail "Depends: $(dpkg-deb -f "$deb" Depends) (needs $need)"
+	# md5sums: every file of the package, and they match
+	[ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./md5sums | wc -l)" = \
+	  "$(cd "$root" && find usr -type f | wc -l)" ] || fail "md5sums does not list every file"
+	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./md5sums | (cd "$root" && md5sum --quiet -c) ||
+		fail "md5sums"
+	# stripped, with the debug symbols outside the package
+	if readelf -S "$dir/libhakmem.so.$version" | grep -qE '\.(symtab|debug_info)'; then fail "not stripped"; fi
+	[ "$(dpkg-deb -c "$deb" | grep -c '\.debug')" = 0 ] || fail "the debug file is in the package"
 	grep -q "^libdir=/usr/lib/$multiarch$" "$dir/pkgconfig/hakmem.pc" || fail "hakmem.pc libdir"
 	# ldconfig makes the soname link from the library's SONAME, as on install
 	rm "$dir/libhakmem.so.$major"
@@ -142,7 +160,8 @@ test_deb() {
 	objdump -p "$dir/libhakmem.so.$version" | grep -q "SONAME *libhakmem.so.$major$" || fail "deb soname"
 	man -l "$root/usr/share/man/man7/hakmem.7.gz" 2>&1 | grep -q HAKMEM_STATS_FILE || fail "man -l hakmem.7"
 	man -l "$root/usr/share/man/man3/hakmem.3.gz" 2>&1 | grep -q hak_stats_json || fail "man -l hakmem.3"
-	ok "deb $deb: files, control, ldconfig soname, man pages"
+	man -l "$root/usr/share/man/man1/hakmem.1.gz" 2>&1 | grep -q rss-plot || fail "man -l hakmem.1"
+	ok "deb $deb: files, control (libc6 >= ${need#GLIBC_}), md5sums, stripped, ldconfig soname, man pages"
 }
 
 # run_hakmem ARGS...: the launcher as installed, status in $rc
