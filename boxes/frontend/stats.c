@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "../superslab/superslab.h"
 #include "../sysmem/sysmem.h"
 #include "frontend_internal.h"
 #include "hakmem.h"
@@ -53,7 +54,7 @@ struct writer {
 	struct hak_stats_sink sink;
 	struct out *o;
 	const char *box;
-	unsigned depth, nboxes, last_bytes;
+	unsigned depth, nboxes;
 	bool first;		/* no member yet at this depth */
 };
 
@@ -166,7 +167,6 @@ static void json_class_begin(struct hak_stats_sink *s, unsigned cls, unsigned by
 static void xml_box_begin(struct hak_stats_sink *s, const char *name)
 {
 	out_printf(W(s)->o, "<heap nr=\"%u\" name=\"%s\">\n", W(s)->nboxes++, name);
-	W(s)->last_bytes = 0;
 }
 
 static void xml_box_end(struct hak_stats_sink *s)
@@ -183,11 +183,12 @@ static void xml_value(struct hak_stats_sink *s, const char *name, uint64_t v)
 			   (unsigned long long)v);
 }
 
+/* A class holds the sizes above the previous class's, reported or not, in this box or another. */
 static void xml_class_begin(struct hak_stats_sink *s, unsigned cls, unsigned bytes)
 {
+	hak_assert(cls < HAK_SS_NCLASSES);
 	out_printf(W(s)->o, "<size class=\"%u\" from=\"%u\" to=\"%u\"", cls,
-		   W(s)->last_bytes + 1, bytes);
-	W(s)->last_bytes = bytes;
+		   cls ? hak_ss_class_bytes[cls - 1] + 1 : 1, bytes);
 	W(s)->depth = 1;
 }
 

@@ -26,6 +26,8 @@ int main(int argc, char **argv)
 	hak_free(p);	/* aborts if malloc was not HAKMEM's */
 	p = malloc(100000);
 	free(p);
+	p = malloc(4000);	/* a pool class in malloc_info()'s XML */
+	free(p);
 	need = hak_stats_json(small, sizeof(small));
 	if (need < sizeof(small) || strlen(small) != sizeof(small) - 1 ||
 	    hak_stats_json(NULL, 0) != need) {

@@ -53,6 +53,11 @@ assert root.tag == "malloc"
 heaps = [h.get("name") for h in root.findall("heap")]
 assert heaps == sys.argv[2:], heaps
 assert root.findall("heap/size") and root.find("system[@type='current']") is not None
+# a class holds the sizes above the previous class's, whichever box reports it
+sizes = {int(s.get("class")): (int(s.get("from")), int(s.get("to"))) for s in root.iter("size")}
+for c, (lo, hi) in sizes.items():
+    assert 0 < lo <= hi and (c == 0) == (lo == 1), (c, lo, hi)
+    assert c - 1 not in sizes or lo == sizes[c - 1][1] + 1, (c, lo, sizes[c - 1])
 PY
 }
 
