@@ -185,6 +185,8 @@ START_TEST(fork_during_another_threads_init)
 	int status;
 	pid_t pid;
 
+	hak_free(hak_malloc(1));
+	ck_assert_int_eq(atomic_load(&hak_state), HAK_UP);
 	atomic_store(&hak_state, hak_state_initializing(getpid()));
 	pid = fork();
 	if (pid == 0) {
@@ -194,6 +196,8 @@ START_TEST(fork_during_another_threads_init)
 		hak_free(q);
 		_exit(p && q && hak_self_check() == 0 ? 0 : 1);
 	}
+	atomic_store(&hak_state, HAK_UP);	/* this process is up: no thread initialises */
+	hak_free(hak_malloc(1));
 	ck_assert_int_gt(pid, 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	hang_guard_stop(&g);
