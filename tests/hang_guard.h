@@ -13,11 +13,18 @@
  * (Check: "Received signal 9") with the backtraces on stderr instead of
  * hanging. Start the guard before the test starts threads: the watchdog is
  * a fork child and should be forked from a single-threaded process.
+ * CK_TIMEOUT_MULTIPLIER (Check's, set for valgrind runs) scales @seconds.
+ *
+ * Under Yama's ptrace_scope 1 the test process lets the watchdog attach
+ * (PR_SET_PTRACER), but its forked children do not inherit that: their
+ * backtraces need root (CAP_SYS_PTRACE) or ptrace_scope 0; they are killed
+ * all the same.
  */
 #ifndef HANG_GUARD_H
 #define HANG_GUARD_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -114,9 +121,14 @@ static inline void hang_watch(pid_t target, int fd, unsigned seconds)
 	pid_t tree[64];
 	int n;
 
-	for (unsigned s = 0; s < seconds; s++)
-		if (poll(&pfd, 1, 1000) != 0 || getppid() != target)
+	for (unsigned s = 0; s < seconds; s++) {
+		int r = poll(&pfd, 1, 1000);
+
+		if (r < 0 && errno == EINTR)
+			s--;	/* that second again */
+		else if (r != 0 || getppid() != target)
 			_exit(0);	/* finished, or the test is gone */
+	}
 	n = hang_tree(target, tree, 64);
 	fprintf(stderr, "hang_guard: process %d still running after %u s: a hang\n",
 		(int)target, seconds);
@@ -132,8 +144,12 @@ static inline struct hang_guard hang_guard_start(unsigned seconds)
 {
 	struct hang_guard g = { -1, -1 };
 	pid_t self = getpid();
+	const char *mult = getenv("CK_TIMEOUT_MULTIPLIER");
+	double m = mult ? strtod(mult, NULL) : 1;
 	int p[2];
 
+	if (m > 1)
+		seconds = (unsigned)(seconds * m);
 	if (pipe(p))
 		return g;
 	fcntl(p[0], F_SETFD, FD_CLOEXEC);
@@ -145,6 +161,10 @@ static inline struct hang_guard hang_guard_start(unsigned seconds)
 		hang_watch(self, p[0], seconds);
 	}
 	close(p[0]);
+	if (g.watchdog < 0) {	/* no watchdog; and PR_SET_PTRACER with -1 would allow any */
+		close(p[1]);
+		return g;
+	}
 	g.fd = p[1];
 	/* Yama: let the watchdog's gdb attach to its parent */
 	prctl(PR_SET_PTRACER, (unsigned long)g.watchdog, 0, 0, 0);

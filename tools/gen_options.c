@@ -24,11 +24,6 @@ static const struct opt table[] = {
 #undef X
 };
 
-static bool is_path(const struct opt *o)
-{
-	return o->keywords && strcmp(o->keywords, HAK_OPT_PATH) == 0;
-}
-
 /* Print @s with each character in @special preceded by @esc. */
 static void escaped(const char *s, const char *special, const char *esc)
 {
@@ -41,7 +36,7 @@ static void escaped(const char *s, const char *special, const char *esc)
 
 static void md(const struct opt *o)
 {
-	if (is_path(o)) {
+	if (hak_option_is_path(o->keywords)) {
 		printf("| `%s` | unset | `%s` | ", o->name, o->keywords);
 	} else {
 		printf("| `%s` | %ld | %ld..%ld", o->name, o->def, o->min, o->max);
@@ -58,7 +53,7 @@ static void md(const struct opt *o)
 static void man(const struct opt *o)
 {
 	printf(".TP\n.B %s\n", o->name);
-	if (is_path(o))
+	if (hak_option_is_path(o->keywords))
 		printf("default unset, value %s\n.br\n", o->keywords);
 	else if (o->keywords)
 		printf("default %ld, range %ld..%ld: %s\n.br\n", o->def, o->min, o->max, o->keywords);

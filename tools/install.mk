@@ -6,12 +6,14 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/hakmem
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 REALNAME := libhakmem.so.$(VERSION)
 INSTALLED := $(LIBDIR)/$(REALNAME) $(LIBDIR)/$(SONAME) $(LIBDIR)/libhakmem.so \
 	$(LIBDIR)/libhakmem.a $(INCLUDEDIR)/hakmem.h $(PKGCONFIGDIR)/hakmem.pc \
-	$(MANDIR)/man3/hakmem.3 $(MANDIR)/man7/hakmem.7 $(BINDIR)/hakmem
+	$(MANDIR)/man1/hakmem.1 $(MANDIR)/man3/hakmem.3 $(MANDIR)/man7/hakmem.7 $(BINDIR)/hakmem \
+	$(DOCDIR)/STATS.md
 
 # Paths of the final system (never DESTDIR), written into the .pc and the launcher.
 $(OUT)/install/hakmem.pc: tools/hakmem.pc.in include/hakmem.h FORCE
@@ -27,16 +29,22 @@ $(OUT)/install/hakmem: tools/hakmem FORCE
 .PHONY: install uninstall
 install: $(LIB_A) $(LIB_SO) $(OUT)/install/hakmem.pc $(OUT)/install/hakmem
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BINDIR)
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
 	install -m 644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libhakmem.so
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libhakmem.a
 	install -m 644 include/hakmem.h $(DESTDIR)$(INCLUDEDIR)/hakmem.h
 	install -m 644 $(OUT)/install/hakmem.pc $(DESTDIR)$(PKGCONFIGDIR)/hakmem.pc
-	install -m 644 man/hakmem.3 $(DESTDIR)$(MANDIR)/man3/hakmem.3
-	install -m 644 man/hakmem.7 $(DESTDIR)$(MANDIR)/man7/hakmem.7
+	@# the man pages name the installed STATS.md
+	for m in 1 3 7; do \
+		sed 's|/usr/share/doc/hakmem|$(DOCDIR)|' man/hakmem.$$m >$(DESTDIR)$(MANDIR)/man$$m/hakmem.$$m && \
+		chmod 644 $(DESTDIR)$(MANDIR)/man$$m/hakmem.$$m || exit 1; \
+	done
 	install -m 755 $(OUT)/install/hakmem $(DESTDIR)$(BINDIR)/hakmem
+	install -m 644 docs/STATS.md $(DESTDIR)$(DOCDIR)/STATS.md
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null

@@ -2,6 +2,7 @@
  * base.c - reporting that is safe inside malloc: no allocation, no stdio.
  * The libunwind backtrace (HAK_BACKTRACE builds) lives here so that every
  * box can reach it; a reentrancy guard keeps a fault inside it from looping.
+ * Also the statistics helpers that several boxes share.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "hak_base.h"
+#include "hak_box.h"
 
 #if HAK_BACKTRACE
 #define UNW_LOCAL_ONLY
@@ -76,4 +78,28 @@ void hak_fatal(const char *fmt, ...)
 void hak_assert_fail(const char *expr, const char *file, int line)
 {
 	hak_fatal("assertion failed: %s (%s:%d)", expr, file, line);
+}
+
+/*
+ * The counters are read while threads run. A block comes back only after it
+ * left, so each class's blocks_in is read first (acquire) and its live bytes
+ * clamped at 0: out - in read the other way round can wrap to ~1.8e19.
+ */
+void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
+			 const hak_counter_t *in, size_t stride, const uint32_t *bytes,
+			 unsigned n)
+{
+	uint64_t total = 0, live = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const hak_counter_t *o = (const void *)((const char *)out + i * stride);
+		const hak_counter_t *b = (const void *)((const char *)in + i * stride);
+		uint64_t back = atomic_load_explicit(b, memory_order_acquire) * bytes[i];
+		uint64_t gone = atomic_load_explicit(o, memory_order_relaxed) * bytes[i];
+
+		total += gone;
+		live += gone > back ? gone - back : 0;
+	}
+	hak_stat(s, "bytes_out", total);
+	hak_stat(s, "bytes_live", live);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hak_base.h"
 #include "hak_options.h"
 
 /**
@@ -21,7 +22,9 @@
  * @box_end:     the box is done
  * @value:       one counter, @name unique within its box or class
  * @class_begin: the counters until @class_end are size class @cls's, whose
- *               blocks are @bytes long
+ *               blocks are @bytes long; @cls indexes the one size class
+ *               table (superslab's hak_ss_class_bytes), so class @cls holds
+ *               requests from class @cls - 1's size + 1 up to @bytes
  * @class_end:   the class is done
  *
  * A box's stats op calls hak_stat() and the class calls; the frontend's
@@ -41,6 +44,16 @@ static inline void hak_stat(struct hak_stats_sink *s, const char *name, uint64_t
 {
 	s->value(s, name, v);
 }
+
+/*
+ * hak_stat_bytes_live() - report "bytes_out", the bytes of every block that
+ * left @n size classes for a thread, and "bytes_live", those not back yet.
+ * Class i's blocks are @bytes[i] long; its blocks_out and blocks_in counters
+ * are @out and @in advanced by i * @stride bytes (an array of class structs).
+ */
+void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
+			 const hak_counter_t *in, size_t stride, const uint32_t *bytes,
+			 unsigned n);
 
 /**
  * struct hak_box - a box's registry entry

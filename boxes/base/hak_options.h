@@ -12,9 +12,18 @@
 #ifndef HAK_OPTIONS_H
 #define HAK_OPTIONS_H
 
+#include <stdbool.h>
+#include <string.h>
+
 #include "hakmem_config.h"
 
 #define HAK_OPT_PATH "<path>"
+
+/* Whether an option with these @keywords names a file (the library and tools/gen_options.c). */
+static inline bool hak_option_is_path(const char *keywords)
+{
+	return keywords && strcmp(keywords, HAK_OPT_PATH) == 0;
+}
 
 #define HAK_OPTIONS(X)							\
 	X(HELP, 0, 0, 1, NULL, "print this table at start-up")		\
@@ -22,7 +31,7 @@
 	X(STATS, 0, 0, 2, "off|text|json",				\
 	  "at exit, write every box's counters as text or as one JSON document (docs/STATS.md)") \
 	X(STATS_FILE, 0, 0, 1, HAK_OPT_PATH,				\
-	  "write the HAKMEM_STATS report to this file, not stderr; %p in it becomes the process id") \
+	  "write the HAKMEM_STATS report to this file, not stderr; %p in it becomes the process id; never through a symbolic link, and setuid programs ignore it") \
 	X(CHECK, HAK_DEBUG, 0, 1, "fast|full",				\
 	  "full: interior pointers, double free anywhere, use-after-free canaries, overruns past a large block's last page; the default in debug builds") \
 	X(FOREIGN_FREE, 0, 0, 1, "abort|forward",			\

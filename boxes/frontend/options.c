@@ -45,7 +45,17 @@ static long keyword_index(const char *kw, const char *s)
 
 static bool is_path(const struct option_desc *d)
 {
-	return d->keywords && strcmp(d->keywords, HAK_OPT_PATH) == 0;
+	return hak_option_is_path(d->keywords);
+}
+
+/*
+ * The variable's value. A file name is only taken from the environment when
+ * the process is not setuid/setgid (secure_getenv): a setuid program linked
+ * with libhakmem.a must not write where its caller says.
+ */
+static const char *option_env(const struct option_desc *d)
+{
+	return is_path(d) ? secure_getenv(d->name) : getenv(d->name);
 }
 
 static long parse_one(const struct option_desc *d, const char *s)
@@ -72,7 +82,7 @@ void hak_options_parse(struct hak_options *opt)
 {
 	for (size_t i = 0; i < HAK_OPT_COUNT; i++) {
 		const struct option_desc *d = &table[i];
-		const char *s = getenv(d->name);
+		const char *s = option_env(d);
 
 		hak_assert(d->id == (enum hak_option_id)i);
 		opt->v[i] = s && *s ? parse_one(d, s) : d->def;
@@ -81,7 +91,7 @@ void hak_options_parse(struct hak_options *opt)
 
 const char *hak_option_path(enum hak_option_id id)
 {
-	const char *s = getenv(table[id].name);
+	const char *s = option_env(&table[id]);
 
 	hak_assert(is_path(&table[id]));
 	return s && *s ? s : NULL;
@@ -96,7 +106,7 @@ void hak_options_print(FILE *out, const struct hak_options *opt)
 
 		if (is_path(d)) {
 			fprintf(out, "  %-36s default unset  range %s  now %s\n      %s\n", d->name,
-				d->keywords, opt->v[i] ? getenv(d->name) : "unset", d->help);
+				d->keywords, opt->v[i] ? hak_option_path(d->id) : "unset", d->help);
 			continue;
 		}
 		fprintf(out, "  %-36s default %-6ld range %ld..%ld%s%s  now %ld\n      %s\n",

@@ -59,15 +59,18 @@ void hak_registry_thread_exit(void)
 
 /*
  * fork(), as glibc's own malloc does it (see docs/ARCHITECTURE.md, Locks):
- * a single-threaded process takes no lock, so that a fork from a signal
- * handler cannot wait for a lock its own thread holds; otherwise stdio's
- * list lock comes first (glibc takes it after the prepare handlers, so
- * taking ours before it would close a cycle with fflush(NULL) and a stdio
- * call that allocates). The list lock is recursive: fork's own take nests;
- * the parent handler drops ours; in the child glibc resets it.
+ * a single-threaded process (one that never started a thread) takes no lock,
+ * so that a fork from a signal handler cannot wait for a lock its own thread
+ * holds; otherwise stdio's list lock comes first (glibc takes it after the
+ * prepare handlers, so taking ours before it would close a cycle with
+ * fflush(NULL) and a stdio call that allocates). The list lock is recursive: fork's own take nests;
+ * the parent handler drops ours. In the child glibc resets it only if it took
+ * it, by its own test made before any prepare handler ran: a handler run
+ * before ours may have started a thread since, so ours resets it too.
  */
 extern void _IO_list_lock(void);
 extern void _IO_list_unlock(void);
+extern void _IO_list_resetlock(void);
 
 static bool fork_locked;	/* the prefork handler took the locks */
 
@@ -99,6 +102,7 @@ static void postfork_child_all(void)
 	for (size_t i = 0; i < NBOXES; i++)
 		if (hak_boxes[i]->postfork_child)
 			hak_boxes[i]->postfork_child();
+	_IO_list_resetlock();	/* harmless after glibc's own reset */
 }
 
 void hak_registry_stats(struct hak_stats_sink *s)

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "../superslab/superslab.h"
 #include "../sysmem/sysmem.h"
 #include "frontend_internal.h"
 #include "hakmem.h"
@@ -53,7 +54,7 @@ struct writer {
 	struct hak_stats_sink sink;
 	struct out *o;
 	const char *box;
-	unsigned depth, nboxes, last_bytes;
+	unsigned depth, nboxes;
 	bool first;		/* no member yet at this depth */
 };
 
@@ -166,7 +167,6 @@ static void json_class_begin(struct hak_stats_sink *s, unsigned cls, unsigned by
 static void xml_box_begin(struct hak_stats_sink *s, const char *name)
 {
 	out_printf(W(s)->o, "<heap nr=\"%u\" name=\"%s\">\n", W(s)->nboxes++, name);
-	W(s)->last_bytes = 0;
 }
 
 static void xml_box_end(struct hak_stats_sink *s)
@@ -183,11 +183,12 @@ static void xml_value(struct hak_stats_sink *s, const char *name, uint64_t v)
 			   (unsigned long long)v);
 }
 
+/* A class holds the sizes above the previous class's, reported or not, in this box or another. */
 static void xml_class_begin(struct hak_stats_sink *s, unsigned cls, unsigned bytes)
 {
+	hak_assert(cls < HAK_SS_NCLASSES);
 	out_printf(W(s)->o, "<size class=\"%u\" from=\"%u\" to=\"%u\"", cls,
-		   W(s)->last_bytes + 1, bytes);
-	W(s)->last_bytes = bytes;
+		   cls ? hak_ss_class_bytes[cls - 1] + 1 : 1, bytes);
 	W(s)->depth = 1;
 }
 
@@ -310,17 +311,31 @@ HAK_EXPORT int hak_malloc_info(int options, FILE *out)
 
 /*
  * Programs often close stderr before exit (coreutils' close_stdout), so the
- * report goes to a copy of fd 2 taken at start-up, or to HAKMEM_STATS_FILE.
+ * report goes to a copy of fd 2 taken at start-up, or to HAKMEM_STATS_FILE
+ * as it was at start-up (a program may unsetenv or clearenv before exit).
  */
 static int stderr_copy = -1;
+static char stats_file[4096];
 
 void hak_stats_at_exit_prepare(void)
 {
-	if (!hak_option_path(HAK_OPT_STATS_FILE))
-		stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+	const char *path = hak_option_path(HAK_OPT_STATS_FILE);
+
+	if (path && strlen(path) < sizeof(stats_file)) {
+		strcpy(stats_file, path);
+		return;
+	}
+	if (path)
+		hak_report("HAKMEM_STATS_FILE is longer than %zu bytes: the report goes to stderr",
+			   sizeof(stats_file) - 1);
+	stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
 }
 
-/* HAKMEM_STATS_FILE with each %p replaced by the pid, opened now: a forked child writes its own. */
+/*
+ * HAKMEM_STATS_FILE with each %p replaced by the pid, opened now: a forked
+ * child writes its own. A symbolic link is not followed (O_NOFOLLOW): the
+ * report never truncates the file a link in a shared directory points to.
+ */
 static int open_stats_file(const char *pattern)
 {
 	char path[4096];
@@ -336,7 +351,7 @@ static int open_stats_file(const char *pattern)
 		}
 	}
 	path[n] = 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		hak_report("HAKMEM_STATS_FILE: cannot open %s: %s", path, strerror(errno));
 	return fd;
@@ -350,7 +365,7 @@ __attribute__((destructor)) static void stats_at_exit(void)
 
 	if (hak_atomic_load_acquire(&hak_state) != HAK_UP || !hak_opt.v[HAK_OPT_STATS])
 		return;
-	path = hak_option_path(HAK_OPT_STATS_FILE);
+	path = stats_file[0] ? stats_file : NULL;
 	fd = path ? open_stats_file(path) : stderr_copy;
 	if (fd < 0 || !(o.f = fdopen(fd, "w")))
 		return;

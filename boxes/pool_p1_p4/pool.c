@@ -877,8 +877,6 @@ static void pool_postfork_child(void)
 
 static void pool_stats(struct hak_stats_sink *s)
 {
-	uint64_t out = 0, in = 0;
-
 	hak_stat(s, "arenas", arenas_new);
 	hak_stat(s, "adoptions", adoptions);
 	hak_stat(s, "reclaims", reclaims);
@@ -889,21 +887,18 @@ static void pool_stats(struct hak_stats_sink *s)
 	hak_stat(s, "huge_claimed_bytes", atomic_load_explicit(&huge_claimed, memory_order_relaxed));
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		struct class_state *c = &classes[i];
-		unsigned bytes = hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
 
-		out += c->blocks_out * bytes;
-		in += c->blocks_in * bytes;
 		if (!c->blocks_out)
 			continue;
-		s->class_begin(s, HAK_POOL_FIRST_CLASS + i, bytes);
+		s->class_begin(s, HAK_POOL_FIRST_CLASS + i, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i]);
 #define P(f) hak_stat(s, #f, c->f);
 		P(refills) P(blocks_out) P(flushes) P(blocks_in) P(remote_frees) P(spans_new) P(spans_freed)
 #undef P
 		s->class_end(s);
 	}
 	/* blocks that left the arena for a thread: in use, or cached in a bin */
-	hak_stat(s, "bytes_out", out);
-	hak_stat(s, "bytes_live", out - in);
+	hak_stat_bytes_live(s, &classes[0].blocks_out, &classes[0].blocks_in, sizeof(classes[0]),
+			    &hak_ss_class_bytes[HAK_POOL_FIRST_CLASS], HAK_POOL_NCLASSES);
 }
 
 static int fail(const void *where, const char *what)

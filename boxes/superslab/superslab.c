@@ -780,8 +780,6 @@ static void ss_postfork_child(void)
 
 static void ss_stats(struct hak_stats_sink *s)
 {
-	uint64_t out = 0, in = 0;
-
 	hak_stat(s, "mapped", ss_mapped);
 	hak_stat(s, "unmapped", ss_unmapped);
 	hak_stat(s, "live", ss_live);
@@ -789,8 +787,6 @@ static void ss_stats(struct hak_stats_sink *s)
 	for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
 		struct class_state *c = &classes[i];
 
-		out += c->blocks_out * hak_ss_class_bytes[i];
-		in += c->blocks_in * hak_ss_class_bytes[i];
 		if (!c->refills)
 			continue;
 		s->class_begin(s, i, hak_ss_class_bytes[i]);
@@ -801,8 +797,8 @@ static void ss_stats(struct hak_stats_sink *s)
 		s->class_end(s);
 	}
 	/* blocks that left the spans for a thread: in use, or cached in a bin */
-	hak_stat(s, "bytes_out", out);
-	hak_stat(s, "bytes_live", out - in);
+	hak_stat_bytes_live(s, &classes[0].blocks_out, &classes[0].blocks_in, sizeof(classes[0]),
+			    hak_ss_class_bytes, HAK_SS_NSERVED);
 }
 
 /* Check one span against its real blocks: free list inside it, counts exact. */

@@ -2,7 +2,8 @@
  * prog.c - built by tests/install/run.sh against an installed HAKMEM with
  * pkg-config (dynamic and static). Checks that malloc is HAKMEM's and the
  * header matches the library, then prints hak_stats_json()'s document on
- * stdout and, given a file name, malloc_info()'s XML into it.
+ * stdout and, given a file name, malloc_info()'s XML into it. It unsets
+ * HAKMEM_STATS_FILE before exit: HAKMEM_STATS=json still writes to that file.
  */
 #include <hakmem.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@ int main(int argc, char **argv)
 	hak_free(p);	/* aborts if malloc was not HAKMEM's */
 	p = malloc(100000);
 	free(p);
+	p = malloc(4000);	/* a pool class in malloc_info()'s XML */
+	free(p);
 	need = hak_stats_json(small, sizeof(small));
 	if (need < sizeof(small) || strlen(small) != sizeof(small) - 1 ||
 	    hak_stats_json(NULL, 0) != need) {
@@ -39,5 +42,6 @@ int main(int argc, char **argv)
 		if (!xml || malloc_info(0, xml) != 0 || fclose(xml) != 0)
 			return 1;
 	}
+	unsetenv("HAKMEM_STATS_FILE");
 	return 0;
 }

@@ -53,6 +53,11 @@ assert root.tag == "malloc"
 heaps = [h.get("name") for h in root.findall("heap")]
 assert heaps == sys.argv[2:], heaps
 assert root.findall("heap/size") and root.find("system[@type='current']") is not None
+# a class holds the sizes above the previous class's, whichever box reports it
+sizes = {int(s.get("class")): (int(s.get("from")), int(s.get("to"))) for s in root.iter("size")}
+for c, (lo, hi) in sizes.items():
+    assert 0 < lo <= hi and (c == 0) == (lo == 1), (c, lo, hi)
+    assert c - 1 not in sizes or lo == sizes[c - 1][1] + 1, (c, lo, sizes[c - 1])
 PY
 }
 
@@ -62,14 +67,17 @@ test_install() {
 	lib=$prefix/lib
 	want="$prefix/bin/hakmem $prefix/include/hakmem.h $lib/libhakmem.a $lib/libhakmem.so
 $lib/libhakmem.so.$major $lib/libhakmem.so.$version $lib/pkgconfig/hakmem.pc
-$prefix/share/man/man3/hakmem.3 $prefix/share/man/man7/hakmem.7"
+$prefix/share/man/man1/hakmem.1 $prefix/share/man/man3/hakmem.3 $prefix/share/man/man7/hakmem.7
+$prefix/share/doc/hakmem/STATS.md"
 	got=$(cd "$root" && find . ! -type d | sed 's|^\.||' | sort)
 	[ "$got" = "$(echo $want | tr ' ' '\n' | sort)" ] || fail "installed files: $got"
 	[ "$(readlink "$root$lib/libhakmem.so.$major")" = "libhakmem.so.$version" ] ||
 		fail "libhakmem.so.$major does not point to libhakmem.so.$version"
 	objdump -p "$root$lib/libhakmem.so.$version" | grep -q "SONAME *libhakmem.so.$major$" ||
 		fail "soname is not libhakmem.so.$major"
-	ok "make install: files and soname"
+	grep -q "$prefix/share/doc/hakmem/STATS.md" "$root$prefix/share/man/man7/hakmem.7" ||
+		fail "hakmem(7) does not name the installed STATS.md"
+	ok "make install: files, soname, STATS.md named by the man pages"
 
 	export PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$root$lib/pkgconfig
 	[ "$(pkg-config --modversion hakmem)" = "$version" ] || fail "pkg-config --modversion"
@@ -94,16 +102,33 @@ $prefix/share/man/man3/hakmem.3 $prefix/share/man/man7/hakmem.7"
 	json_check "$1"
 	HAKMEM_STATS=json "$tmp/static" 2>"$tmp/stderr.json" >/dev/null
 	json_check "$tmp/stderr.json"
-	ok "HAKMEM_STATS=json at exit, to HAKMEM_STATS_FILE (%p) and to stderr"
+	ok "HAKMEM_STATS=json at exit, to HAKMEM_STATS_FILE (%p, unset before exit) and to stderr"
+
+	echo kept >"$tmp/victim"
+	ln -s "$tmp/victim" "$tmp/link.json"
+	HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/link.json" "$tmp/static" >/dev/null 2>"$tmp/stderr.link"
+	[ "$(cat "$tmp/victim")" = kept ] || fail "HAKMEM_STATS_FILE followed a symbolic link"
+	grep -q "HAKMEM_STATS_FILE: cannot open" "$tmp/stderr.link" || fail "no word on the link"
+	ok "HAKMEM_STATS_FILE does not follow a symbolic link"
+	# setuid to another user (root only): HAKMEM_STATS_FILE is ignored, the report goes to stderr
+	if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+		cp "$tmp/static" "$tmp/suid"
+		chown nobody "$tmp/suid"
+		chmod 4755 "$tmp/suid"
+		HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/suid.json" "$tmp/suid" >/dev/null 2>"$tmp/stderr.suid"
+		[ ! -e "$tmp/suid.json" ] || fail "a setuid program wrote HAKMEM_STATS_FILE"
+		json_check "$tmp/stderr.suid"
+		ok "a setuid program ignores HAKMEM_STATS_FILE"
+	fi
 
 	make --no-print-directory uninstall PREFIX=$prefix DESTDIR="$root" >/dev/null
 	got=$(cd "$root" && find . ! -type d)
-	[ -z "$got" ] || fail "make uninstall left: $got"
+	[ -z "$got" ] && [ ! -d "$root$prefix/share/doc/hakmem" ] || fail "make uninstall left: $got"
 	ok "make uninstall"
 }
 
 test_deb() {
-	local deb root=$tmp/deb multiarch dir
+	local deb root=$tmp/deb multiarch dir need
 	deb=$(tools/make_deb.sh)
 	dpkg-deb -x "$deb" "$root"
 	[ "$(dpkg-deb -f "$deb" Package Version | tr '\n' ' ')" = "Package: hakmem Version: $version " ] ||
@@ -113,9 +138,24 @@ test_deb() {
 	dir=$root/usr/lib/$multiarch
 	for f in "$dir/libhakmem.so.$version" "$dir/libhakmem.a" "$dir/pkgconfig/hakmem.pc" \
 		 "$root/usr/include/hakmem.h" "$root/usr/bin/hakmem" \
-		 "$root/usr/share/man/man3/hakmem.3.gz" "$root/usr/share/man/man7/hakmem.7.gz"; do
+		 "$root/usr/share/man/man1/hakmem.1.gz" "$root/usr/share/man/man3/hakmem.3.gz" \
+		 "$root/usr/share/man/man7/hakmem.7.gz" "$root/usr/share/doc/hakmem/STATS.md" \
+		 "$root/usr/share/doc/hakmem/copyright"; do
 		[ -f "$f" ] || fail "deb lacks ${f#$root}"
 	done
+	grep -q "no licence has been chosen" "$root/usr/share/doc/hakmem/copyright" || fail "copyright"
+	# Depends names the glibc version the library needs (its highest GLIBC_x.y symbol)
+	need=$(objdump -T "$dir/libhakmem.so.$version" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -1)
+	dpkg-deb -f "$deb" Depends | grep -q "libc6 (>= ${need#GLIBC_})" ||
+		fail "Depends: $(dpkg-deb -f "$deb" Depends) (needs $need)"
+	# md5sums: every file of the package, and they match
+	[ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./md5sums | wc -l)" = \
+	  "$(cd "$root" && find usr -type f | wc -l)" ] || fail "md5sums does not list every file"
+	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./md5sums | (cd "$root" && md5sum --quiet -c) ||
+		fail "md5sums"
+	# stripped, with the debug symbols outside the package
+	if readelf -S "$dir/libhakmem.so.$version" | grep -qE '\.(symtab|debug_info)'; then fail "not stripped"; fi
+	[ "$(dpkg-deb -c "$deb" | grep -c '\.debug')" = 0 ] || fail "the debug file is in the package"
 	grep -q "^libdir=/usr/lib/$multiarch$" "$dir/pkgconfig/hakmem.pc" || fail "hakmem.pc libdir"
 	# ldconfig makes the soname link from the library's SONAME, as on install
 	rm "$dir/libhakmem.so.$major"
@@ -125,7 +165,8 @@ test_deb() {
 	objdump -p "$dir/libhakmem.so.$version" | grep -q "SONAME *libhakmem.so.$major$" || fail "deb soname"
 	man -l "$root/usr/share/man/man7/hakmem.7.gz" 2>&1 | grep -q HAKMEM_STATS_FILE || fail "man -l hakmem.7"
 	man -l "$root/usr/share/man/man3/hakmem.3.gz" 2>&1 | grep -q hak_stats_json || fail "man -l hakmem.3"
-	ok "deb $deb: files, control, ldconfig soname, man pages"
+	man -l "$root/usr/share/man/man1/hakmem.1.gz" 2>&1 | grep -q rss-plot || fail "man -l hakmem.1"
+	ok "deb $deb: files, control (libc6 >= ${need#GLIBC_}), md5sums, stripped, ldconfig soname, man pages"
 }
 
 # run_hakmem ARGS...: the launcher as installed, status in $rc
@@ -149,8 +190,16 @@ test_launcher() {
 	[ ! -s "$tmp/report" ] || fail "no --stats, yet: $(cat "$tmp/report")"
 	run_hakmem --stats -- sh -c 'kill -TERM $$'
 	[ $rc -eq 143 ] || fail "SIGTERM came back as $rc"
-	grep -q "wrote no statistics" "$tmp/report" || fail "no word on the missing statistics"
+	grep -q "wrote no statistics: it was killed by signal 15" "$tmp/report" ||
+		fail "no word on the missing statistics: $(cat "$tmp/report")"
 	ok "exit status passed through (5, SIGTERM)"
+
+	echo 'int main(void) { return 0; }' >"$tmp/noalloc.c"
+	cc -o "$tmp/noalloc" "$tmp/noalloc.c"
+	run_hakmem --stats -- "$tmp/noalloc"
+	[ $rc -eq 0 ] && grep -q "HAKMEM was never used" "$tmp/report" ||
+		fail "a program that never allocates: $rc, $(cat "$tmp/report")"
+	ok "a program that never allocates: HAKMEM was never used"
 
 	run_hakmem --check --json "$tmp/run.json" -- python3 -c 'import subprocess; subprocess.run(["true"])'
 	[ $rc -eq 0 ] || fail "--check --json exited $rc: $(cat "$tmp/report")"
@@ -158,6 +207,17 @@ test_launcher() {
 	python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["process"]["self_check_errors"] == 0' \
 		"$tmp/run.json" || fail "--check: no self-check in the document"
 	ok "--json FILE, --check"
+
+	# Only the program runs under HAKMEM: not the launcher's own awk, grep, cp or sampler.
+	run_hakmem --json "$tmp/one.json" -- ls /
+	set -- "$tmp"/one.json*
+	[ $rc -eq 0 ] && [ $# -eq 1 ] || fail "--json on ls: status $rc, files $*"
+	run_hakmem --stats --json "$tmp/two.json" --rss-plot "$tmp/two.png" -- \
+		sleep 0.5
+	set -- "$tmp"/two.json*
+	[ $rc -eq 0 ] && [ $# -eq 1 ] || fail "--json --rss-plot on sleep: status $rc, files $*"
+	if grep -q "child processes" "$tmp/report"; then fail "children counted: $(cat "$tmp/report")"; fi
+	ok "--json FILE of a program without children, with --rss-plot: one document"
 
 	run_hakmem --rss-plot "$tmp/rss.png" -- python3 -c 'import time; x = bytearray(50 << 20); time.sleep(0.5)'
 	[ $rc -eq 0 ] && [ "$(head -c 4 "$tmp/rss.png" | tail -c 3)" = PNG ] || fail "--rss-plot drew no PNG"

@@ -555,6 +555,58 @@ START_TEST(fork_in_signal_handler)
 }
 END_TEST
 
+/*
+ * Issue 18, bug 6: glibc's fork() decides "multiple threads" before the
+ * prepare handlers run, HAKMEM's prepare handler when it runs. A prepare
+ * handler registered after HAKMEM's (so run before it) that starts a thread
+ * makes HAKMEM take stdio's list lock, which glibc then neither takes nor
+ * resets: the child must reset it, or its next thread's fflush(NULL) waits
+ * forever for a lock its main thread holds.
+ */
+static bool prepare_starts_thread;
+
+static void *idle(void *arg)
+{
+	return arg;
+}
+
+static void start_a_thread(void)
+{
+	pthread_t t;
+
+	if (prepare_starts_thread && pthread_create(&t, NULL, idle, NULL) == 0)
+		pthread_join(t, NULL);
+}
+
+static void *flush_all(void *arg)
+{
+	fflush(NULL);
+	return arg;
+}
+
+START_TEST(fork_after_a_prepare_handler_starts_a_thread)
+{
+	struct hang_guard g = hang_guard_start(20);
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	free(malloc(1));	/* HAKMEM's atfork handlers are registered */
+	ck_assert_msg(__libc_single_threaded, "the test process must have one thread");
+	ck_assert_int_eq(pthread_atfork(start_a_thread, NULL, NULL), 0);
+	prepare_starts_thread = true;
+	pid = fork();
+	if (pid == 0)	/* another thread takes the list lock */
+		_exit(pthread_create(&t, NULL, flush_all, NULL) || pthread_join(t, NULL));
+	prepare_starts_thread = false;
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	fflush(NULL);	/* and the parent's lock was dropped */
+	hang_guard_stop(&g);
+}
+END_TEST
+
 /* --------------------------------------------------- short-lived threads */
 
 #define HANDOFF 256
@@ -833,6 +885,7 @@ static Suite *threads_suite(void)
 	tcase_add_test(tc, fork_while_threads_allocate);
 	tcase_add_test(tc, fork_against_stdio);
 	tcase_add_test(tc, fork_in_signal_handler);
+	tcase_add_test(tc, fork_after_a_prepare_handler_starts_a_thread);
 	tcase_add_test(tc, thousand_short_threads);
 	tcase_add_test(tc, malloc_in_tls_destructor);
 

@@ -185,6 +185,8 @@ START_TEST(fork_during_another_threads_init)
 	int status;
 	pid_t pid;
 
+	hak_free(hak_malloc(1));
+	ck_assert_int_eq(atomic_load(&hak_state), HAK_UP);
 	atomic_store(&hak_state, hak_state_initializing(getpid()));
 	pid = fork();
 	if (pid == 0) {
@@ -194,10 +196,34 @@ START_TEST(fork_during_another_threads_init)
 		hak_free(q);
 		_exit(p && q && hak_self_check() == 0 ? 0 : 1);
 	}
+	atomic_store(&hak_state, HAK_UP);	/* this process is up: no thread initialises */
+	hak_free(hak_malloc(1));
 	ck_assert_int_gt(pid, 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	hang_guard_stop(&g);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+END_TEST
+
+static void ignore(int sig)
+{
+	(void)sig;
+}
+
+/* A signal that interrupts the watchdog's poll() does not end the watch. */
+START_TEST(hang_guard_survives_a_signal)
+{
+	struct sigaction sa = { .sa_handler = ignore };	/* no SA_RESTART: poll fails, EINTR */
+	struct hang_guard g;
+
+	ck_assert_int_eq(sigaction(SIGUSR2, &sa, NULL), 0);
+	g = hang_guard_start(10);
+	ck_assert_int_gt(g.watchdog, 0);
+	usleep(100000);	/* the watchdog is in poll() */
+	ck_assert_int_eq(kill(g.watchdog, SIGUSR2), 0);
+	usleep(100000);
+	ck_assert_int_eq(waitpid(g.watchdog, NULL, WNOHANG), 0);
+	hang_guard_stop(&g);
 }
 END_TEST
 
@@ -455,6 +481,7 @@ Suite *frontend_suite(void)
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(fork_tc, fork_during_another_threads_init);
+	tcase_add_test(fork_tc, hang_guard_survives_a_signal);
 	tcase_set_timeout(fork_tc, 30);
 	tcase_set_timeout(bad, 30);	/* the hang guard of unit_run_fatal() fires first */
 	suite_add_tcase(s, fork_tc);

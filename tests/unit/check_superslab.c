@@ -1,6 +1,7 @@
 /* check_superslab.c - size classes, carving, refill/flush, span life, self-check. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../../boxes/superslab/superslab.h"
@@ -208,6 +209,33 @@ START_TEST(out_of_memory_returns_zero_blocks)
 }
 END_TEST
 
+/* A sink that keeps bytes_out and bytes_live. */
+static uint64_t got_out, got_live;
+
+static void keep_value(struct hak_stats_sink *s, const char *name, uint64_t v)
+{
+	(void)s;
+	if (strcmp(name, "bytes_out") == 0)
+		got_out = v;
+	else if (strcmp(name, "bytes_live") == 0)
+		got_live = v;
+}
+
+/* Read while threads run, a class's blocks_in can pass its blocks_out: no wrap. */
+START_TEST(bytes_live_never_wraps)
+{
+	struct hak_stats_sink sink = { .value = keep_value };
+	struct { hak_counter_t blocks_out, pad, blocks_in; } c[2] = {
+		{ .blocks_out = 2, .blocks_in = 3 }, { .blocks_out = 5, .blocks_in = 1 },
+	};
+	const uint32_t bytes[2] = { 16, 32 };
+
+	hak_stat_bytes_live(&sink, &c[0].blocks_out, &c[0].blocks_in, sizeof(c[0]), bytes, 2);
+	ck_assert_uint_eq(got_out, 2 * 16 + 5 * 32);
+	ck_assert_uint_eq(got_live, 4 * 32);
+}
+END_TEST
+
 Suite *superslab_suite(void)
 {
 	Suite *s = suite_create("superslab");
@@ -221,6 +249,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, refill_reuses_partial_spans_first);
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
+	tcase_add_test(tc, bytes_live_never_wraps);
 	suite_add_tcase(s, tc);
 	return s;
 }
