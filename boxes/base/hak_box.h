@@ -25,6 +25,11 @@
  * @prefork:         take every lock of the box (called top-down, before fork)
  * @postfork_parent: release them in the parent (bottom-up)
  * @postfork_child:  make them usable in the child (bottom-up)
+ * @reclaim:         a mapping failed, or malloc_trim: give the OS back all
+ *                   that the box keeps idle and can reach from any thread
+ *                   (the caller's thread_exit ran first; top-down); no
+ *                   system call with a lock held that malloc/free may wait
+ *                   on; returns the bytes given back
  * @stats:           print the box's counters, one "name value" per line
  * @self_check:      verify the box's invariants; returns the number of errors
  * @describe:        one line (no newline) for HAKMEM_VERBOSE=1
@@ -37,6 +42,7 @@ struct hak_box {
 	void (*prefork)(void);
 	void (*postfork_parent)(void);
 	void (*postfork_child)(void);
+	size_t (*reclaim)(void);
 	void (*stats)(FILE *out);
 	int (*self_check)(void);
 	void (*describe)(char *buf, size_t len);

@@ -291,7 +291,7 @@ static struct large_hdr *cache_gather(size_t need)
 	if (!list)
 		return NULL;
 	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base) ||
-	    (hak_rmap_register(base, need, HAK_RMAP_LARGE) && !hak_sys_unmap(base, need))) {
+	    (hak_rmap_register(base, need, HAK_RMAP_LARGE) && (hak_sys_unmap(base, need), 1))) {
 		release_all(list);
 		return NULL;
 	}
@@ -434,8 +434,12 @@ static void *map_new(size_t need, size_t open, size_t align, size_t off)
 		hak_sys_unmap(base, need);
 		return NULL;
 	}
-	if (off >= 2 * page)	/* keep the gap's addresses, not its memory */
-		hak_sys_guard((char *)base + page, off - page);
+	/* keep the gap's addresses, not its memory */
+	if (off >= 2 * page && hak_sys_guard((char *)base + page, off - page)) {
+		hak_rmap_unregister(base, need);
+		hak_sys_unmap(base, need);
+		return NULL;
+	}
 	h = base;
 	h->map_size = need;
 	h->closed = (uint32_t)((need - open) / page);
@@ -712,6 +716,7 @@ const struct hak_box hak_box_bigcache = {
 	.prefork = bc_prefork,
 	.postfork_parent = bc_postfork_parent,
 	.postfork_child = bc_postfork_child,
+	.reclaim = hak_bc_trim,
 	.stats = bc_stats,
 	.self_check = bc_self_check,
 	.describe = bc_describe,

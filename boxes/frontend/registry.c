@@ -55,6 +55,21 @@ void hak_registry_thread_exit(void)
 			hak_boxes[i]->thread_exit();
 }
 
+/*
+ * Out of memory (or malloc_trim): this thread's caches go back first, then
+ * what every box keeps idle. Returns the bytes given back.
+ */
+size_t hak_registry_reclaim(void)
+{
+	size_t bytes = 0;
+
+	hak_registry_thread_exit();
+	for (size_t i = NBOXES; i-- > 0;)
+		if (hak_boxes[i]->reclaim)
+			bytes += hak_boxes[i]->reclaim();
+	return bytes;
+}
+
 static void prefork_all(void)
 {
 	for (size_t i = NBOXES; i-- > 0;)
