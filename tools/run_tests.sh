@@ -45,6 +45,7 @@ done
 step integration-p0-off env HAKMEM_TINY_P0_ENABLE=0 tests/integration/run.sh release
 step bench-verify tests/bench/run.sh release
 step real-programs tools/real_programs.sh "$PWD/out/release/libhakmem.so"
+step fuzz tests/fuzz/run.sh 60
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"
