@@ -4,12 +4,17 @@
  * until malloc fails, everything is freed, and then every tier - in this
  * thread and in a new one - must get memory again: what one tier freed is
  * given back (a failed mapping first makes HAKMEM return what it keeps
- * idle) and serves the others. Also several threads exhausting together.
+ * idle) and serves the others. Again with the process's mappings close to
+ * vm.max_map_count too (filled by the test itself, so no sysctl changes;
+ * 300 to spare): a mapping that needs a VMA of its own fails there, so do
+ * the split of a large block's reserved tail (it is opened whole instead)
+ * and an unmap that would split a VMA (its pages are given back instead). Also several threads exhausting together.
  *
  * Exhausting blocks are chained through their first word, so the test
  * needs no memory of its own while the limit is reached.
  */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "itest.h"
@@ -41,6 +46,49 @@ static void limit_address_space(void)
 
 	rl.rlim_cur = rl.rlim_max = vm_size() + HEADROOM;
 	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+}
+
+/* Mappings (VMAs) the process has now. */
+static long map_count(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	long n = 0;
+	int c;
+
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/*
+ * Bring the process's mapping count to vm.max_map_count less @spare: one
+ * inaccessible reservation whose every other page is made read-only, each
+ * a VMA of its own, until the kernel refuses; then @spare are given back.
+ */
+static void fill_map_count(long spare)
+{
+	long max = 0, i;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), pages;
+	char *r;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld", &max), 1);
+	fclose(f);
+	pages = 2 * (size_t)max + 16;
+	r = mmap(NULL, pages * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ck_assert_ptr_ne(r, MAP_FAILED);
+	for (i = 1; (size_t)i < pages; i += 2)
+		if (mprotect(r + i * page, page, PROT_READ))
+			break;
+	ck_assert_msg((size_t)i < pages && errno == ENOMEM,
+		      "vm.max_map_count %ld not reached (%ld mappings)", max, map_count());
+	for (long k = 0; k < spare / 2; k++) {	/* merging back frees two */
+		i -= 2;
+		ck_assert_int_eq(mprotect(r + i * page, page, PROT_NONE), 0);
+	}
 }
 
 struct chain {
@@ -113,14 +161,26 @@ static void every_tier_in_a_new_thread(const char *after)
 		      after, AGAIN >> 20, (size_t)failed);
 }
 
-/* Tier _i exhausts the limit and frees: every tier gets memory again, here and in a new thread. */
+/* Tiers exhausted again with the mapping count near vm.max_map_count (release only: time). */
+static const size_t map_count_tiers[] = { 64, 16 << 10, MiB, 8 * MiB };
+#define NMAPTIERS (HAK_DEBUG ? 0 : sizeof(map_count_tiers) / sizeof(map_count_tiers[0]))
+
+/*
+ * Tier _i exhausts the limit and frees: every tier gets memory again, here
+ * and in a new thread; from _i = NTIERS on, one of map_count_tiers with the
+ * mapping count at vm.max_map_count less 300 as well.
+ */
 START_TEST(exhaust_one_tier_then_all_recover)
 {
-	size_t size = tiers[_i], failed;
-	char what[64];
+	bool maps = _i >= (int)NTIERS;
+	size_t size = maps ? map_count_tiers[_i - NTIERS] : tiers[_i], failed;
+	char what[96];
 	struct chain c;
 
-	snprintf(what, sizeof(what), "exhausting %zu B blocks", size);
+	snprintf(what, sizeof(what), "exhausting %zu B blocks%s", size,
+		 maps ? " at vm.max_map_count" : "");
+	if (maps)
+		fill_map_count(300);
 	limit_address_space();
 	take(&c, size, SIZE_MAX);
 	give_back(&c);		/* first: Check's assertions allocate */
@@ -182,7 +242,7 @@ static Suite *oom_suite(void)
 	Suite *s = suite_create("oom");
 	TCase *tc = itest_tcase(s, "rlimit_as", 120);
 
-	tcase_add_loop_test(tc, exhaust_one_tier_then_all_recover, 0, NTIERS);
+	tcase_add_loop_test(tc, exhaust_one_tier_then_all_recover, 0, NTIERS + NMAPTIERS);
 	tcase_add_test(tc, threads_exhaust_together_then_a_new_thread_recovers);
 	return s;
 }
