@@ -28,12 +28,16 @@ flags=(-std=gnu11 -O1 -g -fno-omit-frame-pointer -fvisibility=hidden -ftls-model
 # The library's sources, as the Makefile lists them (override.c is not among them).
 srcs=$(make --no-print-directory -s PROFILE=debug -f Makefile \
 	-f <(printf 'print-lib-src:\n\t@echo $(lib-src)\n') print-lib-src)
-objs=()
+objs=() pids=()
 for src in $srcs; do
 	objs+=("$out/obj/$(basename "${src%.c}").o")
+	rm -f "${objs[-1]}"
 	"$CLANG" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "${objs[-1]}" &
+	pids+=($!)
 done
-wait
+for pid in "${pids[@]}"; do
+	wait "$pid" || exit 1
+done
 "$CLANG" "${flags[@]}" -Wall -Wextra -fsanitize=fuzzer tests/fuzz/fuzz_api.c "${objs[@]}" \
 	-o "$out/fuzz_api" -lpthread -lunwind
 

@@ -7,6 +7,7 @@
  * usable, aligned block; a failed realloc keeps its block; once the faults
  * stop, every tier allocates again, the self-check passes, and after
  * malloc_trim exactly as many bytes stay mapped as in a run without faults.
+ * Also: a failed mapping first makes HAKMEM give back what it keeps idle.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -313,10 +314,54 @@ START_TEST(every_call_from_the_nth_on_fails)
 }
 END_TEST
 
+/* 64 B blocks over several superslabs, all freed: the empty ones are kept a while. */
+static void empty_superslabs(void)
+{
+	static void *p[100000];
+
+	for (int i = 0; i < 100000; i++)
+		ck_assert_ptr_nonnull(p[i] = hak_malloc(64));
+	for (int i = 0; i < 100000; i++)
+		hak_free(p[i]);
+	ck_assert_int_ge(unit_stat("superslab.live", " "), 3);
+}
+
+START_TEST(trim_unmaps_every_empty_superslab)
+{
+	empty_superslabs();
+	ck_assert_int_eq(hak_malloc_trim(0), 1);
+	ck_assert_int_eq(unit_stat("superslab.live", " "), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* A mapping that fails once: what is kept idle goes back first, then the retry succeeds. */
+START_TEST(a_failed_map_reclaims_then_retries)
+{
+	void *p;
+
+	empty_superslabs();
+	hak_sys_fail_once = true;
+	hak_sys_fail_after = 0;
+	p = hak_malloc(8 * MiB);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(hak_sys_fail_after, -1);	/* the fault did happen */
+	ck_assert_int_eq(unit_stat("superslab.live", " "), 0);
+	memset(p, 1, 8 * MiB);
+	hak_free(p);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
 	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("nth_call");
+	TCase *tc = tcase_create("reclaim");
+
+	tcase_add_test(tc, trim_unmaps_every_empty_superslab);
+	tcase_add_test(tc, a_failed_map_reclaims_then_retries);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("nth_call");
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, every_single_call_fails_in_turn);
