@@ -353,13 +353,59 @@ START_TEST(a_failed_map_reclaims_then_retries)
 }
 END_TEST
 
+static void *exhaust(void *arg)
+{
+	size_t size = (size_t)arg;
+	void *head = NULL, **q;
+
+	while ((q = hak_malloc(size))) {	/* until the injected OOM */
+		q[0] = head;
+		head = q;
+	}
+	if (errno != ENOMEM)
+		return (void *)1;
+	while ((q = head)) {
+		head = q[0];
+		hak_free(q);
+	}
+	return NULL;
+}
+
+/* Threads run out of mappings together (each reclaims at once), free, and all recovers. */
+START_TEST(threads_reclaim_at_once)
+{
+	static const size_t sizes[] = { 64, 16 * KiB, 100 * KiB, 3 * MiB };
+	pthread_t t[4];
+	void *ret;
+
+	hak_free(hak_malloc(1));
+	hak_sys_fail_after = 60;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, exhaust, (void *)sizes[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &ret), 0);
+		ck_assert_ptr_null(ret);
+	}
+	hak_sys_fail_after = -1;
+	for (int i = 0; i < 4; i++) {
+		void *p = hak_malloc(sizes[i]);
+
+		ck_assert_ptr_nonnull(p);
+		hak_free(p);
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
 	Suite *s = suite_create("faults");
 	TCase *tc = tcase_create("reclaim");
 
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, trim_unmaps_every_empty_superslab);
 	tcase_add_test(tc, a_failed_map_reclaims_then_retries);
+	tcase_add_test(tc, threads_reclaim_at_once);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("nth_call");
 
