@@ -9,7 +9,8 @@
 #
 # Prints one line per run that failed, then a summary; logs go to
 # out/soak/. Exits non-zero on any failure, on larson dying, or on an RSS
-# drift above 10 % (last sample against the first after a minute's warm-up).
+# drift above 10 % (the mean over the last third of the soak against the
+# mean over the middle third; the first third is warm-up).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,13 +73,16 @@ kill "$larson" 2>/dev/null
 wait "$larson" 2>/dev/null
 larson_rc=$?
 wait "$sampler" 2>/dev/null
-# first sample after a minute of warm-up, the last one, the highest
-read -r first last max < <(awk '$1 >= 60 && !f { f = $2 } { l = $2; if ($2 > m) m = $2 }
-	END { print (f ? f : l) + 0, l + 0, m + 0 }' "$logs/rss.log")
+# the mean RSS over the middle third of the soak and over the last third
+# (the first third is warm-up: larson's live set takes minutes to settle)
+read -r first last max < <(awk 'NR == FNR { t = $1; next }
+	$1 >= t / 3 && $1 < 2 * t / 3 { a += $2; na++ } $1 >= 2 * t / 3 { b += $2; nb++ }
+	$2 > m { m = $2 }
+	END { printf "%d %d %d\n", na ? a / na : 0, nb ? b / nb : 0, m }' "$logs/rss.log" "$logs/rss.log")
 drift=$(awk -v a="$first" -v b="$last" 'BEGIN { printf "%+.1f", a ? (b - a) * 100 / a : 0 }')
 
 echo "soak: ${minutes} min, $round rounds, $runs runs, $failures failed"
 echo "soak: larson ran throughout: $alive (killed at the end: exit $larson_rc expected 143)"
-echo "soak: larson RSS after warm-up $((first / 1024)) MiB, at the end $((last / 1024)) MiB ($drift %), highest $((max / 1024)) MiB"
+echo "soak: larson RSS: mean $((first / 1024)) MiB over the middle third, $((last / 1024)) MiB over the last third ($drift %), highest $((max / 1024)) MiB"
 [ "$failures" -eq 0 ] && [ "$alive" = yes ] &&
 	awk -v d="$drift" 'BEGIN { exit !(d <= 10) }'
