@@ -27,9 +27,9 @@
  * @postfork_child:  make them usable in the child (bottom-up)
  * @reclaim:         a mapping failed, or malloc_trim: give the OS back all
  *                   that the box keeps idle and can reach from any thread
- *                   (the caller's thread_exit ran first; top-down); no
- *                   system call with a lock held that malloc/free may wait
- *                   on; returns the bytes given back
+ *                   (the caller's thread_exit ran first; top-down); unmap
+ *                   after dropping the locks malloc/free may wait on;
+ *                   returns the bytes given back
  * @stats:           print the box's counters, one "name value" per line
  * @self_check:      verify the box's invariants; returns the number of errors
  * @describe:        one line (no newline) for HAKMEM_VERBOSE=1

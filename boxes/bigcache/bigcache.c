@@ -290,8 +290,12 @@ static struct large_hdr *cache_gather(size_t need)
 	pthread_mutex_unlock(&cache_lock);
 	if (!list)
 		return NULL;
-	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base) ||
-	    (hak_rmap_register(base, need, HAK_RMAP_LARGE) && (hak_sys_unmap(base, need), 1))) {
+	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base)) {
+		release_all(list);
+		return NULL;
+	}
+	if (hak_rmap_register(base, need, HAK_RMAP_LARGE)) {
+		hak_sys_unmap(base, need);
 		release_all(list);
 		return NULL;
 	}
