@@ -456,10 +456,10 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	bool plain = off < 2 * hak_sys_page_size();	/* not over-aligned */
 	struct large_hdr *h = NULL;
 
+	*zeroed = false;
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
 	hak_count(allocs, 1);
-	*zeroed = false;
 	if (segments && size <= SEG_BLOCK_MAX && align <= SEG_ALIGN_MAX)
 		return seg_alloc(size, zeroed);
 	/* Whole granules, so that freed neighbours can merge. */
