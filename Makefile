@@ -1,6 +1,7 @@
 # HAKMEM build. ./build.sh drives this; `make PROFILE=debug` works too.
 #
-#   out/$(PROFILE)/libhakmem.a libhakmem.so   the allocator (overrides malloc)
+#   out/$(PROFILE)/libhakmem.a libhakmem.so   the allocator (overrides malloc);
+#                                            the .so's soname is libhakmem.so.MAJOR
 #   out/$(PROFILE)/libhakmem_test.a          hak_* only, -DHAKMEM_TEST hooks
 #   out/$(PROFILE)/config/hakmem_config.h    generated from config/flags
 PROFILE ?= release
@@ -30,13 +31,19 @@ lib-obj := $(lib-src:%.c=$(OUT)/obj/%.o)
 override-obj := $(override-src:%.c=$(OUT)/obj/%.o)
 test-lib-obj := $(lib-src:%.c=$(OUT)/obj-test/%.o)
 
+# The version is include/hakmem.h's; its major number names the soname.
+version = $(shell sed -n 's/^\#define HAKMEM_VERSION_$(1) \([0-9]*\)$$/\1/p' include/hakmem.h)
+VERSION := $(call version,MAJOR).$(call version,MINOR).$(call version,PATCH)
+SONAME := libhakmem.so.$(call version,MAJOR)
+
 LIB_A := $(OUT)/libhakmem.a
 LIB_SO := $(OUT)/libhakmem.so
+LIB_SONAME := $(OUT)/$(SONAME)
 LIB_TEST := $(OUT)/libhakmem_test.a
 
-.PHONY: all lib print-flags clean FORCE
+.PHONY: all lib print-flags print-version docs clean FORCE
 all: lib tests
-lib: $(LIB_A) $(LIB_SO) $(LIB_TEST)
+lib: $(LIB_A) $(LIB_SO) $(LIB_SONAME) $(LIB_TEST)
 
 # The kernel's filechk: regenerate, replace only when the text changed.
 $(CONFIG_H): FORCE
@@ -47,6 +54,13 @@ $(CONFIG_H): FORCE
 
 print-flags: $(CONFIG_H)
 	@sed -n 's/^#define HAKMEM_CONFIG_STRING "\(.*\)"$$/\1/p' $(CONFIG_H)
+
+print-version:
+	@echo $(VERSION)
+
+# The option tables of README.md and hakmem(7), from boxes/base/hak_options.h.
+docs:
+	@tools/gen_docs.sh
 
 $(OUT)/obj/%.o: %.c $(CONFIG_H)
 	@mkdir -p $(@D)
@@ -70,7 +84,13 @@ $(LIB_TEST): $(test-lib-obj)
 
 $(LIB_SO): $(lib-obj) $(override-obj)
 	@echo "  LD      $@"
-	@$(CC) -shared $(ALL_CFLAGS) $(PROFILE_LDFLAGS) -Wl,-z,now -Wl,-soname,libhakmem.so -o $@ $^ $(LIBS)
+	@$(CC) -shared $(ALL_CFLAGS) $(PROFILE_LDFLAGS) -Wl,-z,now -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
+
+# Programs linked with -L$(OUT) -lhakmem find the soname here at run time.
+$(LIB_SONAME): | $(LIB_SO)
+	@ln -sf libhakmem.so $@
+
+include tools/install.mk
 
 include tests/tests.mk
 

@@ -17,11 +17,15 @@ usage: ./build.sh TARGET [ARGS]
   test                build every profile and run every test
   fuzz [SECONDS]      build the libFuzzer target and run it SECONDS (default 60)
                       from tests/fuzz/corpus/; a failing input lands in out/fuzz/
-  bench [quick|full]  compare HAKMEM, glibc, mimalloc, jemalloc, tcmalloc
+  bench [quick|full]  compare HAKMEM (preloaded and static) with glibc, mimalloc,
+                      jemalloc, tcmalloc: benchmarks, sweep, real programs
   icount              instructions per malloc+free pair under callgrind
   verify BINARY       print the flags embedded in BINARY; fail if none or if
                       they differ from the current config of its profile
   print-flags [PROF]  the flag string a PROF (default release) build embeds
+  install [VAR=...]   build release, make install (PREFIX=/usr/local DESTDIR=...)
+  uninstall [VAR=...] remove what install put (same PREFIX and DESTDIR)
+  deb                 out/hakmem_VERSION_ARCH.deb of the release build (dpkg-deb)
   list                build targets and the binaries they make
   clean               remove out/
 USAGE
@@ -70,6 +74,11 @@ quickstart)
 	tools/real_programs.sh out/release/libhakmem.so
 	tools/bench/run.sh quick
 	;;
+install | uninstall)
+	[ "$cmd" = uninstall ] || build release lib
+	make --no-print-directory PROFILE=release "$cmd" "$@"
+	;;
+deb) build release lib && tools/make_deb.sh ;;
 clean) rm -rf out ;;
 *)
 	usage >&2

@@ -5,7 +5,8 @@
 # outputs must be identical byte for byte: python3 (an allocation-heavy
 # script), gcc (compiles a generated C file; the objects and the program's
 # output are compared), sort (a generated ~50 MB file), xz (a compress and
-# decompress round trip; the .xz files are compared too).
+# decompress round trip; the .xz files are compared too), perl (a hash-heavy
+# script) and sqlite3 (an in-memory database); inputs from tools/real_inputs.sh.
 #
 # That HAKMEM really served each preloaded run is checked on its stderr:
 # every run has HAKMEM_VERBOSE=1 (start-up lines "hakmem: box ...") and
@@ -26,6 +27,7 @@ lib=$(realpath -e "$1" 2>/dev/null) || {
 	exit 2
 }
 
+here=$(dirname "$(realpath "$0")")
 work=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-real.XXXXXX")
 if [ "${KEEP:-0}" = 1 ]; then
 	echo "real programs: work directory $work"
@@ -85,77 +87,12 @@ report() {
 	fail_why=
 }
 
+# The inputs, at full size (tools/real_inputs.sh); sort.in is ~50 MB.
+# shellcheck source=tools/real_inputs.sh
+. "$here/real_inputs.sh"
+real_inputs 100
+
 # ------------------------------------------------------------- python3
-
-cat >alloc_heavy.py <<'EOF'
-import collections, hashlib, json, random
-
-random.seed(12345)
-
-def digest(x):
-    return hashlib.sha256(x if isinstance(x, bytes) else x.encode()).hexdigest()[:16]
-
-# dicts of lists of strings, and a json round trip
-data = {}
-for i in range(120000):
-    data["key%d_%s" % (i, "x" * (i % 37))] = [
-        i, str(i * i), list(range(i % 11)), {"a": i % 7, "b": "y" * (i % 53)}]
-text = json.dumps(data, sort_keys=True)
-back = json.loads(text)
-assert back == data
-print("json", len(data), len(text), digest(text))
-
-# many strings: build, join, split, sort, dedupe
-parts = [("%08x" % (i * 2654435761 % 2 ** 32)) * (1 + i % 5) for i in range(200000)]
-big = "|".join(parts)
-words = big.split("|")
-words.sort()
-print("strings", len(big), digest(big), words[0][:8], words[-1][:8], len(set(words)))
-print("counter", collections.Counter(w[:2] for w in words).most_common(3))
-
-# floats, list surgery
-nums = [random.random() for _ in range(300000)]
-nums.sort()
-del nums[::3]
-nums.extend(x * 2 for x in nums[:1000])
-print("floats", len(nums), "%.6f" % sum(nums))
-
-# objects with reference cycles, dropped and collected
-class Node:
-    def __init__(self, v, parent=None):
-        self.v = v
-        self.parent = parent
-        self.kids = []
-
-total = 0
-for r in range(20):
-    root = Node(r)
-    level = [root]
-    for depth in range(4):
-        nxt = []
-        for n in level:
-            for k in range(6):
-                c = Node(n.v * 6 + k, n)
-                n.kids.append(c)
-                nxt.append(c)
-        level = nxt
-    total += sum(n.v for n in level)
-print("tree", total)
-
-# growing buffers (realloc-heavy), bytes and tuples
-ba = bytearray()
-for i in range(150000):
-    ba += b"%d," % i
-print("bytearray", len(ba), digest(bytes(ba)))
-tuples = sorted((i % 97, str(i), i * 1.5) for i in range(100000))
-print("tuples", tuples[0], tuples[-1], len(tuples))
-d = {}
-for i in range(200000):
-    d[i] = i
-    if i % 3 == 0:
-        del d[i // 2]
-print("dict churn", len(d), sum(d))
-EOF
 
 SECONDS=0
 plain py.plain.out py.plain.err python3 alloc_heavy.py || note "plain python3 failed: $(tail -1 py.plain.err)"
@@ -166,30 +103,6 @@ used_hakmem py.hak.err
 report "python3 alloc_heavy.py" $SECONDS
 
 # ------------------------------------------------------------------ gcc
-
-# A generated program: many functions, tables, strings and a checksum.
-awk 'BEGIN {
-	n = 400
-	print "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-	for (i = 0; i < n; i++) {
-		printf "static const char *s%d[] = { \"alpha%d\", \"beta%d\", \"gamma%d\" };\n", i, i, i * 3, i * 7
-		printf "struct t%d { int a[%d]; double d; char name[%d]; };\n", i, 1 + i % 17, 8 + i % 23
-		printf "static unsigned long f%d(unsigned long x)\n{\n", i
-		printf "\tstruct t%d t;\n\tunsigned long h = x * %du;\n", i, 2654435761 % (i + 7919)
-		printf "\tmemset(&t, %d, sizeof(t));\n", i % 200
-		printf "\tfor (int k = 0; k < %d; k++) {\n", 1 + i % 17
-		printf "\t\tt.a[k] = (int)(h >> (k %% 13)) ^ k;\n\t\th = h * 31 + (unsigned long)t.a[k];\n\t}\n"
-		printf "\tswitch (x %% 5) {\n"
-		for (c = 0; c < 5; c++)
-			printf "\tcase %d: h ^= strlen(s%d[%d]) + %d; break;\n", c, i, c % 3, c * i
-		printf "\t}\n\tt.d = (double)h / %d.0;\n", i + 1
-		printf "\treturn h + (unsigned long)t.d + (unsigned char)t.name[%d];\n}\n\n", i % 8
-	}
-	print "int main(void)\n{\n\tunsigned long sum = 0;\n\tchar *buf = malloc(1 << 16);\n"
-	for (i = 0; i < n; i++)
-		printf "\tsum += f%d(sum + %d);\n", i, i
-	print "\tsnprintf(buf, 1 << 16, \"%lu\", sum);\n\tprintf(\"checksum %s\\n\", buf);\n\tfree(buf);\n\treturn 0;\n}"
-}' >gen.c
 
 SECONDS=0
 cflags=(-O2 -g -frandom-seed=hakmem -c gen.c)
@@ -209,15 +122,6 @@ report "gcc -O2 -c gen.c ($(wc -l <gen.c) lines), link, run" $SECONDS
 
 # ----------------------------------------------------------------- sort
 
-# ~50 MB of lines in no order (a linear congruential generator).
-awk 'BEGIN {
-	x = 1
-	for (i = 0; i < 1500000; i++) {
-		x = (x * 1103515245 + 12345) % 2147483648
-		printf "%010d %08x %s line-%d\n", x % 1000000000, x, substr("abcdefghijklmnopqrstuvwxyz", 1 + x % 26, 1 + i % 13), i
-	}
-}' >sort.in
-
 SECONDS=0
 sortflags=(-S 24M -T "$work" --parallel=2 -k2,2 -k1,1n sort.in)
 plain sort.plain.out sort.plain.err sort "${sortflags[@]}" || note "plain sort failed"
@@ -233,9 +137,6 @@ report "sort $(($(stat -c %s sort.in) / 1000000)) MB" $SECONDS
 
 # ------------------------------------------------------------------- xz
 
-head -c 6000000 sort.in >xz.in
-cat gen.c alloc_heavy.py >>xz.in
-
 SECONDS=0
 plain plain.xz xz.plain.err xz -6 -T2 -c xz.in || note "plain xz failed"
 hakmem hak.xz xz.hak.err xz -6 -T2 -c xz.in || note "xz under HAKMEM failed: $(head -3 xz.hak.err)"
@@ -245,6 +146,25 @@ hakmem unxz.hak.out unxz.hak.err xz -d -c hak.xz || note "xz -d under HAKMEM fai
 same xz.in unxz.hak.out "round trip"
 used_hakmem unxz.hak.err
 report "xz -6 -T2 round trip ($(($(stat -c %s xz.in) / 1000000)) MB)" $SECONDS
+
+# ----------------------------------------------------------- perl, sqlite3
+
+SECONDS=0
+plain pl.plain.out pl.plain.err perl heavy.pl || note "plain perl failed: $(tail -1 pl.plain.err)"
+hakmem pl.hak.out pl.hak.err perl heavy.pl || note "perl under HAKMEM failed: $(tail -3 pl.hak.err | tr '\n' ' ')"
+[ -s pl.plain.out ] || note "no output"
+same pl.plain.out pl.hak.out "outputs"
+used_hakmem pl.hak.err
+report "perl heavy.pl" $SECONDS
+
+SECONDS=0
+sqlargs=(-init /dev/null :memory: '.read heavy.sql')
+plain sql.plain.out sql.plain.err sqlite3 "${sqlargs[@]}" || note "plain sqlite3 failed: $(tail -1 sql.plain.err)"
+hakmem sql.hak.out sql.hak.err sqlite3 "${sqlargs[@]}" || note "sqlite3 under HAKMEM failed: $(tail -3 sql.hak.err | tr '\n' ' ')"
+[ "$(wc -l <sql.plain.out)" -ge 7 ] || note "sqlite3 printed $(wc -l <sql.plain.out) lines"
+same sql.plain.out sql.hak.out "outputs"
+used_hakmem sql.hak.err
+report "sqlite3 in memory (heavy.sql)" $SECONDS
 
 echo "real programs: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -45,6 +45,10 @@ done
 step integration-p0-off env HAKMEM_TINY_P0_ENABLE=0 tests/integration/run.sh release
 step bench-verify tests/bench/run.sh release
 step real-programs tools/real_programs.sh "$PWD/out/release/libhakmem.so"
+step docs tools/check_docs.sh
+for t in install deb launcher; do
+	step "$t" tests/install/run.sh "$t"
+done
 step fuzz tests/fuzz/run.sh 60
 
 echo

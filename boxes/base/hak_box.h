@@ -10,9 +10,37 @@
 #ifndef HAK_BOX_H
 #define HAK_BOX_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "hak_options.h"
+
+/**
+ * struct hak_stats_sink - where counters go: one source, several formats
+ * @box_begin:   the counters of box @name follow (the registry calls this)
+ * @box_end:     the box is done
+ * @value:       one counter, @name unique within its box or class
+ * @class_begin: the counters until @class_end are size class @cls's, whose
+ *               blocks are @bytes long
+ * @class_end:   the class is done
+ *
+ * A box's stats op calls hak_stat() and the class calls; the frontend's
+ * writers turn them into the text report, the JSON document and malloc_info's
+ * XML. The FILE writers may allocate (stdio), so a stats op reads its
+ * counters under its locks but reports them after unlocking.
+ */
+struct hak_stats_sink {
+	void (*box_begin)(struct hak_stats_sink *s, const char *name);
+	void (*box_end)(struct hak_stats_sink *s);
+	void (*value)(struct hak_stats_sink *s, const char *name, uint64_t v);
+	void (*class_begin)(struct hak_stats_sink *s, unsigned cls, unsigned bytes);
+	void (*class_end)(struct hak_stats_sink *s);
+};
+
+static inline void hak_stat(struct hak_stats_sink *s, const char *name, uint64_t v)
+{
+	s->value(s, name, v);
+}
 
 /**
  * struct hak_box - a box's registry entry
@@ -30,7 +58,7 @@
  *                   (the caller's thread_exit ran first; top-down); unmap
  *                   after dropping the locks malloc/free may wait on;
  *                   returns the bytes given back
- * @stats:           print the box's counters, one "name value" per line
+ * @stats:           report the box's counters to @s (struct hak_stats_sink)
  * @self_check:      verify the box's invariants; returns the number of errors
  * @describe:        one line (no newline) for HAKMEM_VERBOSE=1
  */
@@ -43,7 +71,7 @@ struct hak_box {
 	void (*postfork_parent)(void);
 	void (*postfork_child)(void);
 	size_t (*reclaim)(void);
-	void (*stats)(FILE *out);
+	void (*stats)(struct hak_stats_sink *s);
 	int (*self_check)(void);
 	void (*describe)(char *buf, size_t len);
 };

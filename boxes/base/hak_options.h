@@ -3,7 +3,9 @@
  *
  * Each X(id, default, min, max, keywords, help) becomes the environment
  * variable HAKMEM_<id>. @keywords, when not NULL, names the values 0, 1, ...
- * ("fast|full"); numbers are accepted too. The frontend parses the list
+ * ("fast|full"); numbers are accepted too. @keywords HAK_OPT_PATH marks an
+ * option whose value is a file name: its value is 1 when set, and
+ * hak_option_path() returns the name. The frontend parses the list
  * once at start-up (boxes/frontend/options.c) and hands every box's init the
  * result; a bad value is reported and the default used.
  */
@@ -12,12 +14,17 @@
 
 #include "hakmem_config.h"
 
+#define HAK_OPT_PATH "<path>"
+
 #define HAK_OPTIONS(X)							\
 	X(HELP, 0, 0, 1, NULL, "print this table at start-up")		\
 	X(VERBOSE, 0, 0, 1, NULL, "print one line per box at start-up")	\
-	X(STATS, 0, 0, 1, NULL, "print every box's counters at exit")	\
+	X(STATS, 0, 0, 2, "off|text|json",				\
+	  "at exit, write every box's counters as text or as one JSON document (docs/STATS.md)") \
+	X(STATS_FILE, 0, 0, 1, HAK_OPT_PATH,				\
+	  "write the HAKMEM_STATS report to this file, not stderr; %p in it becomes the process id") \
 	X(CHECK, HAK_DEBUG, 0, 1, "fast|full",				\
-	  "full: interior pointers, double free anywhere, use-after-free canaries, overruns past a large block's last page") \
+	  "full: interior pointers, double free anywhere, use-after-free canaries, overruns past a large block's last page; the default in debug builds") \
 	X(FOREIGN_FREE, 0, 0, 1, "abort|forward",			\
 	  "free() of a pointer HAKMEM never returned: report and abort, or pass to the next free()") \
 	X(TINY_CACHE, 128, 4, 4096, NULL,				\
@@ -61,6 +68,7 @@ enum hak_option_id {
 /* Values of options with keywords. */
 enum { HAK_CHECK_FAST = 0, HAK_CHECK_FULL = 1 };
 enum { HAK_FOREIGN_ABORT = 0, HAK_FOREIGN_FORWARD = 1 };
+enum { HAK_STATS_OFF = 0, HAK_STATS_TEXT = 1, HAK_STATS_JSON = 2 };
 
 /**
  * struct hak_options - the parsed option values, indexed by enum hak_option_id

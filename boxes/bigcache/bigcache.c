@@ -54,6 +54,8 @@ static uint64_t delay_ms;
 static bool thp, segments;	/* segments: the page size is the one they are cut in */
 static bool close_tails;	/* HAKMEM_CHECK=full: every live block's tail is closed */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
+/* bytes asked for, ever; bytes of the live blocks' own mappings, now */
+static hak_counter_t bytes_out, map_live_bytes;
 
 static size_t user_offset(size_t align)
 {
@@ -459,7 +461,12 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	*zeroed = false;
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
+	/* memalign(align, 0): at least one byte, so that the pointer lies
+	 * inside the mapping and its usable size is not 0 (which reads as
+	 * "not a block") */
+	size = HAK_MAX(size, (size_t)1);
 	hak_count(allocs, 1);
+	hak_count(bytes_out, size);
 	if (segments && size <= SEG_BLOCK_MAX && align <= SEG_ALIGN_MAX)
 		return seg_alloc(size, zeroed);
 	/* Whole granules, so that freed neighbours can merge. */
@@ -478,6 +485,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	}
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
+	hak_count(map_live_bytes, h->map_size);
 	if (close_tails)	/* a failure leaves them open */
 		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	return h->user;
@@ -522,11 +530,45 @@ const char *hak_bc_free(void *base, void *p)
 	 * block was released or handed out again in between (best effort) */
 	else if (!hak_atomic_cas_acq_rel(&h->magic, &live, FREE_MAGIC))
 		return "double";
-	else
+	else {
+		hak_atomic_sub_relaxed(&map_live_bytes, h->map_size);
 		cache_put(h);
+	}
 	if (!why)
 		hak_count(frees, 1);
 	return why;
+}
+
+/*
+ * Move live @h (@old bytes) into a fresh mapping of @need > @old bytes that
+ * is registered before the pages move: registering after a move could fail
+ * (no memory for a region-map leaf) and leave a live block nobody can free.
+ * On any failure the block stays where it was, registered, and NULL is
+ * returned (the caller copies).
+ */
+static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need)
+{
+	void *dst;
+
+	if (hak_sys_map(need, HAK_RMAP_GRANULE, &dst))
+		return NULL;
+	if (hak_rmap_register(dst, need, HAK_RMAP_LARGE)) {
+		hak_sys_unmap(dst, need);
+		return NULL;
+	}
+	/* unregister first, under the lock (see retire_locked) */
+	pthread_mutex_lock(&cache_lock);
+	retire_locked(h);
+	pthread_mutex_unlock(&cache_lock);
+	if (hak_sys_move(h, old, dst)) {
+		pthread_mutex_lock(&cache_lock);
+		hak_rmap_unregister(dst, need);
+		pthread_mutex_unlock(&cache_lock);
+		hak_sys_unmap(dst, need);
+		hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
+		return NULL;
+	}
+	return dst;
 }
 
 void *hak_bc_resize(void *base, void *p, size_t size)
@@ -556,19 +598,27 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	/* A mapping with a hole cannot be moved (copy); one with a closed end is opened */
 	if (off >= 2 * page || set_open(h, old))
 		return NULL;
-	/* Unregister first, under the lock (see retire_locked): once the kernel
-	 * moves or trims the pages, another region may be mapped there. */
-	pthread_mutex_lock(&cache_lock);
-	retire_locked(h);
-	pthread_mutex_unlock(&cache_lock);
-	if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
-		hak_rmap_register(h, old, HAK_RMAP_LARGE);
-		return need < old ? p : NULL;
+	if (need > old) {
+		nb = move_grown(h, old, need);
+		if (!nb)
+			return NULL;	/* still at @p: copy */
+	} else {
+		/* Trimmed in place: unregister first, under the lock (see
+		 * retire_locked): once the kernel trims the pages, another
+		 * region may be mapped there. */
+		pthread_mutex_lock(&cache_lock);
+		retire_locked(h);
+		pthread_mutex_unlock(&cache_lock);
+		if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
+			hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
+			return p;
+		}
+		hak_rmap_register(nb, need, HAK_RMAP_LARGE);	/* part of the old range: leaves exist */
 	}
 	h = nb;
 	h->map_size = need;
+	hak_count(map_live_bytes, need - old);	/* modulo 2^64: shrinks too */
 	h->user = (char *)h + off;
-	hak_rmap_register(h, need, HAK_RMAP_LARGE);
 	if (close_tails)
 		set_open(h, open);
 	hak_count(resizes, 1);
@@ -663,14 +713,18 @@ static void bc_postfork_child(void)
 	pthread_mutex_init(&cache_lock, NULL);
 }
 
-static void bc_stats(FILE *out)
+static void bc_stats(struct hak_stats_sink *s)
 {
-#define P(f) fprintf(out, "bigcache.%s %llu\n", #f, (unsigned long long)f);
+	uint64_t live;
+
+#define P(f) hak_stat(s, #f, f);
 	P(allocs) P(frees) P(hits) P(misses) P(gathers) P(splits) P(evictions) P(expired) P(resizes) P(trims)
 #undef P
-	fprintf(out, "bigcache.cached_blocks %u\nbigcache.cached_bytes %zu\n",
-		ncached, cached_bytes);
-	seg_stats(out);
+	hak_stat(s, "cached_blocks", ncached);
+	hak_stat(s, "cached_bytes", cached_bytes);
+	live = seg_stats(s) + hak_atomic_load_relaxed(&map_live_bytes);
+	hak_stat(s, "bytes_out", bytes_out);
+	hak_stat(s, "bytes_live", live);
 }
 
 /* The age list and the buckets hold the same blocks, each marked free and

@@ -369,7 +369,8 @@ void seg_postfork_child(void)
 	pthread_mutex_init(&seg_lock, NULL);
 }
 
-void seg_stats(FILE *out)
+/* Report the segments' counters; returns the bytes of their live blocks. */
+uint64_t seg_stats(struct hak_stats_sink *st)
 {
 	unsigned n = 0, nfree = 0;
 
@@ -379,11 +380,13 @@ void seg_stats(FILE *out)
 		nfree += s->nfree;
 	}
 	pthread_mutex_unlock(&seg_lock);
-#define P(f) fprintf(out, "bigcache.seg_%s %llu\n", #f, (unsigned long long)f);
+#define P(f) hak_stat(st, "seg_" #f, f);
 	P(allocs) P(frees) P(resizes) P(mapped) P(unmapped) P(purged_pages)
 #undef P
-	fprintf(out, "bigcache.seg_live %u\nbigcache.seg_free_pages %u\n", n, nfree);
-	fprintf(out, "bigcache.seg_kept_pages %zu\n", seg_kept_bytes() >> SEG_PAGE_SHIFT);
+	hak_stat(st, "seg_live", n);
+	hak_stat(st, "seg_free_pages", nfree);
+	hak_stat(st, "seg_kept_pages", seg_kept_bytes() >> SEG_PAGE_SHIFT);
+	return ((uint64_t)n * (SEG_PAGES - 1) - nfree) << SEG_PAGE_SHIFT;
 }
 
 /* Each segment: mapped and registered, the free count exact, every used page in one block. */

@@ -6,9 +6,8 @@
 #ifndef HAK_BC_SEGMENT_H
 #define HAK_BC_SEGMENT_H
 
-#include <stdio.h>
-
 #include "../base/hak_base.h"
+#include "../base/hak_box.h"
 
 #define SEG_BLOCK_MAX	((size_t)512 << 10)
 #define SEG_ALIGN_MAX	((size_t)4096)		/* blocks start on a page */
@@ -45,7 +44,7 @@ size_t seg_trim(void);
 void seg_prefork(void);
 void seg_postfork_parent(void);
 void seg_postfork_child(void);
-void seg_stats(FILE *out);
+uint64_t seg_stats(struct hak_stats_sink *st);
 int seg_self_check(void);
 
 #endif /* HAK_BC_SEGMENT_H */

@@ -361,18 +361,16 @@ HAK_EXPORT void *hak_memalign(size_t align, size_t size)
 	return alloc_slow(size, align, NULL);
 }
 
+/* glibc: EINVAL leaves errno alone; ENOMEM is also left in errno. */
 HAK_EXPORT int hak_posix_memalign(void **out, size_t align, size_t size)
 {
-	int saved = errno;
 	void *p;
 
 	if (!HAK_IS_POW2(align) || align % sizeof(void *))
 		return EINVAL;
 	p = hak_memalign(align, size);
-	if (!p) {
-		errno = saved;
+	if (!p)
 		return ENOMEM;
-	}
 	*out = p;
 	return 0;
 }
@@ -411,16 +409,16 @@ static void merge_fast_stats(void)
 #undef X
 }
 
-static void frontend_stats(FILE *out)
+static void frontend_stats(struct hak_stats_sink *s)
 {
 	merge_fast_stats();
 	if (HAK_STATS_FAST) {
-#define X(f) fprintf(out, "frontend.%s %llu\n", #f, (unsigned long long)fast_total.f);
+#define X(f) hak_stat(s, #f, fast_total.f);
 		HAK_FAST_STAT_FIELDS(X)
 #undef X
 	}
-	fprintf(out, "frontend.large_allocs %llu\nfrontend.foreign_forwarded %llu\n",
-		(unsigned long long)large_allocs, (unsigned long long)foreign_forwarded);
+	hak_stat(s, "large_allocs", large_allocs);
+	hak_stat(s, "foreign_forwarded", foreign_forwarded);
 }
 
 static void frontend_describe(char *buf, size_t len)

@@ -1,22 +1,11 @@
 /*
  * glibc.c - the glibc extras programs call (malloc_stats, mallinfo2,
- * malloc_trim, mallopt, malloc_info), the stats report and self-check.
+ * malloc_trim, mallopt; malloc_info is in stats.c) and the self-check.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "../bigcache/bigcache.h"
 #include "../sysmem/sysmem.h"
 #include "frontend_internal.h"
 #include "hakmem.h"
-
-HAK_EXPORT void hak_stats_print(FILE *out)
-{
-	fprintf(out, "hakmem: stats (%s)\n", hak_config_string());
-	hak_registry_stats(out);
-	fflush(out);
-}
 
 HAK_EXPORT int hak_self_check(void)
 {
@@ -62,41 +51,4 @@ HAK_EXPORT int hak_mallopt(int param, int value)
 {
 	(void)value;
 	return param >= -8 && param <= 1;
-}
-
-HAK_EXPORT int hak_malloc_info(int options, FILE *out)
-{
-	if (options != 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	fprintf(out, "<malloc version=\"hakmem-1\">\n<system type=\"current\" size=\"%zu\"/>\n</malloc>\n",
-		hak_sys_bytes_mapped());
-	return 0;
-}
-
-/*
- * HAKMEM_STATS=1: the report at exit (a destructor needs no registration).
- * Programs often close stderr before exit (coreutils' close_stdout), so the
- * report goes to a copy of fd 2 taken at start-up.
- */
-static int stats_fd = -1;
-
-void hak_stats_at_exit_prepare(void)
-{
-	stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
-}
-
-__attribute__((destructor)) static void stats_at_exit(void)
-{
-	FILE *out;
-
-	if (hak_atomic_load_acquire(&hak_state) != HAK_UP || stats_fd < 0)
-		return;
-	out = fdopen(stats_fd, "w");
-	if (out) {
-		hak_stats_print(out);
-		fclose(out);
-	}
-	stats_fd = -1;
 }

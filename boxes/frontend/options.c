@@ -43,11 +43,18 @@ static long keyword_index(const char *kw, const char *s)
 	return -1;
 }
 
+static bool is_path(const struct option_desc *d)
+{
+	return d->keywords && strcmp(d->keywords, HAK_OPT_PATH) == 0;
+}
+
 static long parse_one(const struct option_desc *d, const char *s)
 {
 	long v = keyword_index(d->keywords, s);
 	char *end;
 
+	if (is_path(d))
+		return 1;
 	if (v >= 0)
 		return v;
 	errno = 0;
@@ -72,12 +79,26 @@ void hak_options_parse(struct hak_options *opt)
 	}
 }
 
+const char *hak_option_path(enum hak_option_id id)
+{
+	const char *s = getenv(table[id].name);
+
+	hak_assert(is_path(&table[id]));
+	return s && *s ? s : NULL;
+}
+
+/* One option per entry: the lines tools/check_docs.sh compares with the docs. */
 void hak_options_print(FILE *out, const struct hak_options *opt)
 {
 	fprintf(out, "hakmem: run-time options (environment):\n");
 	for (size_t i = 0; i < HAK_OPT_COUNT; i++) {
 		const struct option_desc *d = &table[i];
 
+		if (is_path(d)) {
+			fprintf(out, "  %-36s default unset  range %s  now %s\n      %s\n", d->name,
+				d->keywords, opt->v[i] ? getenv(d->name) : "unset", d->help);
+			continue;
+		}
 		fprintf(out, "  %-36s default %-6ld range %ld..%ld%s%s  now %ld\n      %s\n",
 			d->name, d->def, d->min, d->max, d->keywords ? " = " : "",
 			d->keywords ? d->keywords : "", opt->v[i], d->help);

@@ -8,8 +8,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/auxv.h>
+#include <time.h>
+#include <sys/random.h>
+#include <sys/single_threaded.h>
+#include <unistd.h>
 
 #include "../base/hak_base.h"
 #include "../bigcache/bigcache.h"
@@ -70,8 +72,26 @@ size_t hak_registry_reclaim(void)
 	return bytes;
 }
 
+/*
+ * fork(), as glibc's own malloc does it (see docs/ARCHITECTURE.md, Locks):
+ * a single-threaded process takes no lock, so that a fork from a signal
+ * handler cannot wait for a lock its own thread holds; otherwise stdio's
+ * list lock comes first (glibc takes it after the prepare handlers, so
+ * taking ours before it would close a cycle with fflush(NULL) and a stdio
+ * call that allocates). The list lock is recursive: fork's own take nests;
+ * the parent handler drops ours; in the child glibc resets it.
+ */
+extern void _IO_list_lock(void);
+extern void _IO_list_unlock(void);
+
+static bool fork_locked;	/* the prefork handler took the locks */
+
 static void prefork_all(void)
 {
+	fork_locked = !__libc_single_threaded;	/* glibc's test, made before this runs */
+	if (!fork_locked)
+		return;
+	_IO_list_lock();
 	for (size_t i = NBOXES; i-- > 0;)
 		if (hak_boxes[i]->prefork)
 			hak_boxes[i]->prefork();
@@ -79,23 +99,31 @@ static void prefork_all(void)
 
 static void postfork_parent_all(void)
 {
+	if (!fork_locked)
+		return;
 	for (size_t i = 0; i < NBOXES; i++)
 		if (hak_boxes[i]->postfork_parent)
 			hak_boxes[i]->postfork_parent();
+	_IO_list_unlock();
 }
 
 static void postfork_child_all(void)
 {
+	if (!fork_locked)
+		return;
 	for (size_t i = 0; i < NBOXES; i++)
 		if (hak_boxes[i]->postfork_child)
 			hak_boxes[i]->postfork_child();
 }
 
-void hak_registry_stats(FILE *out)
+void hak_registry_stats(struct hak_stats_sink *s)
 {
-	for (size_t i = 0; i < NBOXES; i++)
+	for (size_t i = 0; i < NBOXES; i++) {	/* every box, so that data readers see them all */
+		s->box_begin(s, hak_boxes[i]->name);
 		if (hak_boxes[i]->stats)
-			hak_boxes[i]->stats(out);
+			hak_boxes[i]->stats(s);
+		s->box_end(s);
+	}
 }
 
 int hak_registry_self_check(void)
@@ -121,13 +149,23 @@ static void verbose_print(void)
 	}
 }
 
+/*
+ * The double-free key written into freed tiny blocks, from random bytes of
+ * its own: not AT_RANDOM's, which also seed the stack-protector canary (a
+ * use-after-free read of the key would leak them). Should getrandom() fail
+ * (a seccomp filter, an old kernel), the clock, the pid and ASLR addresses
+ * stand in.
+ */
 static uint64_t random_key(void)
 {
-	const void *r = (const void *)getauxval(AT_RANDOM);	/* 16 random bytes */
 	uint64_t x = 0;
+	struct timespec t;
 
-	if (r)
-		memcpy(&x, r, sizeof(x));	/* not aligned */
+	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t)sizeof(x)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		x = ((uint64_t)t.tv_sec << 32 ^ (uint64_t)t.tv_nsec) * 0x9e3779b97f4a7c15ull;
+		x ^= (uint64_t)getpid() << 40 ^ (uintptr_t)&t;
+	}
 	x ^= (uintptr_t)&hak_opt;
 
 	/* splitmix64 finaliser: a key that no program writes by chance */
@@ -139,19 +177,38 @@ static uint64_t random_key(void)
 }
 
 /*
+ * Claim the initialisation: true if this thread is to run it, false once
+ * another has finished it. The claim names the claiming process, so that
+ * the child of a fork() made while another thread was initialising (that
+ * thread is not in the child, and the atfork handlers are not registered
+ * yet) takes the initialisation over instead of waiting forever.
+ */
+static bool init_claim(void)
+{
+	int mine = hak_state_initializing(getpid()), s = HAK_DOWN;
+
+	for (;;) {
+		if (s == HAK_UP)
+			return false;
+		if (s == mine) {	/* a thread of this process has it: wait */
+			sched_yield();
+			s = hak_atomic_load_acquire(&hak_state);
+		} else if (hak_atomic_cas_acq_rel(&hak_state, &s, mine)) {
+			return true;	/* it was down, or another process's claim */
+		}
+	}
+}
+
+/*
  * The first allocation of the process lands here. Nothing in the box inits
  * allocates, so a recursive call cannot happen before HAK_UP; other threads
- * wait. What may allocate (atfork, printing) runs once HAK_UP is set.
+ * wait. What may allocate (atfork, printing) runs once HAK_UP is set. The
+ * inits can run again over a half-done one (a fork child's takeover).
  */
 void hak_init_slow(void)
 {
-	int expect = HAK_DOWN;
-
-	if (!atomic_compare_exchange_strong(&hak_state, &expect, HAK_INITIALIZING)) {
-		while (hak_atomic_load_acquire(&hak_state) != HAK_UP)
-			sched_yield();
+	if (!init_claim())
 		return;
-	}
 	hak_options_parse(&hak_opt);
 	hak_free_key = random_key();
 	for (size_t i = 0; i < NBOXES; i++) {

@@ -10,6 +10,11 @@
 __attribute__((used)) const char hak_build_config[] =
 	"HAKCFG_ST" HAKMEM_CONFIG_STRING "HAKCFG_ED";
 
+HAK_EXPORT int hak_version(void)
+{
+	return HAKMEM_VERSION;
+}
+
 HAK_EXPORT const char *hak_config_string(void)
 {
 	return HAKMEM_CONFIG_STRING;

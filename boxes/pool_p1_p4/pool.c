@@ -901,28 +901,35 @@ static void pool_postfork_child(void)
 	atomic_store(&huge_claimed, huge);	/* so are their arenas' chunks */
 }
 
-static void pool_stats(FILE *out)
+static void pool_stats(struct hak_stats_sink *s)
 {
-	fprintf(out, "pool.arenas %llu\npool.adoptions %llu\npool.reclaims %llu\n"
-		"pool.chunks_mapped %llu\npool.chunks_unmapped %llu\npool.chunk_bytes %llu\n"
-		"pool.bin_claimed_bytes %zu\npool.huge_claimed_bytes %zu\n",
-		(unsigned long long)arenas_new, (unsigned long long)adoptions,
-		(unsigned long long)reclaims, (unsigned long long)chunks_mapped,
-		(unsigned long long)chunks_unmapped, (unsigned long long)chunk_bytes,
-		atomic_load_explicit(&claimed, memory_order_relaxed),
-		atomic_load_explicit(&huge_claimed, memory_order_relaxed));
+	uint64_t out = 0, in = 0;
+
+	hak_stat(s, "arenas", arenas_new);
+	hak_stat(s, "adoptions", adoptions);
+	hak_stat(s, "reclaims", reclaims);
+	hak_stat(s, "chunks_mapped", chunks_mapped);
+	hak_stat(s, "chunks_unmapped", chunks_unmapped);
+	hak_stat(s, "chunk_bytes", chunk_bytes);
+	hak_stat(s, "bin_claimed_bytes", atomic_load_explicit(&claimed, memory_order_relaxed));
+	hak_stat(s, "huge_claimed_bytes", atomic_load_explicit(&huge_claimed, memory_order_relaxed));
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		struct class_state *c = &classes[i];
+		unsigned bytes = hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
 
+		out += c->blocks_out * bytes;
+		in += c->blocks_in * bytes;
 		if (!c->blocks_out)
 			continue;
-		fprintf(out, "pool.class%u(%uB) refills %llu blocks_out %llu flushes %llu blocks_in %llu remote_frees %llu spans_new %llu spans_freed %llu\n",
-			HAK_POOL_FIRST_CLASS + i, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i],
-			(unsigned long long)c->refills, (unsigned long long)c->blocks_out,
-			(unsigned long long)c->flushes, (unsigned long long)c->blocks_in,
-			(unsigned long long)c->remote_frees, (unsigned long long)c->spans_new,
-			(unsigned long long)c->spans_freed);
+		s->class_begin(s, HAK_POOL_FIRST_CLASS + i, bytes);
+#define P(f) hak_stat(s, #f, c->f);
+		P(refills) P(blocks_out) P(flushes) P(blocks_in) P(remote_frees) P(spans_new) P(spans_freed)
+#undef P
+		s->class_end(s);
 	}
+	/* blocks that left the arena for a thread: in use, or cached in a bin */
+	hak_stat(s, "bytes_out", out);
+	hak_stat(s, "bytes_live", out - in);
 }
 
 static int fail(const void *where, const char *what)
@@ -995,7 +1002,7 @@ static void pool_describe(char *buf, size_t len)
 }
 
 const struct hak_box hak_box_pool = {
-	.name = "pool_p1_p4",
+	.name = "pool",
 	.layer = 3,
 	.init = pool_init,
 	.thread_exit = pool_thread_exit,

@@ -119,12 +119,11 @@ void hak_rmap_unregister(void *base, size_t size)
 	hak_atomic_sub_relaxed(&granules_live, (size + HAK_RMAP_GRANULE - 1) >> HAK_RMAP_SHIFT);
 }
 
-static void rmap_stats(FILE *out)
+static void rmap_stats(struct hak_stats_sink *s)
 {
-	fprintf(out, "regionmap.registrations %llu\nregionmap.granules_live %llu\nregionmap.leaves %llu\n",
-		(unsigned long long)hak_atomic_load_relaxed(&registrations),
-		(unsigned long long)hak_atomic_load_relaxed(&granules_live),
-		(unsigned long long)hak_atomic_load_relaxed(&leaves));
+	hak_stat(s, "registrations", hak_atomic_load_relaxed(&registrations));
+	hak_stat(s, "granules_live", hak_atomic_load_relaxed(&granules_live));
+	hak_stat(s, "leaves", hak_atomic_load_relaxed(&leaves));
 }
 
 static void rmap_describe(char *buf, size_t len)

@@ -340,14 +340,36 @@ static void mark_live(void *p)
 	hak_atomic_or_acq_rel(&ss_of(p)->live[b / 64], (uint64_t)1 << (b % 64));
 }
 
+/*
+ * HAKMEM_CHECK=full: the first freed block found written after its free,
+ * noted by span_take() (which may run under a class lock) and reported by
+ * hak_ss_refill() once no lock is held (report_corrupt()).
+ */
+static HAK_TLS struct {
+	const void *blk;
+	uint32_t bsize;
+	size_t off;
+} corrupt;
+
 static void check_canary(const struct span *sp, const void *blk)
 {
 	const unsigned char *c = blk;
 
-	for (size_t i = 2 * sizeof(void *); i < sp->bsize; i++)
-		if (c[i] != CANARY)
-			hak_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
-				  blk, sp->bsize, i);
+	for (size_t i = 2 * sizeof(void *); i < sp->bsize && !corrupt.blk; i++)
+		if (c[i] != CANARY) {
+			corrupt.blk = blk;
+			corrupt.bsize = sp->bsize;
+			corrupt.off = i;
+		}
+}
+
+static HAK_SLOW_PATH void report_corrupt(void)
+{
+	const void *blk = corrupt.blk;
+
+	corrupt.blk = NULL;	/* an abort handler may allocate */
+	hak_fatal("heap corruption: free block %p (%u B) written at offset %zu after free",
+		  blk, corrupt.bsize, corrupt.off);
 }
 
 static int check_free(void *p)
@@ -542,6 +564,8 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 			span_release(g);
 		}
 	}
+	if (unlikely(corrupt.blk))
+		report_corrupt();
 	hak_count(c->refills, 1);
 	hak_count(c->blocks_out, got);
 	return got;
@@ -806,24 +830,31 @@ static void ss_postfork_child(void)
 		pthread_mutex_init(&classes[c].lock, NULL);
 }
 
-static void ss_stats(FILE *out)
+static void ss_stats(struct hak_stats_sink *s)
 {
-	fprintf(out, "superslab.mapped %llu\nsuperslab.unmapped %llu\nsuperslab.live %llu\n"
-		"superslab.empty %u\n",
-		(unsigned long long)ss_mapped, (unsigned long long)ss_unmapped,
-		(unsigned long long)ss_live, nempty);
+	uint64_t out = 0, in = 0;
+
+	hak_stat(s, "mapped", ss_mapped);
+	hak_stat(s, "unmapped", ss_unmapped);
+	hak_stat(s, "live", ss_live);
+	hak_stat(s, "empty", nempty);
 	for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
 		struct class_state *c = &classes[i];
 
+		out += c->blocks_out * hak_ss_class_bytes[i];
+		in += c->blocks_in * hak_ss_class_bytes[i];
 		if (!c->refills)
 			continue;
-		fprintf(out, "superslab.class%u(%uB) refills %llu blocks_out %llu flushes %llu blocks_in %llu spans_new %llu spans_freed %llu remote_frees %llu drains %llu drained %llu\n",
-			i, hak_ss_class_bytes[i], (unsigned long long)c->refills,
-			(unsigned long long)c->blocks_out, (unsigned long long)c->flushes,
-			(unsigned long long)c->blocks_in, (unsigned long long)c->spans_new,
-			(unsigned long long)c->spans_freed, (unsigned long long)c->remote_frees,
-			(unsigned long long)c->drains, (unsigned long long)c->drained);
+		s->class_begin(s, i, hak_ss_class_bytes[i]);
+#define P(f) hak_stat(s, #f, c->f);
+		P(refills) P(blocks_out) P(flushes) P(blocks_in) P(spans_new) P(spans_freed)
+		P(remote_frees) P(drains) P(drained)
+#undef P
+		s->class_end(s);
 	}
+	/* blocks that left the spans for a thread: in use, or cached in a bin */
+	hak_stat(s, "bytes_out", out);
+	hak_stat(s, "bytes_live", out - in);
 }
 
 /* Check one span against its real blocks: free list inside it, counts exact. */

@@ -339,10 +339,9 @@ static int sys_init(const struct hak_options *opt)
 	return pthread_key_create(&exit_key, thread_exit_destructor) ? -EAGAIN : 0;
 }
 
-static void sys_stats(FILE *out)
+static void sys_stats(struct hak_stats_sink *s)
 {
-#define X(f) fprintf(out, "sysmem.%s %llu\n", #f, \
-		     (unsigned long long)hak_atomic_load_relaxed(&st.f));
+#define X(f) hak_stat(s, #f, hak_atomic_load_relaxed(&st.f));
 	HAK_SYS_STAT_FIELDS(X)
 #undef X
 }

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -25,6 +26,8 @@ static const char *bench_name = "bench";
 static bool corrupt_armed;
 static atomic_bool corrupt_done;
 static _Atomic size_t live_bytes, live_peak;	/* with a live_max */
+static struct { const char *key; uint64_t value; } extras[4];
+static unsigned nextras;
 
 /* splitmix64: spreads any seed, even 0, over the whole state. */
 static uint64_t mix64(uint64_t x)
@@ -136,6 +139,22 @@ bool bench_check_pages(const struct bench_block *b)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Write every byte of @b @reps times through a volatile pointer, as a
+ * program working in the block would, and leave the pattern as it was: a
+ * byte another thread changed meanwhile still shows in bench_check().
+ */
+void bench_scribble(const struct bench_block *b, unsigned reps)
+{
+	volatile unsigned char *c = b->p;
+
+	for (unsigned r = 0; r < reps; r++)
+		for (size_t i = 0; i < b->size; i++)
+			c[i]++;
+	for (size_t i = 0; i < b->size; i++)
+		c[i] -= (unsigned char)reps;
 }
 
 /* malloc @size into @b and write its pattern; out of memory is fatal. */
@@ -267,8 +286,124 @@ void bench_report(unsigned threads, uint64_t ops, double secs)
 	       secs, secs > 0 ? (double)ops / secs : 0.0, ru.ru_maxrss);
 	if (live_peak)	/* what the peak RSS can be held against */
 		printf(" peak_live_kb=%zu", live_peak >> 10);
+	for (unsigned i = 0; i < nextras; i++)
+		printf(" %s=%llu", extras[i].key,
+		       (unsigned long long)extras[i].value);
 	printf(" malloc_lib=%s\n", malloc_lib());
 	fflush(stdout);
+}
+
+/* One more key=value for the RESULT line, before malloc_lib. */
+void bench_report_extra(const char *key, uint64_t value)
+{
+	if (nextras == sizeof(extras) / sizeof(extras[0]))
+		bench_die("too many RESULT fields");
+	extras[nextras].key = key;
+	extras[nextras++].value = value;
+}
+
+/* ------------------------------------------------------- duration mode */
+
+atomic_bool bench_stop;
+static pthread_barrier_t timed_start, timed_end;
+static _Atomic uint64_t timed_ops;
+
+void bench_timed_args(int argc, char **argv, unsigned counts,
+		      const char *more, struct bench_opts *o)
+{
+	char *end;
+
+	if (argc < 4 || argc - 4 >= 32 || !(counts & BENCH_NARGS(argc - 4))) {
+		fprintf(stderr, "usage: %s THREADS SECS SEED%s%s\n", argv[0],
+			*more ? " " : "", more);
+		exit(2);
+	}
+	o->threads = (unsigned)bench_arg(argv[1], "THREADS", 1, 1024);
+	errno = 0;
+	o->secs = strtod(argv[2], &end);
+	if (errno || end == argv[2] || *end || !isfinite(o->secs) ||
+	    o->secs <= 0 || o->secs > 3600) {
+		fprintf(stderr, "%s: bad SECS '%s' (want seconds in (0, 3600])\n",
+			bench_name, argv[2]);
+		exit(2);
+	}
+	o->seed = bench_arg(argv[3], "SEED", 0, UINT64_MAX);
+}
+
+/* After the worker's setup: wait for the others and the clock. */
+void bench_timed_begin(void)
+{
+	pthread_barrier_wait(&timed_start);
+}
+
+/* After the worker saw bench_stopped(): count its ops, stop the clock. */
+void bench_timed_end(uint64_t ops)
+{
+	atomic_fetch_add(&timed_ops, ops);
+	pthread_barrier_wait(&timed_end);
+}
+
+struct timed_thread {
+	void (*worker)(void *ctx, unsigned id);
+	void *ctx;
+	unsigned id;
+};
+
+static void *timed_thread(void *arg)
+{
+	struct timed_thread *t = arg;
+
+	t->worker(t->ctx, t->id);
+	return NULL;
+}
+
+/* Sleep until @t0 + @secs on the monotonic clock, whatever interrupts. */
+static void sleep_until(double t0, double secs)
+{
+	double end = t0 + secs;
+	struct timespec ts = {
+		.tv_sec = (time_t)end,
+		.tv_nsec = (long)((end - (double)(time_t)end) * 1e9),
+	};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+double bench_run_timed(const struct bench_opts *o,
+		       void (*worker)(void *ctx, unsigned id), void *ctx,
+		       void (*on_stop)(void *ctx), uint64_t *ops)
+{
+	unsigned n = o->threads;
+	struct timed_thread *t = calloc(n, sizeof(*t));
+	pthread_t *tid = calloc(n, sizeof(*tid));
+	double t0, secs;
+
+	if (!t || !tid)
+		bench_die("out of memory for %u threads", n);
+	pthread_barrier_init(&timed_start, NULL, n + 1);
+	pthread_barrier_init(&timed_end, NULL, n + 1);
+	for (unsigned i = 0; i < n; i++) {
+		t[i] = (struct timed_thread){ worker, ctx, i };
+		if (pthread_create(&tid[i], NULL, timed_thread, &t[i]))
+			bench_die("pthread_create failed");
+	}
+	pthread_barrier_wait(&timed_start);
+	t0 = bench_now();
+	sleep_until(t0, o->secs);
+	atomic_store_explicit(&bench_stop, true, memory_order_relaxed);
+	if (on_stop)
+		on_stop(ctx);
+	pthread_barrier_wait(&timed_end);
+	secs = bench_now() - t0;
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&timed_start);
+	pthread_barrier_destroy(&timed_end);
+	free(t);
+	free(tid);
+	*ops = timed_ops;
+	return secs;
 }
 
 /* ------------------------------------------------------- mixed pattern */

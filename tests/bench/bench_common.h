@@ -9,6 +9,7 @@
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,11 @@ static inline size_t bench_rand_range(struct bench_rng *r, size_t lo, size_t hi)
 	return lo + (size_t)((x * (uint64_t)(hi - lo + 1)) >> 32);
 }
 
+/*
+ * Log-uniform: each power of two from @lo's up to @hi's starts an equally
+ * likely class, uniform inside. With @hi a power of two, @hi alone is the
+ * last class: pass 2^k - 1 to end with [2^(k-1), 2^k).
+ */
 size_t bench_rand_log(struct bench_rng *r, size_t lo, size_t hi);
 
 /* A live block and the random tag its pattern was derived from. */
@@ -50,6 +56,8 @@ bool bench_check(const struct bench_block *b);
 void bench_fill_pages(const struct bench_block *b);
 bool bench_check_pages(const struct bench_block *b);
 
+void bench_scribble(const struct bench_block *b, unsigned reps);
+
 void bench_alloc(struct bench_block *b, size_t size, struct bench_rng *r,
 		 bool pages);
 void bench_release(struct bench_block *b, bool pages);
@@ -63,6 +71,7 @@ void bench_die(const char *fmt, ...)
 double bench_now(void);
 uint64_t bench_arg(const char *s, const char *what, uint64_t min, uint64_t max);
 void bench_report(unsigned threads, uint64_t ops, double secs);
+void bench_report_extra(const char *key, uint64_t value);
 
 /*
  * The mixed pattern: a working set of @ws slots; each step picks a random
@@ -86,5 +95,48 @@ struct bench_mixed {
 /* Runs the pattern; returns the seconds the loops took, *@ops the ops done. */
 double bench_mixed_threads(const struct bench_mixed *m, unsigned threads,
 			   uint64_t *ops);
+
+/*
+ * Duration mode, for the programs whose arguments start THREADS SECS SEED:
+ * every allocator runs the same wall time and the program counts the ops.
+ * bench_run_timed() starts THREADS threads running @worker(@ctx, id). A
+ * worker sets up, calls bench_timed_begin(), does ops until bench_stopped()
+ * (a relaxed load: test it every 64-256 ops), calls bench_timed_end(ops)
+ * and then tears down (verifies and frees what it still holds). The main
+ * thread sleeps SECS between the two barriers and returns the real time
+ * between them; teardown is outside it.
+ */
+struct bench_opts {
+	unsigned threads;
+	double secs;
+	uint64_t seed;
+};
+
+/*
+ * THREADS SECS SEED from argv[1..3]; bit n of @counts allows n arguments
+ * after them (@more names them for the usage line), else exit 2.
+ */
+#define BENCH_NARGS(n)	(1u << (n))
+void bench_timed_args(int argc, char **argv, unsigned counts,
+		      const char *more, struct bench_opts *o);
+
+extern atomic_bool bench_stop;
+
+static inline bool bench_stopped(void)
+{
+	return atomic_load_explicit(&bench_stop, memory_order_relaxed);
+}
+
+void bench_timed_begin(void);
+void bench_timed_end(uint64_t ops);
+
+/*
+ * @on_stop (may be NULL) runs on the main thread right after the stop flag
+ * is set, to wake workers asleep on the program's own condition variables.
+ * Returns the seconds of the measured part; *@ops the ops of all threads.
+ */
+double bench_run_timed(const struct bench_opts *o,
+		       void (*worker)(void *ctx, unsigned id), void *ctx,
+		       void (*on_stop)(void *ctx), uint64_t *ops);
 
 #endif /* BENCH_COMMON_H */

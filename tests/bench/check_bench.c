@@ -30,6 +30,17 @@ static const struct bench_case cases[] = {
 	{ "icount", { "tiny", "2000" } },
 	{ "icount", { "pool", "500" } },
 	{ "icount", { "large", "50" } },
+	/* duration mode: THREADS SECS SEED ... */
+	{ "bench_sweep", { "2", "0.05", "1", "16", "1k" } },
+	{ "bench_sweep", { "3", "0.05", "1", "512k", "4m" } },
+	{ "bench_cache_scratch", { "2", "0.05", "1", "8", "100" } },
+	{ "bench_cache_thrash", { "2", "0.05", "1", "24", "100" } },
+	{ "bench_glibc_thread", { "2", "0.05", "1", "64" } },
+	{ "bench_xmalloc", { "3", "0.05", "1", "16", "256", "8" } },
+	{ "bench_mstress", { "3", "0.05", "1", "256" } },
+	{ "bench_rptest", { "2", "0.05", "1", "16", "4k", "2" } },
+	{ "bench_malloc_large", { "2", "0.05", "1", "1" } },
+	{ "bench_mleak", { "2", "0.05", "1", "16", "1k", "10" } },
 };
 
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -147,6 +158,74 @@ START_TEST(test_large_live_bound_holds)
 }
 END_TEST
 
+/* Duration mode runs SECS of wall time, not much more, and counts ops. */
+START_TEST(test_duration_is_honoured)
+{
+	static const struct bench_case c = {
+		"bench_sweep", { "2", "0.3", "1", "16", "1k" }
+	};
+	static struct outcome o;
+	unsigned long long ops = 0;
+	double secs = 0;
+	const char *at;
+
+	run_case(&c, variants[_i], false, &o);
+	ck_assert_msg(o.status == 0, "bench_sweep_%s exited %d:\n%s",
+		      variants[_i], o.status, o.out);
+	at = strstr(o.out, "ops=");
+	ck_assert_msg(at && sscanf(at, "ops=%llu secs=%lf", &ops, &secs) == 2,
+		      "bench_sweep_%s: no ops/secs:\n%s", variants[_i], o.out);
+	/* the upper bound leaves room for a loaded machine's scheduling */
+	ck_assert_msg(secs >= 0.3 && secs < 1.3,
+		      "bench_sweep_%s ran %.3f s for SECS 0.3", variants[_i], secs);
+	ck_assert_msg(ops > 0 && ops % 128 == 0,
+		      "bench_sweep_%s: %llu ops", variants[_i], ops);
+}
+END_TEST
+
+/* bench_mleak really leaks, and says how much. */
+START_TEST(test_mleak_reports_leak)
+{
+	static const struct bench_case c = {
+		"bench_mleak", { "2", "0.05", "1", "16", "1k", "10" }
+	};
+	static struct outcome o;
+	unsigned long kb = 0;
+	const char *at;
+
+	run_case(&c, variants[_i], false, &o);
+	ck_assert_msg(o.status == 0, "bench_mleak_%s exited %d:\n%s",
+		      variants[_i], o.status, o.out);
+	at = strstr(o.out, "leaked_kb=");
+	ck_assert_msg(at && sscanf(at, "leaked_kb=%lu", &kb) == 1 && kb > 0,
+		      "bench_mleak_%s: no leak reported:\n%s", variants[_i],
+		      o.out);
+}
+END_TEST
+
+/* Bad arguments of the duration-mode programs: exit 2 with a message. */
+static const struct bench_case bad_args[] = {
+	{ "bench_sweep", { "2", "0.05", "1", "16" } },		/* MIN alone */
+	{ "bench_sweep", { "2", "0", "1" } },			/* no time */
+	{ "bench_sweep", { "2", "1s", "1" } },
+	{ "bench_sweep", { "0", "0.05", "1" } },		/* no thread */
+	{ "bench_xmalloc", { "1", "0.05", "1" } },		/* no consumer */
+	{ "bench_mstress", { "2", "0.05", "1", "8", "9" } },	/* too many */
+};
+
+START_TEST(test_bad_args_rejected)
+{
+	static struct outcome o;
+	const struct bench_case *c = &bad_args[_i];
+
+	run_case(c, "hakmem", false, &o);
+	ck_assert_msg(o.status == 2 && strstr(o.out, c->name) &&
+		      !strstr(o.out, "RESULT"),
+		      "%s %s %s %s: exit %d:\n%s", c->name, c->args[0],
+		      c->args[1], c->args[2], o.status, o.out);
+}
+END_TEST
+
 static Suite *bench_suite(void)
 {
 	Suite *s = suite_create("bench");
@@ -156,6 +235,10 @@ static Suite *bench_suite(void)
 	tcase_add_loop_test(tc, test_normal_run_passes, 0, 2 * NCASES);
 	tcase_add_loop_test(tc, test_corrupt_block_detected, 0, 2 * NCASES);
 	tcase_add_loop_test(tc, test_large_live_bound_holds, 0, 2);
+	tcase_add_loop_test(tc, test_duration_is_honoured, 0, 2);
+	tcase_add_loop_test(tc, test_mleak_reports_leak, 0, 2);
+	tcase_add_loop_test(tc, test_bad_args_rejected, 0,
+			    (int)(sizeof(bad_args) / sizeof(bad_args[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

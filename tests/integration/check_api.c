@@ -192,6 +192,34 @@ START_TEST(reallocarray_overflow)
 }
 END_TEST
 
+/* memalign's alignment past SIZE_MAX / 2 + 1 cannot be rounded up: EINVAL, as glibc. */
+START_TEST(memalign_einval)
+{
+	static const size_t bad[] = { SIZE_MAX / 2 + 2, SIZE_MAX - 4096, SIZE_MAX };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		itest_check(memalign(itest_opaque(bad[i]), 16) == NULL && errno == EINVAL,
+			    "memalign(%#zx, 16): errno %d", bad[i], errno);
+	}
+}
+END_TEST
+
+/* glibc: realloc(p, 0) frees p and returns NULL, errno untouched (check_wrong: freed). */
+START_TEST(realloc_zero_frees)
+{
+	for (size_t s = 0; s < NSIZES; s++) {
+		void *p = malloc(tier_sizes[s]);
+
+		ck_assert_ptr_nonnull(p);
+		errno = 4321;
+		itest_check(realloc(p, 0) == NULL, "realloc(%zu B block, 0) did not return NULL",
+			    tier_sizes[s]);
+		itest_check(errno == 4321, "realloc(p, 0): errno %d", errno);
+	}
+}
+END_TEST
+
 /* --------------------------------------------------------------- calloc */
 
 static void check_zero(const unsigned char *p, size_t n, const char *what)
@@ -414,6 +442,44 @@ START_TEST(aligned_all)
 }
 END_TEST
 
+/*
+ * Every alignment from 16 B to 64 MiB with sizes 0, 1, align - 1, align and
+ * align + 1: the block is aligned, all of its usable size is writable,
+ * malloc_usable_size and free work (size 0 with 64 KiB alignment or more
+ * used to abort in both: issue 16, bug 1).
+ */
+START_TEST(aligned_every_alignment_and_zero)
+{
+	for (size_t align = 16; align <= 64 * MiB; align *= 2) {
+		const size_t sizes[] = { 0, 1, align - 1, align, align + 1 };
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			size_t n = sizes[i];
+			void *p[3] = { NULL, NULL, NULL };
+
+			itest_check(posix_memalign(&p[0], align, n) == 0,
+				    "posix_memalign(%zu, %zu) failed", align, n);
+			p[1] = aligned_alloc(align, n);
+			p[2] = memalign(align, n);
+			for (int k = 0; k < 3; k++) {
+				unsigned char *c = p[k];
+				size_t u;
+
+				itest_check(c && aligned(c, align), "(%zu, %zu) #%d = %p", align, n, k, p[k]);
+				u = malloc_usable_size(c);
+				itest_check(u >= n, "(%zu, %zu) #%d: usable %zu", align, n, k, u);
+				if (u) {
+					c[0] = 1;
+					c[u - 1] = 2;
+				}
+			}
+			for (int k = 0; k < 3; k++)
+				free(p[k]);
+		}
+	}
+}
+END_TEST
+
 START_TEST(aligned_small_alignments)
 {
 	/* alignments below 16 still get 16 */
@@ -450,19 +516,31 @@ START_TEST(posix_memalign_einval)
 	};
 	void *sentinel = (void *)0x1234, *p;
 
+	/* glibc returns EINVAL and leaves errno alone */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		p = sentinel;
+		errno = 1234;
 		itest_check(posix_memalign(&p, bad[i], 64) == EINVAL,
 			    "posix_memalign(%zu) did not return EINVAL", bad[i]);
 		itest_check(p == sentinel, "posix_memalign(%zu) changed *memptr", bad[i]);
+		itest_check(errno == 1234, "posix_memalign(%zu): errno %d", bad[i], errno);
 	}
-	/* a good alignment with an impossible size: ENOMEM, *memptr kept */
+	/* a good alignment with an impossible size: ENOMEM, *memptr kept, and
+	 * errno is ENOMEM too, as glibc sets it (issue 16, bug 4) */
 	p = sentinel;
+	errno = 0;
 	ck_assert_int_eq(posix_memalign(&p, 64, SIZE_MAX), ENOMEM);
 	ck_assert_ptr_eq(p, sentinel);
+	ck_assert_int_eq(errno, ENOMEM);
 	p = sentinel;
+	errno = 0;
 	ck_assert_int_eq(posix_memalign(&p, (size_t)1 << 63, 16), ENOMEM);
 	ck_assert_ptr_eq(p, sentinel);
+	ck_assert_int_eq(errno, ENOMEM);
+	p = sentinel;
+	errno = 0;
+	ck_assert_int_eq(posix_memalign(&p, 2 * MiB, itest_opaque(SIZE_MAX - MiB)), ENOMEM);
+	ck_assert_int_eq(errno, ENOMEM);
 }
 END_TEST
 
@@ -499,8 +577,9 @@ START_TEST(aligned_huge)
 			errno = 0;
 			expect_enomem(aligned_alloc(aligns[a], huge[h]), what);
 			p = NULL;
-			itest_check(posix_memalign(&p, aligns[a], huge[h]) == ENOMEM,
-				    "posix_memalign(%zu, %#zx)", aligns[a], huge[h]);
+			errno = 0;
+			itest_check(posix_memalign(&p, aligns[a], huge[h]) == ENOMEM && errno == ENOMEM,
+				    "posix_memalign(%zu, %#zx): errno %d", aligns[a], huge[h], errno);
 		}
 	/* a huge alignment with a small size */
 	errno = 0;
@@ -619,6 +698,8 @@ Suite *api_suite(void)
 	tcase_add_test(tc, reallocarray_overflow);
 	tcase_add_test(tc, realloc_huge_keeps_block);
 	tcase_add_test(tc, aligned_huge);
+	tcase_add_test(tc, memalign_einval);
+	tcase_add_test(tc, realloc_zero_frees);
 
 	tc = itest_tcase(s, "contents", 60);
 	tcase_add_test(tc, calloc_zeroes_recycled);
@@ -628,6 +709,7 @@ Suite *api_suite(void)
 
 	tc = itest_tcase(s, "aligned", 60);
 	tcase_add_test(tc, aligned_all);
+	tcase_add_test(tc, aligned_every_alignment_and_zero);
 	tcase_add_test(tc, aligned_small_alignments);
 	tcase_add_test(tc, posix_memalign_einval);
 	tcase_add_test(tc, aligned_alloc_einval);

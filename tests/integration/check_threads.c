@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <sys/single_threaded.h>
 #include <time.h>
 
 #include "itest.h"
@@ -340,8 +341,6 @@ static void forked_child(char **parent_blocks, int n)
 	char *keep[64];
 	pthread_t t;
 
-	signal(SIGALRM, SIG_DFL);	/* not Check's handler: it kills the group */
-	alarm(20);	/* a deadlock ends as SIGALRM */
 	for (int i = 0; i < n; i++)
 		block_free(parent_blocks[i]);
 	for (int i = 0; i < 64; i++)
@@ -360,6 +359,7 @@ static void forked_child(char **parent_blocks, int n)
 START_TEST(fork_while_threads_allocate)
 {
 	enum { NT = 3, FORKS = 12, NB = 40 };
+	struct hang_guard g = hang_guard_start(40);
 	struct worker w[NT];
 	unsigned x = 99;
 
@@ -392,7 +392,166 @@ START_TEST(fork_while_threads_allocate)
 	atomic_store(&stop, true);
 	for (int i = 0; i < NT; i++)
 		pthread_join(w[i].t, NULL);
+	hang_guard_stop(&g);
 	assert_no_errors();
+}
+END_TEST
+
+/*
+ * Issue 16, bug 3: getline() holds its FILE's lock while it reallocs the
+ * line; fflush(NULL) holds stdio's list lock while it waits for that FILE;
+ * fork() takes the list lock after the atfork prepare handlers. A prepare
+ * handler that took HAKMEM's locks before the list lock closed the cycle.
+ */
+static char *lines;		/* lines of 1 B .. 400 KB: realloc crosses every tier */
+static size_t lines_len;
+
+static void make_lines(void)
+{
+	unsigned x = 5;
+	size_t cap = 8 * MiB, n = 0;
+
+	lines = malloc(cap);
+	ck_assert_ptr_nonnull(lines);
+	while (n < cap - 500000) {
+		size_t len = rnd(&x) % 5 ? rnd(&x) % 3000 : rnd(&x) % 400000;
+
+		memset(lines + n, 'a' + (int)(len % 26), len);
+		n += len;
+		lines[n++] = '\n';
+	}
+	lines_len = n;
+}
+
+static void *getline_loop(void *arg)
+{
+	FILE *f = fmemopen(lines, lines_len, "r");
+
+	(void)arg;
+	if (!f) {
+		record_error("fmemopen failed");
+		return NULL;
+	}
+	while (!atomic_load(&stop)) {
+		char *line = NULL;	/* a fresh buffer: every line grows it */
+		size_t cap = 0;
+
+		if (getline(&line, &cap, f) < 0)
+			rewind(f);
+		free(line);
+		usleep(20);	/* or fflush(NULL) may never get the FILE's lock */
+	}
+	fclose(f);
+	return NULL;
+}
+
+static void *fflush_loop(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop))
+		fflush(NULL);
+	return NULL;
+}
+
+START_TEST(fork_against_stdio)
+{
+	enum { NGETLINE = 2, FORKS = SCALE(2000) };
+	struct hang_guard g = hang_guard_start(40);
+	pthread_t t[NGETLINE + 1];
+	int status;
+
+	reset_errors();
+	make_lines();
+	atomic_store(&stop, false);
+	for (int i = 0; i < NGETLINE; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, getline_loop, NULL), 0);
+	ck_assert_int_eq(pthread_create(&t[NGETLINE], NULL, fflush_loop, NULL), 0);
+	for (int f = 0; f < FORKS; f++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {	/* the child's stdio and malloc work */
+			char *p = malloc(300000);
+
+			fflush(NULL);
+			free(p);
+			_exit(p ? 0 : 1);
+		}
+		ck_assert_int_gt(pid, 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "fork %d: child status %#x", f, status);
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i <= NGETLINE; i++)
+		pthread_join(t[i], NULL);
+	hang_guard_stop(&g);
+	free(lines);
+	assert_no_errors();
+}
+END_TEST
+
+/*
+ * Issue 16, bug 5: a single-threaded program forks from a signal handler
+ * that lands anywhere - inside malloc holding a lock, inside the prepare
+ * handler of the main thread's own fork(). glibc takes no malloc lock in
+ * fork() while the process has one thread; neither may HAKMEM.
+ */
+static atomic_int handler_forks;
+
+static void fork_in_handler(int sig)
+{
+	int e = errno, status;
+	pid_t pid;
+
+	(void)sig;
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		atomic_fetch_add(&handler_forks, 1);
+	}
+	errno = e;
+}
+
+START_TEST(fork_in_signal_handler)
+{
+	struct hang_guard g = hang_guard_start(40);
+	struct sigaction sa = { .sa_handler = fork_in_handler, .sa_flags = SA_RESTART };
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+	/* every 2 ms: more often, the handler's forks leave no time for the rest */
+	struct itimerspec its = { { 0, 2000000 }, { 0, 2000000 } };
+	unsigned x = 77;
+	char *live[64] = { 0 };
+	timer_t timer;
+	int status;
+
+	ck_assert_msg(__libc_single_threaded, "the test process must have one thread");
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	ck_assert_int_eq(timer_create(CLOCK_MONOTONIC, &sev, &timer), 0);
+	ck_assert_int_eq(timer_settime(timer, 0, &its, NULL), 0);
+	for (int i = 0; i < SCALE(3000) || atomic_load(&handler_forks) < 100; i++) {
+		pid_t pid;
+
+		for (int k = 0; k < 64; k++) {
+			unsigned j = rnd(&x) % 64;
+
+			free(live[j]);
+			live[j] = malloc(rnd(&x) % 4 ? rnd(&x) % 2000 : rnd(&x) % 600000);
+		}
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		ck_assert_int_gt(pid, 0);
+		while (waitpid(pid, &status, 0) < 0)
+			ck_assert_int_eq(errno, EINTR);
+	}
+	timer_delete(timer);
+	signal(SIGUSR1, SIG_IGN);
+	for (int k = 0; k < 64; k++)
+		free(live[k]);
+	hang_guard_stop(&g);
 }
 END_TEST
 
@@ -672,6 +831,8 @@ static Suite *threads_suite(void)
 
 	tc = itest_tcase(s, "lifecycle", 60);
 	tcase_add_test(tc, fork_while_threads_allocate);
+	tcase_add_test(tc, fork_against_stdio);
+	tcase_add_test(tc, fork_in_signal_handler);
 	tcase_add_test(tc, thousand_short_threads);
 	tcase_add_test(tc, malloc_in_tls_destructor);
 

@@ -161,6 +161,20 @@ static void double_free(size_t n)
 	free(announce(p));
 }
 
+/* glibc: realloc(p, 0) frees p, so a free after it is a double free. */
+static void realloc_zero_then_free(size_t n)
+{
+	char *p = malloc(n);
+
+	memset(p, 1, n);
+	if (realloc(itest_launder(p), 0))
+		printf("realloc(p, 0) did not return NULL\n");
+	free(announce(p));
+}
+
+static void c_realloc_zero_tiny(void) { realloc_zero_then_free(48); }
+static void c_realloc_zero_large(void) { realloc_zero_then_free(200000); }
+
 static void c_double_tiny(void) { double_free(48); }
 static void c_double_pool(void) { double_free(5000); }
 static void c_double_large(void) { double_free(200000); }
@@ -336,6 +350,7 @@ static const struct child_case {
 	C(free_kernel), C(free_noncanonical), C(free_top),
 	C(free_misaligned_tiny), C(free_misaligned8_tiny), C(free_misaligned_pool),
 	C(free_misaligned_large), C(free_misaligned8_large),
+	C(realloc_zero_tiny), C(realloc_zero_large),
 	C(double_tiny), C(double_pool), C(double_large), C(double_zero), C(double_large_merged), C(double_aligned),
 	C(realloc_glibc), C(realloc_stack), C(realloc_misaligned),
 	C(interior_tiny), C(interior_tiny_end), C(interior_pool), C(interior_large),
@@ -432,6 +447,8 @@ REPORT_TEST(double_large, NULL, "double free")
 REPORT_TEST(double_zero, NULL, "double free")
 REPORT_TEST(double_large_merged, NULL, "double free")
 REPORT_TEST(double_aligned, NULL, "double free")
+REPORT_TEST(realloc_zero_tiny, NULL, "double free")
+REPORT_TEST(realloc_zero_large, NULL, "double free")
 REPORT_TEST(realloc_glibc, NULL, "invalid realloc")
 REPORT_TEST(realloc_stack, NULL, "invalid realloc")
 REPORT_TEST(realloc_misaligned, NULL, "invalid realloc")
@@ -551,6 +568,8 @@ static Suite *wrong_suite(void)
 	tcase_add_test(tc, double_zero);
 	tcase_add_test(tc, double_large_merged);
 	tcase_add_test(tc, double_aligned);
+	tcase_add_test(tc, realloc_zero_tiny);
+	tcase_add_test(tc, realloc_zero_large);
 	tcase_add_test(tc, realloc_glibc);
 	tcase_add_test(tc, realloc_stack);
 	tcase_add_test(tc, realloc_misaligned);

@@ -8,7 +8,7 @@ ifneq ($(filter $(PROFILE),release debug),)
 ITEST_DIR := $(OUT)/tests
 ITEST_C := check_api check_wrong check_threads check_oom
 ITEST_CXX := check_cxx
-ITEST_DEPS := tests/integration/itest.h include/hakmem.h $(CONFIG_H)
+ITEST_DEPS := tests/integration/itest.h tests/hang_guard.h include/hakmem.h $(CONFIG_H)
 # Test code is optimised in every profile (the allocator keeps its own flags);
 # -fno-builtin keeps the compiler from removing or merging allocator calls.
 ITEST_CFLAGS := $(TEST_CFLAGS) -O2 -fno-builtin

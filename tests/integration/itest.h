@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../hang_guard.h"
 #include "hakmem.h"
 #include "hakmem_config.h"
 
@@ -225,11 +226,13 @@ static void itest_drain(int out_fd, int err_fd, struct itest_child *c)
  * this program again as "PROGRAM --child MODE" with the "NAME=VALUE"
  * strings of @env added to its environment (HAKMEM reads its options once,
  * at the first allocation of a process, so they must be set before exec).
- * The child has 30 s. Its stdout, stderr and exit status land in @c.
+ * The child has 30 s (hang_guard.h). Its stdout, stderr and exit status
+ * land in @c.
  */
 static inline void itest_spawn(struct itest_child *c, void (*fn)(void *), void *arg,
 			       const char *mode, const char *const *env)
 {
+	struct hang_guard g = hang_guard_start(30);
 	int out[2], err[2];
 	pid_t pid;
 
@@ -245,9 +248,6 @@ static inline void itest_spawn(struct itest_child *c, void (*fn)(void *), void *
 		close(out[1]);
 		close(err[0]);
 		close(err[1]);
-		/* Check's SIGALRM handler would kill the whole process group */
-		signal(SIGALRM, SIG_DFL);
-		alarm(30);
 		if (mode) {
 			for (; env && *env; env++)
 				putenv((char *)*env);
@@ -262,6 +262,7 @@ static inline void itest_spawn(struct itest_child *c, void (*fn)(void *), void *
 	close(err[1]);
 	itest_drain(out[0], err[0], c);
 	ck_assert_int_eq(waitpid(pid, &c->status, 0), pid);
+	hang_guard_stop(&g);
 }
 
 static inline bool itest_aborted(const struct itest_child *c)

@@ -8,13 +8,17 @@
 #define HAK_UNIT_H
 
 #include <check.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hakmem.h"
+#include "../hang_guard.h"
 
 Suite *sysmem_suite(void);
 Suite *regionmap_suite(void);
@@ -133,5 +137,63 @@ static inline unsigned long unit_huge_kb_at(const void *addr)
 	sscanf(unit_smaps_line(addr, "AnonHugePages:"), "AnonHugePages: %lu", &kb);
 	return kb;
 }
+
+/*
+ * unit_run_fatal() - run @fn in a child (under a hang guard), which must
+ * die of SIGABRT; returns what it printed on stderr.
+ */
+static inline const char *unit_run_fatal(void (*fn)(void))
+{
+	struct hang_guard g = hang_guard_start(20);
+	static char err[16384];
+	char scratch[4096];
+	size_t len = 0;
+	ssize_t n;
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		fn();
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = len < sizeof(err) - 1 ? read(fds[0], err + len, sizeof(err) - 1 - len)
+					  : read(fds[0], scratch, sizeof(scratch))) > 0)
+		len += len < sizeof(err) - 1 ? (size_t)n : 0;
+	err[len] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	hang_guard_stop(&g);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+		      "child status %#x, not SIGABRT; stderr: %s", status, err);
+	return err;
+}
+
+/* unit_expect_fatal() - unit_run_fatal(), and stderr holds @msg (HAKMEM's report). */
+static inline void unit_expect_fatal(void (*fn)(void), const char *msg)
+{
+	const char *err = unit_run_fatal(fn);
+
+	ck_assert_msg(strstr(err, msg) != NULL, "expected \"%s\" on stderr: %s", msg, err);
+}
+
+/*
+ * FATAL_TEST(name, msg) { body } - a test whose body must end in HAKMEM's
+ * report @msg and abort() (unit_expect_fatal()).
+ */
+#define FATAL_TEST(name, msg)						\
+	static void name##_body(void);					\
+	START_TEST(name)						\
+	{								\
+		unit_expect_fatal(name##_body, msg);			\
+	}								\
+	END_TEST							\
+	static void name##_body(void)
 
 #endif /* HAK_UNIT_H */

@@ -3,7 +3,7 @@
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(OUT)/tests/unit_tests
 
-$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit.h $(LIB_TEST) $(CONFIG_H)
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit.h tests/hang_guard.h $(LIB_TEST) $(CONFIG_H)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(TEST_CFLAGS) -DHAKMEM_TEST -o $@ $(UNIT_SRC) $(LIB_TEST) $(PROFILE_LDFLAGS) \

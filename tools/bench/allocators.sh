@@ -4,11 +4,13 @@
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIBDIR=/usr/lib/$MULTIARCH
 
-# hakmem is the statically linked _hakmem binary; the others preload into the
-# _system binary (hakmem_so: libhakmem.so preloaded like the peers).
+# Every allocator but hakmem_static preloads into the same _system binary:
+# hakmem is libhakmem.so preloaded exactly as users and the peers run, the
+# column targets are judged on; hakmem_static is the _hakmem binary with
+# libhakmem.a linked in (direct calls, local-exec TLS), an extra column.
 declare -A PRELOAD=(
-	[hakmem]=""
-	[hakmem_so]=out/release/libhakmem.so
+	[hakmem]=$PWD/out/release/libhakmem.so
+	[hakmem_static]=""
 	[glibc]=""
 	[mimalloc]=$LIBDIR/libmimalloc.so.2
 	[jemalloc]=$LIBDIR/libjemalloc.so.2
@@ -16,13 +18,23 @@ declare -A PRELOAD=(
 )
 # What the malloc_lib a program reports must name, to prove the preload took.
 declare -A EXPECT_LIB=(
-	[hakmem]=_hakmem
-	[hakmem_so]=libhakmem.so
+	[hakmem]=libhakmem.so
+	[hakmem_static]=_hakmem
 	[glibc]=libc.so
 	[mimalloc]=libmimalloc
 	[jemalloc]=libjemalloc
 	[tcmalloc]=libtcmalloc
 )
+DEFAULT_ALLOCS="hakmem hakmem_static glibc mimalloc jemalloc tcmalloc"
+
+# bench_exe DIR NAME ALLOC: the binary ALLOC runs.
+bench_exe() {
+	if [ "$3" = hakmem_static ]; then
+		echo "$1/$2_hakmem"
+	else
+		echo "$1/$2_system"
+	fi
+}
 
 # pick_allocs WHO NAME...: set ALLOCS to the NAMEs that are installed; an
 # unknown NAME is an error (exit 2), a missing peer is skipped with a message.

@@ -3,9 +3,11 @@
 # HAKMEM and every installed peer, under valgrind's callgrind
 # (./build.sh icount runs it after building release).
 #
-# out/release/bench/icount_{hakmem,system} TIER PAIRS walks a fixed request
-# pattern twice; callgrind collects only inside icount_malloc() and
-# icount_free() during the second walk (--toggle-collect), so start-up,
+# out/release/bench/icount_system TIER PAIRS walks a fixed request pattern
+# twice, with every allocator preloaded into it (hakmem: libhakmem.so, as
+# users run it); hakmem_static runs icount_hakmem, libhakmem.a linked in.
+# Callgrind collects only inside icount_malloc() and icount_free() during
+# the second walk (--toggle-collect), so start-up,
 # warm-up, the loop and the pattern checks do not count. The wrappers' own
 # instructions (4 each, read back from callgrind's per-function costs) are
 # subtracted: what remains is the allocator's user-space work. Kernel work
@@ -32,7 +34,8 @@ for v in hakmem system; do
 	}
 done
 
-pick_allocs icount.sh hakmem glibc mimalloc jemalloc tcmalloc
+# shellcheck disable=SC2086 # a list of names on purpose
+pick_allocs icount.sh $DEFAULT_ALLOCS
 
 mkdir -p "$OUTDIR"
 TMP=$(mktemp -d)
@@ -47,10 +50,10 @@ self_cost() {
 
 # count ALLOC TIER PAIRS: print instructions per pair, or FAIL.
 count() {
-	local alloc=$1 tier=$2 pairs=$3 exe=$BIN/icount_system cg=$TMP/cg.out
+	local alloc=$1 tier=$2 pairs=$3 exe cg=$TMP/cg.out
 	local total wrap lib
 
-	[ "$alloc" = hakmem ] && exe=$BIN/icount_hakmem
+	exe=$(bench_exe "$BIN" icount "$alloc")
 	if ! env -u BENCH_CORRUPT LD_PRELOAD="${PRELOAD[$alloc]}" \
 		valgrind --tool=callgrind --collect-atstart=no \
 		--toggle-collect=icount_malloc --toggle-collect=icount_free \
@@ -115,7 +118,8 @@ done
 	echo
 	echo "Command: \`valgrind --tool=callgrind --collect-atstart=no" \
 		"--toggle-collect=icount_malloc --toggle-collect=icount_free" \
-		"out/release/bench/icount_{hakmem,system} TIER PAIRS\`" \
-		"(peers: \`LD_PRELOAD\` of the _system binary)."
+		"out/release/bench/icount_system TIER PAIRS\`, every allocator" \
+		"preloaded (\`LD_PRELOAD\`) but hakmem_static, which runs" \
+		"icount_hakmem (libhakmem.a linked in)."
 } >"$OUTDIR/icount.md"
 cat "$OUTDIR/icount.md"

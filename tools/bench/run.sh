@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # tools/bench/run.sh quick|full - compare HAKMEM with glibc, mimalloc,
-# jemalloc and tcmalloc on every benchmark (./build.sh bench runs it after
-# building release; docs/BENCH.md describes the benchmarks).
+# jemalloc and tcmalloc (./build.sh bench runs it after building release;
+# docs/BENCH.md describes the benchmarks and the statistics).
 #
-# Runs one process at a time; allocators take turns run by run (the
-# starting allocator rotates each round). Writes out/bench/results.csv (one
-# row per run), out/bench/summary.md (medians and ratios) and
-# out/bench/compare.png, then prints the summary. Progress goes to stderr.
+# Four groups, each cell run RUNS times with the allocators taking turns run
+# by run (the first allocator rotates each round):
+#   classic   the seven original benchmarks, fixed work per run;
+#   workload  programs modelled on the classic allocator benchmarks, and
+#   sweep     the random-ring workload over size bands x thread counts, both
+#             timed for a fixed duration per run;
+#   real      real programs (tools/real_inputs.sh), wall time and peak RSS.
+# Writes out/bench/results.csv (one row per run), summary.md (medians,
+# ratios with 95% intervals), compare.png, sweep.png, then prints the
+# summary. Progress goes to stderr.
 #
-# Environment: BENCH_RUNS overrides the run count, BENCH_ONLY="name ..."
-# limits the benchmarks, BENCH_ALLOCS="hakmem mimalloc ..." the allocators
-# (hakmem_so, not run by default, is libhakmem.so preloaded like the peers).
+# Environment: BENCH_RUNS overrides the run count; BENCH_ONLY="word ..."
+# keeps the cells whose label, program or group is one of the words (a
+# label is e.g. bench_random_mixed, sweep:52k-128k:t8, real:python3);
+# BENCH_ALLOCS="hakmem mimalloc ..." picks the allocators.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,36 +27,60 @@ OUTDIR=out/bench
 CSV=$OUTDIR/results.csv
 # shellcheck source=tools/bench/allocators.sh
 . tools/bench/allocators.sh
+# shellcheck source=tools/real_inputs.sh
+. tools/real_inputs.sh
 
-# name|arguments. quick: runs of 0.03..4 s on a 2-core machine, under 4
-# minutes in all (the fastest allocators finish the pool ones in 30-60 ms,
-# where first-touch costs weigh: docs/POOL.md, Known limits); full: longer
-# runs, 256 MiB realloc, about 12 minutes.
+BANDS="16:128 16:1k 1k:8k 8k:32k 32k:52k 52k:128k 128k:512k 512k:4m"
+# name|threads quick|threads full|SECS if not the mode's: bench_malloc_large
+# does a few hundred ops/s under glibc, bench_mleak's leak needs time to grow.
+WORKLOADS=(
+	"bench_cache_scratch|2|2 8|"
+	"bench_cache_thrash|2|2 8|"
+	"bench_glibc_thread|2|1 2 8|"
+	"bench_xmalloc|4|4 16|"
+	"bench_mstress|8|16|"
+	"bench_rptest|4|2 8|"
+	"bench_malloc_large|2|2 8|1"
+	"bench_mleak|2|2 8|2"
+)
+
+# FLOOR: the least seconds of work any run should do (summary.md flags a
+# cell with a shorter run); SECS: duration of the timed programs' runs.
+# Classic work sizes are chosen so the fastest allocator measured stays above
+# the floor. REAL_PCT: size of the real programs' inputs (100 = the check's).
 case $MODE in
 quick)
 	RUNS=${BENCH_RUNS:-3}
 	TIMEOUT=60
-	BENCHES=(
+	FLOOR=0.2
+	SECS=0.25
+	THREADS_SWEEP="1 8"
+	REAL_PCT=15
+	CLASSIC=(
 		"bench_random_mixed|20000000 4096 42"
-		"bench_pool_tls|3000000 512 42"
-		"bench_mid_large_mt|2 1500000 256 42"
-		"larson|2 20000 100000 10 42"
+		"bench_pool_tls|14000000 512 42"
+		"bench_mid_large_mt|2 10000000 256 42"
+		"larson|2 20000 100000 15 42"
 		"bench_xthread|1 4000000 16 1024 42"
-		"bench_realloc|1 8 32m 42"
-		"bench_large|2 300 8 128m 42"
+		"bench_realloc|3 8 32m 42"
+		"bench_large|2 400 8 128m 42"
 	)
 	;;
 full)
-	RUNS=${BENCH_RUNS:-7}
+	RUNS=${BENCH_RUNS:-5}
 	TIMEOUT=300
-	BENCHES=(
+	FLOOR=0.5
+	SECS=0.6
+	THREADS_SWEEP="1 2 4 8 16"
+	REAL_PCT=40
+	CLASSIC=(
 		"bench_random_mixed|50000000 8192 42"
-		"bench_pool_tls|6000000 1024 42"
-		"bench_mid_large_mt|2 6000000 512 42"
-		"larson|2 20000 100000 30 42"
+		"bench_pool_tls|36000000 1024 42"
+		"bench_mid_large_mt|2 30000000 512 42"
+		"larson|2 20000 100000 40 42"
 		"bench_xthread|1 10000000 16 1024 42"
-		"bench_realloc|1 4 256m 42"
-		"bench_large|2 600 8 128m 42"
+		"bench_realloc|2 4 256m 42"
+		"bench_large|2 1000 8 128m 42"
 	)
 	;;
 *)
@@ -58,23 +89,53 @@ full)
 	;;
 esac
 
-# shellcheck disable=SC2086 # a list of names on purpose
-pick_allocs run.sh ${BENCH_ALLOCS:-hakmem glibc mimalloc jemalloc tcmalloc}
+# CELLS: "group|label|program|args"; a real program's program is real:NAME.
+CELLS=()
+for c in "${CLASSIC[@]}"; do
+	CELLS+=("classic|${c%%|*}|${c%%|*}|${c#*|}")
+done
+for w in "${WORKLOADS[@]}"; do
+	IFS='|' read -r prog tq tf secs <<<"$w"
+	threads=$tq
+	[ "$MODE" = full ] && threads=$tf
+	# Longer runs of their own in full only: quick keeps to its budget.
+	[ "$MODE" = full ] && [ -n "$secs" ] || secs=$SECS
+	for t in $threads; do
+		CELLS+=("workload|$prog:t$t|$prog|$t $secs 42")
+	done
+done
+for band in $BANDS; do
+	for t in $THREADS_SWEEP; do
+		CELLS+=("sweep|sweep:${band/:/-}:t$t|bench_sweep|$t $SECS 42 ${band%:*} ${band#*:}")
+	done
+done
+for p in "${REAL_PROGRAMS[@]}"; do
+	CELLS+=("real|real:${p%%|*}|real:${p%%|*}|${p#*|}")
+done
 
 if [ -n "${BENCH_ONLY:-}" ]; then
 	kept=()
-	for b in "${BENCHES[@]}"; do
+	for c in "${CELLS[@]}"; do
+		IFS='|' read -r group label prog _ <<<"$c"
 		for want in $BENCH_ONLY; do
-			[ "${b%%|*}" = "$want" ] && kept+=("$b")
+			if [ "$want" = "$group" ] || [ "$want" = "$label" ] || [ "$want" = "$prog" ]; then
+				kept+=("$c")
+				break
+			fi
 		done
 	done
-	BENCHES=("${kept[@]}")
+	CELLS=("${kept[@]}")
 fi
 
-for b in "${BENCHES[@]}"; do
+# shellcheck disable=SC2086 # a list of names on purpose
+pick_allocs run.sh ${BENCH_ALLOCS:-$DEFAULT_ALLOCS}
+
+for c in "${CELLS[@]}"; do
+	IFS='|' read -r _ _ prog _ <<<"$c"
+	[[ $prog == real:* ]] && continue
 	for v in hakmem system; do
-		[ -x "$BIN/${b%%|*}_$v" ] || {
-			echo "run.sh: $BIN/${b%%|*}_$v missing; run ./build.sh release" >&2
+		[ -x "$BIN/${prog}_$v" ] || {
+			echo "run.sh: $BIN/${prog}_$v missing; run ./build.sh release" >&2
 			exit 1
 		}
 	done
@@ -90,64 +151,122 @@ fi
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+REAL_DIR=$TMP/real
+mkdir -p "$REAL_DIR"
+(cd "$REAL_DIR" && real_inputs "$REAL_PCT")
+declare -A REAL_SUM=()
 
-# run_one BENCH ARGS ALLOC RUN: one timed process, one CSV row.
-run_one() {
-	local bench=$1 args=$2 alloc=$3 run=$4 exe status=ok line rc=0
-	local ops="" secs="" ops_s="" rss="" live="" lib=""
+field() {
+	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
+}
 
-	exe=$BIN/${bench}_system
-	[ "$alloc" = hakmem ] && exe=$BIN/${bench}_hakmem
+# run_real NAME CMD ALLOC: time CMD under ALLOC in REAL_DIR; sets ops, secs,
+# rss, lib and status. Its output must match glibc's, byte for byte.
+run_real() {
+	local name=$1 cmd=$2 alloc=$3 sum rc=0 t
+
+	(cd "$REAL_DIR" && env HAKMEM_VERBOSE=1 LD_PRELOAD="${PRELOAD[$alloc]}" \
+		/usr/bin/time -f '%e %M' -o "$TMP/time" \
+		timeout "$TIMEOUT" sh -c "$cmd" >"$TMP/out" 2>"$TMP/err" 9>&-) || rc=$?
+	[ "$rc" -eq 0 ] || status=fail
+	[ "$rc" -eq 124 ] && status=timeout
+	[ "$status" = ok ] || return 0
+	read -r t rss <"$TMP/time"
+	# 10 ms resolution: never report less than that.
+	secs=$(python3 -c "print(max($t, 0.01))")
+	ops=1
+	lib=${PRELOAD[$alloc]:-libc.so}
+	lib=${lib##*/}
+	if [ "$alloc" = hakmem ] && ! grep -q '^hakmem: box ' "$TMP/err"; then
+		status=wrong_lib
+	fi
+	sum=$(md5sum <"$TMP/out")
+	REAL_SUM[$name]=${REAL_SUM[$name]:-$sum}
+	[ "${REAL_SUM[$name]}" = "$sum" ] || status=wrong_output
+}
+
+# run_bench PROG ARGS ALLOC: one benchmark process; sets the same fields.
+run_bench() {
+	local prog=$1 args=$2 alloc=$3 exe line rc=0
+
+	exe=$(bench_exe "$BIN" "$prog" "$alloc")
 	# shellcheck disable=SC2086 # ARGS are words on purpose
 	env -u BENCH_CORRUPT LD_PRELOAD="${PRELOAD[$alloc]}" \
 		timeout "$TIMEOUT" "$exe" $args >"$TMP/out" 2>"$TMP/err" 9>&- ||
 		rc=$?
 	[ "$rc" -eq 0 ] || status=fail
 	[ "$rc" -eq 124 ] && status=timeout
+	[ "$status" = ok ] || return 0
 	line=$(grep -m1 '^RESULT ' "$TMP/out" || true)
-	if [ "$status" != ok ]; then
-		:
-	elif [ -n "$line" ]; then
-		ops=$(field ops "$line")
-		secs=$(field secs "$line")
-		ops_s=$(field ops_per_sec "$line")
-		rss=$(field peak_rss_kb "$line")
-		live=$(field peak_live_kb "$line")
-		lib=$(field malloc_lib "$line")
-		case $lib in
-		*"${EXPECT_LIB[$alloc]}"*) ;;
-		*) status=wrong_lib ;;
-		esac
-	else
+	if [ -z "$line" ]; then
 		status=no_result
+		return 0
 	fi
-	if [ "$status" != ok ]; then
-		echo "run.sh: $bench $alloc run $run: $status (malloc_lib=$lib)" >&2
+	ops=$(field ops "$line")
+	secs=$(field secs "$line")
+	rss=$(field peak_rss_kb "$line")
+	live=$(field peak_live_kb "$line")
+	lib=$(field malloc_lib "$line")
+	case $lib in
+	*"${EXPECT_LIB[$alloc]}"*) ;;
+	*) status=wrong_lib ;;
+	esac
+}
+
+# run_one LABEL PROG ARGS ALLOC RUN: one timed process, one CSV row.
+run_one() {
+	local label=$1 prog=$2 args=$3 alloc=$4 run=$5 ops_s=""
+	local status=ok ops="" secs="" rss="" live="" lib=""
+
+	if [[ $prog == real:* ]]; then
+		run_real "${prog#real:}" "$args" "$alloc"
+	else
+		run_bench "$prog" "$args" "$alloc"
+	fi
+	if [ "$status" = ok ]; then
+		ops_s=$(python3 -c "print('%.1f' % ($ops / $secs))")
+	else
+		echo "run.sh: $label $alloc run $run: $status (malloc_lib=$lib)" >&2
 		tail -n 5 "$TMP/err" >&2 || true
+		failures=$((failures + 1))
 	fi
-	echo "$bench,$alloc,$run,$ops,$secs,$ops_s,$rss,$live,$status,$lib,$args" >>"$CSV"
-	[ "$status" = ok ] || failures=$((failures + 1))
+	echo "$label,$prog,$alloc,$run,$ops,$secs,$ops_s,$rss,$live,$status,$lib,\"$args\"" >>"$CSV"
 }
 
-field() {
-	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
+# The allocators a cell runs: real programs cannot link libhakmem.a.
+cell_allocs() {
+	local a
+	CELL_ALLOCS=()
+	for a in "${ALLOCS[@]}"; do
+		[[ $1 == real:* && $a == hakmem_static ]] && continue
+		CELL_ALLOCS+=("$a")
+	done
 }
 
-echo "bench,allocator,run,ops,secs,ops_per_sec,peak_rss_kb,peak_live_kb,status,malloc_lib,args" >"$CSV"
-total=$((${#BENCHES[@]} * RUNS * ${#ALLOCS[@]}))
+echo "label,program,allocator,run,ops,secs,ops_per_sec,peak_rss_kb,peak_live_kb,status,malloc_lib,args" >"$CSV"
+total=0
+for c in "${CELLS[@]}"; do
+	IFS='|' read -r _ _ prog _ <<<"$c"
+	cell_allocs "$prog"
+	total=$((total + RUNS * ${#CELL_ALLOCS[@]}))
+done
 n=0
 failures=0
 start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
-for b in "${BENCHES[@]}"; do
-	bench=${b%%|*}
-	args=${b#*|}
+for c in "${CELLS[@]}"; do
+	IFS='|' read -r group label prog args <<<"$c"
+	cell_allocs "$prog"
+	na=${#CELL_ALLOCS[@]}
 	for run in $(seq 1 "$RUNS"); do
-		for k in $(seq 0 $((${#ALLOCS[@]} - 1))); do
-			alloc=${ALLOCS[$(((k + run - 1) % ${#ALLOCS[@]}))]}
+		for k in $(seq 0 $((na - 1))); do
+			alloc=${CELL_ALLOCS[$(((k + run - 1) % na))]}
+			elapsed=$(($(date +%s) - start))
+			left="?"
+			[ "$n" -gt 0 ] && left=$((elapsed * (total - n) / n))
 			n=$((n + 1))
-			echo "[$n/$total] $bench $alloc run $run/$RUNS" >&2
-			run_one "$bench" "$args" "$alloc" "$run"
+			echo "[$n/$total, ${elapsed}s, ~${left}s left] $group $label $alloc run $run/$RUNS" >&2
+			run_one "$label" "$prog" "$args" "$alloc" "$run"
 		done
 	done
 done
@@ -155,20 +274,22 @@ echo "run.sh: $total runs in $(($(date +%s) - start)) s" >&2
 
 load_end=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 
-python3 tools/bench/summarize.py --mode "$MODE" --runs "$RUNS" \
-	--allocs "${ALLOCS[*]}" --load "$load_start -> $load_end" "$CSV" "$OUTDIR"
-if [[ " ${ALLOCS[*]} " != *" mimalloc "* ]]; then
-	echo "run.sh: mimalloc not run, no chart (it shows ratios to mimalloc)" >&2
-elif command -v gnuplot >/dev/null; then
-	gnuplot -e "datafile='$OUTDIR/compare.dat'; outfile='$OUTDIR/compare.png'" \
-		tools/bench/compare.gp || echo "run.sh: gnuplot failed" >&2
+python3 tools/bench/summarize.py --mode "$MODE" --runs "$RUNS" --floor "$FLOOR" \
+	--allocs "${ALLOCS[*]}" --load "$load_start -> $load_end" \
+	--real-pct "$REAL_PCT" "$CSV" "$OUTDIR"
+if command -v gnuplot >/dev/null; then
+	for chart in compare sweep; do
+		[ -s "$OUTDIR/$chart.dat" ] || continue
+		gnuplot -e "datafile='$OUTDIR/$chart.dat'; outfile='$OUTDIR/$chart.png'" \
+			"tools/bench/$chart.gp" || echo "run.sh: gnuplot $chart failed" >&2
+	done
 else
-	echo "run.sh: gnuplot not installed, no chart" >&2
+	echo "run.sh: gnuplot not installed, no charts" >&2
 fi
 echo >&2
 cat "$OUTDIR/summary.md"
 echo
-echo "results: $CSV  $OUTDIR/summary.md  $OUTDIR/compare.png"
+echo "results: $CSV  $OUTDIR/summary.md  $OUTDIR/compare.png  $OUTDIR/sweep.png"
 if [ "$failures" -gt 0 ]; then
 	echo "run.sh: $failures of $total runs failed (status column of $CSV)" >&2
 	exit 1

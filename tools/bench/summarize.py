@@ -1,45 +1,108 @@
 #!/usr/bin/env python3
-"""summarize.py CSV OUTDIR - medians and ratios of tools/bench/run.sh results.
+"""summarize.py CSV OUTDIR - medians, ratios and 95% intervals of
+tools/bench/run.sh results.
 
-Writes OUTDIR/summary.md (Markdown tables) and OUTDIR/compare.dat (throughput
-relative to mimalloc, one row per benchmark, for tools/bench/compare.gp).
-Only runs with status "ok" count. Python 3 standard library only.
+Writes into OUTDIR:
+  summary.md   the tables (Markdown);
+  ratios.csv   one row per cell: HAKMEM / best peer with its interval, peak
+               RSS against the leanest peer (tools/bench/perf_md.py reads it);
+  compare.dat  throughput relative to mimalloc (tools/bench/compare.gp);
+  sweep.dat, sweep_tics.gp  the sweep heat-map (tools/bench/sweep.gp).
+
+Only runs with status "ok" count. Intervals: a paired bootstrap over the
+rounds of a cell (docs/BENCH.md). Python 3 standard library only.
 """
 import argparse
 import csv
 import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import time
 
 PEERS = ("mimalloc", "jemalloc", "tcmalloc")
 REF = "mimalloc"
+HAK = "hakmem"
+STATIC = "hakmem_static"
+BOOT = 2000
+GROUPS = (("classic", "The seven original benchmarks"),
+          ("workload", "Workloads modelled on the classic allocator benchmarks"))
 
 
 def load(path):
-    """{bench: {alloc: [(ops_per_sec, rss_kb), ...]}} in file order, and args."""
-    cells, args = {}, {}
+    """{label: cell} in file order; cell has group, program, args and
+    runs = {alloc: {run: (ops_per_sec, rss_kb, secs)}}, failed = {alloc: n}."""
+    cells = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            bench = cells.setdefault(row["bench"], {})
-            runs = bench.setdefault(row["allocator"], [])
-            args[row["bench"]] = row["args"]
+            label = row["label"]
+            prog = row["program"]
+            group = ("real" if prog.startswith("real:") else
+                     "sweep" if label.startswith("sweep:") else
+                     "workload" if ":" in label else "classic")
+            c = cells.setdefault(label, {"group": group, "program": prog,
+                                         "args": row["args"], "runs": {},
+                                         "failed": {}})
+            a = row["allocator"]
+            runs = c["runs"].setdefault(a, {})
             if row["status"] == "ok":
-                runs.append((float(row["ops_per_sec"]), float(row["peak_rss_kb"])))
-    return cells, args
+                runs[int(row["run"])] = (float(row["ops_per_sec"]),
+                                         float(row["peak_rss_kb"] or 0),
+                                         float(row["secs"]))
+            else:
+                c["failed"][a] = c["failed"].get(a, 0) + 1
+    return cells
 
 
-def median(runs, i):
-    return statistics.median(r[i] for r in runs) if runs else None
+def med(runs, i=0, keys=None):
+    keys = runs.keys() if keys is None else keys
+    vals = [runs[k][i] for k in keys if k in runs]
+    return statistics.median(vals) if vals else None
+
+
+def best_peer(cell, allocs, i=0, keys=None, lowest=False):
+    """(name, median) of the peer with the highest (lowest) median."""
+    meds = [(med(cell["runs"].get(p, {}), i, keys), p) for p in PEERS if p in allocs]
+    meds = [(m, p) for m, p in meds if m is not None]
+    if not meds:
+        return None, None
+    m, p = (min if lowest else max)(meds)
+    return p, m
+
+
+def interval(cell, allocs, num, den_peers, i=0, lowest=False):
+    """Point estimate and 95% bootstrap interval of median(num) / median of
+    the best of den_peers (highest median, or lowest with lowest=True).
+    The rounds where every allocator involved succeeded are resampled
+    together, so each resample keeps the pairing of a round."""
+    runs = cell["runs"]
+    who = [num] + [p for p in den_peers if p in allocs and runs.get(p)]
+    if not runs.get(num) or len(who) < 2:
+        return None, None, None
+    rounds = sorted(set.intersection(*(set(runs[a]) for a in who)))
+    if not rounds:
+        return None, None, None
+
+    def ratio(keys):
+        dens = [med(runs[p], i, keys) for p in who[1:]]
+        den = min(dens) if lowest else max(dens)
+        return med(runs[num], i, keys) / den if den else None
+
+    point = ratio(rounds)
+    rng = random.Random(cell["program"] + cell["args"] + num)
+    boots = sorted(r for r in (ratio([rng.choice(rounds) for _ in rounds])
+                               for _ in range(BOOT)) if r is not None)
+    if not boots:
+        return point, None, None
+    return point, boots[int(0.025 * (len(boots) - 1))], boots[int(0.975 * (len(boots) - 1))]
 
 
 def spread(runs):
-    """(max - min) / median of the throughput: how noisy the cell was."""
-    if len(runs) < 2:
+    vals = [r[0] for r in runs.values()]
+    if len(vals) < 2:
         return 0.0
-    vals = [r[0] for r in runs]
     return (max(vals) - min(vals)) / statistics.median(vals)
 
 
@@ -53,12 +116,16 @@ def rate(x):
     return "%.0f" % x
 
 
-def ratio(a, b):
-    return a / b if a is not None and b else None
-
-
-def fmt_ratio(r):
+def fmt(r):
     return "n/a" if r is None else "%.2f" % r
+
+
+def fmt_ci(p, lo, hi):
+    if p is None:
+        return "n/a"
+    if lo is None:
+        return "%.2f" % p
+    return "%.2f [%.2f, %.2f]" % (p, lo, hi)
 
 
 def geomean(vals):
@@ -95,98 +162,246 @@ def header(cols):
     return [row(cols), row(["---"] + ["---:"] * (len(cols) - 1))]
 
 
-def throughput_table(cells, allocs, runs_wanted):
-    peers = [p for p in PEERS if p in allocs]
-    out = header(["benchmark"] + allocs +
-                 ["hakmem / best peer", "hakmem / mimalloc", "spread"])
-    for bench, per in cells.items():
-        med = {a: median(per.get(a, []), 0) for a in allocs}
-        best = max((p for p in peers if med[p]), key=lambda p: med[p],
-                   default=None)
-        vs_best = ratio(med.get("hakmem"), med[best] if best else None)
-        cols = [bench]
-        for a in allocs:
-            n = len(per.get(a, []))
-            cols.append(rate(med[a]) + ("" if n in (0, runs_wanted) else
-                                        " (%d runs)" % n))
-        cols.append("%s (%s)" % (fmt_ratio(vs_best), best) if best else "n/a")
-        cols.append(fmt_ratio(ratio(med.get("hakmem"), med.get(REF))))
-        cols.append("%.0f%%" % (100 * max(spread(per.get(a, []))
-                                          for a in allocs)))
-        out.append(row(cols))
-    return out
+class Report:
+    def __init__(self, cells, allocs, runs_wanted, floor):
+        self.cells, self.allocs = cells, allocs
+        self.runs_wanted, self.floor = runs_wanted, floor
+        self.ratios = []	# rows of ratios.csv
+
+    def cell_ratio(self, label, cell):
+        """HAKMEM / best peer (throughput) and / leanest peer (RSS)."""
+        allocs = self.allocs
+        r = interval(cell, allocs, HAK, PEERS)
+        peer, _ = best_peer(cell, allocs)
+        rss = interval(cell, allocs, HAK, PEERS, i=1, lowest=True)
+        lean, _ = best_peer(cell, allocs, i=1, lowest=True)
+        short = min((v[2] for a in allocs for v in cell["runs"].get(a, {}).values()),
+                    default=None)
+        self.ratios.append({
+            "label": label, "group": cell["group"], "best_peer": peer or "",
+            "ratio": r[0], "lo": r[1], "hi": r[2],
+            "leanest_peer": lean or "", "rss_ratio": rss[0], "rss_lo": rss[1],
+            "rss_hi": rss[2], "shortest_secs": short,
+            "failed": sum(cell["failed"].values())})
+        return r, peer, rss, lean, short
+
+    def median_col(self, cell, a, i=0):
+        runs = cell["runs"].get(a, {})
+        m = med(runs, i)
+        if m is None:
+            return "FAIL" if a in cell["failed"] else "-"
+        text = rate(m) if i == 0 else "%.1f" % (m / 1024)
+        n = len(runs)
+        return text + ("" if n == self.runs_wanted else " (%d runs)" % n)
+
+    def throughput(self, group):
+        allocs = self.allocs
+        out = header(["benchmark"] + allocs + [
+            "hakmem / best peer [95% CI]", "hakmem / mimalloc", "static / so",
+            "spread", "shortest run"])
+        for label, cell in self.cells.items():
+            if cell["group"] != group:
+                continue
+            r, peer, _, _, short = self.cell_ratio(label, cell)
+            cols = [label] + [self.median_col(cell, a) for a in allocs]
+            cols.append(fmt_ci(*r) + (" (%s)" % peer if peer else ""))
+            ref = interval(cell, allocs, HAK, (REF,))
+            cols.append(fmt_ci(*ref))
+            st = interval(cell, allocs, STATIC, (HAK,))
+            cols.append(fmt(st[0]))
+            cols.append("%.0f%%" % (100 * max(
+                (spread(cell["runs"].get(a, {})) for a in allocs), default=0)))
+            flag = "" if short is None or short >= self.floor else " SHORT"
+            cols.append(("n/a" if short is None else "%.2f s" % short) + flag)
+            out.append(row(cols))
+        return out
+
+    def rss(self, groups):
+        out = header(["benchmark"] + self.allocs + ["hakmem / leanest peer [95% CI]"])
+        for label, cell in self.cells.items():
+            if cell["group"] not in groups:
+                continue
+            rss = interval(cell, self.allocs, HAK, PEERS, i=1, lowest=True)
+            lean, _ = best_peer(cell, self.allocs, i=1, lowest=True)
+            out.append(row([label] + [self.median_col(cell, a, 1) for a in self.allocs]
+                           + [fmt_ci(*rss) + (" (%s)" % lean if lean else "")]))
+        return out
+
+    def relative(self, groups):
+        """{label: {alloc: median / median of mimalloc}}."""
+        rel = {}
+        for label, cell in self.cells.items():
+            if cell["group"] not in groups:
+                continue
+            ref = med(cell["runs"].get(REF, {}))
+            meds = {a: med(cell["runs"].get(a, {})) for a in self.allocs}
+            rel[label] = {a: m / ref if m and ref else None for a, m in meds.items()}
+        return rel
+
+    def relative_table(self, rel):
+        out = header(["benchmark"] + self.allocs)
+        for label, r in rel.items():
+            out.append(row([label] + [fmt(r[a]) for a in self.allocs]))
+        out.append(row(["**geometric mean**"] + [
+            fmt(geomean([r[a] for r in rel.values()])) for a in self.allocs]))
+        return out
+
+    def sweep(self):
+        """Tables band x threads of the ratio and of peak RSS; heat-map data."""
+        grid = {}
+        for label, cell in self.cells.items():
+            if cell["group"] != "sweep":
+                continue
+            _, band, t = label.split(":")
+            grid[(band, int(t[1:]))] = (label, cell)
+        if not grid:
+            return [], [], []
+        bands = list(dict.fromkeys(b for b, _ in grid))
+        threads = sorted({t for _, t in grid})
+        cols = ["sizes \\ threads"] + [str(t) for t in threads]
+        thr, mem, dat = header(cols), header(cols), []
+        for y, band in enumerate(bands):
+            tr, mr = [band], [band]
+            for x, t in enumerate(threads):
+                if (band, t) not in grid:
+                    tr.append("-")
+                    mr.append("-")
+                    continue
+                label, cell = grid[(band, t)]
+                r, peer, _, lean, _ = self.cell_ratio(label, cell)
+                tr.append(fmt_ci(*r) + (" %s" % peer[:2] if peer else ""))
+                h = med(cell["runs"].get(HAK, {}), 1)
+                _, lm = best_peer(cell, self.allocs, i=1, lowest=True)
+                mr.append("n/a" if h is None or lm is None else
+                          "%.1f / %.1f %s" % (h / 1024, lm / 1024, lean[:2]))
+                dat.append((x, y, r[0], r[1]))
+            thr.append(row(tr))
+            mem.append(row(mr))
+        self.sweep_axes = (bands, threads)
+        return thr, mem, dat
+
+    def real(self):
+        allocs = [a for a in self.allocs if a != STATIC]
+        out = header(["program"] + allocs + ["hakmem speed / best peer [95% CI]",
+                                             "hakmem RSS / leanest peer"])
+        for label, cell in self.cells.items():
+            if cell["group"] != "real":
+                continue
+            r, peer, rss, lean, _ = self.cell_ratio(label, cell)
+            cols = [label.split(":", 1)[1]]
+            for a in allocs:
+                runs = cell["runs"].get(a, {})
+                t, m = med(runs, 2), med(runs, 1)
+                cols.append("FAIL" if t is None else "%.2f s, %.0f MiB" % (t, m / 1024))
+            cols.append(fmt_ci(*r) + (" (%s)" % peer if peer else ""))
+            cols.append(fmt(rss[0]) + (" (%s)" % lean if lean else ""))
+            out.append(row(cols))
+        return out
 
 
-def relative(cells, allocs):
-    """{bench: {alloc: median / median of mimalloc}}."""
-    rel = {}
-    for bench, per in cells.items():
-        ref = median(per.get(REF, []), 0)
-        rel[bench] = {a: ratio(median(per.get(a, []), 0), ref) for a in allocs}
-    return rel
+def write_ratios(path, rows):
+    keys = ["label", "group", "best_peer", "ratio", "lo", "hi", "leanest_peer",
+            "rss_ratio", "rss_lo", "rss_hi", "shortest_secs", "failed"]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r[k] is None else
+                            "%.4f" % r[k] if isinstance(r[k], float) else r[k])
+                        for k in keys})
 
 
-def relative_table(rel, allocs):
-    out = header(["benchmark"] + allocs)
-    for bench, r in rel.items():
-        out.append(row([bench] + [fmt_ratio(r[a]) for a in allocs]))
-    out.append(row(["**geometric mean**"] +
-                    [fmt_ratio(geomean([r[a] for r in rel.values()]))
-                     for a in allocs]))
-    return out
-
-
-def rss_table(cells, allocs):
-    out = header(["benchmark"] + allocs + ["hakmem / mimalloc"])
-    for bench, per in cells.items():
-        med = {a: median(per.get(a, []), 1) for a in allocs}
-        cols = [bench] + ["FAIL" if med[a] is None else "%.1f" % (med[a] / 1024)
-                          for a in allocs]
-        cols.append(fmt_ratio(ratio(med.get("hakmem"), med.get(REF))))
-        out.append(row(cols))
-    return out
-
-
-def write_dat(path, rel, allocs):
+def write_compare(path, rel, allocs):
     with open(path, "w") as f:
         f.write("benchmark " + " ".join(allocs) + "\n")
-        for bench, r in rel.items():
-            f.write(bench + " " + " ".join(
+        for label, r in rel.items():
+            f.write(label + " " + " ".join(
                 "NaN" if r[a] is None else "%.4f" % r[a] for a in allocs) + "\n")
+
+
+def write_sweep(outdir, dat, axes):
+    bands, threads = axes
+    with open(os.path.join(outdir, "sweep.dat"), "w") as f:
+        f.write("# x(threads) y(band) log2(ratio) ratio lower_end\n")
+        for x, y, r, lo in dat:
+            f.write("%d %d %s %s %s\n" % (
+                x, y, "NaN" if not r else "%.4f" % math.log2(r),
+                "NaN" if r is None else "%.2f" % r,
+                "NaN" if lo is None else "%.2f" % lo))
+    with open(os.path.join(outdir, "sweep_tics.gp"), "w") as f:
+        f.write("set xtics (%s)\n" % ", ".join('"%d" %d' % (t, i) for i, t in enumerate(threads)))
+        f.write("set ytics (%s)\n" % ", ".join('"%s" %d' % (b, i) for i, b in enumerate(bands)))
+        f.write("set xrange [-0.5:%g]\nset yrange [-0.5:%g]\n" % (len(threads) - 0.5,
+                                                                  len(bands) - 0.5))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", default="?")
     ap.add_argument("--runs", type=int, default=0)
-    ap.add_argument("--allocs", default="hakmem glibc mimalloc jemalloc tcmalloc")
+    ap.add_argument("--floor", type=float, default=0.0)
+    ap.add_argument("--real-pct", default="?")
+    ap.add_argument("--allocs", default="hakmem hakmem_static glibc mimalloc jemalloc tcmalloc")
     ap.add_argument("--load", default="?", help="load average, start -> end")
     ap.add_argument("csv")
     ap.add_argument("outdir")
     a = ap.parse_args()
     allocs = a.allocs.split()
-    cells, args = load(a.csv)
-    rel = relative(cells, allocs)
+    cells = load(a.csv)
+    rep = Report(cells, allocs, a.runs, a.floor)
 
     md = ["# HAKMEM vs glibc, mimalloc, jemalloc, tcmalloc (%s)" % a.mode, "",
-          "%s; %s; load average %s; median of %d runs per cell, allocators "
-          "taking turns run by run." % (time.strftime("%Y-%m-%d %H:%M %Z"),
-                                        machine(), a.load, a.runs), "",
-          "## Throughput (median ops/s, higher is better)", ""]
-    md += throughput_table(cells, allocs, a.runs)
-    md += ["", "*best peer*: the fastest of %s on that benchmark; *spread*: the "
-           "largest (max - min) / median of any allocator in the row." %
-           "/".join(PEERS), "",
-           "## Throughput relative to mimalloc (the chart)", ""]
-    md += relative_table(rel, allocs)
+          "%s; %s; load average %s; %d runs per cell, allocators taking turns "
+          "run by run; every run of the timed programs lasts %s s or more." % (
+              time.strftime("%Y-%m-%d %H:%M %Z"), machine(), a.load, a.runs,
+              a.floor), "",
+          "*hakmem* is `libhakmem.so` preloaded into the same `_system` binary "
+          "as every peer (the column targets are judged on); *hakmem_static* "
+          "is the binary with `libhakmem.a` linked in. Ratios are of medians; "
+          "[95%% CI] is a paired bootstrap interval over the rounds "
+          "(docs/BENCH.md): a target is met only where the interval's lower "
+          "end meets it, in a `full` run. *best peer*: the fastest of %s in "
+          "the cell; *static / so*: hakmem_static's median over hakmem's; "
+          "*spread*: the largest (max - min) / median of any allocator; "
+          "*shortest run*: SHORT when a run did less work than %s s." % (
+              "/".join(PEERS), a.floor), ""]
+    for group, title in GROUPS:
+        md += ["## %s (median ops/s, higher is better)" % title, ""]
+        md += rep.throughput(group)
+        md += [""]
+    rel = rep.relative(("classic", "workload"))
+    md += ["## Throughput relative to mimalloc (compare.png)", ""]
+    md += rep.relative_table(rel)
     md += ["", "## Peak RSS (median MiB, lower is better)", ""]
-    md += rss_table(cells, allocs)
-    md += ["", "## Commands", "", "Binaries in `out/release/bench/`; peers run "
-           "the `_system` binary with `LD_PRELOAD`.", ""]
-    md += ["- `%s %s`" % (b, args[b]) for b in cells]
+    md += rep.rss(("classic", "workload"))
+    thr, mem, dat = rep.sweep()
+    if thr:
+        ratios = [r for r in rep.ratios if r["group"] == "sweep" and r["ratio"]]
+        worst = min(ratios, key=lambda r: r["ratio"])
+        md += ["", "## Sweep: random ring, hakmem / best peer (sweep.png)", "",
+               "Each thread a ring of live blocks (256, fewer for the largest "
+               "sizes), sizes uniform in the band. Cell: ratio [95%% CI] and the "
+               "best peer's initials. Median cell %.2f; worst %.2f (%s)." % (
+                   statistics.median(r["ratio"] for r in ratios),
+                   worst["ratio"], worst["label"]), ""]
+        md += thr
+        md += ["", "### Sweep: peak RSS, hakmem / leanest peer (median MiB)", ""]
+        md += mem
+        write_sweep(a.outdir, dat, rep.sweep_axes)
+    real = rep.real()
+    if len(real) > 2:
+        md += ["", "## Real programs (median wall time and peak RSS; inputs at "
+               "%s%% of the check's)" % a.real_pct, ""]
+        md += real
+    md += ["", "## Commands", "", "Binaries in `out/release/bench/`; every "
+           "allocator but hakmem_static runs the `_system` binary with "
+           "`LD_PRELOAD`. Real programs: `tools/real_inputs.sh`.", ""]
+    md += ["- `%s %s`" % (c["program"], c["args"]) for c in cells.values()
+           if c["group"] != "real"]
     with open(os.path.join(a.outdir, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
-    write_dat(os.path.join(a.outdir, "compare.dat"), rel, allocs)
+    write_ratios(os.path.join(a.outdir, "ratios.csv"), rep.ratios)
+    write_compare(os.path.join(a.outdir, "compare.dat"), rel, allocs)
 
 
 if __name__ == "__main__":
