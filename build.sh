@@ -15,6 +15,8 @@ usage: ./build.sh TARGET [ARGS]
   asan | tsan         sanitizer builds (HAKMEM_FORCE_LIBC_ALLOC_BUILD=1: the
                       sanitizer owns malloc; tests drive HAKMEM via hak_*)
   test                build every profile and run every test
+  fuzz [SECONDS]      build the libFuzzer target and run it SECONDS (default 60)
+                      from tests/fuzz/corpus/; a failing input lands in out/fuzz/
   bench [quick|full]  compare HAKMEM (preloaded and static) with glibc, mimalloc,
                       jemalloc, tcmalloc: benchmarks, sweep, real programs
   icount              instructions per malloc+free pair under callgrind
@@ -42,6 +44,7 @@ help | -h | --help) usage ;;
 setup) tools/install_deps.sh ;;
 release | debug | asan | tsan) build "$cmd" "$@" ;;
 test) tools/run_tests.sh "$@" ;;
+fuzz) tests/fuzz/run.sh "${1:-60}" ;;
 bench) build release && tools/bench/run.sh "${1:-quick}" ;;
 icount) build release && tools/bench/icount.sh ;;
 print-flags) make --no-print-directory PROFILE="${1:-release}" print-flags ;;

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config check libunwind-dev valgrind gdb python3 xz-utils
       libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 gnuplot-nox time man-db
-      perl sqlite3"
+      perl sqlite3 clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -49,6 +49,7 @@ step docs tools/check_docs.sh
 for t in install deb launcher; do
 	step "$t" tests/install/run.sh "$t"
 done
+step fuzz tests/fuzz/run.sh 60
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed steps: ${failures[*]}"

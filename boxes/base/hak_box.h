@@ -66,6 +66,11 @@ void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
  * @prefork:         take every lock of the box (called top-down, before fork)
  * @postfork_parent: release them in the parent (bottom-up)
  * @postfork_child:  make them usable in the child (bottom-up)
+ * @reclaim:         a mapping failed, or malloc_trim: give the OS back all
+ *                   that the box keeps idle and can reach from any thread
+ *                   (the caller's thread_exit ran first; top-down); unmap
+ *                   after dropping the locks malloc/free may wait on;
+ *                   returns the bytes given back
  * @stats:           report the box's counters to @s (struct hak_stats_sink)
  * @self_check:      verify the box's invariants; returns the number of errors
  * @describe:        one line (no newline) for HAKMEM_VERBOSE=1
@@ -78,6 +83,7 @@ struct hak_box {
 	void (*prefork)(void);
 	void (*postfork_parent)(void);
 	void (*postfork_child)(void);
+	size_t (*reclaim)(void);
 	void (*stats)(struct hak_stats_sink *s);
 	int (*self_check)(void);
 	void (*describe)(char *buf, size_t len);

@@ -292,8 +292,12 @@ static struct large_hdr *cache_gather(size_t need)
 	pthread_mutex_unlock(&cache_lock);
 	if (!list)
 		return NULL;
-	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base) ||
-	    (hak_rmap_register(base, need, HAK_RMAP_LARGE) && !hak_sys_unmap(base, need))) {
+	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base)) {
+		release_all(list);
+		return NULL;
+	}
+	if (hak_rmap_register(base, need, HAK_RMAP_LARGE)) {
+		hak_sys_unmap(base, need);
 		release_all(list);
 		return NULL;
 	}
@@ -436,8 +440,12 @@ static void *map_new(size_t need, size_t open, size_t align, size_t off)
 		hak_sys_unmap(base, need);
 		return NULL;
 	}
-	if (off >= 2 * page)	/* keep the gap's addresses, not its memory */
-		hak_sys_guard((char *)base + page, off - page);
+	/* keep the gap's addresses, not its memory */
+	if (off >= 2 * page && hak_sys_guard((char *)base + page, off - page)) {
+		hak_rmap_unregister(base, need);
+		hak_sys_unmap(base, need);
+		return NULL;
+	}
 	h = base;
 	h->map_size = need;
 	h->closed = (uint32_t)((need - open) / page);
@@ -450,6 +458,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	bool plain = off < 2 * hak_sys_page_size();	/* not over-aligned */
 	struct large_hdr *h = NULL;
 
+	*zeroed = false;
 	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
 		return NULL;
 	/* memalign(align, 0): at least one byte, so that the pointer lies
@@ -458,7 +467,6 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	size = HAK_MAX(size, (size_t)1);
 	hak_count(allocs, 1);
 	hak_count(bytes_out, size);
-	*zeroed = false;
 	if (segments && size <= SEG_BLOCK_MAX && align <= SEG_ALIGN_MAX)
 		return seg_alloc(size, zeroed);
 	/* Whole granules, so that freed neighbours can merge. */
@@ -766,6 +774,7 @@ const struct hak_box hak_box_bigcache = {
 	.prefork = bc_prefork,
 	.postfork_parent = bc_postfork_parent,
 	.postfork_child = bc_postfork_child,
+	.reclaim = hak_bc_trim,
 	.stats = bc_stats,
 	.self_check = bc_self_check,
 	.describe = bc_describe,

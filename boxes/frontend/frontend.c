@@ -40,6 +40,7 @@ static hak_counter_t large_allocs, foreign_forwarded;
 #define STAT_FAST(f) do { if (HAK_STATS_FAST) tls_stats.f++; } while (0)
 
 static void *alloc_slow(size_t size, size_t align, bool *zeroed);
+static void *alloc_retry(size_t size, size_t align, bool *zeroed);
 
 /* ------------------------------------------------------------- malloc */
 
@@ -119,6 +120,27 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 			*zeroed = z;
 	}
 	if (unlikely(!p))
+		return alloc_retry(size, align, zeroed);
+	return p;
+}
+
+/*
+ * Out of memory: every box gives back what it keeps idle (this thread's
+ * caches, orphaned ones, empty superslabs and chunks, the large cache), then
+ * one more try. A size no address space holds fails at once.
+ */
+static HAK_SLOW_PATH void *alloc_retry(size_t size, size_t align, bool *zeroed)
+{
+	static HAK_TLS bool retrying;
+	void *p = NULL;
+
+	if (!retrying && !(size >> HAK_RMAP_ADDR_BITS)) {
+		retrying = true;
+		hak_registry_reclaim();
+		p = alloc_slow(size, align, zeroed);
+		retrying = false;
+	}
+	if (!p)
 		errno = ENOMEM;
 	return p;
 }

@@ -34,7 +34,7 @@ HAK_EXPORT struct mallinfo2 hak_mallinfo2(void)
 	return mi;
 }
 
-/* Flush this thread's caches and return every cached large block. */
+/* Flush this thread's caches and return all memory kept idle (hak_registry_reclaim). */
 HAK_EXPORT int hak_malloc_trim(size_t pad)
 {
 	size_t before = hak_sys_bytes_mapped();
@@ -42,9 +42,8 @@ HAK_EXPORT int hak_malloc_trim(size_t pad)
 	(void)pad;
 	if (hak_atomic_load_acquire(&hak_state) != HAK_UP)
 		return 0;
-	hak_registry_thread_exit();
 	/* segments' free pages are decommitted, not unmapped: count them too */
-	return hak_bc_trim() > 0 || hak_sys_bytes_mapped() < before;
+	return hak_registry_reclaim() > 0 || hak_sys_bytes_mapped() < before;
 }
 
 /* glibc's parameters (M_MXFAST .. M_ARENA_MAX) are accepted and ignored. */

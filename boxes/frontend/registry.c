@@ -58,6 +58,21 @@ void hak_registry_thread_exit(void)
 }
 
 /*
+ * Out of memory (or malloc_trim): this thread's caches go back first, then
+ * what every box keeps idle. Returns the bytes given back.
+ */
+size_t hak_registry_reclaim(void)
+{
+	size_t bytes = 0;
+
+	hak_registry_thread_exit();
+	for (size_t i = NBOXES; i-- > 0;)
+		if (hak_boxes[i]->reclaim)
+			bytes += hak_boxes[i]->reclaim();
+	return bytes;
+}
+
+/*
  * fork(), as glibc's own malloc does it (see docs/ARCHITECTURE.md, Locks):
  * a single-threaded process (one that never started a thread) takes no lock,
  * so that a fork from a signal handler cannot wait for a lock its own thread

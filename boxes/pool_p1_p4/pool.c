@@ -569,6 +569,8 @@ static struct arena *arena_get(void)
 
 static void arena_orphan(struct arena *a)
 {
+	collect(a);		/* still ours: the unmaps run without the lock */
+	decay(a, true);
 	orphan_lock_take();
 	atomic_store(&a->orphan, true);
 	collect(a);
@@ -838,6 +840,30 @@ static void pool_thread_exit(void)
 	arena_orphan(a);
 }
 
+/*
+ * Out of memory or malloc_trim: every orphan gives back all it keeps idle.
+ * They are taken off the list (theirs alone, as if adopted) so that the
+ * unmaps run without orphan_lock, then orphaned again.
+ */
+static size_t pool_reclaim(void)
+{
+	uint64_t before = hak_atomic_load_relaxed(&chunk_bytes), after;
+	struct arena *list, *a;
+
+	orphan_lock_take();
+	list = orphans;
+	orphans = NULL;
+	for (a = list; a; a = a->next_orphan)
+		atomic_store(&a->orphan, false);
+	orphan_lock_drop();
+	while ((a = list)) {
+		list = a->next_orphan;
+		arena_orphan(a);
+	}
+	after = hak_atomic_load_relaxed(&chunk_bytes);
+	return before > after ? (size_t)(before - after) : 0;
+}
+
 static void pool_prefork(void)
 {
 	pthread_mutex_lock(&orphan_lock);
@@ -978,6 +1004,7 @@ const struct hak_box hak_box_pool = {
 	.prefork = pool_prefork,
 	.postfork_parent = pool_postfork_parent,
 	.postfork_child = pool_postfork_child,
+	.reclaim = pool_reclaim,
 	.stats = pool_stats,
 	.self_check = pool_self_check,
 	.describe = pool_describe,

@@ -751,6 +751,58 @@ static void ss_thread_exit(void)
 	}
 }
 
+/* The unowned spans of class @cls with no block out, taken off its partial list. */
+static struct span *idle_spans(unsigned cls)
+{
+	struct class_state *c = &classes[cls];
+	struct span *idle = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	for (struct superslab *ss = c->partial, *next; ss; ss = next) {
+		next = ss->pnext[cls];
+		for (uint32_t m = ss->nonempty_mask[cls]; m; m &= m - 1) {
+			struct span *sp = &ss->spans[__builtin_ctz(m)];
+
+			if (sp->used)
+				continue;
+			partial_del(c, sp);
+			sp->next = idle;
+			idle = sp;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return idle;
+}
+
+/*
+ * Out of memory or malloc_trim: idle spans go back to their superslabs,
+ * and every empty superslab to the OS, unmapped after ss_lock is dropped.
+ */
+static size_t ss_reclaim(void)
+{
+	struct superslab *gone, *ss;
+	size_t bytes = 0;
+
+	for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++)
+		for (struct span *sp = idle_spans(cls), *next; sp; sp = next) {
+			next = sp->next;
+			span_release(sp);
+		}
+	pthread_mutex_lock(&ss_lock);
+	gone = empty_list;
+	empty_list = NULL;
+	nempty = 0;
+	pthread_mutex_unlock(&ss_lock);
+	for (; (ss = gone); bytes += HAK_SS_SIZE) {
+		gone = ss->next;
+		hak_rmap_unregister(ss, HAK_SS_SIZE);
+		hak_sys_unmap(ss, HAK_SS_SIZE);
+		hak_count(ss_unmapped, 1);
+		hak_atomic_sub_relaxed(&ss_live, 1);
+	}
+	return bytes;
+}
+
 static void ss_prefork(void)
 {
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
@@ -915,6 +967,7 @@ const struct hak_box hak_box_superslab = {
 	.prefork = ss_prefork,
 	.postfork_parent = ss_postfork_parent,
 	.postfork_child = ss_postfork_child,
+	.reclaim = ss_reclaim,
 	.stats = ss_stats,
 	.self_check = ss_self_check,
 	.describe = ss_describe,

@@ -41,7 +41,12 @@ int hak_sys_map_part(size_t size, size_t *open, size_t align, void **out);
  */
 int hak_sys_reserve(size_t size, void **out);
 
-/** hak_sys_unmap() - return a mapping (or a page-aligned part) to the OS. */
+/**
+ * hak_sys_unmap() - return a mapping (or a page-aligned part) to the OS.
+ * The kernel refuses only a split past vm.max_map_count: then the pages go
+ * back (MADV_DONTNEED), the addresses stay mapped but unused for good
+ * (sysmem.bytes_stranded) and -ENOMEM is returned.
+ */
 int hak_sys_unmap(void *p, size_t size);
 
 /**
@@ -124,8 +129,15 @@ void hak_sys_set_thread_exit_hook(void (*hook)(void));
 size_t hak_sys_bytes_mapped(void);
 
 #ifdef HAKMEM_TEST
-/* Test builds: fail every map/reserve/remap/move/close/reopen once this many more succeeded (-1: never). */
+/*
+ * Test builds: every system call above (map, map_part's split, reserve,
+ * unmap, guard, unguard, decommit, hugepage, close, reopen, remap, move)
+ * fails once this many more calls succeeded (-1: never); then every call
+ * fails, or with hak_sys_fail_once only that one. hak_sys_calls counts them.
+ */
 extern _Atomic long hak_sys_fail_after;
+extern _Atomic bool hak_sys_fail_once;
+extern _Atomic long hak_sys_calls;
 /* Test builds: the next hak_sys_map_part() cannot split its mapping. */
 extern _Atomic bool hak_sys_fail_split;
 #endif

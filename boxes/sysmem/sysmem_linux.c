@@ -17,7 +17,7 @@
 #define HAK_SYS_STAT_FIELDS(X)						\
 	X(map_calls) X(unmap_calls) X(decommit_calls) X(remap_calls)	\
 	X(bytes_mapped) X(bytes_unmapped) X(bytes_decommitted) X(map_failures) \
-	X(hugepage_bytes)
+	X(unmap_failures) X(bytes_stranded) X(hugepage_bytes)
 
 static struct {
 #define X(f) hak_counter_t f;
@@ -31,13 +31,19 @@ static HAK_TLS bool watched, exiting;
 
 #ifdef HAKMEM_TEST
 _Atomic long hak_sys_fail_after = -1;
+_Atomic bool hak_sys_fail_once;
+_Atomic long hak_sys_calls;
 
+/* Every system call below asks first: true when this one must fail. */
 static bool inject_fault(void)
 {
 	long n = hak_atomic_load_relaxed(&hak_sys_fail_after);
 
+	hak_atomic_add_relaxed(&hak_sys_calls, 1);
 	while (n > 0 && !atomic_compare_exchange_weak(&hak_sys_fail_after, &n, n - 1))
 		;
+	if (n == 0 && hak_atomic_load_relaxed(&hak_sys_fail_once))
+		atomic_store(&hak_sys_fail_after, -1);
 	return n == 0;
 }
 
@@ -157,10 +163,11 @@ int hak_sys_map_part(size_t size, size_t *open, size_t align, void **out)
 	err = map_aligned(size, align, PROT_NONE, out);
 	if (err)
 		return err;
-	if (inject_split_fault() || mprotect(*out, *open, PROT_READ | PROT_WRITE)) {
+	if (inject_split_fault() || inject_fault() ||
+	    mprotect(*out, *open, PROT_READ | PROT_WRITE)) {
 		/* no VMA to spare for the split (vm.max_map_count): open it all */
 		*open = size;
-		if (mprotect(*out, size, PROT_READ | PROT_WRITE)) {
+		if (inject_fault() || mprotect(*out, size, PROT_READ | PROT_WRITE)) {
 			hak_sys_unmap(*out, size);
 			hak_count(st.map_failures, 1);
 			return -ENOMEM;
@@ -176,25 +183,40 @@ int hak_sys_reserve(size_t size, void **out)
 
 int hak_sys_unmap(void *p, size_t size)
 {
-	if (munmap(p, size) != 0)
-		return -errno;
+	int err = 0;
+
+	if (inject_fault() || munmap(p, size) != 0) {
+		/* only a split at vm.max_map_count fails: keep the addresses,
+		 * give the pages back */
+		err = -ENOMEM;
+		hak_count(st.unmap_failures, 1);
+		hak_count(st.bytes_stranded, size);
+		if (madvise(p, size, MADV_DONTNEED))
+			return err;
+	}
 	hak_count(st.unmap_calls, 1);
 	hak_count(st.bytes_unmapped, size);
-	return 0;
+	return err;
 }
 
 int hak_sys_guard(void *p, size_t size)
 {
-	if (mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+	if (inject_fault() ||
+	    mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		 -1, 0) == MAP_FAILED)
-		return -errno;
+		return -ENOMEM;
 	hak_count(st.bytes_unmapped, size);
 	return 0;
 }
 
 int hak_sys_unguard(void *p, size_t size)
 {
-	return munmap(p, size) ? -errno : 0;
+	if (inject_fault() || munmap(p, size)) {
+		hak_count(st.unmap_failures, 1);	/* nothing to give back: no pages */
+		hak_count(st.bytes_stranded, size);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int hak_sys_close(void *p, size_t size)
@@ -213,6 +235,8 @@ int hak_sys_reopen(void *p, size_t size)
 
 int hak_sys_decommit(void *p, size_t size)
 {
+	if (inject_fault())
+		return -ENOMEM;
 	if (madvise(p, size, MADV_DONTNEED) != 0)
 		return -errno;
 	hak_count(st.decommit_calls, 1);
@@ -222,6 +246,8 @@ int hak_sys_decommit(void *p, size_t size)
 
 int hak_sys_hugepage(void *p, size_t size)
 {
+	if (inject_fault())
+		return -ENOMEM;
 	if (madvise(p, size, MADV_HUGEPAGE) != 0)
 		return -errno;
 	hak_count(st.hugepage_bytes, size);
@@ -246,7 +272,8 @@ int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
 	err = hak_sys_map(new_size, align, &target);
 	if (err)
 		return err;
-	q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	q = inject_fault() ? MAP_FAILED
+			   : mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
 	if (q == MAP_FAILED) {
 		hak_sys_unmap(target, new_size);
 		return -ENOMEM;

@@ -6,7 +6,7 @@
 ifneq ($(filter $(PROFILE),release debug),)
 
 ITEST_DIR := $(OUT)/tests
-ITEST_C := check_api check_wrong check_threads
+ITEST_C := check_api check_wrong check_threads check_oom
 ITEST_CXX := check_cxx
 ITEST_DEPS := tests/integration/itest.h tests/hang_guard.h include/hakmem.h $(CONFIG_H)
 # Test code is optimised in every profile (the allocator keeps its own flags);

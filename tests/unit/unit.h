@@ -27,6 +27,7 @@ Suite *bigcache_suite(void);
 Suite *tiny_suite(void);
 Suite *pool_suite(void);
 Suite *frontend_suite(void);
+Suite *faults_suite(void);
 
 /* Fill / verify @n bytes at @p with a pattern derived from @seed. */
 static inline void unit_fill(void *p, size_t n, unsigned seed)
