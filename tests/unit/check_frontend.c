@@ -118,11 +118,13 @@ START_TEST(stats_report_every_box)
 
 	hak_free(hak_malloc(100));
 	hak_free(hak_malloc(100000));
+	hak_free(hak_malloc(2 << 20));
 	hak_stats_print(f);
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(buf, "sysmem.map_calls "));
 	ck_assert_ptr_nonnull(strstr(buf, "regionmap.registrations "));
 	ck_assert_ptr_nonnull(strstr(buf, "superslab.class"));
+	ck_assert_ptr_nonnull(strstr(buf, "medium.blocks_out "));
 	ck_assert_ptr_nonnull(strstr(buf, "bigcache.allocs 1\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "frontend.large_allocs 1\n"));
 	free(buf);

@@ -1,0 +1,313 @@
+/*
+ * medium.c - per-thread caches of page runs for 52 KiB - 1 MiB (medium.h).
+ *
+ * Invariants: a block in a bin is a live run of bigcache's segments tagged
+ * with its class + 1; the bins of a thread hold at most HAKMEM_MEDIUM_CACHE_KB
+ * (room + bytes in the bins == the budget once the bins are set up); a bin's
+ * cap is 0 until the thread's first slow path sets it, and again after the
+ * thread's exit hook or malloc_trim() emptied it.
+ *
+ * Locks: none of its own. Refills and flushes take one segment shard lock
+ * per batch (bigcache), never with another lock held. Fork: nothing to do;
+ * the forking thread's bins stay valid in the child, the others' are lost.
+ */
+#include <errno.h>
+
+#include "../regionmap/regionmap.h"
+#include "../superslab/superslab.h"
+#include "../sysmem/sysmem.h"
+#include "medium.h"
+
+#define PAGE		((size_t)1 << HAK_MEDIUM_PAGE_SHIFT)
+#define NPAGES		(HAK_MEDIUM_MAX >> HAK_MEDIUM_PAGE_SHIFT)
+#define BATCH_MAX	32	/* runs per refill or flush */
+#define CAP_MAX		64	/* blocks per bin */
+
+HAK_TLS struct hak_medium_tls hak_medium_tls;
+uint8_t hak_medium_class_by_page[NPAGES];
+uint32_t hak_medium_class_bytes[HAK_MEDIUM_NCLASSES];
+
+/* This thread's slow-path state. */
+static HAK_TLS struct {
+	bool ready;				/* bins set up */
+	unsigned shard;				/* segment shard + 1; 0: none yet */
+	uint64_t scan_ms;			/* last idle scan */
+	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
+} me;
+
+static unsigned caps[HAK_MEDIUM_NCLASSES];
+static size_t budget;		/* bytes per thread */
+static uint64_t idle_ms;
+static bool no_cache;		/* HAKMEM_CHECK=full or a budget of 0 */
+static _Atomic unsigned next_shard;
+static hak_counter_t refills, flushes, blocks_out, blocks_in, direct_allocs, direct_frees, shrinks;
+
+#define T hak_medium_tls
+
+static size_t bytes_of(unsigned cls)
+{
+	return hak_medium_class_bytes[cls];
+}
+
+/* This thread's segment shard: round robin at its first use. */
+static unsigned shard(void)
+{
+	if (!me.shard)
+		me.shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) + 1;
+	return me.shard - 1;
+}
+
+/* Set up this thread's bins once; false when it must not cache. */
+static bool setup(void)
+{
+	if (me.ready)
+		return true;
+	if (no_cache || hak_sys_thread_exiting())
+		return false;
+	me.ready = true;
+	T.room = budget;
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		T.bins[i].cap = caps[i];
+	hak_sys_thread_watch();
+	return true;
+}
+
+/* Give back @cls's newest blocks, a batch at a time, until @keep are left. */
+static void bin_flush(unsigned cls, unsigned keep)
+{
+	struct hak_bin *b = &T.bins[cls];
+	void *runs[BATCH_MAX];
+
+	while (b->count > keep) {
+		unsigned n = 0;
+
+		while (b->count > keep && n < BATCH_MAX)
+			runs[n++] = hak_bin_pop(b);
+		T.room += n * bytes_of(cls);
+		hak_bc_runs_free(runs, n);
+		hak_count(flushes, 1);
+		hak_count(blocks_in, n);
+	}
+}
+
+/*
+ * A slow path of @cls: note the bin used, and once per HAKMEM_SS_DELAY_MS
+ * empty the bins that saw no slow path for that long (the fast paths leave
+ * no trace, so a bin busy on them alone is emptied too, and refills).
+ */
+static void touch(unsigned cls)
+{
+	uint64_t now = hak_sys_now_ms();
+
+	me.used_ms[cls] = now;
+	if (now - me.scan_ms < idle_ms)
+		return;
+	me.scan_ms = now;
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		if (T.bins[i].count && now - me.used_ms[i] >= idle_ms) {
+			bin_flush(i, 0);
+			hak_count(shrinks, 1);
+		}
+}
+
+void *hak_medium_alloc_slow(unsigned cls)
+{
+	size_t size = bytes_of(cls);
+	unsigned want = 1, got;
+	void *runs[BATCH_MAX];
+
+	if (setup()) {
+		touch(cls);
+		want = HAK_MIN(HAK_MIN(T.bins[cls].cap / 2 + 1, (unsigned)BATCH_MAX),
+			       (unsigned)(T.room / size) + 1);
+	}
+	got = hak_bc_runs_alloc(size, cls + 1, shard(), runs, want);
+	if (!got)
+		return NULL;
+	for (unsigned i = 1; i < got; i++)
+		hak_bin_push(&T.bins[cls], runs[i]);
+	T.room -= (got - 1) * size;
+	hak_count(*(want > 1 ? &refills : &direct_allocs), 1);
+	hak_count(blocks_out, got);
+	return runs[0];
+}
+
+/* Make room for @size bytes: empty other bins, biggest class first. */
+static void make_room(size_t size)
+{
+	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
+		bin_flush(i, 0);
+}
+
+static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
+{
+	struct hak_bin *b = &T.bins[cls];
+	size_t size = bytes_of(cls);
+
+	if (hak_bin_has_key(p) && hak_bin_contains(b, p))
+		hak_fatal("double free(%p)", p);
+	if (!setup() || size > budget) {
+		hak_bc_runs_free(&p, 1);
+		hak_count(direct_frees, 1);
+		return;
+	}
+	touch(cls);
+	if (b->count >= b->cap)
+		bin_flush(cls, b->cap / 2);
+	make_room(size);
+	hak_bin_push(b, p);
+	T.room -= size;
+}
+
+/* @p in @seg has no class: report why (a run being purged reads as invalid). */
+static HAK_SLOW_PATH const char *why_not(void *seg, const void *p)
+{
+	const char *why = "invalid";
+
+	if (!hak_bc_usable(seg, p, &why))
+		return why;
+	return "invalid";
+}
+
+void hak_medium_free(void *seg, void *p)
+{
+	unsigned tag = hak_bc_run_tag(seg, p), cls = tag - 1;
+	struct hak_bin *b;
+
+	if (unlikely(cls >= HAK_MEDIUM_NCLASSES))
+		hak_fatal("%s free(%p)", why_not(seg, p), p);
+	b = &T.bins[cls];
+	if (likely(b->count < b->cap && T.room >= bytes_of(cls) && !hak_bin_has_key(p))) {
+		hak_bin_push(b, p);
+		T.room -= bytes_of(cls);
+		return;
+	}
+	free_slow(p, cls);
+}
+
+size_t hak_medium_usable(void *seg, const void *p, const char **why)
+{
+	unsigned cls = hak_bc_run_tag(seg, p) - 1;
+
+	if (cls < HAK_MEDIUM_NCLASSES)
+		return bytes_of(cls);
+	*why = why_not(seg, p);
+	return 0;
+}
+
+/* Empty this thread's bins (thread exit, malloc_trim); the next slow path sets them up again. */
+static void medium_thread_exit(void)
+{
+	if (!me.ready)
+		return;
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		bin_flush(i, 0);
+		T.bins[i].cap = 0;
+	}
+	T.room = 0;
+	me.ready = false;
+}
+
+/*
+ * Classes: whole pages, 8 per doubling (a step of 1/8 of the power of two
+ * below, at least a page), from the first above the pool's largest block.
+ */
+static int classes_init(void)
+{
+	unsigned n = 0, page = 0;
+
+	for (size_t c = PAGE; c < HAK_MEDIUM_MAX;) {
+		size_t step = ((size_t)1 << (63 - __builtin_clzll(c))) / 8;
+
+		c += HAK_MAX(step, PAGE);
+		if (c <= HAK_SS_MAX_SIZE)
+			continue;
+		if (n == HAK_MEDIUM_NCLASSES)
+			return -EINVAL;
+		hak_medium_class_bytes[n++] = (uint32_t)c;
+	}
+	if (n != HAK_MEDIUM_NCLASSES || hak_medium_class_bytes[n - 1] != HAK_MEDIUM_MAX)
+		return -EINVAL;
+	for (unsigned cls = 0; cls < n; cls++)
+		for (; page < NPAGES && ((size_t)page + 1) * PAGE <= hak_medium_class_bytes[cls]; page++)
+			hak_medium_class_by_page[page] = (uint8_t)cls;
+	return 0;
+}
+
+/*
+ * A bin holds up to a quarter of the budget (at least one block, at most
+ * CAP_MAX); the budget bounds all of them together.
+ */
+static int medium_init(const struct hak_options *opt)
+{
+	int err;
+
+	budget = (size_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10;
+	idle_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
+	no_cache = budget == 0 || opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
+	err = classes_init();
+	for (unsigned i = 0; !err && !no_cache && i < HAK_MEDIUM_NCLASSES; i++)
+		caps[i] = (unsigned)HAK_MIN(HAK_MAX(budget / 4 / bytes_of(i), (size_t)1), (size_t)CAP_MAX);
+	return err;
+}
+
+static void medium_stats(FILE *out)
+{
+#define P(f) fprintf(out, "medium.%s %llu\n", #f, (unsigned long long)f);
+	P(refills) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs) P(direct_frees) P(shrinks)
+#undef P
+	fprintf(out, "medium.thread_room %zu\n", T.room);
+}
+
+/* This thread's bins: counts true, each block a live run of its class, the bytes within the budget. */
+static int medium_self_check(void)
+{
+	size_t held = 0;
+	int errors = 0;
+
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		const struct hak_bin *b = &T.bins[i];
+		unsigned n = 0;
+
+		for (void **p = b->head; p && n <= b->count; p = p[0], n++) {
+			uint32_t e = hak_rmap_lookup(p);
+
+			if (hak_rmap_kind(e) != HAK_RMAP_SEGMENT || hak_bc_run_tag(hak_rmap_base(e, p), p) != i + 1) {
+				hak_report("self-check: medium bin %u holds %p, not a live block of its class",
+					   i, (void *)p);
+				errors++;
+				break;
+			}
+		}
+		if (n != b->count || b->count > b->cap) {
+			hak_report("self-check: medium bin %u counts %u blocks, holds %u (cap %u)",
+				   i, b->count, n, b->cap);
+			errors++;
+		}
+		held += (size_t)n * bytes_of(i);
+	}
+	if (me.ready && held + T.room != budget) {
+		hak_report("self-check: medium bins hold %zu B with %zu B of room, budget %zu B",
+			   held, T.room, budget);
+		errors++;
+	}
+	return errors;
+}
+
+static void medium_describe(char *buf, size_t len)
+{
+	snprintf(buf, len, "%u classes %u..%u KiB; %zu KiB per thread%s; bins idle %llu ms empty",
+		 HAK_MEDIUM_NCLASSES, hak_medium_class_bytes[0] >> 10,
+		 hak_medium_class_bytes[HAK_MEDIUM_NCLASSES - 1] >> 10, budget >> 10,
+		 no_cache ? " (not caching)" : "", (unsigned long long)idle_ms);
+}
+
+const struct hak_box hak_box_medium = {
+	.name = "medium",
+	.layer = 3,
+	.init = medium_init,
+	.thread_exit = medium_thread_exit,
+	.stats = medium_stats,
+	.self_check = medium_self_check,
+	.describe = medium_describe,
+};
