@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../bigcache/bigcache.h"
+#include "../medium/medium.h"
 #include "../sysmem/sysmem.h"
 #include "frontend_internal.h"
 #include "hakmem.h"
@@ -54,6 +55,7 @@ HAK_EXPORT int hak_malloc_trim(size_t pad)
 	if (hak_atomic_load_acquire(&hak_state) != HAK_UP)
 		return 0;
 	hak_registry_thread_exit();
+	hak_medium_trim();
 	/* segments' free pages are decommitted, not unmapped: count them too */
 	return hak_bc_trim() > 0 || hak_sys_bytes_mapped() < before;
 }

@@ -1,17 +1,28 @@
 /*
  * medium.c - per-thread caches of page runs for 52 KiB - 1 MiB (medium.h).
  *
- * Invariants: a block in a bin is a live run of bigcache's segments tagged
- * with its class + 1; the bins of a thread hold at most HAKMEM_MEDIUM_CACHE_KB
- * (room + bytes in the bins == the budget once the bins are set up); a bin's
- * cap is 0 until the thread's first slow path sets it, and again after the
- * thread's exit hook or malloc_trim() emptied it.
+ * Three levels: a thread's bins; per shard and class, a central list of
+ * blocks (an array, so moving a batch touches no block); and bigcache's
+ * segments. A miss takes a batch from its shard's central list, or else
+ * cuts one from the segments; a flush puts a batch into the central list,
+ * and what does not fit goes back to the segments. So a block keeps its
+ * class and its pages while it circulates (no search, no first touch of
+ * fresh pages), and goes back to its segment only when the central list
+ * overflows, idles for HAKMEM_SS_DELAY_MS or malloc_trim() empties it.
  *
- * Locks: none of its own. Refills and flushes take one segment shard lock
- * per batch (bigcache), never with another lock held. Fork: nothing to do;
- * the forking thread's bins stay valid in the child, the others' are lost.
+ * Invariants: a block in a bin or a central list is a live run of bigcache's
+ * segments tagged with its class + 1; the bins of a thread hold at most
+ * HAKMEM_MEDIUM_CACHE_KB (room + bytes in the bins == the budget once the
+ * bins are set up); a bin's cap is 0 until the thread's first slow path sets
+ * it, and again after the thread's exit hook or malloc_trim() emptied it.
+ *
+ * Locks: one per central list; never held with another lock (runs go to
+ * or come from the segments after it is dropped). Fork takes them all.
  */
 #include <errno.h>
+#include <pthread.h>
+
+#include <string.h>
 
 #include "../regionmap/regionmap.h"
 #include "../superslab/superslab.h"
@@ -22,6 +33,17 @@
 #define NPAGES		(HAK_MEDIUM_MAX >> HAK_MEDIUM_PAGE_SHIFT)
 #define BATCH_MAX	32	/* runs per refill or flush */
 #define CAP_MAX		64	/* blocks per bin */
+#define NSHARDS		8	/* central lists per class */
+#define CENTRAL_MAX	64	/* blocks per central list */
+#define CENTRAL_BYTES	((size_t)2 << 20)	/* ... and bytes, but at least 2 blocks */
+
+/* One shard's free blocks of one class, shared by the threads of the shard. */
+struct central {
+	pthread_mutex_t lock;
+	unsigned count;
+	uint64_t used_ms;		/* last take or put */
+	void *slot[CENTRAL_MAX];
+};
 
 HAK_TLS struct hak_medium_tls hak_medium_tls;
 uint8_t hak_medium_class_by_page[NPAGES];
@@ -35,12 +57,14 @@ static HAK_TLS struct {
 	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
 } me;
 
-static unsigned caps[HAK_MEDIUM_NCLASSES];
+static struct central centrals[NSHARDS][HAK_MEDIUM_NCLASSES];
+static unsigned caps[HAK_MEDIUM_NCLASSES], central_caps[HAK_MEDIUM_NCLASSES];
 static size_t budget;		/* bytes per thread */
 static uint64_t idle_ms;
 static bool no_cache;		/* HAKMEM_CHECK=full or a budget of 0 */
 static _Atomic unsigned next_shard;
-static hak_counter_t refills, flushes, blocks_out, blocks_in, direct_allocs, direct_frees, shrinks;
+static hak_counter_t refills, central_hits, flushes, blocks_out, blocks_in, direct_allocs,
+	direct_frees, shrinks, central_drains;
 
 #define T hak_medium_tls
 
@@ -49,12 +73,62 @@ static size_t bytes_of(unsigned cls)
 	return hak_medium_class_bytes[cls];
 }
 
-/* This thread's segment shard: round robin at its first use. */
+/* This thread's shard (segments and central lists): round robin at its first use. */
 static unsigned shard(void)
 {
 	if (!me.shard)
-		me.shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) + 1;
+		me.shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % NSHARDS + 1;
 	return me.shard - 1;
+}
+
+/* Up to @want blocks of @cls from this thread's central list. */
+static unsigned central_take(unsigned cls, void **out, unsigned want)
+{
+	struct central *c = &centrals[shard()][cls];
+	unsigned n;
+
+	pthread_mutex_lock(&c->lock);
+	n = HAK_MIN(want, c->count);
+	c->count -= n;
+	memcpy(out, c->slot + c->count, n * sizeof(void *));
+	c->used_ms = hak_sys_now_ms();
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* @n blocks of @cls into this thread's central list; what does not fit goes to the segments. */
+static void central_put(unsigned cls, void **runs, unsigned n)
+{
+	struct central *c = &centrals[shard()][cls];
+	unsigned k;
+
+	pthread_mutex_lock(&c->lock);
+	k = HAK_MIN(n, central_caps[cls] - c->count);
+	memcpy(c->slot + c->count, runs, k * sizeof(void *));
+	c->count += k;
+	c->used_ms = hak_sys_now_ms();
+	pthread_mutex_unlock(&c->lock);
+	if (n > k)
+		hak_bc_runs_free(runs + k, n - k);
+}
+
+/* Give all of @c (class @cls) back to the segments if idle since @before (all: UINT64_MAX). */
+static void central_drain(struct central *c, uint64_t before)
+{
+	void *runs[CENTRAL_MAX];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->count && c->used_ms < before) {
+		n = c->count;
+		c->count = 0;
+		memcpy(runs, c->slot, n * sizeof(void *));
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (n) {
+		hak_bc_runs_free(runs, n);
+		hak_count(central_drains, 1);
+	}
 }
 
 /* Set up this thread's bins once; false when it must not cache. */
@@ -84,7 +158,7 @@ static void bin_flush(unsigned cls, unsigned keep)
 		while (b->count > keep && n < BATCH_MAX)
 			runs[n++] = hak_bin_pop(b);
 		T.room += n * bytes_of(cls);
-		hak_bc_runs_free(runs, n);
+		central_put(cls, runs, n);
 		hak_count(flushes, 1);
 		hak_count(blocks_in, n);
 	}
@@ -93,7 +167,8 @@ static void bin_flush(unsigned cls, unsigned keep)
 /*
  * A slow path of @cls: note the bin used, and once per HAKMEM_SS_DELAY_MS
  * empty the bins that saw no slow path for that long (the fast paths leave
- * no trace, so a bin busy on them alone is emptied too, and refills).
+ * no trace, so a bin busy on them alone is emptied too, and refills), and
+ * give back the thread's shard's central lists that nobody used that long.
  */
 static void touch(unsigned cls)
 {
@@ -108,6 +183,8 @@ static void touch(unsigned cls)
 			bin_flush(i, 0);
 			hak_count(shrinks, 1);
 		}
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		central_drain(&centrals[shard()][i], now - idle_ms + 1);
 }
 
 void *hak_medium_alloc_slow(unsigned cls)
@@ -121,7 +198,11 @@ void *hak_medium_alloc_slow(unsigned cls)
 		want = HAK_MIN(HAK_MIN(T.bins[cls].cap / 2 + 1, (unsigned)BATCH_MAX),
 			       (unsigned)(T.room / size) + 1);
 	}
-	got = hak_bc_runs_alloc(size, cls + 1, shard(), runs, want);
+	got = me.ready ? central_take(cls, runs, want) : 0;
+	if (got)
+		hak_count(central_hits, 1);
+	else
+		got = hak_bc_runs_alloc(size, cls + 1, shard(), runs, want);
 	if (!got)
 		return NULL;
 	for (unsigned i = 1; i < got; i++)
@@ -132,9 +213,11 @@ void *hak_medium_alloc_slow(unsigned cls)
 	return runs[0];
 }
 
-/* Make room for @size bytes: empty other bins, biggest class first. */
+/* Make room for @size bytes: halve the bins, biggest class first, then empty them. */
 static void make_room(size_t size)
 {
+	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
+		bin_flush(i, T.bins[i].count / 2);
 	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
 		bin_flush(i, 0);
 }
@@ -208,6 +291,34 @@ static void medium_thread_exit(void)
 	me.ready = false;
 }
 
+void hak_medium_trim(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+			central_drain(&centrals[s][i], UINT64_MAX);
+}
+
+static void medium_prefork(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+			pthread_mutex_lock(&centrals[s][i].lock);
+}
+
+static void medium_postfork_parent(void)
+{
+	for (unsigned s = NSHARDS; s-- > 0;)
+		for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0;)
+			pthread_mutex_unlock(&centrals[s][i].lock);
+}
+
+static void medium_postfork_child(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+			pthread_mutex_init(&centrals[s][i].lock, NULL);
+}
+
 /*
  * Classes: whole pages, 8 per doubling (a step of 1/8 of the power of two
  * below, at least a page), from the first above the pool's largest block.
@@ -236,7 +347,8 @@ static int classes_init(void)
 
 /*
  * A bin holds up to a quarter of the budget (at least one block, at most
- * CAP_MAX); the budget bounds all of them together.
+ * CAP_MAX); the budget bounds all of them together. A central list holds
+ * CENTRAL_BYTES (2..CENTRAL_MAX blocks).
  */
 static int medium_init(const struct hak_options *opt)
 {
@@ -246,39 +358,95 @@ static int medium_init(const struct hak_options *opt)
 	idle_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
 	no_cache = budget == 0 || opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
 	err = classes_init();
-	for (unsigned i = 0; !err && !no_cache && i < HAK_MEDIUM_NCLASSES; i++)
-		caps[i] = (unsigned)HAK_MIN(HAK_MAX(budget / 4 / bytes_of(i), (size_t)1), (size_t)CAP_MAX);
+	for (unsigned i = 0; !err && i < HAK_MEDIUM_NCLASSES; i++) {
+		caps[i] = no_cache ? 0 : (unsigned)HAK_MIN(HAK_MAX(budget / 4 / bytes_of(i), (size_t)1),
+							  (size_t)CAP_MAX);
+		central_caps[i] = (unsigned)HAK_MIN(HAK_MAX(CENTRAL_BYTES / bytes_of(i), (size_t)2),
+						    (size_t)CENTRAL_MAX);
+	}
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+			pthread_mutex_init(&centrals[s][i].lock, NULL);
 	return err;
+}
+
+/* Blocks in this thread's bins, in bytes. */
+static size_t thread_held(void)
+{
+	size_t held = 0;
+
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		held += (size_t)T.bins[i].count * bytes_of(i);
+	return held;
 }
 
 static void medium_stats(FILE *out)
 {
+	unsigned long long in_central = 0;
+
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+			pthread_mutex_lock(&centrals[s][i].lock);
+			in_central += centrals[s][i].count;
+			pthread_mutex_unlock(&centrals[s][i].lock);
+		}
 #define P(f) fprintf(out, "medium.%s %llu\n", #f, (unsigned long long)f);
-	P(refills) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs) P(direct_frees) P(shrinks)
+	P(refills) P(central_hits) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs)
+	P(direct_frees) P(shrinks) P(central_drains) P(in_central)
 #undef P
-	fprintf(out, "medium.thread_room %zu\n", T.room);
+	fprintf(out, "medium.thread_held_bytes %zu\n", thread_held());
 }
 
-/* This thread's bins: counts true, each block a live run of its class, the bytes within the budget. */
+/* @p is a live run of class @cls. */
+static bool is_block_of(const void *p, unsigned cls)
+{
+	uint32_t e = hak_rmap_lookup(p);
+
+	return hak_rmap_kind(e) == HAK_RMAP_SEGMENT && hak_bc_run_tag(hak_rmap_base(e, p), p) == cls + 1;
+}
+
+/* Every central list: within its cap, each block a live run of its class. */
+static int centrals_check(void)
+{
+	int errors = 0;
+
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+			struct central *c = &centrals[s][i];
+
+			pthread_mutex_lock(&c->lock);
+			for (unsigned k = 0; k < c->count && k <= central_caps[i]; k++)
+				if (c->count > central_caps[i] || !is_block_of(c->slot[k], i)) {
+					hak_report("self-check: medium central list %u/%u: over its cap or %p not of its class",
+						   s, i, c->slot[k]);
+					errors++;
+					break;
+				}
+			pthread_mutex_unlock(&c->lock);
+		}
+	return errors;
+}
+
+/*
+ * This thread's bins: counts true, each block a live run of its class, the
+ * bytes within the budget; and the central lists.
+ */
 static int medium_self_check(void)
 {
 	size_t held = 0;
-	int errors = 0;
+	int errors = centrals_check();
 
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
 		const struct hak_bin *b = &T.bins[i];
 		unsigned n = 0;
 
-		for (void **p = b->head; p && n <= b->count; p = p[0], n++) {
-			uint32_t e = hak_rmap_lookup(p);
-
-			if (hak_rmap_kind(e) != HAK_RMAP_SEGMENT || hak_bc_run_tag(hak_rmap_base(e, p), p) != i + 1) {
+		for (void **p = b->head; p && n <= b->count; p = p[0], n++)
+			if (!is_block_of(p, i)) {
 				hak_report("self-check: medium bin %u holds %p, not a live block of its class",
 					   i, (void *)p);
 				errors++;
 				break;
 			}
-		}
 		if (n != b->count || b->count > b->cap) {
 			hak_report("self-check: medium bin %u counts %u blocks, holds %u (cap %u)",
 				   i, b->count, n, b->cap);
@@ -307,6 +475,9 @@ const struct hak_box hak_box_medium = {
 	.layer = 3,
 	.init = medium_init,
 	.thread_exit = medium_thread_exit,
+	.prefork = medium_prefork,
+	.postfork_parent = medium_postfork_parent,
+	.postfork_child = medium_postfork_child,
 	.stats = medium_stats,
 	.self_check = medium_self_check,
 	.describe = medium_describe,

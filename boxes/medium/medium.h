@@ -7,13 +7,15 @@
  * generated at init; a block's usable size is its class's size. Each thread
  * keeps one bin (struct hak_bin) per class, bounded in bytes for the whole
  * thread (HAKMEM_MEDIUM_CACHE_KB): malloc pops and free pushes with no lock
- * and no atomic read-modify-write. A miss takes a batch of runs from
- * bigcache's sharded segments and an overflow gives a batch back, one lock
- * per batch. A block freed by another thread goes into the freeing
- * thread's bin. Free finds the class in the run's tag byte in its segment
+ * and no atomic read-modify-write. A miss takes a batch from the central
+ * list of its class in the thread's shard (one of 8), or else cuts one from
+ * bigcache's sharded segments; an overflow puts a batch into the central
+ * list (what does not fit goes back to the segments): one lock per batch.
+ * A block freed by another thread goes into the freeing thread's bin. Free finds the class in the run's tag byte in its segment
  * (hak_bc_run_tag()): one load, no lock. Bins unused for HAKMEM_SS_DELAY_MS
- * are emptied from the thread's own slow paths; thread exit and
- * malloc_trim() empty them. HAKMEM_CHECK=full caches nothing, so every
+ * are emptied from the thread's own slow paths, and so are idle central
+ * lists of its shard; thread exit empties the bins, malloc_trim() the
+ * caller's bins and every central list. HAKMEM_CHECK=full caches nothing, so every
  * free reaches the segment's checks.
  */
 #ifndef HAK_MEDIUM_H
@@ -38,6 +40,9 @@ void *hak_medium_alloc_slow(unsigned cls);
  * at @seg. A pointer that is not a live medium block is reported (fatal).
  */
 void hak_medium_free(void *seg, void *p);
+
+/** hak_medium_trim() - give every block of the central lists back to the segments (malloc_trim). */
+void hak_medium_trim(void);
 
 /**
  * hak_medium_usable() - the usable size of @p in the segment at @seg, or 0

@@ -1,7 +1,7 @@
 /*
  * check_medium.c - the medium tier (52 KiB - 1 MiB): size classes, per-thread
  * bins (hits, batch refill and flush, byte bound, thread exit, trim, idle
- * shrink), bad input, the segment runs behind them, fork, and a 16-thread
+ * shrink), the central lists behind them, bad input, the segment runs behind them, fork, and a 16-thread
  * cross-freeing stress over 52 KiB - 4 MiB.
  */
 #include <pthread.h>
@@ -159,8 +159,11 @@ START_TEST(a_miss_refills_a_batch)
 }
 END_TEST
 
-/* A free into a full bin gives half of it back in one batch. */
-START_TEST(an_overflow_flushes_a_batch)
+/*
+ * A free into a full bin gives half of it to the central list in one batch,
+ * and the next miss takes its batch from there, not from the segments.
+ */
+START_TEST(an_overflow_flushes_a_batch_the_next_miss_takes)
 {
 	void *p[17];
 
@@ -172,7 +175,15 @@ START_TEST(an_overflow_flushes_a_batch)
 		hak_free(p[i]);
 	ck_assert_int_eq(stat1("medium.flushes"), 1);
 	ck_assert_int_eq(stat1("medium.blocks_in"), 8);
-	ck_assert_int_eq(runs_out(), 10);	/* two batches of 9 out, 8 back */
+	ck_assert_int_eq(stat1("medium.in_central"), 8);
+	ck_assert_int_eq(runs_out(), 18);	/* two batches of 9, none back yet */
+	for (int i = 0; i < 11; i++)		/* the bin's 10, then a miss */
+		p[i] = hak_malloc(64 * KiB);
+	ck_assert_int_eq(stat1("medium.central_hits"), 1);
+	ck_assert_int_eq(stat1("medium.in_central"), 0);
+	ck_assert_int_eq(runs_out(), 18);
+	for (int i = 0; i < 11; i++)
+		hak_free(p[i]);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -185,10 +196,11 @@ START_TEST(bins_are_bounded_in_bytes)
 	cache_on("1024");
 	for (int i = 0; i < 40; i++)
 		p[i] = hak_malloc(56 * KiB + (size_t)(i % 20) * 40 * KiB);
-	for (int i = 0; i < 40; i++)
+	for (int i = 0; i < 40; i++) {		/* 17 MiB in all */
 		hak_free(p[i]);
-	/* what the segments still have out is in the bin: bounded */
-	ck_assert_int_le(runs_out() * 56 * (long)KiB, 1024 * (long)KiB);
+		ck_assert_int_le(stat1("medium.thread_held_bytes"), 1024 * (long)KiB);
+	}
+	ck_assert_int_gt(stat1("medium.thread_held_bytes"), 0);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -214,8 +226,12 @@ START_TEST(thread_exit_gives_back)
 	ck_assert_int_eq(pthread_create(&t, NULL, alloc_free_some, NULL), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_int_gt(stat1("bigcache.seg_allocs"), 0);
-	ck_assert_int_eq(runs_out(), 0);
+	/* every run still out is in a central list, for any thread to take */
+	ck_assert_int_gt(stat1("medium.in_central"), 0);
+	ck_assert_int_eq(runs_out(), stat1("medium.in_central"));
 	ck_assert_int_eq(hak_self_check(), 0);
+	hak_malloc_trim(0);
+	ck_assert_int_eq(runs_out(), 0);
 }
 END_TEST
 
@@ -246,7 +262,11 @@ START_TEST(idle_bins_shrink)
 	usleep(150 * 1000);
 	p = hak_malloc(70 * KiB);	/* another class's miss */
 	ck_assert_int_eq(stat1("medium.shrinks"), 1);
-	ck_assert_int_eq(stat1("bigcache.seg_frees"), 2);	/* the 320 KiB bin's batch */
+	ck_assert_int_eq(stat1("medium.in_central"), 2);	/* the 320 KiB bin's */
+	ck_assert_int_eq(stat1("bigcache.seg_frees"), 0);
+	usleep(150 * 1000);
+	hak_free(hak_malloc(90 * KiB));	/* idle central lists go back */
+	ck_assert_int_eq(stat1("bigcache.seg_frees"), 2);
 	hak_free(p);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
@@ -269,7 +289,7 @@ START_TEST(cross_thread_free_goes_to_the_freeing_thread)
 	memset(p, 1, 500 * KiB);
 	ck_assert_int_eq(pthread_create(&t, NULL, free_it, p), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_int_eq(stat1("bigcache.seg_frees"), 1);	/* at its exit */
+	ck_assert_int_eq(stat1("medium.in_central"), 1);	/* its bin, at its exit */
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -588,7 +608,7 @@ Suite *medium_suite(void)
 	tcase_add_test(tc, aligned_requests);
 	tcase_add_test(tc, a_hit_takes_nothing_from_the_segments);
 	tcase_add_test(tc, a_miss_refills_a_batch);
-	tcase_add_test(tc, an_overflow_flushes_a_batch);
+	tcase_add_test(tc, an_overflow_flushes_a_batch_the_next_miss_takes);
 	tcase_add_test(tc, bins_are_bounded_in_bytes);
 	tcase_add_test(tc, thread_exit_gives_back);
 	tcase_add_test(tc, trim_empties_the_bins);
