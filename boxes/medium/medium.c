@@ -35,7 +35,8 @@
 #define CAP_MAX		64	/* blocks per bin */
 #define NSHARDS		8	/* central lists per class */
 #define CENTRAL_MAX	64	/* blocks per central list */
-#define CENTRAL_BYTES	((size_t)2 << 20)	/* ... and bytes, but at least 2 blocks */
+#define CENTRAL_BYTES	((size_t)4 << 20)	/* ... and bytes, but at least 2 blocks */
+#define SHARD_BYTES	((size_t)64 << 20)	/* all central lists of a shard */
 
 /* One shard's free blocks of one class, shared by the threads of the shard. */
 struct central {
@@ -53,11 +54,13 @@ uint32_t hak_medium_class_bytes[HAK_MEDIUM_NCLASSES];
 static HAK_TLS struct {
 	bool ready;				/* bins set up */
 	unsigned shard;				/* segment shard + 1; 0: none yet */
+	uint64_t now_ms;			/* read once per slow path */
 	uint64_t scan_ms;			/* last idle scan */
 	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
 } me;
 
 static struct central centrals[NSHARDS][HAK_MEDIUM_NCLASSES];
+static _Atomic size_t shard_bytes[NSHARDS];	/* in the shard's central lists */
 static unsigned caps[HAK_MEDIUM_NCLASSES], central_caps[HAK_MEDIUM_NCLASSES];
 static size_t budget;		/* bytes per thread */
 static uint64_t idle_ms;
@@ -90,8 +93,9 @@ static unsigned central_take(unsigned cls, void **out, unsigned want)
 	pthread_mutex_lock(&c->lock);
 	n = HAK_MIN(want, c->count);
 	c->count -= n;
+	hak_atomic_sub_relaxed(&shard_bytes[shard()], n * bytes_of(cls));
 	memcpy(out, c->slot + c->count, n * sizeof(void *));
-	c->used_ms = hak_sys_now_ms();
+	c->used_ms = me.now_ms;
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
@@ -104,17 +108,21 @@ static void central_put(unsigned cls, void **runs, unsigned n)
 
 	pthread_mutex_lock(&c->lock);
 	k = HAK_MIN(n, central_caps[cls] - c->count);
+	if (hak_atomic_load_relaxed(&shard_bytes[shard()]) + k * bytes_of(cls) > SHARD_BYTES)
+		k = 0;
+	hak_atomic_add_relaxed(&shard_bytes[shard()], k * bytes_of(cls));
 	memcpy(c->slot + c->count, runs, k * sizeof(void *));
 	c->count += k;
-	c->used_ms = hak_sys_now_ms();
+	c->used_ms = me.now_ms;
 	pthread_mutex_unlock(&c->lock);
 	if (n > k)
 		hak_bc_runs_free(runs + k, n - k);
 }
 
-/* Give all of @c (class @cls) back to the segments if idle since @before (all: UINT64_MAX). */
-static void central_drain(struct central *c, uint64_t before)
+/* Give all of shard @s's central list of @cls back to the segments if idle since @before (all: UINT64_MAX). */
+static void central_drain(unsigned s, unsigned cls, uint64_t before)
 {
+	struct central *c = &centrals[s][cls];
 	void *runs[CENTRAL_MAX];
 	unsigned n = 0;
 
@@ -122,6 +130,7 @@ static void central_drain(struct central *c, uint64_t before)
 	if (c->count && c->used_ms < before) {
 		n = c->count;
 		c->count = 0;
+		hak_atomic_sub_relaxed(&shard_bytes[s], n * bytes_of(cls));
 		memcpy(runs, c->slot, n * sizeof(void *));
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -172,7 +181,7 @@ static void bin_flush(unsigned cls, unsigned keep)
  */
 static void touch(unsigned cls)
 {
-	uint64_t now = hak_sys_now_ms();
+	uint64_t now = me.now_ms = hak_sys_now_ms();
 
 	me.used_ms[cls] = now;
 	if (now - me.scan_ms < idle_ms)
@@ -184,7 +193,7 @@ static void touch(unsigned cls)
 			hak_count(shrinks, 1);
 		}
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-		central_drain(&centrals[shard()][i], now - idle_ms + 1);
+		central_drain(shard(), i, now - idle_ms + 1);
 }
 
 void *hak_medium_alloc_slow(unsigned cls)
@@ -213,13 +222,19 @@ void *hak_medium_alloc_slow(unsigned cls)
 	return runs[0];
 }
 
-/* Make room for @size bytes: halve the bins, biggest class first, then empty them. */
-static void make_room(size_t size)
+/*
+ * Make room for @size bytes: halve the non-empty bin of the biggest class
+ * (one batch, so a full cache turns over towards the classes in use).
+ * False when that was not enough.
+ */
+static bool make_room(size_t size)
 {
 	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
-		bin_flush(i, T.bins[i].count / 2);
-	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
-		bin_flush(i, 0);
+		if (T.bins[i].count) {
+			bin_flush(i, T.bins[i].count / 2);
+			break;
+		}
+	return T.room >= size;
 }
 
 static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
@@ -237,7 +252,10 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 	touch(cls);
 	if (b->count >= b->cap)
 		bin_flush(cls, b->cap / 2);
-	make_room(size);
+	if (!make_room(size)) {		/* the block goes on to the central list */
+		central_put(cls, &p, 1);
+		return;
+	}
 	hak_bin_push(b, p);
 	T.room -= size;
 }
@@ -283,6 +301,7 @@ static void medium_thread_exit(void)
 {
 	if (!me.ready)
 		return;
+	me.now_ms = hak_sys_now_ms();
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
 		bin_flush(i, 0);
 		T.bins[i].cap = 0;
@@ -295,7 +314,7 @@ void hak_medium_trim(void)
 {
 	for (unsigned s = 0; s < NSHARDS; s++)
 		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-			central_drain(&centrals[s][i], UINT64_MAX);
+			central_drain(s, i, UINT64_MAX);
 }
 
 static void medium_prefork(void)
@@ -348,7 +367,7 @@ static int classes_init(void)
 /*
  * A bin holds up to a quarter of the budget (at least one block, at most
  * CAP_MAX); the budget bounds all of them together. A central list holds
- * CENTRAL_BYTES (2..CENTRAL_MAX blocks).
+ * CENTRAL_BYTES (2..CENTRAL_MAX blocks), all of a shard's SHARD_BYTES.
  */
 static int medium_init(const struct hak_options *opt)
 {
