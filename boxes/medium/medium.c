@@ -16,8 +16,8 @@
  * bins are set up); a bin's cap is 0 until the thread's first slow path sets
  * it, and again after the thread's exit hook or malloc_trim() emptied it.
  *
- * Locks: one per central list; never held with another lock (runs go to
- * or come from the segments after it is dropped). Fork takes them all.
+ * Locks: one per shard's central lists; never held with another lock (runs
+ * go to or come from the segments after it is dropped). Fork takes all 8.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,16 +38,22 @@
 #define CENTRAL_BYTES	((size_t)4 << 20)	/* ... and bytes, but at least 2 blocks */
 #define SHARD_BYTES	((size_t)64 << 20)	/* all central lists of a shard */
 
-/* One shard's free blocks of one class, shared by the threads of the shard. */
-struct central {
-	pthread_mutex_t lock;
+/* One shard's free blocks of one class. */
+struct central_list {
 	unsigned count;
 	uint64_t used_ms;		/* last take or put */
 	void *slot[CENTRAL_MAX];
 };
 
+/* A shard's central lists, shared by the threads of the shard. */
+struct central {
+	pthread_mutex_t lock;
+	size_t bytes;			/* in all its lists: at most SHARD_BYTES */
+	struct central_list list[HAK_MEDIUM_NCLASSES];
+} __attribute__((aligned(64)));
+
 HAK_TLS struct hak_medium_tls hak_medium_tls;
-uint8_t hak_medium_class_by_page[NPAGES];
+_Atomic uint8_t hak_medium_class_by_page[NPAGES];
 uint32_t hak_medium_class_bytes[HAK_MEDIUM_NCLASSES];
 
 /* This thread's slow-path state. */
@@ -59,8 +65,7 @@ static HAK_TLS struct {
 	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
 } me;
 
-static struct central centrals[NSHARDS][HAK_MEDIUM_NCLASSES];
-static _Atomic size_t shard_bytes[NSHARDS];	/* in the shard's central lists */
+static struct central centrals[NSHARDS];
 static unsigned caps[HAK_MEDIUM_NCLASSES], central_caps[HAK_MEDIUM_NCLASSES];
 static size_t budget;		/* bytes per thread */
 static uint64_t idle_ms;
@@ -87,15 +92,16 @@ static unsigned shard(void)
 /* Up to @want blocks of @cls from this thread's central list. */
 static unsigned central_take(unsigned cls, void **out, unsigned want)
 {
-	struct central *c = &centrals[shard()][cls];
+	struct central *c = &centrals[shard()];
+	struct central_list *l = &c->list[cls];
 	unsigned n;
 
 	pthread_mutex_lock(&c->lock);
-	n = HAK_MIN(want, c->count);
-	c->count -= n;
-	hak_atomic_sub_relaxed(&shard_bytes[shard()], n * bytes_of(cls));
-	memcpy(out, c->slot + c->count, n * sizeof(void *));
-	c->used_ms = me.now_ms;
+	n = HAK_MIN(want, l->count);
+	l->count -= n;
+	c->bytes -= n * bytes_of(cls);
+	memcpy(out, l->slot + l->count, n * sizeof(void *));
+	l->used_ms = me.now_ms;
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
@@ -103,35 +109,52 @@ static unsigned central_take(unsigned cls, void **out, unsigned want)
 /* @n blocks of @cls into this thread's central list; what does not fit goes to the segments. */
 static void central_put(unsigned cls, void **runs, unsigned n)
 {
-	struct central *c = &centrals[shard()][cls];
+	struct central *c = &centrals[shard()];
+	struct central_list *l = &c->list[cls];
 	unsigned k;
 
 	pthread_mutex_lock(&c->lock);
-	k = HAK_MIN(n, central_caps[cls] - c->count);
-	if (hak_atomic_load_relaxed(&shard_bytes[shard()]) + k * bytes_of(cls) > SHARD_BYTES)
-		k = 0;
-	hak_atomic_add_relaxed(&shard_bytes[shard()], k * bytes_of(cls));
-	memcpy(c->slot + c->count, runs, k * sizeof(void *));
-	c->count += k;
-	c->used_ms = me.now_ms;
+	k = HAK_MIN(n, central_caps[cls] - l->count);
+	k = HAK_MIN(k, (unsigned)((SHARD_BYTES - c->bytes) / bytes_of(cls)));
+	c->bytes += k * bytes_of(cls);
+	memcpy(l->slot + l->count, runs, k * sizeof(void *));
+	l->count += k;
+	l->used_ms = me.now_ms;
 	pthread_mutex_unlock(&c->lock);
 	if (n > k)
 		hak_bc_runs_free(runs + k, n - k);
 }
 
+/* central_put() of the one block @p a free passes on: it must not be there already. */
+static void central_put_one(unsigned cls, void *p)
+{
+	struct central *c = &centrals[shard()];
+	struct central_list *l = &c->list[cls];
+	bool twice = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (unsigned k = 0; k < l->count && !twice; k++)
+		twice = l->slot[k] == p;
+	pthread_mutex_unlock(&c->lock);
+	if (twice)
+		hak_fatal("double free(%p)", p);
+	central_put(cls, &p, 1);
+}
+
 /* Give all of shard @s's central list of @cls back to the segments if idle since @before (all: UINT64_MAX). */
 static void central_drain(unsigned s, unsigned cls, uint64_t before)
 {
-	struct central *c = &centrals[s][cls];
+	struct central *c = &centrals[s];
+	struct central_list *l = &c->list[cls];
 	void *runs[CENTRAL_MAX];
 	unsigned n = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->count && c->used_ms < before) {
-		n = c->count;
-		c->count = 0;
-		hak_atomic_sub_relaxed(&shard_bytes[s], n * bytes_of(cls));
-		memcpy(runs, c->slot, n * sizeof(void *));
+	if (l->count && l->used_ms < before) {
+		n = l->count;
+		l->count = 0;
+		c->bytes -= n * bytes_of(cls);
+		memcpy(runs, l->slot, n * sizeof(void *));
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (n) {
@@ -253,7 +276,7 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 	if (b->count >= b->cap)
 		bin_flush(cls, b->cap / 2);
 	if (!make_room(size)) {		/* the block goes on to the central list */
-		central_put(cls, &p, 1);
+		central_put_one(cls, p);
 		return;
 	}
 	hak_bin_push(b, p);
@@ -320,22 +343,19 @@ void hak_medium_trim(void)
 static void medium_prefork(void)
 {
 	for (unsigned s = 0; s < NSHARDS; s++)
-		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-			pthread_mutex_lock(&centrals[s][i].lock);
+		pthread_mutex_lock(&centrals[s].lock);
 }
 
 static void medium_postfork_parent(void)
 {
 	for (unsigned s = NSHARDS; s-- > 0;)
-		for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0;)
-			pthread_mutex_unlock(&centrals[s][i].lock);
+		pthread_mutex_unlock(&centrals[s].lock);
 }
 
 static void medium_postfork_child(void)
 {
 	for (unsigned s = 0; s < NSHARDS; s++)
-		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-			pthread_mutex_init(&centrals[s][i].lock, NULL);
+		pthread_mutex_init(&centrals[s].lock, NULL);
 }
 
 /*
@@ -360,7 +380,7 @@ static int classes_init(void)
 		return -EINVAL;
 	for (unsigned cls = 0; cls < n; cls++)
 		for (; page < NPAGES && ((size_t)page + 1) * PAGE <= hak_medium_class_bytes[cls]; page++)
-			hak_medium_class_by_page[page] = (uint8_t)cls;
+			hak_atomic_store_relaxed(&hak_medium_class_by_page[page], (uint8_t)cls);
 	return 0;
 }
 
@@ -384,8 +404,7 @@ static int medium_init(const struct hak_options *opt)
 						    (size_t)CENTRAL_MAX);
 	}
 	for (unsigned s = 0; s < NSHARDS; s++)
-		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-			pthread_mutex_init(&centrals[s][i].lock, NULL);
+		pthread_mutex_init(&centrals[s].lock, NULL);
 	return err;
 }
 
@@ -403,12 +422,12 @@ static void medium_stats(FILE *out)
 {
 	unsigned long long in_central = 0;
 
-	for (unsigned s = 0; s < NSHARDS; s++)
-		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
-			pthread_mutex_lock(&centrals[s][i].lock);
-			in_central += centrals[s][i].count;
-			pthread_mutex_unlock(&centrals[s][i].lock);
-		}
+	for (unsigned s = 0; s < NSHARDS; s++) {
+		pthread_mutex_lock(&centrals[s].lock);
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+			in_central += centrals[s].list[i].count;
+		pthread_mutex_unlock(&centrals[s].lock);
+	}
 #define P(f) fprintf(out, "medium.%s %llu\n", #f, (unsigned long long)f);
 	P(refills) P(central_hits) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs)
 	P(direct_frees) P(shrinks) P(central_drains) P(in_central)
@@ -424,25 +443,42 @@ static bool is_block_of(const void *p, unsigned cls)
 	return hak_rmap_kind(e) == HAK_RMAP_SEGMENT && hak_bc_run_tag(hak_rmap_base(e, p), p) == cls + 1;
 }
 
-/* Every central list: within its cap, each block a live run of its class. */
+/* Shard @s's central lists: within their caps, each block a live run of its class, the bytes counted. */
+static int central_check(unsigned s)
+{
+	struct central *c = &centrals[s];
+	size_t bytes = 0;
+	int errors = 0;
+
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		struct central_list *l = &c->list[i];
+
+		for (unsigned k = 0; k < l->count && k <= central_caps[i]; k++)
+			if (l->count > central_caps[i] || !is_block_of(l->slot[k], i)) {
+				hak_report("self-check: medium central list %u/%u: over its cap or %p not of its class",
+					   s, i, l->slot[k]);
+				errors++;
+				break;
+			}
+		bytes += (size_t)l->count * bytes_of(i);
+	}
+	if (bytes != c->bytes || bytes > SHARD_BYTES) {
+		hak_report("self-check: medium shard %u holds %zu B in its central lists, counts %zu B",
+			   s, bytes, c->bytes);
+		errors++;
+	}
+	return errors;
+}
+
 static int centrals_check(void)
 {
 	int errors = 0;
 
-	for (unsigned s = 0; s < NSHARDS; s++)
-		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
-			struct central *c = &centrals[s][i];
-
-			pthread_mutex_lock(&c->lock);
-			for (unsigned k = 0; k < c->count && k <= central_caps[i]; k++)
-				if (c->count > central_caps[i] || !is_block_of(c->slot[k], i)) {
-					hak_report("self-check: medium central list %u/%u: over its cap or %p not of its class",
-						   s, i, c->slot[k]);
-					errors++;
-					break;
-				}
-			pthread_mutex_unlock(&c->lock);
-		}
+	for (unsigned s = 0; s < NSHARDS; s++) {
+		pthread_mutex_lock(&centrals[s].lock);
+		errors += central_check(s);
+		pthread_mutex_unlock(&centrals[s].lock);
+	}
 	return errors;
 }
 

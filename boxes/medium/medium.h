@@ -63,13 +63,14 @@ struct hak_medium_tls {
 };
 
 extern HAK_HIDDEN HAK_TLS struct hak_medium_tls hak_medium_tls;
-extern HAK_HIDDEN uint8_t hak_medium_class_by_page[HAK_MEDIUM_MAX >> HAK_MEDIUM_PAGE_SHIFT];
+/* Atomic (relaxed: a plain load) because a malloc racing with the first one's init reads it. */
+extern HAK_HIDDEN _Atomic uint8_t hak_medium_class_by_page[HAK_MEDIUM_MAX >> HAK_MEDIUM_PAGE_SHIFT];
 extern HAK_HIDDEN uint32_t hak_medium_class_bytes[HAK_MEDIUM_NCLASSES];
 
 /* hak_medium_class() - the smallest class that holds @size (1..HAK_MEDIUM_MAX) bytes. */
 HAK_FAST_PATH unsigned hak_medium_class(size_t size)
 {
-	return hak_medium_class_by_page[(size - 1) >> HAK_MEDIUM_PAGE_SHIFT];
+	return hak_atomic_load_relaxed(&hak_medium_class_by_page[(size - 1) >> HAK_MEDIUM_PAGE_SHIFT]);
 }
 
 /* hak_medium_pop() - a block of class @cls, or NULL on a miss. */

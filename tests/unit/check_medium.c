@@ -489,6 +489,23 @@ START_TEST(immediate_double_free_aborts)
 }
 END_TEST
 
+/* A block a full cache passes on to the central list is still checked. */
+START_TEST(double_free_past_a_full_cache_aborts)
+{
+	void *small[4], *p;
+
+	cache_on("1024");		/* 4 blocks of 56 KiB per bin */
+	for (int i = 0; i < 4; i++)
+		small[i] = hak_malloc(56 * KiB);
+	p = hak_malloc(MiB);
+	for (int i = 0; i < 4; i++)
+		hak_free(small[i]);	/* the bin holds 4 (2 went on): 800 KiB of room */
+	hak_free(p);			/* halving the bin frees 112 KiB: not enough */
+	ck_assert_int_eq(stat1("medium.in_central"), 5);	/* 4 of 56 KiB, and p */
+	hak_free(p);
+}
+END_TEST
+
 /* Full checks: a double free of a block that went back long ago. */
 START_TEST(full_check_catches_older_double_free)
 {
@@ -631,6 +648,7 @@ Suite *medium_suite(void)
 	tcase_add_test_raise_signal(tc, interior_pointer_aborts, SIGABRT);
 	tcase_add_test_raise_signal(tc, segment_header_aborts, SIGABRT);
 	tcase_add_test_raise_signal(tc, immediate_double_free_aborts, SIGABRT);
+	tcase_add_test_raise_signal(tc, double_free_past_a_full_cache_aborts, SIGABRT);
 	tcase_add_test_raise_signal(tc, full_check_catches_older_double_free, SIGABRT);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("stress");
