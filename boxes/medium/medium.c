@@ -63,6 +63,7 @@ static HAK_TLS struct {
 	uint64_t now_ms;			/* read once per slow path */
 	uint64_t scan_ms;			/* last idle scan */
 	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
+	uint8_t batch[HAK_MEDIUM_NCLASSES];	/* next refill's size: 1, 2, 4, ... */
 } me;
 
 static struct central centrals[NSHARDS];
@@ -172,8 +173,10 @@ static bool setup(void)
 		return false;
 	me.ready = true;
 	T.room = budget;
-	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
 		T.bins[i].cap = caps[i];
+		me.batch[i] = 1;
+	}
 	hak_sys_thread_watch();
 	return true;
 }
@@ -225,10 +228,11 @@ void *hak_medium_alloc_slow(unsigned cls)
 	unsigned want = 1, got;
 	void *runs[BATCH_MAX];
 
-	if (setup()) {
+	if (setup()) {		/* slow start: a short-lived thread takes few blocks */
 		touch(cls);
-		want = HAK_MIN(HAK_MIN(T.bins[cls].cap / 2 + 1, (unsigned)BATCH_MAX),
+		want = HAK_MIN(HAK_MIN(T.bins[cls].cap / 2 + 1, (unsigned)me.batch[cls]),
 			       (unsigned)(T.room / size) + 1);
+		me.batch[cls] = (uint8_t)HAK_MIN(2u * me.batch[cls], (unsigned)BATCH_MAX);
 	}
 	got = me.ready ? central_take(cls, runs, want) : 0;
 	if (got)
