@@ -10,6 +10,7 @@ superslab 2 superslab.h
 bigcache 2 bigcache.h
 tiny 3 tiny.h
 pool_p1_p4 3 pool.h
+medium 3 medium.h
 frontend 5 -"
 layer_of() { echo "$LAYERS" | awk -v b="$1" '$1 == b { print $2 }'; }
 public_of() { echo "$LAYERS" | awk -v b="$1" '$1 == b { print $3 }'; }

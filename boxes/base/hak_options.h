@@ -54,10 +54,12 @@ static inline bool hak_option_is_path(const char *keywords)
 	  "times a thread's next chunk doubles, from _MB_INIT towards _MB_MAX") \
 	X(POOL_THP_MB, 10, 0, 1048576, NULL,				\
 	  "MiB of pool arena chunks on transparent huge pages, for the whole process: whole 2 MiB granules of new chunks, first come first served (faster 1-52 KiB blocks; each touched 2 MiB is committed whole)") \
+	X(MEDIUM_CACHE_KB, 4096, 0, 1048576, NULL,			\
+	  "most KiB of free medium blocks (52 KiB-1 MiB) each thread keeps; 0: none") \
 	X(SS_KEEP, 2, 0, 1024, NULL,					\
 	  "empty 2 MiB superslabs always kept mapped for reuse")	\
 	X(SS_DELAY_MS, 1000, 0, 3600000, NULL,				\
-	  "further empty superslabs, and idle pool spans and empty chunks, go back once idle this long; pool bins unused this long shrink") \
+	  "further empty superslabs, and idle pool spans and empty chunks, go back once idle this long; pool and medium bins unused this long shrink") \
 	X(BIGCACHE_MB, -1, -1, 1048576, NULL,				\
 	  "most MiB of freed large blocks kept for reuse, mappings and segment pages each (-1: 1/64 of memory, 16 MiB..1 GiB)") \
 	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\

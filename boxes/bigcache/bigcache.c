@@ -1,8 +1,8 @@
 /*
- * bigcache.c - large blocks: up to 512 KiB page-granular in shared segments
- * (segment.c), bigger ones in a mapping each (whole 2 MiB granules of
+ * bigcache.c - large blocks in a mapping each (whole 2 MiB granules of
  * address space; one mapped for the block is read-write up to its last page),
- * with a bounded cache of freed mappings.
+ * with a bounded cache of freed mappings. The page runs of the medium tier
+ * are in segment.c.
  *
  * The cache is a hash table with chaining, keyed by the size class of the
  * mapping (4 classes per doubling), plus one list in age order for eviction
@@ -467,8 +467,6 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	size = HAK_MAX(size, (size_t)1);
 	hak_count(allocs, 1);
 	hak_count(bytes_out, size);
-	if (segments && size <= SEG_BLOCK_MAX && align <= SEG_ALIGN_MAX)
-		return seg_alloc(size, zeroed);
 	/* Whole granules, so that freed neighbours can merge. */
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (plain && (h = cache_take(need))) {
@@ -522,9 +520,9 @@ const char *hak_bc_free(void *base, void *p)
 	uint64_t live = LIVE_MAGIC;
 	const char *why = NULL;
 
-	if (is_segment(base))
-		why = seg_free(base, p);
-	else if (!hak_bc_usable(base, p, &why))
+	if (is_segment(base))	/* runs go back through hak_bc_runs_free() */
+		return "invalid";
+	if (!hak_bc_usable(base, p, &why))
 		return why;
 	/* claimed: a second free racing with this one is reported, unless the
 	 * block was released or handed out again in between (best effort) */
@@ -579,8 +577,8 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	int err = 0;
 	void *nb;
 
-	if (is_segment(base))
-		return seg_resize(base, p, size);
+	if (is_segment(base))	/* a run's size is its class's: the caller copies */
+		return NULL;
 	if (size > SIZE_MAX / 4 - off)
 		return NULL;
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
@@ -762,8 +760,8 @@ static int bc_self_check(void)
 
 static void bc_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "large blocks > 52 KiB (<= %zu KiB in segments: %s); cache of %u blocks / %zu MiB, idle %llu ms",
-		 SEG_BLOCK_MAX >> 10, segments ? "on" : "off", max_entries, max_bytes >> 20,
+	snprintf(buf, len, "blocks > %zu KiB or over-aligned; page runs for medium (segments: %s); cache of %u blocks / %zu MiB, idle %llu ms",
+		 HAK_BC_RUN_MAX >> 10, segments ? "on" : "off", max_entries, max_bytes >> 20,
 		 (unsigned long long)delay_ms);
 }
 

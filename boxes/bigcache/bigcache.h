@@ -1,12 +1,14 @@
 /*
- * bigcache.h - the large tier: requests above 52 KiB, and aligned requests
- * that no size class can serve. Layer 2.
+ * bigcache.h - the large tier: requests above 1 MiB, and aligned requests
+ * that no size class can serve; and the page runs the medium tier is cut
+ * from. Layer 2.
  *
- * A block of up to 512 KiB (aligned to at most 4 KiB) is a run of 4 KiB
- * pages in a shared 2 MiB segment, so it costs no system call and its pages
- * serve any size once freed; a segment gives its free pages back once idle
- * for HAKMEM_BIGCACHE_DELAY_MS, and itself once empty.
- * Every bigger block lives in a mapping of whole 2 MiB granules from sysmem,
+ * Page runs (up to HAK_BC_RUN_MAX) are whole 4 KiB pages in 4 MiB segments,
+ * sharded so that threads do not share a lock; the medium tier (medium.h)
+ * takes and returns them in batches and reads a run's tag without a lock.
+ * A segment gives its free pages back once idle for
+ * HAKMEM_BIGCACHE_DELAY_MS, and itself once empty.
+ * Every other block lives in a mapping of whole 2 MiB granules from sysmem,
  * registered in the region map, with a 64 B header at its start; the user
  * pointer sits after it at the requested alignment. With HAKMEM_CHECK=full
  * the pages past the block's last one are inaccessible while it is live. Freed mappings are kept
@@ -38,13 +40,14 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed);
 
 /**
  * hak_bc_usable() - usable bytes of @p in the large region at @base (from
- * the region map): 0 when @p is not a live block's pointer, with @why set to
- * "double" (freed already) or "invalid" (anything else).
+ * the region map; a mapping or a segment): 0 when @p is not a live block's
+ * pointer, with @why set to "double" (freed already) or "invalid" (anything
+ * else).
  */
 size_t hak_bc_usable(void *base, const void *p, const char **why);
 
 /**
- * hak_bc_free() - free @p in the large region at @base, checked as
+ * hak_bc_free() - free @p in the large mapping at @base, checked as
  * hak_bc_usable() does, in one step: NULL once freed, else why not
  * ("double" or "invalid"; nothing changed).
  */
@@ -69,6 +72,35 @@ size_t hak_bc_cached_bytes(void);
 
 /** hak_bc_trim() - return every cached mapping and free segment page to the OS; returns bytes freed. */
 size_t hak_bc_trim(void);
+
+/* ------------------------------------------------------------ page runs */
+
+#define HAK_BC_RUN_MAX	((size_t)1 << 20)	/* the largest run */
+#define HAK_BC_RUN_ALIGN ((size_t)4096)		/* every run starts on a page */
+
+/**
+ * hak_bc_runs_alloc() - up to @n runs of @size bytes (<= HAK_BC_RUN_MAX)
+ * into @out, from shard @shard (any number; the caller keeps to one per
+ * thread), each tagged @tag (1..255) until it is freed. Takes the shard's
+ * lock once. Returns how many (0: ENOMEM). Where the page size is not
+ * 4 KiB it returns one block in a mapping of its own, which is freed with
+ * hak_bc_free() like any large block.
+ */
+unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out, unsigned n);
+
+/**
+ * hak_bc_runs_free() - give back @n runs from hak_bc_runs_alloc(), whose
+ * tags the caller has checked; each shard's lock is taken once. A run that
+ * is not live (freed twice) is reported and aborts.
+ */
+void hak_bc_runs_free(void *const *runs, unsigned n);
+
+/**
+ * hak_bc_run_tag() - the tag of the live run that starts at @p in segment
+ * @seg (the region map's base of @p), 0 for any other pointer in it. One
+ * load, no lock.
+ */
+unsigned hak_bc_run_tag(void *seg, const void *p);
 
 extern const struct hak_box hak_box_bigcache;
 

@@ -1,81 +1,116 @@
 /*
- * segment.c - large blocks up to SEG_BLOCK_MAX, page-granular.
+ * segment.c - page runs of up to HAK_BC_RUN_MAX bytes: the medium tier's
+ * backing store.
  *
- * A segment is one 2 MiB granule from sysmem, registered in the region map
- * as HAK_RMAP_SEGMENT (so the large-mapping coalescer, which reads its
- * HAK_RMAP_LARGE neighbours' headers, never looks at one), cut into 512
- * pages of 4 KiB: page 0 is this header, and
- * a block is a run of whole pages found first-fit in the free-page bitmap
- * (segments in address order), with no header of its own. So a 100 KiB block
- * takes 25 pages, not a mapping, and its pages serve any other size once it
- * is freed. Freed pages stay committed for reuse, up to HAKMEM_BIGCACHE_MB
- * in all (beyond it, a free gives back its segment's free pages at once);
- * once a segment has had no free for the delay, its free pages go back to
- * the OS (MADV_DONTNEED) at the next free, new segment or seg_decay(), and
- * an empty segment is unmapped.
+ * A segment is 4 MiB from sysmem, aligned to its size (so a run finds its
+ * segment by masking), registered in the region map as HAK_RMAP_SEGMENT
+ * (so the large-mapping coalescer, which reads its HAK_RMAP_LARGE
+ * neighbours' headers, never looks at one), cut into 1024 pages of 4 KiB:
+ * page 0 is this header, and a run is whole pages found first-fit in the
+ * free-page bitmap, with no header of its own. Each run's first page
+ * carries a tag byte (the medium class) written before the run is handed
+ * out and cleared when it comes back, so a free reads the class with one
+ * load and no lock.
  *
- * Lock: seg_lock protects the list and every segment's header. Never held
- * with bigcache's cache_lock, except by fork's handlers (cache_lock first).
+ * Segments belong to one of SEG_SHARDS shards; a thread allocates from the
+ * shard its caller names, and a run goes back to its own segment's shard.
+ * Freed pages stay committed for reuse, up to HAKMEM_BIGCACHE_MB in all
+ * (beyond it, a free gives back its segment's free pages); once a segment
+ * has had no free for the delay, its free pages go back to the OS
+ * (MADV_DONTNEED) and an empty segment is unmapped.
+ *
+ * Locks: each shard's lock protects its list and its segments' headers
+ * (except the tags, which are atomic bytes). No two are held at once except
+ * by fork's handlers and the self-check (in index order). No system call
+ * is made under one: new segments are mapped and registered before they
+ * are linked; pages to purge are taken out of the free map under the lock
+ * (as a run, so nobody allocates them), purged after it, and put back under
+ * it again; empty segments leave the list and the region map under the
+ * lock and are unmapped after.
  */
 #include <pthread.h>
+#include <string.h>
 
 #include "../base/hak_bitmap.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
+#include "bigcache.h"
 #include "segment.h"
 
 #define SEG_PAGE_SHIFT	12
 #define SEG_PAGE	((size_t)1 << SEG_PAGE_SHIFT)
-#define SEG_PAGES	((unsigned)(HAK_RMAP_GRANULE >> SEG_PAGE_SHIFT))
+#define SEG_SIZE	((size_t)4 << 20)	/* three 1 MiB runs fit */
+#define SEG_PAGES	((unsigned)(SEG_SIZE >> SEG_PAGE_SHIFT))
 #define SEG_WORDS	(SEG_PAGES / 64)
+#define SEG_SHARDS	8
+#define PURGE_MAX	16	/* page ranges purged per pass */
+
+struct shard {
+	pthread_mutex_t lock;
+	struct segment *segs;		/* address order */
+	uint64_t scanned_ms;		/* last expiry scan */
+} __attribute__((aligned(64)));
 
 struct segment {
 	uint64_t magic;			/* SEG_MAGIC */
-	struct segment *next, *prev;	/* address order */
+	struct segment *next, *prev;
+	struct shard *shard;		/* set before it is linked, never changed */
 	unsigned nfree;			/* free pages */
-	bool unpurged;			/* pages were freed since the last purge */
+	bool unpurged;			/* free pages may hold memory */
 	uint64_t freed_ms;		/* last free */
 	uint64_t free[SEG_WORDS];	/* bit: page free (never page 0) */
 	uint64_t dirty[SEG_WORDS];	/* bit: page handed out since mapped or purged */
-	uint16_t run[SEG_PAGES];	/* pages of the block starting here; kept after
+	uint16_t run[SEG_PAGES];	/* pages of the run starting here; kept after
 					 * its free, so that a second free is told apart */
+	_Atomic uint8_t tag[SEG_PAGES];	/* the live run's tag, 0 elsewhere */
 };
 
 BUILD_BUG_ON(sizeof(struct segment) > SEG_PAGE);
-BUILD_BUG_ON(SEG_BLOCK_MAX / SEG_PAGE >= SEG_PAGES);
-BUILD_BUG_ON(SEG_ALIGN_MAX > SEG_PAGE);
+BUILD_BUG_ON(HAK_BC_RUN_MAX / SEG_PAGE >= SEG_PAGES);
+BUILD_BUG_ON(SEG_SIZE % HAK_RMAP_GRANULE);
 
-static pthread_mutex_t seg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct segment *segs;
-static uint64_t delay_ms, scanned_ms;
-static size_t kept, max_kept;	/* free pages still committed (dirty), and the bound */
-static hak_counter_t allocs, frees, resizes, mapped, unmapped, purged_pages;
+/* What a pass collected under a shard's lock, for after it is dropped. */
+struct chores {
+	struct segment *gone;		/* unlinked and unregistered: unmap */
+	unsigned npurge;
+	struct { struct segment *s; unsigned first, n; } purge[PURGE_MAX];
+};
+
+static struct shard shards[SEG_SHARDS] = {
+	[0 ... SEG_SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+static bool enabled;		/* the page size is the one segments are cut in */
+static uint64_t delay_ms;
+static size_t max_kept;		/* bound on kept, in pages */
+static _Atomic size_t kept;	/* free pages still committed (dirty) */
+static hak_counter_t allocs, frees, mapped, unmapped, purged_pages;
 
 static unsigned pages_of(size_t size)
 {
 	return (unsigned)((size + SEG_PAGE - 1) >> SEG_PAGE_SHIFT);
 }
 
+static struct segment *seg_of(const void *p)
+{
+	return (struct segment *)((uintptr_t)p & ~(uintptr_t)(SEG_SIZE - 1));
+}
+
 bool seg_init(uint64_t delay, size_t max_bytes)
 {
 	delay_ms = delay;
 	max_kept = max_bytes >> SEG_PAGE_SHIFT;
-	return hak_sys_page_size() == SEG_PAGE;
+	enabled = hak_sys_page_size() == SEG_PAGE;
+	return enabled;
 }
 
 size_t seg_kept_bytes(void)
 {
-	size_t n;
-
-	pthread_mutex_lock(&seg_lock);
-	n = kept;
-	pthread_mutex_unlock(&seg_lock);
-	return n << SEG_PAGE_SHIFT;
+	return hak_atomic_load_relaxed(&kept) << SEG_PAGE_SHIFT;
 }
 
-static void link_locked(struct segment *s)
+static void link_locked(struct shard *sh, struct segment *s)
 {
-	struct segment **pp = &segs, *prev = NULL;
+	struct segment **pp = &sh->segs, *prev = NULL;
 
 	while (*pp && *pp < s) {
 		prev = *pp;
@@ -88,71 +123,84 @@ static void link_locked(struct segment *s)
 	*pp = s;
 }
 
-static void unlink_locked(struct segment *s)
+static void unlink_locked(struct shard *sh, struct segment *s)
 {
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		segs = s->next;
+		sh->segs = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
 }
 
-static struct segment *seg_new_locked(void)
+/* A fresh segment of @sh, mapped and registered; no lock held. */
+static struct segment *seg_new(struct shard *sh)
 {
 	struct segment *s;
 	void *p;
 
-	if (hak_sys_map(HAK_RMAP_GRANULE, HAK_RMAP_GRANULE, &p))
+	if (hak_sys_map(SEG_SIZE, SEG_SIZE, &p))
 		return NULL;
 	s = p;	/* the header is complete before registration publishes it */
 	s->magic = SEG_MAGIC;
+	s->shard = sh;
 	s->nfree = SEG_PAGES - 1;
 	hak_bits_assign(s->free, 1, SEG_PAGES - 1, true);
 	hak_bits_assign(s->dirty, 0, 1, true);
-	if (hak_rmap_register(p, HAK_RMAP_GRANULE, HAK_RMAP_SEGMENT)) {
-		hak_sys_unmap(p, HAK_RMAP_GRANULE);
+	if (hak_rmap_register(p, SEG_SIZE, HAK_RMAP_SEGMENT)) {
+		hak_sys_unmap(p, SEG_SIZE);
 		return NULL;
 	}
-	link_locked(s);
 	hak_count(mapped, 1);
 	return s;
 }
 
-/* Give back @s's free pages that hold memory; returns how many. */
-static unsigned purge_locked(struct segment *s)
+/* Pages [@first, @first + @n) of @s become one run (not free). */
+static void mark_run_locked(struct segment *s, unsigned first, unsigned n)
 {
-	unsigned n = 0, i = 1, end, d, e;
+	hak_bits_assign(s->free, first, n, false);
+	s->nfree -= n;
+	s->run[first] = (uint16_t)n;
+	for (unsigned i = first + 1; i < first + n; i++)
+		s->run[i] = 0;
+}
+
+/*
+ * Take @s's free pages that hold memory out of the free map, as runs, into
+ * @ch (as many as fit); they are purged once the lock is dropped.
+ */
+static void collect_purge_locked(struct segment *s, struct chores *ch)
+{
+	unsigned i = 1, end, d, e;
 
 	while ((i = hak_bits_next(s->free, i, SEG_PAGES, true)) < SEG_PAGES) {
 		end = hak_bits_next(s->free, i, SEG_PAGES, false);
 		for (d = i; (d = hak_bits_next(s->dirty, d, end, true)) < end; d = e) {
 			e = hak_bits_next(s->dirty, d, end, false);
-			/* a failure (mlock'd pages) keeps them dirty: calloc clears them */
-			if (hak_sys_decommit((char *)s + ((size_t)d << SEG_PAGE_SHIFT),
-					     (size_t)(e - d) << SEG_PAGE_SHIFT))
-				continue;
+			if (ch->npurge == PURGE_MAX)
+				return;	/* s stays unpurged: the next pass goes on */
+			mark_run_locked(s, d, e - d);
 			hak_bits_assign(s->dirty, d, e - d, false);
-			n += e - d;
+			hak_atomic_sub_relaxed(&kept, e - d);
+			ch->purge[ch->npurge].s = s;
+			ch->purge[ch->npurge].first = d;
+			ch->purge[ch->npurge++].n = e - d;
 		}
 		i = end;
 	}
 	s->unpurged = false;
-	kept -= n;
-	hak_count(purged_pages, n);
-	return n;
 }
 
 /*
  * Segments idle for the delay (or all, with @now 0 from trim): empty ones
- * leave the list and the region map and come back chained for unmapping
- * after the lock is dropped; the others give back their free pages.
+ * leave the list and the region map into @ch; the others' free pages are
+ * collected for purging.
  */
-static struct segment *expire_locked(uint64_t now, size_t *bytes)
+static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 {
-	struct segment *gone = NULL, *s, *next;
+	struct segment *s, *next;
 
-	for (s = segs; s; s = next) {
+	for (s = sh->segs; s; s = next) {
 		bool empty = s->nfree == SEG_PAGES - 1;
 
 		next = s->next;
@@ -160,85 +208,120 @@ static struct segment *expire_locked(uint64_t now, size_t *bytes)
 		if ((!s->unpurged && !empty) || (now && now - s->freed_ms < delay_ms))
 			continue;
 		if (empty) {
-			kept -= hak_bits_count(s->dirty, 1, SEG_PAGES - 1);
-			unlink_locked(s);
-			hak_rmap_unregister(s, HAK_RMAP_GRANULE);
-			s->next = gone;
-			gone = s;
-			*bytes += HAK_RMAP_GRANULE;
-		} else {
-			*bytes += (size_t)purge_locked(s) << SEG_PAGE_SHIFT;
+			hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, 1, SEG_PAGES - 1));
+			unlink_locked(sh, s);
+			hak_rmap_unregister(s, SEG_SIZE);
+			s->next = ch->gone;
+			ch->gone = s;
+		} else if (ch->npurge < PURGE_MAX) {
+			collect_purge_locked(s, ch);
 		}
 	}
-	return gone;
 }
 
-static void unmap_all(struct segment *s)
-{
-	while (s) {
-		struct segment *next = s->next;
-
-		hak_sys_unmap(s, HAK_RMAP_GRANULE);
-		hak_count(unmapped, 1);
-		s = next;
-	}
-}
-
-/* Purge at most once per clock step: the scan visits every segment. */
-static struct segment *maybe_expire_locked(void)
+/* Scan at most once per clock step: the scan visits every segment. */
+static void maybe_expire_locked(struct shard *sh, struct chores *ch)
 {
 	uint64_t now = hak_sys_now_ms();
-	size_t bytes = 0;
 
-	if (now == scanned_ms)
-		return NULL;
-	scanned_ms = now;
-	return expire_locked(now, &bytes);
+	if (now == sh->scanned_ms)
+		return;
+	sh->scanned_ms = now;
+	expire_locked(sh, now, ch);
 }
 
-void *seg_alloc(size_t size, bool *zeroed)
+/*
+ * The system calls of @ch, after @sh's lock was dropped: purge, then put
+ * the pages back as free (dirty again if the purge failed, e.g. mlock'd
+ * pages: calloc clears them), then unmap. Returns the bytes given back.
+ */
+static size_t finish(struct shard *sh, struct chores *ch)
 {
-	unsigned n = pages_of(size);
-	struct segment *s, *gone = NULL;
-	int first = -1;
+	size_t bytes = 0;
+	int err[PURGE_MAX];
 
-	hak_assert(size > 0 && size <= SEG_BLOCK_MAX);
-	pthread_mutex_lock(&seg_lock);
-	for (s = segs; s; s = s->next)
-		if (s->nfree >= n && (first = hak_bits_find_run(s->free, 1, SEG_PAGES, n)) >= 0)
-			break;
-	if (!s) {
-		gone = maybe_expire_locked();
-		s = seg_new_locked();
-		first = 1;
-	}
-	if (s) {
-		unsigned dirty = hak_bits_count(s->dirty, (unsigned)first, n);
+	for (unsigned k = 0; k < ch->npurge; k++)
+		err[k] = hak_sys_decommit((char *)ch->purge[k].s + ((size_t)ch->purge[k].first << SEG_PAGE_SHIFT),
+					  (size_t)ch->purge[k].n << SEG_PAGE_SHIFT);
+	if (ch->npurge) {
+		pthread_mutex_lock(&sh->lock);
+		for (unsigned k = 0; k < ch->npurge; k++) {
+			struct segment *s = ch->purge[k].s;
+			unsigned first = ch->purge[k].first, n = ch->purge[k].n;
 
-		hak_bits_assign(s->free, (unsigned)first, n, false);
-		s->nfree -= n;
-		kept -= dirty;
-		*zeroed = !dirty;
-		hak_bits_assign(s->dirty, (unsigned)first, n, true);
-		s->run[first] = (uint16_t)n;
-		for (unsigned i = (unsigned)first + 1; i < (unsigned)first + n; i++)
-			s->run[i] = 0;
+			hak_bits_assign(s->free, first, n, true);
+			s->nfree += n;
+			if (err[k]) {
+				hak_bits_assign(s->dirty, first, n, true);
+				hak_atomic_add_relaxed(&kept, n);
+				s->unpurged = true;
+			} else {
+				bytes += (size_t)n << SEG_PAGE_SHIFT;
+				hak_count(purged_pages, n);
+			}
+		}
+		pthread_mutex_unlock(&sh->lock);
 	}
-	pthread_mutex_unlock(&seg_lock);
-	unmap_all(gone);
-	if (!s)
-		return NULL;
-	hak_count(allocs, 1);
-	return (char *)s + ((size_t)first << SEG_PAGE_SHIFT);
+	for (struct segment *s = ch->gone, *next; s; s = next) {
+		next = s->next;
+		hak_sys_unmap(s, SEG_SIZE);
+		hak_count(unmapped, 1);
+		bytes += SEG_SIZE;
+	}
+	return bytes;
 }
 
-/* Page index of live block @p in @s, or 0 with @why set. */
+/* Up to @n runs of @np pages tagged @tag from @sh's segments into @out. */
+static unsigned take_locked(struct shard *sh, unsigned np, unsigned tag, void **out, unsigned n)
+{
+	unsigned got = 0;
+	int first;
+
+	for (struct segment *s = sh->segs; s && got < n; s = s->next)
+		while (got < n && s->nfree >= np &&
+		       (first = hak_bits_find_run(s->free, 1, SEG_PAGES, np)) >= 0) {
+			hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, (unsigned)first, np));
+			hak_bits_assign(s->dirty, (unsigned)first, np, true);
+			mark_run_locked(s, (unsigned)first, np);
+			atomic_store_explicit(&s->tag[first], (uint8_t)tag, memory_order_relaxed);
+			out[got++] = (char *)s + ((size_t)first << SEG_PAGE_SHIFT);
+		}
+	return got;
+}
+
+unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out, unsigned n)
+{
+	struct shard *sh = &shards[shard % SEG_SHARDS];
+	struct chores ch = { 0 };
+	unsigned np = pages_of(size), got;
+	struct segment *s;
+
+	hak_assert(size > 0 && size <= HAK_BC_RUN_MAX && tag > 0 && tag < 256 && n > 0);
+	if (unlikely(!enabled))	/* no segments: a mapping, untagged */
+		return (out[0] = hak_bc_alloc(size, SEG_PAGE, false, &(bool){ false })) != NULL;
+	pthread_mutex_lock(&sh->lock);
+	got = take_locked(sh, np, tag, out, n);
+	if (!got)
+		maybe_expire_locked(sh, &ch);
+	pthread_mutex_unlock(&sh->lock);
+	finish(sh, &ch);
+	if (!got && (s = seg_new(sh))) {
+		pthread_mutex_lock(&sh->lock);
+		link_locked(sh, s);
+		got = take_locked(sh, np, tag, out, n);
+		pthread_mutex_unlock(&sh->lock);
+	}
+	hak_count(allocs, got);
+	return got;
+}
+
+/* Page index of live run @p in @s, or 0 with @why set. */
 static unsigned block_locked(const struct segment *s, const void *p, const char **why)
 {
 	size_t off = (size_t)((const char *)p - (const char *)s);
 	unsigned i = (unsigned)(off >> SEG_PAGE_SHIFT);
 
-	if (off % SEG_PAGE || i == 0 || !s->run[i]) {
+	if (off % SEG_PAGE || i == 0 || i >= SEG_PAGES || !s->run[i]) {
 		*why = "invalid";
 		return 0;
 	}
@@ -249,124 +332,136 @@ static unsigned block_locked(const struct segment *s, const void *p, const char 
 	return i;
 }
 
+/* Free run @p of @s; NULL, or why not. */
+static const char *free_locked(struct segment *s, void *p, uint64_t now, struct chores *ch)
+{
+	const char *why = NULL;
+	unsigned i = block_locked(s, p, &why), n;
+
+	if (!i || !atomic_load_explicit(&s->tag[i], memory_order_relaxed))
+		return why ? why : "invalid";	/* a purge in flight: not a block */
+	n = s->run[i];
+	atomic_store_explicit(&s->tag[i], 0, memory_order_relaxed);
+	hak_bits_assign(s->free, i, n, true);
+	s->nfree += n;
+	s->unpurged = true;
+	s->freed_ms = now;
+	if (hak_atomic_add_relaxed(&kept, n) + n > max_kept && ch->npurge < PURGE_MAX)
+		collect_purge_locked(s, ch);
+	return NULL;
+}
+
+/*
+ * Each shard's runs under one hold of its lock; several shards in turn.
+ * A run that is not live (a double free the caller could not see) is fatal.
+ */
+void hak_bc_runs_free(void *const *runs, unsigned n)
+{
+	uint64_t now = hak_sys_now_ms(), left = 0;
+	const char *why = NULL;
+	void *bad = NULL;
+
+	for (unsigned base = 0; base < n && !bad; base += 64) {
+		unsigned m = HAK_MIN(n - base, 64u);
+
+		left = m == 64 ? ~(uint64_t)0 : ((uint64_t)1 << m) - 1;
+		while (left && !bad) {
+			struct shard *sh = seg_of(runs[base + (unsigned)__builtin_ctzll(left)])->shard;
+			struct chores ch = { 0 };
+
+			pthread_mutex_lock(&sh->lock);
+			for (unsigned k = 0; k < m && !bad; k++) {
+				struct segment *s = seg_of(runs[base + k]);
+
+				if (!(left >> k & 1) || s->shard != sh)
+					continue;
+				left &= ~((uint64_t)1 << k);
+				why = free_locked(s, runs[base + k], now, &ch);
+				if (why)
+					bad = runs[base + k];
+				else
+					hak_count(frees, 1);
+			}
+			maybe_expire_locked(sh, &ch);
+			pthread_mutex_unlock(&sh->lock);
+			finish(sh, &ch);
+		}
+	}
+	if (bad)
+		hak_fatal("%s free(%p)", why, bad);
+}
+
+unsigned hak_bc_run_tag(void *seg, const void *p)
+{
+	struct segment *s = seg;
+	size_t off = (size_t)((const char *)p - (const char *)s);
+
+	if (off % SEG_PAGE || off == 0 || off >= SEG_SIZE)
+		return 0;
+	return atomic_load_explicit(&s->tag[off >> SEG_PAGE_SHIFT], memory_order_relaxed);
+}
+
 size_t seg_usable(void *seg, const void *p, const char **why)
 {
 	struct segment *s = seg;
 	size_t n = 0;
 	unsigned i;
 
-	pthread_mutex_lock(&seg_lock);
+	pthread_mutex_lock(&s->shard->lock);
 	i = block_locked(s, p, why);
 	if (i)
 		n = (size_t)s->run[i] << SEG_PAGE_SHIFT;
-	pthread_mutex_unlock(&seg_lock);
+	pthread_mutex_unlock(&s->shard->lock);
 	return n;
-}
-
-const char *seg_free(void *seg, void *p)
-{
-	struct segment *s = seg, *gone;
-	const char *why = NULL;
-	unsigned i;
-
-	pthread_mutex_lock(&seg_lock);
-	i = block_locked(s, p, &why);
-	if (!i) {
-		pthread_mutex_unlock(&seg_lock);
-		return why;
-	}
-	hak_bits_assign(s->free, i, s->run[i], true);
-	s->nfree += s->run[i];
-	kept += s->run[i];
-	s->unpurged = true;
-	s->freed_ms = hak_sys_now_ms();
-	if (kept > max_kept)
-		purge_locked(s);
-	gone = maybe_expire_locked();
-	pthread_mutex_unlock(&seg_lock);
-	unmap_all(gone);
-	hak_count(frees, 1);
-	return NULL;
 }
 
 void seg_decay(void)
 {
-	struct segment *gone;
+	for (unsigned i = 0; i < SEG_SHARDS; i++) {
+		struct chores ch = { 0 };
 
-	if (pthread_mutex_trylock(&seg_lock))
-		return;
-	gone = maybe_expire_locked();
-	pthread_mutex_unlock(&seg_lock);
-	unmap_all(gone);
-}
-
-void *seg_resize(void *seg, void *p, size_t size)
-{
-	struct segment *s = seg;
-	const char *why = NULL;
-	unsigned i, n, old;
-	void *q = NULL;
-
-	if (size > SEG_BLOCK_MAX)
-		return NULL;	/* the caller moves it to a mapping of its own */
-	n = pages_of(size);
-	pthread_mutex_lock(&seg_lock);
-	i = block_locked(s, p, &why);
-	if (!i) {	/* freed by another thread since it was validated */
-		pthread_mutex_unlock(&seg_lock);
-		hak_fatal("%s realloc(%p)", why, p);
+		if (pthread_mutex_trylock(&shards[i].lock))
+			continue;
+		maybe_expire_locked(&shards[i], &ch);
+		pthread_mutex_unlock(&shards[i].lock);
+		finish(&shards[i], &ch);
 	}
-	old = s->run[i];
-	if (n <= old) {		/* the tail's pages go back to the segment */
-		hak_bits_assign(s->free, i + n, old - n, true);
-		s->nfree += old - n;
-		kept += old - n;
-		s->unpurged = true;
-		s->freed_ms = hak_sys_now_ms();
-		s->run[i] = (uint16_t)n;
-		q = p;
-	} else if (i + n <= SEG_PAGES &&	/* the pages that follow are all free */
-		   hak_bits_next(s->free, i + old, i + n, false) == i + n) {
-		kept -= hak_bits_count(s->dirty, i + old, n - old);
-		hak_bits_assign(s->free, i + old, n - old, false);
-		hak_bits_assign(s->dirty, i + old, n - old, true);
-		for (unsigned j = i + old; j < i + n; j++)
-			s->run[j] = 0;
-		s->nfree -= n - old;
-		s->run[i] = (uint16_t)n;
-		q = p;
-	}
-	pthread_mutex_unlock(&seg_lock);
-	if (q)
-		hak_count(resizes, 1);
-	return q;
 }
 
 size_t seg_trim(void)
 {
-	struct segment *gone;
-	size_t bytes = 0;
+	size_t bytes = 0, pass;
 
-	pthread_mutex_lock(&seg_lock);
-	gone = expire_locked(0, &bytes);
-	pthread_mutex_unlock(&seg_lock);
-	unmap_all(gone);
+	for (unsigned i = 0; i < SEG_SHARDS; i++) {
+		struct chores ch;
+
+		do {	/* PURGE_MAX ranges a pass; stop when a pass frees nothing */
+			memset(&ch, 0, sizeof(ch));
+			pthread_mutex_lock(&shards[i].lock);
+			expire_locked(&shards[i], 0, &ch);
+			pthread_mutex_unlock(&shards[i].lock);
+			bytes += pass = finish(&shards[i], &ch);
+		} while (ch.npurge == PURGE_MAX && pass);
+	}
 	return bytes;
 }
 
 void seg_prefork(void)
 {
-	pthread_mutex_lock(&seg_lock);
+	for (unsigned i = 0; i < SEG_SHARDS; i++)
+		pthread_mutex_lock(&shards[i].lock);
 }
 
 void seg_postfork_parent(void)
 {
-	pthread_mutex_unlock(&seg_lock);
+	for (unsigned i = SEG_SHARDS; i-- > 0;)
+		pthread_mutex_unlock(&shards[i].lock);
 }
 
 void seg_postfork_child(void)
 {
-	pthread_mutex_init(&seg_lock, NULL);
+	for (unsigned i = 0; i < SEG_SHARDS; i++)
+		pthread_mutex_init(&shards[i].lock, NULL);
 }
 
 /* Report the segments' counters; returns the bytes of their live blocks. */
@@ -374,14 +469,16 @@ uint64_t seg_stats(struct hak_stats_sink *st)
 {
 	unsigned n = 0, nfree = 0;
 
-	pthread_mutex_lock(&seg_lock);
-	for (struct segment *s = segs; s; s = s->next) {
-		n++;
-		nfree += s->nfree;
+	for (unsigned i = 0; i < SEG_SHARDS; i++) {
+		pthread_mutex_lock(&shards[i].lock);
+		for (struct segment *s = shards[i].segs; s; s = s->next) {
+			n++;
+			nfree += s->nfree;
+		}
+		pthread_mutex_unlock(&shards[i].lock);
 	}
-	pthread_mutex_unlock(&seg_lock);
 #define P(f) hak_stat(st, "seg_" #f, f);
-	P(allocs) P(frees) P(resizes) P(mapped) P(unmapped) P(purged_pages)
+	P(allocs) P(frees) P(mapped) P(unmapped) P(purged_pages)
 #undef P
 	hak_stat(st, "seg_live", n);
 	hak_stat(st, "seg_free_pages", nfree);
@@ -389,18 +486,23 @@ uint64_t seg_stats(struct hak_stats_sink *st)
 	return ((uint64_t)n * (SEG_PAGES - 1) - nfree) << SEG_PAGE_SHIFT;
 }
 
-/* Each segment: mapped and registered, the free count exact, every used page in one block. */
-static int segment_check(const struct segment *s)
+/*
+ * Each segment: mapped, registered, in its shard; the free count exact;
+ * every used page in one run; tags only on runs' first pages.
+ */
+static int segment_check(const struct segment *s, const struct shard *sh)
 {
 	unsigned nfree = 0;
 
-	if (s->magic != SEG_MAGIC || hak_rmap_lookup(s) != HAK_RMAP_SEGMENT || hak_bit(s->free, 0) ||
-	    (s->next && s->next <= s))
+	if (s->magic != SEG_MAGIC || s->shard != sh || hak_rmap_kind(hak_rmap_lookup(s)) != HAK_RMAP_SEGMENT ||
+	    hak_bit(s->free, 0) || (s->next && s->next <= s))
 		return 1;
 	for (unsigned i = 1; i < SEG_PAGES;) {
 		unsigned n = s->run[i];
 
 		if (hak_bit(s->free, i)) {
+			if (atomic_load_explicit(&s->tag[i], memory_order_relaxed))
+				return 1;
 			nfree++;
 			i++;
 			continue;
@@ -408,7 +510,7 @@ static int segment_check(const struct segment *s)
 		if (!n || i + n > SEG_PAGES || hak_bits_any(s->free, i, n))
 			return 1;
 		for (unsigned j = i + 1; j < i + n; j++)
-			if (s->run[j])
+			if (s->run[j] || atomic_load_explicit(&s->tag[j], memory_order_relaxed))
 				return 1;
 		i += n;
 	}
@@ -418,23 +520,25 @@ static int segment_check(const struct segment *s)
 /* ... and the kept count is the free pages still dirty, over all segments. */
 int seg_self_check(void)
 {
-	size_t dirty_free = 0;
+	size_t dirty_free = 0, k;
 	int errors = 0;
 
-	pthread_mutex_lock(&seg_lock);
-	for (struct segment *s = segs; s; s = s->next) {
-		if (segment_check(s)) {
-			hak_report("self-check: large segment %p: bad header, page map or free count",
-				   (void *)s);
-			errors++;
+	seg_prefork();
+	for (unsigned i = 0; i < SEG_SHARDS; i++)
+		for (struct segment *s = shards[i].segs; s; s = s->next) {
+			if (segment_check(s, &shards[i])) {
+				hak_report("self-check: segment %p: bad header, page map, tags or free count",
+					   (void *)s);
+				errors++;
+			}
+			for (unsigned w = 0; w < SEG_WORDS; w++)
+				dirty_free += (size_t)__builtin_popcountll(s->free[w] & s->dirty[w]);
 		}
-		for (unsigned k = 0; k < SEG_WORDS; k++)
-			dirty_free += (size_t)__builtin_popcountll(s->free[k] & s->dirty[k]);
-	}
-	if (dirty_free != kept) {
-		hak_report("self-check: large segments keep %zu free pages, count %zu", dirty_free, kept);
+	k = hak_atomic_load_relaxed(&kept);
+	seg_postfork_parent();
+	if (dirty_free != k) {
+		hak_report("self-check: segments keep %zu free pages, count %zu", dirty_free, k);
 		errors++;
 	}
-	pthread_mutex_unlock(&seg_lock);
 	return errors;
 }

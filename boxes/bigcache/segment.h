@@ -1,7 +1,8 @@
 /*
- * segment.h - private to the bigcache box: large blocks of up to
- * SEG_BLOCK_MAX bytes, cut page by page out of 2 MiB segments (segment.c).
- * Every call takes seg_lock; none holds it on return.
+ * segment.h - private to the bigcache box: page runs of up to
+ * HAK_BC_RUN_MAX bytes cut out of 4 MiB segments (segment.c), the backing
+ * store of the medium tier. Segments belong to one of SEG_SHARDS shards,
+ * each with its own lock; none is held on return.
  */
 #ifndef HAK_BC_SEGMENT_H
 #define HAK_BC_SEGMENT_H
@@ -9,8 +10,6 @@
 #include "../base/hak_base.h"
 #include "../base/hak_box.h"
 
-#define SEG_BLOCK_MAX	((size_t)512 << 10)
-#define SEG_ALIGN_MAX	((size_t)4096)		/* blocks start on a page */
 /* At a segment's first byte, where a large mapping's header has its magic. */
 #define SEG_MAGIC	0x5347455342494721ull	/* "!GIBSEGS" */
 
@@ -23,19 +22,15 @@ bool seg_init(uint64_t delay_ms, size_t max_bytes);
 /* seg_kept_bytes() - free pages kept committed for reuse. */
 size_t seg_kept_bytes(void);
 
-/* seg_alloc() - a page-aligned block of @size <= SEG_BLOCK_MAX bytes, NULL on ENOMEM. */
-void *seg_alloc(size_t size, bool *zeroed);
+/* seg_runs_alloc(), seg_runs_free(), seg_run_tag(): see hak_bc_runs_*() in bigcache.h. */
+unsigned seg_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out, unsigned n);
+void seg_runs_free(void *const *runs, unsigned n);
+unsigned seg_run_tag(void *seg, const void *p);
 
 /* seg_usable() - like hak_bc_usable() for @p in segment @seg. */
 size_t seg_usable(void *seg, const void *p, const char **why);
 
-/* seg_free() - free @p in @seg: NULL, or why not (not a live block). */
-const char *seg_free(void *seg, void *p);
-
-/* seg_resize() - @p holding @size bytes in place, or NULL. */
-void *seg_resize(void *seg, void *p, size_t size);
-
-/* seg_decay() - seg_free()'s work on idle segments, unless seg_lock is busy. */
+/* seg_decay() - give back what idled in each shard whose lock is free. */
 void seg_decay(void);
 
 /* seg_trim() - return free pages and empty segments now; returns bytes. */

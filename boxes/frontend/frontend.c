@@ -12,6 +12,7 @@
 
 #include "../base/hak_base.h"
 #include "../bigcache/bigcache.h"
+#include "../medium/medium.h"
 #include "../pool_p1_p4/pool.h"
 #include "../regionmap/regionmap.h"
 #include "../superslab/superslab.h"
@@ -21,7 +22,7 @@
 #include "hakmem.h"
 
 /* HAK_STATS_FAST: per-thread counts, merged at thread exit. */
-#define HAK_FAST_STAT_FIELDS(X) X(tiny_allocs) X(pool_allocs) X(frees)
+#define HAK_FAST_STAT_FIELDS(X) X(tiny_allocs) X(pool_allocs) X(medium_allocs) X(frees)
 
 struct fast_stats {
 #define X(f) uint64_t f;
@@ -62,6 +63,12 @@ HAK_FAST_PATH void *alloc_fast(size_t size)
 			STAT_FAST(pool_allocs);
 			return p;
 		}
+	} else if (size <= HAK_MEDIUM_MAX) {
+		p = hak_medium_pop(hak_medium_class(size));
+		if (likely(p)) {
+			STAT_FAST(medium_allocs);
+			return p;
+		}
 	}
 	return alloc_slow(size, HAK_MIN_ALIGN, NULL);
 }
@@ -90,7 +97,8 @@ static void *refill(void *(*slow)(unsigned), unsigned cls)
 
 /*
  * Every allocation that missed the fast path. Span starts are 64 KiB
- * aligned, so a class whose block size is a multiple of @align serves it.
+ * aligned, so a class whose block size is a multiple of @align serves it;
+ * medium blocks start on a page.
  */
 static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 {
@@ -113,6 +121,11 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 		p = hak_pool_pop(cls);
 		p = p ? p : refill(hak_pool_alloc_slow, cls);
 		STAT_FAST(pool_allocs);
+	} else if (size <= HAK_MEDIUM_MAX && align <= HAK_MEDIUM_ALIGN) {
+		cls = hak_medium_class(HAK_MAX(size, (size_t)1));
+		p = hak_medium_pop(cls);
+		p = p ? p : hak_medium_alloc_slow(cls);
+		STAT_FAST(medium_allocs);
 	} else {
 		p = hak_bc_alloc(size, HAK_MAX(align, (size_t)HAK_MIN_ALIGN), zeroed != NULL, &z);
 		hak_count(large_allocs, 1);
@@ -169,12 +182,6 @@ static void foreign(void *p, const char *api)
 	hak_count(foreign_forwarded, 1);
 }
 
-/* The region of entry @e is bigcache's: a large mapping or a segment. */
-static bool bigcache_owns(uint32_t e)
-{
-	return hak_rmap_kind(e) == HAK_RMAP_LARGE || hak_rmap_kind(e) == HAK_RMAP_SEGMENT;
-}
-
 /*
  * Usable size of @p, reporting (and aborting) on a pointer that is HAKMEM's
  * region but not a live block; 0 for a pointer HAKMEM does not own at all.
@@ -191,8 +198,12 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 	case HAK_RMAP_SUPERSLAB:
 	case HAK_RMAP_POOL:
 		hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
-	case HAK_RMAP_LARGE:
 	case HAK_RMAP_SEGMENT:
+		n = hak_medium_usable(hak_rmap_base(e, p), p, &why);
+		if (!n)
+			hak_fatal("%s %s(%p)", why, api, p);
+		return n;
+	case HAK_RMAP_LARGE:
 		n = hak_bc_usable(hak_rmap_base(e, p), p, &why);
 		if (!n)
 			hak_fatal("%s %s(%p)", why, api, p);
@@ -210,7 +221,7 @@ static HAK_SLOW_PATH void free_slow(void *p)
 	uint32_t e = hak_rmap_lookup(p);
 	const char *why;
 
-	if (bigcache_owns(e)) {		/* checked and freed in one step */
+	if (hak_rmap_kind(e) == HAK_RMAP_LARGE) {	/* checked and freed in one step */
 		why = hak_bc_free(hak_rmap_base(e, p), p);
 		if (why)
 			hak_fatal("%s free(%p)", why, p);
@@ -227,9 +238,23 @@ static HAK_SLOW_PATH void free_slow(void *p)
 	next_free(p);
 }
 
+/* A medium block's class is its run's tag in its segment; anything else is free_slow()'s. */
+static __attribute__((noinline)) void free_other(void *p)
+{
+	uint32_t e = hak_rmap_lookup(p);
+
+	if (likely(hak_rmap_kind(e) == HAK_RMAP_SEGMENT)) {
+		STAT_FAST(frees);
+		hak_medium_free(hak_rmap_base(e, p), p);
+	} else {
+		free_slow(p);
+	}
+}
+
 /*
  * One lookup in the page-class map finds both the tier and the class of a
- * tiny or pool block; anything else (large, foreign, NULL, misaligned) goes
+ * tiny or pool block; a medium block is found through the region map
+ * (free_other()); anything else (large, foreign, NULL, misaligned) goes
  * to free_slow(). A block whose bin declines it goes to that tier's slow path.
  */
 HAK_EXPORT void hak_free(void *p)
@@ -248,7 +273,7 @@ HAK_EXPORT void hak_free(void *p)
 		STAT_FAST(frees);
 		hak_pool_free(p, cls);
 	} else {
-		free_slow(p);
+		free_other(p);
 	}
 }
 
@@ -323,7 +348,7 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size)
 	}
 	if (size <= old && size > old / 2)
 		return p;
-	if (bigcache_owns(e) && size > HAK_POOL_MAX) {
+	if (hak_rmap_kind(e) == HAK_RMAP_LARGE && size > HAK_POOL_MAX) {
 		q = hak_bc_resize(hak_rmap_base(e, p), p, size);
 		if (q)
 			return q;

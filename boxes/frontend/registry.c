@@ -15,6 +15,7 @@
 
 #include "../base/hak_base.h"
 #include "../bigcache/bigcache.h"
+#include "../medium/medium.h"
 #include "../pool_p1_p4/pool.h"
 #include "../regionmap/regionmap.h"
 #include "../superslab/superslab.h"
@@ -30,6 +31,7 @@ static const struct hak_box *const hak_boxes[] = {
 	&hak_box_superslab,
 	&hak_box_bigcache,
 	&hak_box_pool,
+	&hak_box_medium,
 	&hak_box_tiny,
 	&hak_box_frontend,
 };

@@ -46,7 +46,7 @@ enum hak_rmap_kind {
 	HAK_RMAP_SUPERSLAB = 1,
 	HAK_RMAP_LARGE = 2,
 	HAK_RMAP_POOL = 3,
-	HAK_RMAP_SEGMENT = 4,	/* large blocks <= 512 KiB, page by page (bigcache) */
+	HAK_RMAP_SEGMENT = 4,	/* page runs <= 1 MiB of the medium tier (bigcache) */
 };
 
 /**

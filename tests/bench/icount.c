@@ -2,8 +2,8 @@
  * icount TIER PAIRS - a fixed, short malloc+free workload per tier for
  * instruction counting under callgrind (tools/bench/icount.sh).
  *
- * TIER is tiny (16..1024 B, 256 live slots), pool (8..32 KiB, 64 slots) or
- * large (64 KiB..1 MiB, 8 slots). A ring of slots is walked PAIRS times:
+ * TIER is tiny (16..1024 B, 256 live slots), pool (8..32 KiB, 64 slots),
+ * medium (56 KiB..1 MiB, 64 slots) or large (64 KiB..1 MiB, 8 slots). A ring of slots is walked PAIRS times:
  * free the slot's block if it holds one, malloc a new one into it; at the
  * end the rest are freed, so the run is exactly PAIRS mallocs and PAIRS
  * frees. Sizes come from a fixed-seed PRNG, so every allocator sees the same
@@ -29,6 +29,7 @@ struct tier {
 static const struct tier tiers[] = {
 	{ "tiny", 16, 1024, 256 },
 	{ "pool", 8 << 10, 32 << 10, 64 },
+	{ "medium", 56 << 10, 1 << 20, 64 },
 	{ "large", 64 << 10, 1 << 20, 8 },
 };
 
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], tiers[i].name))
 			t = &tiers[i];
 	if (!t) {
-		fprintf(stderr, "usage: %s tiny|pool|large PAIRS\n", argv[0]);
+		fprintf(stderr, "usage: %s tiny|pool|medium|large PAIRS\n", argv[0]);
 		return 2;
 	}
 	snprintf(name, sizeof(name), "icount_%s", t->name);

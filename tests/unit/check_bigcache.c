@@ -1,4 +1,7 @@
-/* check_bigcache.c - large blocks: alignment, reuse, bounds, trim, resize, segments. */
+/*
+ * check_bigcache.c - large blocks (above 1 MiB: smaller ones are medium):
+ * alignment, reuse, bounds, trim, resize. Segment runs: check_medium.c.
+ */
 #include <errno.h>
 #include <sys/mman.h>
 #include <pthread.h>
@@ -55,14 +58,14 @@ END_TEST
 
 START_TEST(freed_block_is_reused_then_trimmed)
 {
-	void *p = hak_malloc(MiB), *q;
+	void *p = hak_malloc(3 * MiB / 2), *q;
 
 	ck_assert_uint_eq((uintptr_t)p % 64, 0);
-	ck_assert_uint_ge(hak_malloc_usable_size(p), MiB);
-	memset(p, 1, MiB);
+	ck_assert_uint_ge(hak_malloc_usable_size(p), 3 * MiB / 2);
+	memset(p, 1, 3 * MiB / 2);
 	hak_free(p);
 	ck_assert_uint_ge(hak_bc_cached_bytes(), MiB);
-	q = hak_malloc(MiB - 4096);	/* within the reuse window */
+	q = hak_malloc(3 * MiB / 2 - 4096);	/* within the reuse window */
 	ck_assert_ptr_eq(q, p);
 	hak_free(q);
 	ck_assert_uint_ge(hak_bc_trim(), MiB);
@@ -77,8 +80,8 @@ START_TEST(entries_bound_is_honoured)
 
 	setenv("HAKMEM_BIGCACHE_ENTRIES", "2", 1);
 	for (int i = 0; i < 6; i++) {
-		p[i] = hak_malloc(600000 + (size_t)i * 70000);
-		spacer[i] = hak_malloc(600000);	/* live: keeps freed blocks apart */
+		p[i] = hak_malloc(1100000 + (size_t)i * 70000);
+		spacer[i] = hak_malloc(1100000);	/* live: keeps freed blocks apart */
 	}
 	for (int i = 0; i < 6; i++)
 		hak_free(p[i]);
@@ -135,7 +138,7 @@ END_TEST
 
 START_TEST(usable_tells_invalid_from_double)
 {
-	char *p = hak_malloc(MiB);
+	char *p = hak_malloc(3 * MiB / 2);
 	const char *why = NULL;
 
 	ck_assert_uint_eq(hak_bc_usable(base_of(p), p + 16, &why), 0);
@@ -149,7 +152,7 @@ END_TEST
 /* A freed block merged into a cached neighbour is still seen as freed. */
 START_TEST(usable_sees_double_free_after_merge)
 {
-	char *a = hak_malloc(600000), *b = hak_malloc(600000);
+	char *a = hak_malloc(1200000), *b = hak_malloc(1200000);
 	const char *why = NULL;
 
 	hak_free(b);
@@ -180,7 +183,7 @@ END_TEST
 /* Freed blocks are found again by best fit, the newest of equals first. */
 START_TEST(hits_misses_and_chaining)
 {
-	size_t small = 600000, big = 7 * MiB;
+	size_t small = 1200000, big = 7 * MiB;
 	void *spacer[3], *a, *b, *c;
 
 	a = hak_malloc(small);
@@ -212,7 +215,7 @@ static void cache_three_blocks(void *spacer[3])
 	for (int i = 0; i < 3; i++) {
 		p[i] = hak_malloc(4 * MiB - 64);	/* exactly two granules */
 		memset(p[i], 'a' + i, 4 * MiB - 64);
-		spacer[i] = hak_malloc(600000);	/* live: keeps them apart */
+		spacer[i] = hak_malloc(1200000);	/* live: keeps them apart */
 	}
 	for (int i = 0; i < 3; i++)
 		hak_free(p[i]);
@@ -422,8 +425,8 @@ START_TEST(oldest_is_evicted_first)
 
 	setenv("HAKMEM_BIGCACHE_ENTRIES", "2", 1);
 	for (int i = 0; i < 3; i++) {
-		p[i] = hak_malloc(MiB);
-		spacer[i] = hak_malloc(MiB);	/* live: keeps freed blocks from merging */
+		p[i] = hak_malloc(3 * MiB / 2);
+		spacer[i] = hak_malloc(3 * MiB / 2);	/* live: keeps freed blocks from merging */
 	}
 	for (int i = 0; i < 3; i++)
 		hak_free(p[i]);
@@ -440,8 +443,8 @@ START_TEST(idle_blocks_expire)
 	void *a, *b, *spacer;
 
 	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
-	a = hak_malloc(MiB);
-	spacer = hak_malloc(MiB);
+	a = hak_malloc(3 * MiB / 2);
+	spacer = hak_malloc(3 * MiB / 2);
 	b = hak_malloc(2 * MiB);
 	hak_free(a);
 	ck_assert_uint_ne(hak_rmap_lookup(a), 0);
@@ -574,11 +577,11 @@ END_TEST
  */
 START_TEST(fresh_block_ends_at_its_last_page)
 {
-	size_t open = (64 + 600000 + 4095) & ~(size_t)4095;
+	size_t open = (64 + 1200000 + 4095) & ~(size_t)4095;
 	char *p, *h, *q;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
-	p = hak_malloc(600000);
+	p = hak_malloc(1200000);
 	h = base_of(p);
 	ck_assert_uint_eq(hak_malloc_usable_size(p), open - 64);
 	ck_assert_str_eq(unit_prot_at(h + open - 1), "rw-p");
@@ -589,7 +592,7 @@ START_TEST(fresh_block_ends_at_its_last_page)
 	hak_free(p);
 	ck_assert_str_eq(unit_prot_at(h + open), "rw-p");	/* cached whole */
 	ck_assert(unit_charged_at(h + open));
-	q = hak_malloc(600000);				/* a hit: no mprotect */
+	q = hak_malloc(1200000);			/* a hit: no mprotect */
 	ck_assert_ptr_eq(q, p);
 	ck_assert_uint_eq(hak_malloc_usable_size(q), 2 * MiB - 64);
 	memset(q, 2, 2 * MiB - 64);
@@ -621,12 +624,12 @@ START_TEST(realloc_opens_a_fresh_block_whole)
 	char *p, *h, *q;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
-	p = hak_malloc(600000);
+	p = hak_malloc(1200000);
 	h = base_of(p);
-	memset(p, 1, 600000);
-	q = hak_realloc(p, MiB);			/* same granule: opened in place */
+	memset(p, 1, 1200000);
+	q = hak_realloc(p, 3 * MiB / 2);		/* same granule: opened in place */
 	ck_assert_ptr_eq(q, p);
-	ck_assert_int_eq(q[599999], 1);
+	ck_assert_int_eq(q[1199999], 1);
 	ck_assert_uint_eq(hak_malloc_usable_size(q), 2 * MiB - 64);
 	ck_assert_str_eq(unit_prot_at(h + 2 * MiB - 1), "rw-p");
 	memset(q, 2, 2 * MiB - 64);
@@ -642,10 +645,10 @@ END_TEST
 START_TEST(block_ends_at_its_last_page)
 {
 	char *p, *h, *q;
-	size_t open = (64 + 600000 + 4095) & ~(size_t)4095;
+	size_t open = (64 + 1200000 + 4095) & ~(size_t)4095;
 
 	setenv("HAKMEM_CHECK", "full", 1);
-	p = hak_malloc(600000);
+	p = hak_malloc(1200000);
 	h = base_of(p);
 	ck_assert_uint_eq(hak_malloc_usable_size(p), open - 64);
 	ck_assert_str_eq(unit_prot_at(h + open - 1), "rw-p");
@@ -653,7 +656,7 @@ START_TEST(block_ends_at_its_last_page)
 	memset(p, 1, open - 64);
 	q = hak_realloc(p, 3 * MiB / 2);	/* same granule: opened in place */
 	ck_assert_ptr_eq(q, p);
-	ck_assert_int_eq(q[599999], 1);
+	ck_assert_int_eq(q[1199999], 1);
 	memset(q, 2, 3 * MiB / 2);
 	q = hak_realloc(p, 700 << 10);		/* less than half: closed again */
 	ck_assert_ptr_eq(q, p);
@@ -695,8 +698,8 @@ START_TEST(block_that_cannot_reopen_is_released)
 	char *p, *keep;
 
 	setenv("HAKMEM_CHECK", "full", 1);
-	p = hak_malloc(600000);
-	keep = hak_malloc(600000);
+	p = hak_malloc(1200000);
+	keep = hak_malloc(1200000);
 
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
 	hak_sys_fail_after = 0;
@@ -710,178 +713,24 @@ START_TEST(block_that_cannot_reopen_is_released)
 }
 END_TEST
 
-/* ------------------------------------------------ page-granular segments */
-
-#define KiB ((size_t)1 << 10)
-
-static long seg_stat(const char *name)
-{
-	return unit_stat(name, " ");
-}
-
-/* Blocks up to 512 KiB are runs of 4 KiB pages in one shared 2 MiB segment. */
-START_TEST(small_large_blocks_share_a_segment_page_by_page)
-{
-	char *a = hak_malloc(100 * KiB), *b = hak_malloc(200 * KiB + 1), *c;
-
-	ck_assert_ptr_eq(base_of(a), base_of(b));
-	ck_assert_int_eq(hak_rmap_lookup(a), HAK_RMAP_SEGMENT);	/* one granule */
-	ck_assert_uint_eq((uintptr_t)a % 4096, 0);
-	ck_assert_ptr_eq(b, a + 100 * KiB);			/* the next page */
-	ck_assert_uint_eq(hak_malloc_usable_size(b), 200 * KiB + 4096);
-	memset(a, 1, 100 * KiB);
-	memset(b, 2, 200 * KiB + 1);
-	hak_free(a);
-	c = hak_malloc(60 * KiB);				/* first fit: a's pages */
-	ck_assert_ptr_eq(c, a);
-	ck_assert_int_eq(b[0], 2);
-	ck_assert_int_eq(seg_stat("bigcache.seg_mapped"), 1);
-	ck_assert_int_eq(hak_self_check(), 0);
-	hak_free(b);
-	hak_free(c);
-	ck_assert_int_eq(hak_self_check(), 0);
-}
-END_TEST
-
-START_TEST(segment_calloc_of_reused_pages_is_zero)
-{
-	unsigned char *p = hak_malloc(300 * KiB), *q, any = 0;
-
-	memset(p, 0xab, 300 * KiB);
-	hak_free(p);
-	q = hak_calloc(1, 300 * KiB);
-	ck_assert_ptr_eq(q, p);
-	for (size_t i = 0; i < 300 * KiB; i++)
-		any |= q[i];
-	ck_assert_uint_eq(any, 0);
-	hak_free(q);
-}
-END_TEST
-
-START_TEST(segment_usable_tells_invalid_from_double)
-{
-	char *p = hak_malloc(100 * KiB), *q = hak_malloc(100 * KiB);
-	const char *why = NULL;
-
-	ck_assert_uint_eq(hak_bc_usable(base_of(p), p + 4096, &why), 0);
-	ck_assert_str_eq(why, "invalid");
-	ck_assert_uint_eq(hak_bc_usable(base_of(p), p + 16, &why), 0);
-	ck_assert_str_eq(why, "invalid");
-	ck_assert_uint_eq(hak_bc_usable(base_of(p), base_of(p), &why), 0);	/* the header page */
-	ck_assert_str_eq(why, "invalid");
-	hak_free(p);
-	ck_assert_uint_eq(hak_bc_usable(base_of(p), p, &why), 0);
-	ck_assert_str_eq(why, "double");
-	hak_free(q);
-}
-END_TEST
-
-/* realloc grows into free pages that follow, and shrinks by freeing the tail. */
-START_TEST(segment_blocks_resize_in_place)
-{
-	char *p = hak_malloc(100 * KiB), *q;
-
-	memset(p, 5, 100 * KiB);
-	q = hak_realloc(p, 400 * KiB);
-	ck_assert_ptr_eq(q, p);
-	for (size_t i = 0; i < 100 * KiB; i += 997)
-		ck_assert_int_eq(q[i], 5);
-	memset(q, 6, 400 * KiB);
-	q = hak_realloc(p, 70 * KiB);
-	ck_assert_ptr_eq(q, p);
-	ck_assert_uint_eq(hak_malloc_usable_size(q), 72 * KiB);
-	ck_assert_ptr_eq(hak_malloc(300 * KiB), p + 72 * KiB);	/* the freed tail */
-	ck_assert_int_eq(seg_stat("bigcache.seg_resizes"), 2);
-	ck_assert_int_eq(hak_self_check(), 0);
-}
-END_TEST
-
-/* malloc_trim gives back free pages at once, and empty segments whole. */
-START_TEST(segment_trim_purges_then_unmaps)
-{
-	char *a = hak_malloc(100 * KiB), *b = hak_malloc(100 * KiB);
-
-	memset(b, 1, 100 * KiB);
-	hak_free(b);
-	ck_assert_int_eq(hak_malloc_trim(0), 1);	/* decommitted counts as released */
-	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 25);
-	ck_assert_int_eq(seg_stat("bigcache.seg_unmapped"), 0);
-	hak_free(a);
-	hak_bc_trim();
-	ck_assert_int_eq(seg_stat("bigcache.seg_unmapped"), 1);
-	ck_assert_uint_eq(hak_rmap_lookup(a), 0);
-	ck_assert_int_eq(hak_self_check(), 0);
-}
-END_TEST
-
-/* Free segment pages count as cached, and HAKMEM_BIGCACHE_MB bounds them too. */
-START_TEST(segment_pages_kept_are_bounded)
-{
-	char *p[3];
-
-	setenv("HAKMEM_BIGCACHE_MB", "1", 1);
-	for (int i = 0; i < 3; i++) {
-		p[i] = hak_malloc(400 * KiB);
-		memset(p[i], 1, 400 * KiB);
-	}
-	hak_free(p[0]);
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 400 * KiB);
-	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 0);
-	hak_free(p[1]);
-	hak_free(p[2]);		/* 1.2 MB > 1 MiB: the segment's free pages go back */
-	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 300);
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
-	ck_assert_int_eq(hak_self_check(), 0);
-	hak_bc_trim();		/* empty, and purged already: unmapped all the same */
-	ck_assert_int_eq(seg_stat("bigcache.seg_unmapped"), 1);
-	ck_assert_uint_eq(hak_rmap_lookup(p[0]), 0);
-}
-END_TEST
-
 /* Idle large blocks go back even if only small requests follow: at refills. */
 START_TEST(idle_blocks_expire_at_small_refills)
 {
-	char *big, *seg, *keep;
+	char *big;
 	void *small;
 
 	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
 	big = hak_malloc(4 * MiB);
-	seg = hak_malloc(100 * KiB);
-	keep = hak_malloc(100 * KiB);	/* the segment stays, its free pages go */
 	memset(big, 1, 4 * MiB);
-	memset(seg, 1, 100 * KiB);
 	hak_free(big);
-	hak_free(seg);
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB + 100 * KiB);	/* granules */
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);	/* granules */
 	usleep(150 * 1000);
 	small = hak_malloc(48);		/* its class's first: a refill */
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
 	/* counted, not looked up: the refill may map the same address */
 	ck_assert_int_eq(unit_stat("bigcache.expired", " "), 1);
-	ck_assert_int_eq(seg_stat("bigcache.seg_purged_pages"), 25);
 	ck_assert_int_eq(hak_self_check(), 0);
 	hak_free(small);
-	hak_free(keep);
-}
-END_TEST
-
-/* A segment with no free for HAKMEM_BIGCACHE_DELAY_MS goes back at the next free. */
-START_TEST(idle_empty_segment_is_unmapped)
-{
-	char *p[6];
-
-	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
-	for (int i = 0; i < 6; i++)	/* 98 pages each: the sixth opens a second segment */
-		p[i] = hak_malloc(400 * KiB - 64);
-	ck_assert_ptr_ne(base_of(p[5]), base_of(p[0]));
-	for (int i = 0; i < 5; i++)
-		hak_free(p[i]);
-	usleep(150 * 1000);
-	hak_free(p[5]);
-	ck_assert_int_eq(seg_stat("bigcache.seg_unmapped"), 1);
-	ck_assert_uint_eq(hak_rmap_lookup(p[0]), 0);
-	ck_assert_uint_ne(hak_rmap_lookup(p[5]), 0);	/* freed just now: kept */
-	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
 
@@ -921,16 +770,6 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, block_ends_at_its_last_page);
 	tcase_add_test(tc, block_that_cannot_reopen_is_released);
 	tcase_add_test(tc, tail_that_cannot_close_counts_as_closed);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("segments");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, small_large_blocks_share_a_segment_page_by_page);
-	tcase_add_test(tc, segment_calloc_of_reused_pages_is_zero);
-	tcase_add_test(tc, segment_usable_tells_invalid_from_double);
-	tcase_add_test(tc, segment_blocks_resize_in_place);
-	tcase_add_test(tc, segment_trim_purges_then_unmaps);
-	tcase_add_test(tc, idle_empty_segment_is_unmapped);
-	tcase_add_test(tc, segment_pages_kept_are_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -85,7 +85,7 @@ END_TEST
 
 START_TEST(allocations_are_registered)
 {
-	void *small = hak_malloc(24), *mid = hak_malloc(20000), *big = hak_malloc(1 << 20);
+	void *small = hak_malloc(24), *mid = hak_malloc(20000), *big = hak_malloc(2 << 20);
 	void *seg = hak_malloc(100000);
 
 	ck_assert_int_eq(hak_rmap_lookup(small), HAK_RMAP_SUPERSLAB);	/* one granule: kind alone */
@@ -96,7 +96,7 @@ START_TEST(allocations_are_registered)
 	ck_assert_uint_eq(hak_rmap_class(small), hak_ss_size_class(24));
 	ck_assert_uint_eq(hak_rmap_class(mid), hak_ss_size_class(20000));
 	ck_assert_uint_eq(hak_rmap_class(big), HAK_RMAP_NO_CLASS);
-	ck_assert_int_eq(hak_rmap_lookup(seg), HAK_RMAP_SEGMENT);
+	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(seg)), HAK_RMAP_SEGMENT);
 	ck_assert_uint_eq(hak_rmap_class(seg), HAK_RMAP_NO_CLASS);
 	hak_free(seg);
 	hak_free(small);

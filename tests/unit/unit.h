@@ -26,6 +26,7 @@ Suite *superslab_suite(void);
 Suite *bigcache_suite(void);
 Suite *tiny_suite(void);
 Suite *pool_suite(void);
+Suite *medium_suite(void);
 Suite *frontend_suite(void);
 Suite *faults_suite(void);
 

@@ -20,7 +20,7 @@ BIN=out/release/bench
 OUTDIR=out/bench
 # shellcheck source=tools/bench/allocators.sh
 . tools/bench/allocators.sh
-TIERS=("tiny 100000" "pool 100000" "large 5000")
+TIERS=("tiny 100000" "pool 100000" "medium 20000" "large 5000")
 
 
 command -v valgrind >/dev/null || {
@@ -94,7 +94,7 @@ for a in "${ALLOCS[@]}"; do
 	sep+=("---:")
 done
 lines=("$(row "${header[@]}")" "$(row "${sep[@]}")")
-declare -A SIZES=([tiny]="16 B-1 KiB" [pool]="8-32 KiB" [large]="64 KiB-1 MiB")
+declare -A SIZES=([tiny]="16 B-1 KiB" [pool]="8-32 KiB" [medium]="56 KiB-1 MiB" [large]="64 KiB-1 MiB")
 for t in "${TIERS[@]}"; do
 	read -r tier pairs <<<"$t"
 	cells=("$tier (${SIZES[$tier]}, $pairs)")

@@ -1,0 +1,1 @@
+lib-src += boxes/medium/medium.c

@@ -1,0 +1,553 @@
+/*
+ * medium.c - per-thread caches of page runs for 52 KiB - 1 MiB (medium.h).
+ *
+ * Three levels: a thread's bins; per shard and class, a central list of
+ * blocks (an array, so moving a batch touches no block); and bigcache's
+ * segments. A miss takes a batch from its shard's central list, or else
+ * cuts one from the segments; a flush puts a batch into the central list,
+ * and what does not fit goes back to the segments. So a block keeps its
+ * class and its pages while it circulates (no search, no first touch of
+ * fresh pages), and goes back to its segment only when the central list
+ * overflows, idles for HAKMEM_SS_DELAY_MS or malloc_trim() empties it.
+ *
+ * Invariants: a block in a bin or a central list is a live run of bigcache's
+ * segments tagged with its class + 1; the bins of a thread hold at most
+ * HAKMEM_MEDIUM_CACHE_KB (room + bytes in the bins == the budget once the
+ * bins are set up); a bin's cap is 0 until the thread's first slow path sets
+ * it, and again after the thread's exit hook or malloc_trim() emptied it.
+ *
+ * Locks: one per shard's central lists; never held with another lock (runs
+ * go to or come from the segments after it is dropped). Fork takes all 8.
+ */
+#include <errno.h>
+#include <pthread.h>
+
+#include <string.h>
+
+#include "../regionmap/regionmap.h"
+#include "../superslab/superslab.h"
+#include "../sysmem/sysmem.h"
+#include "medium.h"
+
+#define PAGE		((size_t)1 << HAK_MEDIUM_PAGE_SHIFT)
+#define NPAGES		(HAK_MEDIUM_MAX >> HAK_MEDIUM_PAGE_SHIFT)
+#define BATCH_MAX	32	/* runs per refill or flush */
+#define CAP_MAX		64	/* blocks per bin */
+#define NSHARDS		8	/* central lists per class */
+#define CENTRAL_MAX	64	/* blocks per central list */
+#define CENTRAL_BYTES	((size_t)4 << 20)	/* ... and bytes, but at least 2 blocks */
+#define SHARD_BYTES	((size_t)64 << 20)	/* all central lists of a shard */
+
+/* One shard's free blocks of one class. */
+struct central_list {
+	unsigned count;
+	uint64_t used_ms;		/* last take or put */
+	void *slot[CENTRAL_MAX];
+};
+
+/* A shard's central lists, shared by the threads of the shard. */
+struct central {
+	pthread_mutex_t lock;
+	size_t bytes;			/* in all its lists: at most SHARD_BYTES */
+	struct central_list list[HAK_MEDIUM_NCLASSES];
+} __attribute__((aligned(64)));
+
+HAK_TLS struct hak_medium_tls hak_medium_tls;
+_Atomic uint8_t hak_medium_class_by_page[NPAGES];
+uint32_t hak_medium_class_bytes[HAK_MEDIUM_NCLASSES];
+
+/* This thread's slow-path state. */
+static HAK_TLS struct {
+	bool ready;				/* bins set up */
+	unsigned shard;				/* segment shard + 1; 0: none yet */
+	uint64_t now_ms;			/* read once per slow path */
+	uint64_t scan_ms;			/* last idle scan */
+	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
+	uint8_t batch[HAK_MEDIUM_NCLASSES];	/* next refill's size: 1, 2, 4, ... */
+} me;
+
+static struct central centrals[NSHARDS];
+static unsigned caps[HAK_MEDIUM_NCLASSES], central_caps[HAK_MEDIUM_NCLASSES];
+static size_t budget;		/* bytes per thread */
+static uint64_t idle_ms;
+static bool no_cache;		/* HAKMEM_CHECK=full or a budget of 0 */
+static _Atomic unsigned next_shard;
+static hak_counter_t refills, central_hits, flushes, blocks_out, blocks_in, direct_allocs,
+	direct_frees, shrinks, central_drains;
+
+#define T hak_medium_tls
+
+static size_t bytes_of(unsigned cls)
+{
+	return hak_medium_class_bytes[cls];
+}
+
+/* This thread's shard (segments and central lists): round robin at its first use. */
+static unsigned shard(void)
+{
+	if (!me.shard)
+		me.shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % NSHARDS + 1;
+	return me.shard - 1;
+}
+
+/* Up to @want blocks of @cls from this thread's central list. */
+static unsigned central_take(unsigned cls, void **out, unsigned want)
+{
+	struct central *c = &centrals[shard()];
+	struct central_list *l = &c->list[cls];
+	unsigned n;
+
+	pthread_mutex_lock(&c->lock);
+	n = HAK_MIN(want, l->count);
+	l->count -= n;
+	c->bytes -= n * bytes_of(cls);
+	memcpy(out, l->slot + l->count, n * sizeof(void *));
+	l->used_ms = me.now_ms;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* @n blocks of @cls into this thread's central list; what does not fit goes to the segments. */
+static void central_put(unsigned cls, void **runs, unsigned n)
+{
+	struct central *c = &centrals[shard()];
+	struct central_list *l = &c->list[cls];
+	unsigned k;
+
+	pthread_mutex_lock(&c->lock);
+	k = HAK_MIN(n, central_caps[cls] - l->count);
+	k = HAK_MIN(k, (unsigned)((SHARD_BYTES - c->bytes) / bytes_of(cls)));
+	c->bytes += k * bytes_of(cls);
+	memcpy(l->slot + l->count, runs, k * sizeof(void *));
+	l->count += k;
+	l->used_ms = me.now_ms;
+	pthread_mutex_unlock(&c->lock);
+	if (n > k)
+		hak_bc_runs_free(runs + k, n - k);
+}
+
+/* central_put() of the one block @p a free passes on: it must not be there already. */
+static void central_put_one(unsigned cls, void *p)
+{
+	struct central *c = &centrals[shard()];
+	struct central_list *l = &c->list[cls];
+	bool twice = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (unsigned k = 0; k < l->count && !twice; k++)
+		twice = l->slot[k] == p;
+	pthread_mutex_unlock(&c->lock);
+	if (twice)
+		hak_fatal("double free(%p)", p);
+	central_put(cls, &p, 1);
+}
+
+/* Give all of shard @s's central list of @cls back to the segments if idle since @before (all: UINT64_MAX). */
+static void central_drain(unsigned s, unsigned cls, uint64_t before)
+{
+	struct central *c = &centrals[s];
+	struct central_list *l = &c->list[cls];
+	void *runs[CENTRAL_MAX];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (l->count && l->used_ms < before) {
+		n = l->count;
+		l->count = 0;
+		c->bytes -= n * bytes_of(cls);
+		memcpy(runs, l->slot, n * sizeof(void *));
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (n) {
+		hak_bc_runs_free(runs, n);
+		hak_count(central_drains, 1);
+	}
+}
+
+/* Set up this thread's bins once; false when it must not cache. */
+static bool setup(void)
+{
+	if (me.ready)
+		return true;
+	if (no_cache || hak_sys_thread_exiting())
+		return false;
+	me.ready = true;
+	T.room = budget;
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		T.bins[i].cap = caps[i];
+		me.batch[i] = 1;
+	}
+	hak_sys_thread_watch();
+	return true;
+}
+
+/* Give back @cls's newest blocks, a batch at a time, until @keep are left. */
+static void bin_flush(unsigned cls, unsigned keep)
+{
+	struct hak_bin *b = &T.bins[cls];
+	void *runs[BATCH_MAX];
+
+	while (b->count > keep) {
+		unsigned n = 0;
+
+		while (b->count > keep && n < BATCH_MAX)
+			runs[n++] = hak_bin_pop(b);
+		T.room += n * bytes_of(cls);
+		central_put(cls, runs, n);
+		hak_count(flushes, 1);
+		hak_count(blocks_in, n);
+	}
+}
+
+/*
+ * A slow path of @cls: note the bin used, and once per HAKMEM_SS_DELAY_MS
+ * empty the bins that saw no slow path for that long (the fast paths leave
+ * no trace, so a bin busy on them alone is emptied too, and refills), and
+ * give back the thread's shard's central lists that nobody used that long.
+ */
+static void touch(unsigned cls)
+{
+	uint64_t now = me.now_ms = hak_sys_now_ms();
+
+	me.used_ms[cls] = now;
+	if (now - me.scan_ms < idle_ms)
+		return;
+	me.scan_ms = now;
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		if (T.bins[i].count && now - me.used_ms[i] >= idle_ms) {
+			bin_flush(i, 0);
+			hak_count(shrinks, 1);
+		}
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		central_drain(shard(), i, now - idle_ms + 1);
+}
+
+void *hak_medium_alloc_slow(unsigned cls)
+{
+	size_t size = bytes_of(cls);
+	unsigned want = 1, got;
+	void *runs[BATCH_MAX];
+
+	if (setup()) {		/* slow start: a short-lived thread takes few blocks */
+		touch(cls);
+		want = HAK_MIN(HAK_MIN(T.bins[cls].cap / 2 + 1, (unsigned)me.batch[cls]),
+			       (unsigned)(T.room / size) + 1);
+		me.batch[cls] = (uint8_t)HAK_MIN(2u * me.batch[cls], (unsigned)BATCH_MAX);
+	}
+	got = me.ready ? central_take(cls, runs, want) : 0;
+	if (got)
+		hak_count(central_hits, 1);
+	else
+		got = hak_bc_runs_alloc(size, cls + 1, shard(), runs, want);
+	if (!got)
+		return NULL;
+	for (unsigned i = 1; i < got; i++)
+		hak_bin_push(&T.bins[cls], runs[i]);
+	T.room -= (got - 1) * size;
+	hak_count(*(want > 1 ? &refills : &direct_allocs), 1);
+	hak_count(blocks_out, got);
+	return runs[0];
+}
+
+/*
+ * Make room for @size bytes: halve the non-empty bin of the biggest class
+ * (one batch, so a full cache turns over towards the classes in use).
+ * False when that was not enough.
+ */
+static bool make_room(size_t size)
+{
+	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
+		if (T.bins[i].count) {
+			bin_flush(i, T.bins[i].count / 2);
+			break;
+		}
+	return T.room >= size;
+}
+
+static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
+{
+	struct hak_bin *b = &T.bins[cls];
+	size_t size = bytes_of(cls);
+
+	if (hak_bin_has_key(p) && hak_bin_contains(b, p))
+		hak_fatal("double free(%p)", p);
+	if (!setup() || size > budget) {
+		hak_bc_runs_free(&p, 1);
+		hak_count(direct_frees, 1);
+		return;
+	}
+	touch(cls);
+	if (b->count >= b->cap)
+		bin_flush(cls, b->cap / 2);
+	if (!make_room(size)) {		/* the block goes on to the central list */
+		central_put_one(cls, p);
+		return;
+	}
+	hak_bin_push(b, p);
+	T.room -= size;
+}
+
+/* @p in @seg has no class: report why (a run being purged reads as invalid). */
+static HAK_SLOW_PATH const char *why_not(void *seg, const void *p)
+{
+	const char *why = "invalid";
+
+	if (!hak_bc_usable(seg, p, &why))
+		return why;
+	return "invalid";
+}
+
+void hak_medium_free(void *seg, void *p)
+{
+	unsigned tag = hak_bc_run_tag(seg, p), cls = tag - 1;
+	struct hak_bin *b;
+
+	if (unlikely(cls >= HAK_MEDIUM_NCLASSES))
+		hak_fatal("%s free(%p)", why_not(seg, p), p);
+	b = &T.bins[cls];
+	if (likely(b->count < b->cap && T.room >= bytes_of(cls) && !hak_bin_has_key(p))) {
+		hak_bin_push(b, p);
+		T.room -= bytes_of(cls);
+		return;
+	}
+	free_slow(p, cls);
+}
+
+size_t hak_medium_usable(void *seg, const void *p, const char **why)
+{
+	unsigned cls = hak_bc_run_tag(seg, p) - 1;
+
+	if (cls < HAK_MEDIUM_NCLASSES)
+		return bytes_of(cls);
+	*why = why_not(seg, p);
+	return 0;
+}
+
+/* Empty this thread's bins (thread exit, malloc_trim); the next slow path sets them up again. */
+static void medium_thread_exit(void)
+{
+	if (!me.ready)
+		return;
+	me.now_ms = hak_sys_now_ms();
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		bin_flush(i, 0);
+		T.bins[i].cap = 0;
+	}
+	T.room = 0;
+	me.ready = false;
+}
+
+/* Every block of the central lists back to its segment. */
+static void medium_trim(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+			central_drain(s, i, UINT64_MAX);
+}
+
+static void medium_prefork(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		pthread_mutex_lock(&centrals[s].lock);
+}
+
+static void medium_postfork_parent(void)
+{
+	for (unsigned s = NSHARDS; s-- > 0;)
+		pthread_mutex_unlock(&centrals[s].lock);
+}
+
+static void medium_postfork_child(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		pthread_mutex_init(&centrals[s].lock, NULL);
+}
+
+/*
+ * Classes: whole pages, 8 per doubling (a step of 1/8 of the power of two
+ * below, at least a page), from the first above the pool's largest block.
+ */
+static int classes_init(void)
+{
+	unsigned n = 0, page = 0;
+
+	for (size_t c = PAGE; c < HAK_MEDIUM_MAX;) {
+		size_t step = ((size_t)1 << (63 - __builtin_clzll(c))) / 8;
+
+		c += HAK_MAX(step, PAGE);
+		if (c <= HAK_SS_MAX_SIZE)
+			continue;
+		if (n == HAK_MEDIUM_NCLASSES)
+			return -EINVAL;
+		hak_medium_class_bytes[n++] = (uint32_t)c;
+	}
+	if (n != HAK_MEDIUM_NCLASSES || hak_medium_class_bytes[n - 1] != HAK_MEDIUM_MAX)
+		return -EINVAL;
+	for (unsigned cls = 0; cls < n; cls++)
+		for (; page < NPAGES && ((size_t)page + 1) * PAGE <= hak_medium_class_bytes[cls]; page++)
+			hak_atomic_store_relaxed(&hak_medium_class_by_page[page], (uint8_t)cls);
+	return 0;
+}
+
+/*
+ * A bin holds up to a quarter of the budget (at least one block, at most
+ * CAP_MAX); the budget bounds all of them together. A central list holds
+ * CENTRAL_BYTES (2..CENTRAL_MAX blocks), all of a shard's SHARD_BYTES.
+ */
+static int medium_init(const struct hak_options *opt)
+{
+	int err;
+
+	budget = (size_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10;
+	idle_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
+	no_cache = budget == 0 || opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
+	err = classes_init();
+	for (unsigned i = 0; !err && i < HAK_MEDIUM_NCLASSES; i++) {
+		caps[i] = no_cache ? 0 : (unsigned)HAK_MIN(HAK_MAX(budget / 4 / bytes_of(i), (size_t)1),
+							  (size_t)CAP_MAX);
+		central_caps[i] = (unsigned)HAK_MIN(HAK_MAX(CENTRAL_BYTES / bytes_of(i), (size_t)2),
+						    (size_t)CENTRAL_MAX);
+	}
+	for (unsigned s = 0; s < NSHARDS; s++)
+		pthread_mutex_init(&centrals[s].lock, NULL);
+	return err;
+}
+
+/* Blocks in this thread's bins, in bytes. */
+static size_t thread_held(void)
+{
+	size_t held = 0;
+
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		held += (size_t)T.bins[i].count * bytes_of(i);
+	return held;
+}
+
+static void medium_stats(struct hak_stats_sink *st)
+{
+	uint64_t in_central = 0;
+
+	for (unsigned s = 0; s < NSHARDS; s++) {
+		pthread_mutex_lock(&centrals[s].lock);
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+			in_central += centrals[s].list[i].count;
+		pthread_mutex_unlock(&centrals[s].lock);
+	}
+#define P(f) hak_stat(st, #f, f);
+	P(refills) P(central_hits) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs)
+	P(direct_frees) P(shrinks) P(central_drains) P(in_central)
+#undef P
+	hak_stat(st, "thread_held_bytes", thread_held());
+}
+
+/* malloc_trim or a failed mapping: the central lists go back to the segments,
+ * which bigcache's reclaim (it runs next) returns to the OS. */
+static size_t medium_reclaim(void)
+{
+	medium_trim();
+	return 0;
+}
+
+/* @p is a live run of class @cls. */
+static bool is_block_of(const void *p, unsigned cls)
+{
+	uint32_t e = hak_rmap_lookup(p);
+
+	return hak_rmap_kind(e) == HAK_RMAP_SEGMENT && hak_bc_run_tag(hak_rmap_base(e, p), p) == cls + 1;
+}
+
+/* Shard @s's central lists: within their caps, each block a live run of its class, the bytes counted. */
+static int central_check(unsigned s)
+{
+	struct central *c = &centrals[s];
+	size_t bytes = 0;
+	int errors = 0;
+
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		struct central_list *l = &c->list[i];
+
+		for (unsigned k = 0; k < l->count && k <= central_caps[i]; k++)
+			if (l->count > central_caps[i] || !is_block_of(l->slot[k], i)) {
+				hak_report("self-check: medium central list %u/%u: over its cap or %p not of its class",
+					   s, i, l->slot[k]);
+				errors++;
+				break;
+			}
+		bytes += (size_t)l->count * bytes_of(i);
+	}
+	if (bytes != c->bytes || bytes > SHARD_BYTES) {
+		hak_report("self-check: medium shard %u holds %zu B in its central lists, counts %zu B",
+			   s, bytes, c->bytes);
+		errors++;
+	}
+	return errors;
+}
+
+static int centrals_check(void)
+{
+	int errors = 0;
+
+	for (unsigned s = 0; s < NSHARDS; s++) {
+		pthread_mutex_lock(&centrals[s].lock);
+		errors += central_check(s);
+		pthread_mutex_unlock(&centrals[s].lock);
+	}
+	return errors;
+}
+
+/*
+ * This thread's bins: counts true, each block a live run of its class, the
+ * bytes within the budget; and the central lists.
+ */
+static int medium_self_check(void)
+{
+	size_t held = 0;
+	int errors = centrals_check();
+
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		const struct hak_bin *b = &T.bins[i];
+		unsigned n = 0;
+
+		for (void **p = b->head; p && n <= b->count; p = p[0], n++)
+			if (!is_block_of(p, i)) {
+				hak_report("self-check: medium bin %u holds %p, not a live block of its class",
+					   i, (void *)p);
+				errors++;
+				break;
+			}
+		if (n != b->count || b->count > b->cap) {
+			hak_report("self-check: medium bin %u counts %u blocks, holds %u (cap %u)",
+				   i, b->count, n, b->cap);
+			errors++;
+		}
+		held += (size_t)n * bytes_of(i);
+	}
+	if (me.ready && held + T.room != budget) {
+		hak_report("self-check: medium bins hold %zu B with %zu B of room, budget %zu B",
+			   held, T.room, budget);
+		errors++;
+	}
+	return errors;
+}
+
+static void medium_describe(char *buf, size_t len)
+{
+	snprintf(buf, len, "%u classes %u..%u KiB; %zu KiB per thread%s; bins idle %llu ms empty",
+		 HAK_MEDIUM_NCLASSES, hak_medium_class_bytes[0] >> 10,
+		 hak_medium_class_bytes[HAK_MEDIUM_NCLASSES - 1] >> 10, budget >> 10,
+		 no_cache ? " (not caching)" : "", (unsigned long long)idle_ms);
+}
+
+const struct hak_box hak_box_medium = {
+	.name = "medium",
+	.layer = 3,
+	.init = medium_init,
+	.thread_exit = medium_thread_exit,
+	.prefork = medium_prefork,
+	.postfork_parent = medium_postfork_parent,
+	.postfork_child = medium_postfork_child,
+	.reclaim = medium_reclaim,
+	.stats = medium_stats,
+	.self_check = medium_self_check,
+	.describe = medium_describe,
+};
