@@ -180,7 +180,7 @@ test_launcher() {
 	run_hakmem --stats -- python3 -c 'print(1)'
 	[ $rc -eq 0 ] || fail "hakmem --stats -- python3 exited $rc: $(cat "$tmp/report")"
 	for line in "python3 exited with status 0" "RSS: peak" "tiny  (<= 1 KiB):" \
-		    "pool  (1-52 KiB):" "large (> 52 KiB):" "returned to the OS:" "checks:"; do
+		    "pool  (1-52 KiB):" "medium (52K-1 MiB):" "large (> 1 MiB):" "returned to the OS:" "checks:"; do
 		grep -qF "$line" "$tmp/report" || fail "report lacks '$line': $(cat "$tmp/report")"
 	done
 	ok "hakmem --stats -- python3 -c 'print(1)' report"
