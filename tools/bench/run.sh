@@ -59,11 +59,11 @@ quick)
 	CLASSIC=(
 		"bench_random_mixed|20000000 4096 42"
 		"bench_pool_tls|14000000 512 42"
-		"bench_mid_large_mt|2 10000000 256 42"
+		"bench_mid_large_mt|2 12000000 256 42"
 		"larson|2 20000 100000 15 42"
-		"bench_xthread|1 4000000 16 1024 42"
-		"bench_realloc|3 8 32m 42"
-		"bench_large|2 400 8 128m 42"
+		"bench_xthread|1 5000000 16 1024 42"
+		"bench_realloc|5 8 32m 42"
+		"bench_large|2 1200 8 128m 42"
 	)
 	;;
 full)
@@ -79,8 +79,8 @@ full)
 		"bench_mid_large_mt|2 30000000 512 42"
 		"larson|2 20000 100000 40 42"
 		"bench_xthread|1 10000000 16 1024 42"
-		"bench_realloc|2 4 256m 42"
-		"bench_large|2 1000 8 128m 42"
+		"bench_realloc|3 4 256m 42"
+		"bench_large|2 4000 8 128m 42"
 	)
 	;;
 *)
@@ -173,7 +173,7 @@ run_real() {
 	[ "$status" = ok ] || return 0
 	read -r t rss <"$TMP/time"
 	# 10 ms resolution: never report less than that.
-	secs=$(python3 -c "print(max($t, 0.01))")
+	secs=$(awk -v t="$t" 'BEGIN { print (t < 0.01 ? 0.01 : t) }')
 	ops=1
 	lib=${PRELOAD[$alloc]:-libc.so}
 	lib=${lib##*/}
@@ -224,7 +224,8 @@ run_one() {
 		run_bench "$prog" "$args" "$alloc"
 	fi
 	if [ "$status" = ok ]; then
-		ops_s=$(python3 -c "print('%.1f' % ($ops / $secs))")
+		# awk, not python3: its start-up would cost more than a quick run
+		ops_s=$(awk -v o="$ops" -v s="$secs" 'BEGIN { printf "%.1f", o / s }')
 	else
 		echo "run.sh: $label $alloc run $run: $status (malloc_lib=$lib)" >&2
 		tail -n 5 "$TMP/err" >&2 || true
