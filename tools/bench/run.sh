@@ -53,7 +53,7 @@ quick)
 	RUNS=${BENCH_RUNS:-3}
 	TIMEOUT=60
 	FLOOR=0.2
-	SECS=0.25
+	SECS=0.22
 	THREADS_SWEEP="1 8"
 	REAL_PCT=15
 	CLASSIC=(
@@ -63,7 +63,7 @@ quick)
 		"larson|2 20000 100000 15 42"
 		"bench_xthread|1 5000000 16 1024 42"
 		"bench_realloc|5 8 32m 42"
-		"bench_large|2 1200 8 128m 42"
+		"bench_large|2 4000 8 128m 42"
 	)
 	;;
 full)
@@ -80,7 +80,7 @@ full)
 		"larson|2 20000 100000 40 42"
 		"bench_xthread|1 10000000 16 1024 42"
 		"bench_realloc|3 4 256m 42"
-		"bench_large|2 4000 8 128m 42"
+		"bench_large|2 10000 8 128m 42"
 	)
 	;;
 *)
