@@ -55,7 +55,7 @@ quick)
 	FLOOR=0.2
 	SECS=0.22
 	THREADS_SWEEP="1 8"
-	REAL_PCT=15
+	REAL_PCT=20
 	CLASSIC=(
 		"bench_random_mixed|20000000 4096 42"
 		"bench_pool_tls|14000000 512 42"
@@ -72,7 +72,7 @@ full)
 	FLOOR=0.5
 	SECS=0.6
 	THREADS_SWEEP="1 2 4 8 16"
-	REAL_PCT=40
+	REAL_PCT=100
 	CLASSIC=(
 		"bench_random_mixed|50000000 8192 42"
 		"bench_pool_tls|36000000 1024 42"

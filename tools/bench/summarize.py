@@ -194,6 +194,12 @@ class Report:
         n = len(runs)
         return text + ("" if n == self.runs_wanted else " (%d runs)" % n)
 
+    def shortest(self, secs):
+        """The cell's shortest run, SHORT when it did less than the floor."""
+        if secs is None:
+            return "n/a"
+        return "%.2f s%s" % (secs, " SHORT" if secs < self.floor else "")
+
     def throughput(self, group):
         allocs = self.allocs
         out = header(["benchmark"] + allocs + [
@@ -211,8 +217,7 @@ class Report:
             cols.append(fmt(st[0]))
             cols.append("%.0f%%" % (100 * max(
                 (spread(cell["runs"].get(a, {})) for a in allocs), default=0)))
-            flag = "" if short is None or short >= self.floor else " SHORT"
-            cols.append(("n/a" if short is None else "%.2f s" % short) + flag)
+            cols.append(self.shortest(short))
             out.append(row(cols))
         return out
 
@@ -283,11 +288,11 @@ class Report:
     def real(self):
         allocs = [a for a in self.allocs if a != STATIC]
         out = header(["program"] + allocs + ["hakmem speed / best peer [95% CI]",
-                                             "hakmem RSS / leanest peer"])
+                                             "hakmem RSS / leanest peer", "shortest run"])
         for label, cell in self.cells.items():
             if cell["group"] != "real":
                 continue
-            r, peer, rss, lean, _ = self.cell_ratio(label, cell)
+            r, peer, rss, lean, short = self.cell_ratio(label, cell)
             cols = [label.split(":", 1)[1]]
             for a in allocs:
                 runs = cell["runs"].get(a, {})
@@ -295,6 +300,7 @@ class Report:
                 cols.append("FAIL" if t is None else "%.2f s, %.0f MiB" % (t, m / 1024))
             cols.append(fmt_ci(*r) + (" (%s)" % peer if peer else ""))
             cols.append(fmt(rss[0]) + (" (%s)" % lean if lean else ""))
+            cols.append(self.shortest(short))
             out.append(row(cols))
         return out
 
