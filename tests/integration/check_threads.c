@@ -495,6 +495,13 @@ END_TEST
  * that lands anywhere - inside malloc holding a lock, inside the prepare
  * handler of the main thread's own fork(). glibc takes no malloc lock in
  * fork() while the process has one thread; neither may HAKMEM.
+ *
+ * Each round arms a one-shot timer to fire at a random point of the round
+ * (its mallocs, frees and fork): at most one handler per round, so the
+ * rounds progress however slowly forks complete. A periodic timer could
+ * fire again before the handler's fork and wait were done on a loaded
+ * machine, and then only the handler ran (with glibc's malloc too). The
+ * test runs for a time, not a count, for the same reason.
  */
 static atomic_int handler_forks;
 
@@ -515,13 +522,20 @@ static void fork_in_handler(int sig)
 	errno = e;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 START_TEST(fork_in_signal_handler)
 {
 	struct hang_guard g = hang_guard_start(40);
 	struct sigaction sa = { .sa_handler = fork_in_handler, .sa_flags = SA_RESTART };
 	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
-	/* every 2 ms: more often, the handler's forks leave no time for the rest */
-	struct itimerspec its = { { 0, 2000000 }, { 0, 2000000 } };
+	double end = mono_s() + 3;
 	unsigned x = 77;
 	char *live[64] = { 0 };
 	timer_t timer;
@@ -530,10 +544,12 @@ START_TEST(fork_in_signal_handler)
 	ck_assert_msg(__libc_single_threaded, "the test process must have one thread");
 	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
 	ck_assert_int_eq(timer_create(CLOCK_MONOTONIC, &sev, &timer), 0);
-	ck_assert_int_eq(timer_settime(timer, 0, &its, NULL), 0);
-	for (int i = 0; i < SCALE(3000) || atomic_load(&handler_forks) < 100; i++) {
+	while (mono_s() < end || atomic_load(&handler_forks) < 100) {
+		/* within the round's first 400 us: a round takes 100 us or more */
+		struct itimerspec its = { .it_value = { 0, 1000 + rnd(&x) % 400000 } };
 		pid_t pid;
 
+		ck_assert_int_eq(timer_settime(timer, 0, &its, NULL), 0);
 		for (int k = 0; k < 64; k++) {
 			unsigned j = rnd(&x) % 64;
 
