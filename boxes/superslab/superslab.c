@@ -19,8 +19,11 @@
  * Superslabs serve the tiny classes (the pool tier has its own arenas).
  * Ownership: each thread owns one "active" span per class and takes blocks
  * from it with no lock (its free list, used and carved are the owner's
- * alone). A block flushed by another thread goes onto the span's lock-free
- * remote list, which the owner drains in one exchange when it runs dry.
+ * alone). Blocks flushed by another thread go onto the span's lock-free
+ * remote list, a run of one span's blocks in one push; the owner takes the
+ * list whole in one exchange when it runs dry ("taken": still counted in
+ * used, handed out without another walk), and counts it back when it
+ * disowns the span.
  * Spans nobody owns are the class lock's: free list, partial list, release.
  * Disowning (exhausted active span, thread exit, fork child) happens under
  * the class lock and drains the remote list afterwards; a remote pusher
@@ -45,6 +48,7 @@ BUILD_BUG_ON(HAK_SS_PAGES != 32);
 struct span {
 	char *start;
 	void *free;		/* blocks given back, chained through word 0 */
+	void *taken;		/* the owner's: remote frees it took, still counted in used */
 	uint32_t used;		/* blocks out in thread caches or with the user */
 	uint32_t carved;	/* blocks ever cut from start (bump) */
 	uint32_t capacity;
@@ -394,24 +398,51 @@ static int check_free(void *p)
 
 /* ---------------------------------------------------------- refill/flush */
 
+/*
+ * Move the first blocks of @chain, up to @want, onto @head: one walk that
+ * only reads the links, and one write at the cut. Returns how many.
+ */
+static unsigned splice(void **chain, unsigned want, void **head)
+{
+	void **first = *chain, **last = first;
+	unsigned n = 1;
+
+	if (!first || !want)
+		return 0;
+	while (n < want && last[0]) {
+		last = last[0];
+		n++;
+	}
+	*chain = last[0];
+	last[0] = *head;
+	*head = first;
+	return n;
+}
+
 /* Take up to @want blocks from @sp onto @head; returns how many. */
 static unsigned span_take(struct span *sp, unsigned want, void **head)
 {
-	unsigned got = 0;
+	unsigned got = 0, taken;
 
-	while (got < want && sp->free) {
-		void **b = sp->free;
+	if (unlikely(check_full)) {	/* each block checked and marked live */
+		while (got < want && sp->free) {
+			void **b = sp->free;
 
-		sp->free = b[0];
-		if (check_full) {
+			sp->free = b[0];
 			check_canary(sp, b);
 			mark_live(b);
+			b[0] = *head;
+			*head = b;
+			got++;
 		}
-		b[0] = *head;
-		*head = b;
-		got++;
+	} else {
+		got = splice(&sp->free, want, head);
 	}
-	while (got < want && sp->carved < sp->capacity) {
+	/* blocks on "taken" are counted in used already */
+	taken = splice(&sp->taken, want - got, head);
+	if (taken)
+		hak_count(classes[sp->cls].drained, taken);
+	while (got + taken < want && sp->carved < sp->capacity) {
 		void **b = (void **)(sp->start + (size_t)sp->carved++ * sp->bsize);
 
 		if (check_full)
@@ -421,7 +452,7 @@ static unsigned span_take(struct span *sp, unsigned want, void **head)
 		got++;
 	}
 	sp->used += got;
-	return got;
+	return got + taken;
 }
 
 /* HAKMEM_TINY_P0_LOG: check the active span's counters after each refill. */
@@ -442,11 +473,11 @@ static HAK_TLS struct span *active[HAK_SS_NSERVED];
 
 #define ME ((const void *)&owner_token)
 
-/* Append the remote list of @sp to its free list; returns how many blocks. */
-static unsigned drain_remote(struct span *sp)
+/* Put @chain, blocks of @sp counted as out, on its free list; returns how many. */
+static unsigned give_back(struct span *sp, void **chain)
 {
-	void **chain = atomic_exchange(&sp->remote, NULL), **last = chain;
-	unsigned n = 0;
+	void **last = chain;
+	unsigned n;
 
 	if (!chain)
 		return 0;
@@ -455,9 +486,39 @@ static unsigned drain_remote(struct span *sp)
 	last[0] = sp->free;
 	sp->free = chain;
 	sp->used -= n;
-	hak_count(classes[sp->cls].drains, 1);
-	hak_count(classes[sp->cls].drained, n);
 	return n;
+}
+
+/*
+ * Append the remote list of @sp, and what its owner took of it, to its free
+ * list, counted; returns how many blocks came from the remote list.
+ */
+static unsigned drain_remote(struct span *sp)
+{
+	unsigned n = give_back(sp, atomic_exchange(&sp->remote, NULL));
+
+	give_back(sp, sp->taken);
+	sp->taken = NULL;
+	if (n) {
+		hak_count(classes[sp->cls].drains, 1);
+		hak_count(classes[sp->cls].drained, n);
+	}
+	return n;
+}
+
+/*
+ * The owner takes the remote list of @sp whole, without walking it: its
+ * blocks stay counted in used and go out from "taken" (span_take), so each
+ * is read once, when it is handed out. False when there was none.
+ */
+static bool take_remote(struct span *sp)
+{
+	hak_assert(!sp->taken);
+	sp->taken = atomic_exchange(&sp->remote, NULL);
+	if (!sp->taken)
+		return false;
+	hak_count(classes[sp->cls].drains, 1);
+	return true;
 }
 
 /* Unowned @sp got blocks back (@c locked): partial again, or released. */
@@ -528,7 +589,8 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 	*head = NULL;
 	if (sp) {	/* the owner's blocks: no lock */
 		got = span_take(sp, want, head);
-		if (got < want && p0_drain && drain_remote(sp))
+		if (got < want && p0_drain &&
+		    (check_full ? drain_remote(sp) != 0 : take_remote(sp)))
 			got += span_take(sp, want - got, head);
 		if (p0_log)
 			p0_verify(sp, got);
@@ -571,16 +633,17 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 	return got;
 }
 
-/* Push @b onto the remote list of @sp, owned by another thread. */
-static void push_remote(struct class_state *c, struct span *sp, void **b)
+/* Push @n blocks, @first to @last, onto the remote list of @sp, owned by another thread. */
+static void push_remote(struct class_state *c, struct span *sp, void **first, void **last,
+			unsigned n)
 {
 	void *old = atomic_load(&sp->remote);
 	struct span *gone = NULL;
 
 	do
-		b[0] = old;
-	while (!atomic_compare_exchange_weak(&sp->remote, &old, b));
-	hak_count(c->remote_frees, 1);
+		last[0] = old;
+	while (!atomic_compare_exchange_weak(&sp->remote, &old, first));
+	hak_count(c->remote_frees, n);
 	if (atomic_load(&sp->owner))
 		return;
 	/* Disowned meanwhile: its disowner may have drained before our push. */
@@ -595,10 +658,12 @@ static void push_remote(struct class_state *c, struct span *sp, void **b)
 void hak_ss_flush(unsigned cls, void *head, unsigned n)
 {
 	struct class_state *c = &classes[cls];
-	struct span *to_release = NULL;
-	void **central = NULL;
+	struct span *to_release = NULL, *rsp = NULL;
+	void **central = NULL, **rfirst = NULL, **rlast = NULL;
+	unsigned rn = 0;
 
 	hak_assert(cls < HAK_SS_NSERVED);
+	/* a run of blocks of one span owned by another thread: one push */
 	for (void **b = head, **next; b; b = next) {
 		struct span *sp = span_of(b);
 		const void *owner = atomic_load(&sp->owner);
@@ -610,12 +675,24 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 			sp->free = b;
 			sp->used--;
 		} else if (owner) {
-			push_remote(c, sp, b);
+			if (sp != rsp) {
+				if (rsp)
+					push_remote(c, rsp, rfirst, rlast, rn);
+				rsp = sp;
+				rfirst = b;
+				rn = 0;
+			} else {
+				rlast[0] = b;
+			}
+			rlast = b;
+			rn++;
 		} else {
 			b[0] = central;
 			central = b;
 		}
 	}
+	if (rsp)
+		push_remote(c, rsp, rfirst, rlast, rn);
 	if (central) {
 		pthread_mutex_lock(&c->lock);
 		for (void **b = central, **next; b; b = next) {
@@ -624,7 +701,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 			next = b[0];
 			if (atomic_load(&sp->owner)) {	/* adopted meanwhile */
 				pthread_mutex_unlock(&c->lock);
-				push_remote(c, sp, b);
+				push_remote(c, sp, b, b, 1);
 				pthread_mutex_lock(&c->lock);
 				continue;
 			}
@@ -853,24 +930,38 @@ static void ss_stats(struct hak_stats_sink *s)
 			    hak_ss_class_bytes, HAK_SS_NSERVED);
 }
 
-/* Check one span against its real blocks: free list inside it, counts exact. */
-static int span_check(const struct span *sp)
+/* Blocks on @chain, all carved blocks of @sp; -1 when one is not. */
+static int chain_check(const struct span *sp, void **chain, const char *what)
 {
-	unsigned nfree = 0;
-	int errors = 0;
+	unsigned n = 0;
 
-	for (void **b = sp->free; b; b = b[0]) {
+	for (void **b = chain; b; b = b[0]) {
 		size_t off = (size_t)((char *)b - sp->start);
 
-		if (off % sp->bsize || off / sp->bsize >= sp->carved || ++nfree > sp->carved) {
-			hak_report("self-check: span %p class %u: bad free block %p",
-				   (void *)sp->start, sp->cls, (void *)b);
-			return errors + 1;
+		if (off % sp->bsize || off / sp->bsize >= sp->carved || ++n > sp->carved) {
+			hak_report("self-check: span %p class %u: bad %s block %p",
+				   (void *)sp->start, sp->cls, what, (void *)b);
+			return -1;
 		}
 	}
-	if (sp->used + nfree != sp->carved || sp->carved > sp->capacity) {
-		hak_report("self-check: span %p class %u: used %u + free %u != carved %u (cap %u)",
-			   (void *)sp->start, sp->cls, sp->used, nfree, sp->carved, sp->capacity);
+	return (int)n;
+}
+
+/*
+ * Check one span against its real blocks: its lists inside it, counts
+ * exact (blocks the owner took from its remote list count as out).
+ */
+static int span_check(const struct span *sp)
+{
+	int nfree = chain_check(sp, sp->free, "free"), ntaken = chain_check(sp, sp->taken, "taken");
+	int errors = 0;
+
+	if (nfree < 0 || ntaken < 0)
+		return 1;
+	if (sp->used + (unsigned)nfree != sp->carved || (unsigned)ntaken > sp->used ||
+	    sp->carved > sp->capacity || (ntaken && !atomic_load(&sp->owner))) {
+		hak_report("self-check: span %p class %u: used %u (taken %d) + free %d != carved %u (cap %u)",
+			   (void *)sp->start, sp->cls, sp->used, ntaken, nfree, sp->carved, sp->capacity);
 		errors++;
 	}
 	if (sp->partial != (!atomic_load(&sp->owner) && sp->used < sp->capacity)) {

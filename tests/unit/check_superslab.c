@@ -1,5 +1,6 @@
 /* check_superslab.c - size classes, carving, refill/flush, span life, self-check. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -191,6 +192,92 @@ START_TEST(self_check_sees_a_corrupt_free_list)
 }
 END_TEST
 
+/* Another thread gives back all of class @cls's @n blocks @all (remote frees). */
+struct remote_job {
+	unsigned cls, n;
+	void **all;
+};
+
+static void *remote_give_back(void *arg)
+{
+	struct remote_job *j = arg;
+
+	give_back(j->cls, j->all, j->n);
+	return NULL;
+}
+
+static void give_back_remotely(unsigned cls, void **all, unsigned n)
+{
+	struct remote_job j = { cls, n, all };
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, remote_give_back, &j), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+/* The 1 KiB class: 64 blocks, one span of one page. */
+#define SPAN_CLS	(HAK_SS_NSERVED - 1)
+#define SPAN_BLOCKS	64u
+
+/*
+ * The owner's exhausted span gets its blocks back from another thread's
+ * flush (one push for the run) and hands out exactly those, taken whole
+ * from the remote list, before it carves or maps anything new.
+ */
+START_TEST(owner_reuses_remote_frees_before_new_memory)
+{
+	void **first, **again;
+	size_t mapped;
+
+	start();
+	first = take(SPAN_CLS, SPAN_BLOCKS);
+	give_back_remotely(SPAN_CLS, first, SPAN_BLOCKS);
+	ck_assert_int_eq(hak_self_check(), 0);
+	mapped = hak_sys_bytes_mapped();
+	again = take(SPAN_CLS, SPAN_BLOCKS);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);
+	qsort(first, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	qsort(again, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	ck_assert_mem_eq(first, again, SPAN_BLOCKS * sizeof(void *));
+	ck_assert_int_eq(hak_self_check(), 0);
+	give_back(SPAN_CLS, again, SPAN_BLOCKS);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(first);
+	free(again);
+}
+END_TEST
+
+/*
+ * A thread exits while blocks it took from its span's remote list are
+ * still unhanded: disowning counts them back, so the span is whole again
+ * (the self-check finds no "taken" block on a span nobody owns).
+ */
+static void *take_some_then_exit(void *arg)
+{
+	void **all, *head;
+
+	(void)arg;
+	hak_free(hak_malloc(1));	/* arms this thread's exit hook */
+	all = take(SPAN_CLS, SPAN_BLOCKS);
+	give_back_remotely(SPAN_CLS, all, SPAN_BLOCKS);
+	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 10, &head), 10);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_ss_flush(SPAN_CLS, head, 10);
+	free(all);
+	return NULL;
+}
+
+START_TEST(exit_gives_back_what_was_taken_from_remote_frees)
+{
+	pthread_t t;
+
+	start();
+	ck_assert_int_eq(pthread_create(&t, NULL, take_some_then_exit, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(out_of_memory_returns_zero_blocks)
 {
 	unsigned cls = HAK_SS_NSERVED - 1, i;
@@ -248,6 +335,8 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, empty_superslabs_return_after_the_delay);
 	tcase_add_test(tc, refill_reuses_partial_spans_first);
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
+	tcase_add_test(tc, owner_reuses_remote_frees_before_new_memory);
+	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
 	tcase_add_test(tc, bytes_live_never_wraps);
 	suite_add_tcase(s, tc);
