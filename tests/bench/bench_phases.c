@@ -108,25 +108,30 @@ static void sleep_until(double t)
 		;
 }
 
+static void take_sample(void)
+{
+	struct sample *x = &s.samples[s.nsamples];
+
+	if (s.nsamples == MAX_SAMPLES)
+		bench_die("ran past %u samples", MAX_SAMPLES);
+	x->ms = (uint32_t)((bench_now() - s.t0) * 1000 + 0.5);
+	x->phase = atomic_load(&s.phase);
+	x->live = atomic_load(&s.live);
+	x->rss = rss_now();
+	s.nsamples++;
+}
+
 static void *sampler(void *arg)
 {
 	double next = s.t0;
 
 	(void)arg;
 	while (!atomic_load(&s.stop)) {
-		struct sample *x = &s.samples[s.nsamples];
-
-		if (s.nsamples == MAX_SAMPLES)
-			bench_die("ran past %u samples", MAX_SAMPLES);
-		x->ms = (uint32_t)((bench_now() - s.t0) * 1000 + 0.5);
-		x->phase = atomic_load(&s.phase);
-		x->live = atomic_load(&s.live);
-		x->rss = rss_now();
-		s.nsamples++;
 		next += PERIOD_MS / 1000.0;
 		if (next < bench_now())	/* fell behind: keep the period */
 			next = bench_now() + PERIOD_MS / 1000.0;
 		sleep_until(next);
+		take_sample();
 	}
 	return NULL;
 }
@@ -291,6 +296,7 @@ int main(int argc, char **argv)
 	s.samples = map(MAX_SAMPLES * sizeof(*s.samples));
 
 	s.t0 = bench_now();
+	take_sample();		/* before the first malloc of the phases */
 	if (pthread_create(&tid, NULL, sampler, NULL))
 		bench_die("pthread_create failed");
 	for (unsigned t = 0; t < 3; t++) {
