@@ -110,10 +110,11 @@ static void sleep_until(double t)
 
 static void take_sample(void)
 {
-	struct sample *x = &s.samples[s.nsamples];
+	struct sample *x;
 
 	if (s.nsamples == MAX_SAMPLES)
 		bench_die("ran past %u samples", MAX_SAMPLES);
+	x = &s.samples[s.nsamples];
 	x->ms = (uint32_t)((bench_now() - s.t0) * 1000 + 0.5);
 	x->phase = atomic_load(&s.phase);
 	x->live = atomic_load(&s.live);
