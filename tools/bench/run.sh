@@ -330,7 +330,9 @@ python3 tools/bench/summarize.py --mode "$MODE" --runs "$RUNS" --floor "$FLOOR" 
 if command -v gnuplot >/dev/null; then
 	for chart in compare sweep rss; do
 		# compare.dat has a header even when no cell of its groups ran
-		[ "$(wc -l <"$OUTDIR/$chart.dat" 2>/dev/null || echo 0)" -gt 1 ] || continue
+		if [ ! -s "$OUTDIR/$chart.dat" ] || [ "$(wc -l <"$OUTDIR/$chart.dat")" -lt 2 ]; then
+			continue
+		fi
 		gnuplot -e "datafile='$OUTDIR/$chart.dat'; outfile='$OUTDIR/$chart.png'" \
 			"tools/bench/$chart.gp" || echo "run.sh: gnuplot $chart failed" >&2
 	done
