@@ -5,6 +5,7 @@
  * the binaries are found in $BENCH_DIR (default out/release/bench).
  */
 #include <check.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ static const struct bench_case cases[] = {
 	{ "bench_rptest", { "2", "0.05", "1", "16", "4k", "2" } },
 	{ "bench_malloc_large", { "2", "0.05", "1", "1" } },
 	{ "bench_mleak", { "2", "0.05", "1", "16", "1k", "10" } },
+	/* HEAP SEED HOLD IDLE */
+	{ "bench_phases", { "1m", "1", "0.01", "0.01" } },
 };
 
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -203,7 +206,96 @@ START_TEST(test_mleak_reports_leak)
 }
 END_TEST
 
-/* Bad arguments of the duration-mode programs: exit 2 with a message. */
+/*
+ * bench_phases: the samples (time_ms,phase,rss_bytes,live_bytes) in time
+ * and phase order, then a PHASE line after each free phase and idle, whose
+ * ratio is its RSS over its live bytes; a free phase keeps about 10 %.
+ */
+static const char *const phases[] = {
+	"small_build", "small_free", "mid_build", "mid_free", "large_build",
+	"large_free", "idle",
+};
+
+static int phase_index(const char *name)
+{
+	for (int i = 0; i < (int)(sizeof(phases) / sizeof(phases[0])); i++)
+		if (!strcmp(name, phases[i]))
+			return i;
+	return -1;
+}
+
+/* Parse the sample lines at *@at, advance past them; the count. */
+static unsigned check_samples(const char **at, const char *variant)
+{
+	unsigned long long rss, live;
+	unsigned ms, last_ms = 0, n = 0;
+	int last_phase = 0, len;
+	char name[32];
+
+	while (sscanf(*at, "%u,%31[a-z_],%llu,%llu\n%n", &ms, name, &rss,
+		      &live, &len) == 4) {
+		int p = phase_index(name);
+
+		ck_assert_msg(p >= last_phase && ms >= last_ms && rss > 0 &&
+			      live <= (9ull << 20),
+			      "bench_phases_%s: bad sample %.60s", variant, *at);
+		last_phase = p;
+		last_ms = ms;
+		*at += len;
+		n++;
+	}
+	return n;
+}
+
+START_TEST(test_phases_output)
+{
+	static const struct bench_case c = {
+		"bench_phases", { "1m", "7", "0.05", "0.05" }
+	};
+	static const char *const reported[] = {
+		"small_free", "mid_free", "large_free", "idle",
+	};
+	static struct outcome o;
+	unsigned long long rss, live;
+	const char *at;
+	double ratio, after;
+	char name[32];
+	int len;
+
+	run_case(&c, variants[_i], false, &o);
+	ck_assert_msg(o.status == 0, "bench_phases_%s exited %d:\n%s",
+		      variants[_i], o.status, o.out);
+	at = strstr(o.out, "time_ms,phase,rss_bytes,live_bytes\n");
+	ck_assert_msg(at == o.out, "bench_phases_%s: no header first:\n%s",
+		      variants[_i], o.out);
+	at += strlen("time_ms,phase,rss_bytes,live_bytes\n");
+	/* 6 holds of 50 ms and idle: 35 samples at 10 ms, fewer if loaded */
+	ck_assert_msg(check_samples(&at, variants[_i]) >= 10,
+		      "bench_phases_%s: too few samples:\n%s", variants[_i],
+		      o.out);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_msg(sscanf(at, "PHASE name=%31s after_secs=%lf "
+				     "rss_bytes=%llu live_bytes=%llu "
+				     "rss_per_live=%lf\n%n", name, &after, &rss,
+				     &live, &ratio, &len) == 5 &&
+			      !strcmp(name, reported[i]) && live > 0 &&
+			      fabs(ratio - (double)rss / live) < 0.001,
+			      "bench_phases_%s: bad PHASE line %d:\n%s",
+			      variants[_i], i, at);
+		/* 1 MiB of 16 B-1 KiB blocks, every tenth batch kept */
+		if (i == 0)
+			ck_assert_msg(live > 50000 && live < 200000,
+				      "bench_phases_%s: %llu bytes survive "
+				      "small_free", variants[_i], live);
+		at += len;
+	}
+	ck_assert_msg(!strncmp(at, "RESULT name=bench_phases", 24),
+		      "bench_phases_%s: no RESULT after the PHASE lines:\n%s",
+		      variants[_i], at);
+}
+END_TEST
+
+/* Bad arguments: exit 2 with a message. */
 static const struct bench_case bad_args[] = {
 	{ "bench_sweep", { "2", "0.05", "1", "16" } },		/* MIN alone */
 	{ "bench_sweep", { "2", "0", "1" } },			/* no time */
@@ -211,6 +303,10 @@ static const struct bench_case bad_args[] = {
 	{ "bench_sweep", { "0", "0.05", "1" } },		/* no thread */
 	{ "bench_xmalloc", { "1", "0.05", "1" } },		/* no consumer */
 	{ "bench_mstress", { "2", "0.05", "1", "8", "9" } },	/* too many */
+	{ "bench_phases", { "1m" } },				/* no SEED */
+	{ "bench_phases", { "1m", "1", "0.01" } },		/* HOLD alone */
+	{ "bench_phases", { "1m", "1", "-1", "0" } },
+	{ "bench_phases", { "64k", "1" } },			/* too small */
 };
 
 START_TEST(test_bad_args_rejected)
@@ -237,6 +333,7 @@ static Suite *bench_suite(void)
 	tcase_add_loop_test(tc, test_large_live_bound_holds, 0, 2);
 	tcase_add_loop_test(tc, test_duration_is_honoured, 0, 2);
 	tcase_add_loop_test(tc, test_mleak_reports_leak, 0, 2);
+	tcase_add_loop_test(tc, test_phases_output, 0, 2);
 	tcase_add_loop_test(tc, test_bad_args_rejected, 0,
 			    (int)(sizeof(bad_args) / sizeof(bad_args[0])));
 	suite_add_tcase(s, tc);

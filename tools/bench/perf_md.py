@@ -18,7 +18,7 @@ import summarize as S  # noqa: E402
 OUT = 'out/bench'
 # The charts go into docs/perf/, beside the record that shows them.
 os.makedirs('docs/perf', exist_ok=True)
-for chart in ('compare.png', 'sweep.png'):
+for chart in ('compare.png', 'sweep.png', 'rss.png'):
     if os.path.exists(f'{OUT}/{chart}'):
         shutil.copyfile(f'{OUT}/{chart}', f'docs/perf/{chart}')
 summary = open(f'{OUT}/summary.md').read()
@@ -158,6 +158,25 @@ target('#15 span engine', 'tiny and pool icount (preloaded) <= 47.0 and 62.0',
        f'{t_h}, {p_h}', 'yes' if t_h is not None and p_h is not None
        and t_h <= 47.0 and p_h <= 62.0 else '**no**')
 
+phases = S.load_phases(f'{OUT}/rss_phases.csv')
+if phases:
+    rows = S.phase_rows(phases, list(dict.fromkeys(allocs + list(phases))))
+    frees = [r for r in rows if r[0] != 'idle']
+    worst = max((r for r in frees if r[3].get('hakmem')), key=lambda r: r[3]['hakmem'],
+                default=None)
+    # One run per allocator: no interval; RSS moves little between runs.
+    if worst is None:
+        target('#17 learner', 'phases: RSS / live <= 1.25 after each free phase, '
+               'below every peer', 'hakmem failed or did not run', 'no data')
+    else:
+        ok = all(r[3].get('hakmem') and r[3]['hakmem'] <= 1.25 and r[6] and r[6] < 1
+                 for r in frees)
+        target('#17 learner', 'phases: RSS / live <= 1.25 after each free phase, '
+               'below every peer',
+               f'worst {worst[0]} {worst[3]["hakmem"]:.2f}; '
+               + ', '.join(f'{r[0]} {S.fmt(r[6])}x {r[4]}' for r in frees),
+               ('yes' if full else 'not proven (quick run)') if ok else '**no**')
+
 behind, maybe = [], []
 for label, r in ratios.items():
     p, hi = fl(r['ratio']), fl(r['hi'])
@@ -200,7 +219,7 @@ Possibly behind (median below 1, interval reaching above):
 ![throughput relative to mimalloc](perf/compare.png)
 
 ![sweep heat-map](perf/sweep.png)
-
+{'' if not phases else chr(10) + '![RSS over time](perf/rss.png)' + chr(10)}
 ## `./build.sh icount`
 
 {demote(icount)}

@@ -9,14 +9,17 @@
 #   workload  programs modelled on the classic allocator benchmarks, and
 #   sweep     the random-ring workload over size bands x thread counts, both
 #             timed for a fixed duration per run;
-#   real      real programs (tools/real_inputs.sh), wall time and peak RSS.
-# Writes out/bench/results.csv (one row per run), summary.md (medians,
-# ratios with 95% intervals), compare.png, sweep.png, then prints the
-# summary. Progress goes to stderr.
+#   real      real programs (tools/real_inputs.sh), wall time and peak RSS;
+# and rss: bench_phases once per allocator, RSS sampled every 10 ms.
+# Writes out/bench/results.csv (one row per run), rss.csv (the samples),
+# rss_phases.csv (RSS / live bytes after each phase), summary.md (medians,
+# ratios with 95% intervals), compare.png, sweep.png, rss.png, then prints
+# the summary. Progress goes to stderr.
 #
 # Environment: BENCH_RUNS overrides the run count; BENCH_ONLY="word ..."
 # keeps the cells whose label, program or group is one of the words (a
-# label is e.g. bench_random_mixed, sweep:52k-128k:t8, real:python3);
+# label is e.g. bench_random_mixed, sweep:52k-128k:t8, real:python3; rss
+# or bench_phases keeps the rss group);
 # BENCH_ALLOCS="hakmem mimalloc ..." picks the allocators.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,6 +51,7 @@ WORKLOADS=(
 # cell with a shorter run); SECS: duration of the timed programs' runs.
 # Classic work sizes are chosen so the fastest allocator measured stays above
 # the floor. REAL_PCT: size of the real programs' inputs (100 = the check's).
+# PHASES: bench_phases HEAP SEED HOLD IDLE for the rss group.
 case $MODE in
 quick)
 	RUNS=${BENCH_RUNS:-3}
@@ -56,6 +60,7 @@ quick)
 	SECS=0.22
 	THREADS_SWEEP="1 8"
 	REAL_PCT=20
+	PHASES="32m 42 0.3 1"
 	CLASSIC=(
 		"bench_random_mixed|20000000 4096 42"
 		"bench_pool_tls|14000000 512 42"
@@ -73,6 +78,7 @@ full)
 	SECS=0.6
 	THREADS_SWEEP="1 2 4 8 16"
 	REAL_PCT=100
+	PHASES="256m 42 1 5"
 	CLASSIC=(
 		"bench_random_mixed|50000000 8192 42"
 		"bench_pool_tls|36000000 1024 42"
@@ -113,7 +119,12 @@ for p in "${REAL_PROGRAMS[@]}"; do
 	CELLS+=("real|real:${p%%|*}|real:${p%%|*}|${p#*|}")
 done
 
+RSS_GROUP=1
 if [ -n "${BENCH_ONLY:-}" ]; then
+	RSS_GROUP=0
+	for want in $BENCH_ONLY; do
+		case $want in rss | bench_phases) RSS_GROUP=1 ;; esac
+	done
 	kept=()
 	for c in "${CELLS[@]}"; do
 		IFS='|' read -r group label prog _ <<<"$c"
@@ -130,9 +141,13 @@ fi
 # shellcheck disable=SC2086 # a list of names on purpose
 pick_allocs run.sh ${BENCH_ALLOCS:-$DEFAULT_ALLOCS}
 
+PROGS=()
+[ "$RSS_GROUP" = 1 ] && PROGS=(bench_phases)
 for c in "${CELLS[@]}"; do
 	IFS='|' read -r _ _ prog _ <<<"$c"
-	[[ $prog == real:* ]] && continue
+	[[ $prog == real:* ]] || PROGS+=("$prog")
+done
+for prog in "${PROGS[@]}"; do
 	for v in hakmem system; do
 		[ -x "$BIN/${prog}_$v" ] || {
 			echo "run.sh: $BIN/${prog}_$v missing; run ./build.sh release" >&2
@@ -234,6 +249,25 @@ run_one() {
 	echo "$label,$prog,$alloc,$run,$ops,$secs,$ops_s,$rss,$live,$status,$lib,\"$args\"" >>"$CSV"
 }
 
+# run_phases ALLOC: bench_phases once (the rss group); its samples go to
+# rss.csv, its PHASE lines to rss_phases.csv, a failure to both.
+run_phases() {
+	local alloc=$1 status=ok ops="" secs="" rss="" live="" lib=""
+
+	run_bench bench_phases "$PHASES $TMP/samples" "$alloc"
+	if [ "$status" != ok ]; then
+		echo "run.sh: bench_phases $alloc: $status (malloc_lib=$lib)" >&2
+		tail -n 5 "$TMP/err" >&2 || true
+		failures=$((failures + 1))
+		echo "$alloc,,,,,,$status" >>"$RSS_PHASES"
+		return 0
+	fi
+	tail -n +2 "$TMP/samples" | sed "s/^/$alloc,/" >>"$RSS_CSV"
+	grep '^PHASE ' "$TMP/out" | while read -r line; do
+		echo "$alloc,$(field name "$line"),$(field after_secs "$line"),$(field rss_bytes "$line"),$(field live_bytes "$line"),$(field rss_per_live "$line"),ok"
+	done >>"$RSS_PHASES"
+}
+
 # The allocators a cell runs: real programs cannot link libhakmem.a.
 cell_allocs() {
 	local a
@@ -245,7 +279,12 @@ cell_allocs() {
 }
 
 echo "label,program,allocator,run,ops,secs,ops_per_sec,peak_rss_kb,peak_live_kb,status,malloc_lib,args" >"$CSV"
+RSS_CSV=$OUTDIR/rss.csv
+RSS_PHASES=$OUTDIR/rss_phases.csv
+# A run without the rss group leaves no stale curves for the summary.
+rm -f "$RSS_CSV" "$RSS_PHASES" "$OUTDIR/rss.dat" "$OUTDIR/rss.png"
 total=0
+[ "$RSS_GROUP" = 1 ] && total=${#ALLOCS[@]}
 for c in "${CELLS[@]}"; do
 	IFS='|' read -r _ _ prog _ <<<"$c"
 	cell_allocs "$prog"
@@ -271,16 +310,29 @@ for c in "${CELLS[@]}"; do
 		done
 	done
 done
+if [ "$RSS_GROUP" = 1 ]; then
+	echo "allocator,time_ms,phase,rss_bytes,live_bytes" >"$RSS_CSV"
+	echo "allocator,phase,after_secs,rss_bytes,live_bytes,rss_per_live,status" >"$RSS_PHASES"
+	# Issue 17: a hakmem curve with HAKMEM_LEARN=0 goes here once the learner exists.
+	for alloc in "${ALLOCS[@]}"; do
+		n=$((n + 1))
+		echo "[$n/$total, $(($(date +%s) - start))s] rss bench_phases $alloc" >&2
+		run_phases "$alloc"
+	done
+fi
 echo "run.sh: $total runs in $(($(date +%s) - start)) s" >&2
 
 load_end=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 
 python3 tools/bench/summarize.py --mode "$MODE" --runs "$RUNS" --floor "$FLOOR" \
 	--allocs "${ALLOCS[*]}" --load "$load_start -> $load_end" \
-	--real-pct "$REAL_PCT" "$CSV" "$OUTDIR"
+	--real-pct "$REAL_PCT" --phases "$PHASES" "$CSV" "$OUTDIR"
 if command -v gnuplot >/dev/null; then
-	for chart in compare sweep; do
-		[ -s "$OUTDIR/$chart.dat" ] || continue
+	for chart in compare sweep rss; do
+		# compare.dat has a header even when no cell of its groups ran
+		if [ ! -s "$OUTDIR/$chart.dat" ] || [ "$(wc -l <"$OUTDIR/$chart.dat")" -lt 2 ]; then
+			continue
+		fi
 		gnuplot -e "datafile='$OUTDIR/$chart.dat'; outfile='$OUTDIR/$chart.png'" \
 			"tools/bench/$chart.gp" || echo "run.sh: gnuplot $chart failed" >&2
 	done
@@ -290,7 +342,7 @@ fi
 echo >&2
 cat "$OUTDIR/summary.md"
 echo
-echo "results: $CSV  $OUTDIR/summary.md  $OUTDIR/compare.png  $OUTDIR/sweep.png"
+echo "results: $CSV  $OUTDIR/summary.md  $OUTDIR/compare.png  $OUTDIR/sweep.png  $OUTDIR/rss.png"
 if [ "$failures" -gt 0 ]; then
 	echo "run.sh: $failures of $total runs failed (status column of $CSV)" >&2
 	exit 1

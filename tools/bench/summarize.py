@@ -7,7 +7,9 @@ Writes into OUTDIR:
   ratios.csv   one row per cell: HAKMEM / best peer with its interval, peak
                RSS against the leanest peer (tools/bench/perf_md.py reads it);
   compare.dat  throughput relative to mimalloc (tools/bench/compare.gp);
-  sweep.dat, sweep_tics.gp  the sweep heat-map (tools/bench/sweep.gp).
+  sweep.dat, sweep_tics.gp  the sweep heat-map (tools/bench/sweep.gp);
+  rss.dat      RSS over time per allocator, from rss.csv (tools/bench/rss.gp).
+The table of RSS / live bytes after each phase comes from rss_phases.csv.
 
 Only runs with status "ok" count. Intervals: a paired bootstrap over the
 rounds of a cell (docs/BENCH.md). Python 3 standard library only.
@@ -23,6 +25,7 @@ import subprocess
 import time
 
 PEERS = ("mimalloc", "jemalloc", "tcmalloc")
+RSS_PEERS = ("glibc",) + PEERS	# the phase benchmark's target: below every peer
 REF = "mimalloc"
 HAK = "hakmem"
 STATIC = "hakmem_static"
@@ -341,6 +344,77 @@ def write_sweep(outdir, dat, axes):
                                                                   len(bands) - 0.5))
 
 
+def load_phases(path):
+    """{alloc: {phase: (after_secs, live_bytes, rss_per_live)}} from
+    rss_phases.csv, with "failed" as the entry of an allocator whose run
+    failed; None without the file (the rss group did not run)."""
+    if not os.path.exists(path):
+        return None
+    out = {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            a = out.setdefault(r["allocator"], {})
+            if r["status"] != "ok":
+                a["failed"] = r["status"]
+            else:
+                a[r["phase"]] = (float(r["after_secs"]), int(r["live_bytes"]),
+                                 float(r["rss_per_live"]))
+    return out
+
+
+def phase_rows(phases, allocs):
+    """Per phase: (phase, after_secs, live_bytes, {alloc: ratio or None},
+    best peer, its ratio, hakmem / best peer): the best peer is the lowest
+    RSS / live of RSS_PEERS."""
+    names = list(dict.fromkeys(p for a in phases.values() for p in a if p != "failed"))
+    rows = []
+    for name in names:
+        got = {a: phases.get(a, {}).get(name) for a in allocs}
+        first = next((v for v in got.values() if v), None)
+        if not first:
+            continue
+        ratio = {a: v[2] if v else None for a, v in got.items()}
+        peers = [(ratio[p], p) for p in RSS_PEERS if ratio.get(p)]
+        best, peer = min(peers) if peers else (None, None)
+        hak = ratio.get(HAK)
+        rows.append((name, first[0], first[1], ratio, peer, best,
+                     hak / best if hak and best else None))
+    return rows
+
+
+def phase_table(phases, allocs):
+    out = header(["phase (RSS / live after)", "live MiB"] + allocs +
+                 ["best peer", "hakmem / best peer"])
+    for name, after, live, ratio, peer, best, rel in phase_rows(phases, allocs):
+        cols = ["%s (%g s)" % (name, after), "%.1f" % (live / 2**20)]
+        cols += ["FAIL" if "failed" in phases.get(a, {}) else fmt(ratio[a])
+                 for a in allocs]
+        cols += ["%s %s" % (peer, fmt(best)) if peer else "n/a", fmt(rel)]
+        out.append(row(cols))
+    return out
+
+
+def write_rss(outdir, allocs):
+    """rss.dat: one block per allocator (seconds, RSS MiB), then a block of
+    the first allocator's live bytes (every run makes the same requests)."""
+    curves = {}
+    with open(os.path.join(outdir, "rss.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            curves.setdefault(r["allocator"], []).append(
+                (int(r["time_ms"]) / 1000, int(r["rss_bytes"]) / 2**20,
+                 int(r["live_bytes"]) / 2**20))
+    order = [a for a in allocs if a in curves]
+    if not order:
+        return
+    with open(os.path.join(outdir, "rss.dat"), "w") as f:
+        for a in order:
+            f.write("%s\n" % a)
+            f.writelines("%.3f %.2f\n" % (t, rss) for t, rss, _ in curves[a])
+            f.write("\n\n")
+        f.write("live\n")
+        f.writelines("%.3f %.2f\n" % (t, live) for t, _, live in curves[order[0]])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", default="?")
@@ -349,6 +423,7 @@ def main():
     ap.add_argument("--real-pct", default="?")
     ap.add_argument("--allocs", default="hakmem hakmem_static glibc mimalloc jemalloc tcmalloc")
     ap.add_argument("--load", default="?", help="load average, start -> end")
+    ap.add_argument("--phases", default="", help="bench_phases' arguments")
     ap.add_argument("csv")
     ap.add_argument("outdir")
     a = ap.parse_args()
@@ -399,11 +474,22 @@ def main():
         md += ["", "## Real programs (median wall time and peak RSS; inputs at "
                "%s%% of the check's)" % a.real_pct, ""]
         md += real
+    phases = load_phases(os.path.join(a.outdir, "rss_phases.csv"))
+    if phases:
+        md += ["", "## RSS over time: RSS / live bytes after each phase (rss.png)", "",
+               "`bench_phases`, one run per allocator: RSS over the bytes "
+               "requested and not yet freed, at the end of the hold after "
+               "each free phase and of idle (docs/BENCH.md); lower is better. "
+               "*best peer*: the lowest of %s." % "/".join(RSS_PEERS), ""]
+        md += phase_table(phases, allocs)
+        write_rss(a.outdir, allocs)
     md += ["", "## Commands", "", "Binaries in `out/release/bench/`; every "
            "allocator but hakmem_static runs the `_system` binary with "
            "`LD_PRELOAD`. Real programs: `tools/real_inputs.sh`.", ""]
     md += ["- `%s %s`" % (c["program"], c["args"]) for c in cells.values()
            if c["group"] != "real"]
+    if phases:
+        md += ["- `bench_phases %s OUT`" % a.phases]
     with open(os.path.join(a.outdir, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     write_ratios(os.path.join(a.outdir, "ratios.csv"), rep.ratios)
