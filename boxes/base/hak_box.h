@@ -23,7 +23,7 @@
  * @value:       one counter, @name unique within its box or class
  * @class_begin: the counters until @class_end are size class @cls's, whose
  *               blocks are @bytes long; @cls indexes the one size class
- *               table (superslab's hak_ss_class_bytes), so class @cls holds
+ *               table (superslab's hak_class_bytes), so class @cls holds
  *               requests from class @cls - 1's size + 1 up to @bytes
  * @class_end:   the class is done
  *

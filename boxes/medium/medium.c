@@ -375,7 +375,7 @@ static int classes_init(void)
 		size_t step = ((size_t)1 << (63 - __builtin_clzll(c))) / 8;
 
 		c += HAK_MAX(step, PAGE);
-		if (c <= HAK_SS_MAX_SIZE)
+		if (c <= HAK_SMALL_MAX)
 			continue;
 		if (n == HAK_MEDIUM_NCLASSES)
 			return -EINVAL;

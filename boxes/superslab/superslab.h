@@ -28,9 +28,9 @@
 #define HAK_SS_SIZE		HAK_RMAP_GRANULE
 #define HAK_SS_PAGE_SHIFT	16
 #define HAK_SS_PAGES		(HAK_SS_SIZE >> HAK_SS_PAGE_SHIFT)
-#define HAK_SS_NCLASSES		77		/* 16 B .. 52 KiB */
+#define HAK_SMALL_NCLASSES		77		/* 16 B .. 52 KiB */
 #define HAK_SS_NSERVED		32		/* classes superslabs serve: 16 B .. 1 KiB */
-#define HAK_SS_MAX_SIZE		(52u << 10)
+#define HAK_SMALL_MAX		(52u << 10)
 
 /**
  * hak_ss_refill() - take up to @want blocks of class @cls for a thread cache
@@ -82,14 +82,14 @@ bool hak_ss_check_full(void);
 /* ---------------------------------------------------------------- fast path */
 
 /* Block size of each class, and a fast size->class table for <= 1 KiB. */
-extern HAK_HIDDEN uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES];
-extern HAK_HIDDEN uint8_t hak_ss_class_by_size[1024 + 1];
+extern HAK_HIDDEN uint32_t hak_class_bytes[HAK_SMALL_NCLASSES];
+extern HAK_HIDDEN uint8_t hak_class_by_size[1024 + 1];
 
 /*
- * hak_ss_size_class() - the class of a request of @size <= HAK_SS_MAX_SIZE
+ * hak_size_class() - the class of a request of @size <= HAK_SMALL_MAX
  * bytes: steps of 16 B up to 128 B, then 8 classes per doubling.
  */
-HAK_FAST_PATH unsigned hak_ss_size_class(size_t size)
+HAK_FAST_PATH unsigned hak_size_class(size_t size)
 {
 	unsigned b;
 

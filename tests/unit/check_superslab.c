@@ -20,11 +20,11 @@ START_TEST(classes_meet_the_waste_bound)
 	unsigned prev = 0;
 
 	start();
-	for (size_t size = 1; size <= HAK_SS_MAX_SIZE; size++) {
-		unsigned cls = hak_ss_size_class(size);
-		size_t bytes = hak_ss_class_bytes[cls];
+	for (size_t size = 1; size <= HAK_SMALL_MAX; size++) {
+		unsigned cls = hak_size_class(size);
+		size_t bytes = hak_class_bytes[cls];
 
-		ck_assert_uint_lt(cls, HAK_SS_NCLASSES);
+		ck_assert_uint_lt(cls, HAK_SMALL_NCLASSES);
 		ck_assert_uint_ge(bytes, size);
 		ck_assert_uint_ge(cls, prev);
 		ck_assert_uint_eq(bytes % HAK_MIN_ALIGN, 0);
@@ -33,13 +33,13 @@ START_TEST(classes_meet_the_waste_bound)
 		else
 			ck_assert_uint_lt((bytes - size) * 8, size);
 		if (size <= 1024)
-			ck_assert_uint_eq(hak_ss_class_by_size[size], cls);
+			ck_assert_uint_eq(hak_class_by_size[size], cls);
 		if (cls > 0)	/* the smallest class that fits */
-			ck_assert_uint_lt(hak_ss_class_bytes[cls - 1], size);
+			ck_assert_uint_lt(hak_class_bytes[cls - 1], size);
 		prev = cls;
 	}
-	ck_assert_uint_eq(hak_ss_class_bytes[HAK_SS_NCLASSES - 1], HAK_SS_MAX_SIZE);
-	ck_assert_uint_eq(hak_ss_size_class(0), 0);
+	ck_assert_uint_eq(hak_class_bytes[HAK_SMALL_NCLASSES - 1], HAK_SMALL_MAX);
+	ck_assert_uint_eq(hak_size_class(0), 0);
 }
 END_TEST
 
@@ -47,7 +47,7 @@ END_TEST
 static void **take(unsigned cls, unsigned n)
 {
 	void **all = calloc(n, sizeof(void *)), *head;
-	unsigned got = 0, bytes = hak_ss_class_bytes[cls];
+	unsigned got = 0, bytes = hak_class_bytes[cls];
 
 	while (got < n) {
 		unsigned k = hak_ss_refill(cls, n - got < 100 ? n - got : 100, &head);
