@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "../base/hak_base.h"
+#include "../base/hak_sizeclass.h"
 #include "../bigcache/bigcache.h"
 #include "../medium/medium.h"
 #include "../pool_p1_p4/pool.h"
 #include "../regionmap/regionmap.h"
-#include "../superslab/superslab.h"
 #include "../sysmem/sysmem.h"
 #include "../tiny/tiny.h"
 #include "frontend_internal.h"

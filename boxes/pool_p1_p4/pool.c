@@ -70,7 +70,6 @@ struct chunk {
 };
 
 BUILD_BUG_ON(sizeof(struct chunk) > PAGE);
-BUILD_BUG_ON(HAK_POOL_PAGE_SHIFT != HAK_SS_PAGE_SHIFT);	/* span alignment = superslab's */
 BUILD_BUG_ON(HAK_POOL_PAGE_SHIFT != HAK_RMAP_PAGE_SHIFT);	/* one class byte per page */
 
 struct arena {

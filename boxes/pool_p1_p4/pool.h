@@ -17,7 +17,8 @@
 #ifndef HAK_POOL_H
 #define HAK_POOL_H
 
-#include "../superslab/superslab.h"
+#include "../base/hak_box.h"
+#include "../base/hak_sizeclass.h"
 
 #define HAK_POOL_FIRST_CLASS	32	/* the size classes 32..76 */
 #define HAK_POOL_NCLASSES	(HAK_SMALL_NCLASSES - HAK_POOL_FIRST_CLASS)

@@ -82,9 +82,6 @@ struct class_state {
 	hak_counter_t remote_frees, drains, drained;
 } __attribute__((aligned(64)));
 
-uint32_t hak_class_bytes[HAK_SMALL_NCLASSES];
-uint8_t hak_class_by_size[1024 + 1];
-
 static struct class_state classes[HAK_SS_NSERVED];
 static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct superslab *avail_list, *full_list, *empty_list;
@@ -96,22 +93,15 @@ static hak_counter_t ss_mapped, ss_unmapped, ss_live;
 
 /* ------------------------------------------------------------ size classes */
 
+/* A span holds at least 8 blocks of its class. */
 static void classes_init(void)
 {
-	for (unsigned c = 0; c < HAK_SMALL_NCLASSES; c++) {
-		unsigned k = c - 8, b = 7 + k / 8;
-		uint32_t bytes = c < 8 ? 16 * (c + 1)
-				       : (1u << b) + (k % 8 + 1) * (1u << (b - 3));
-		size_t pages = (8 * (size_t)bytes + SS_PAGE - 1) / SS_PAGE;
+	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
+		size_t pages = (8 * (size_t)hak_class_bytes[c] + SS_PAGE - 1) / SS_PAGE;
 
-		hak_class_bytes[c] = bytes;
-		if (c < HAK_SS_NSERVED) {
-			classes[c].npages = (uint8_t)HAK_MAX(pages, 1);
-			pthread_mutex_init(&classes[c].lock, NULL);
-		}
+		classes[c].npages = (uint8_t)HAK_MAX(pages, 1);
+		pthread_mutex_init(&classes[c].lock, NULL);
 	}
-	for (size_t i = 0; i <= 1024; i++)
-		hak_class_by_size[i] = (uint8_t)hak_size_class(i);
 }
 
 /* -------------------------------------------------------------- superslabs */

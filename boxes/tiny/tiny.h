@@ -14,6 +14,7 @@
 #define HAK_TINY_H
 
 #include "../base/hak_bin.h"
+#include "../base/hak_sizeclass.h"
 #include "../superslab/superslab.h"
 
 #define HAK_TINY_MAX		1024
