@@ -77,9 +77,10 @@ static hak_counter_t refills, central_hits, flushes, blocks_out, blocks_in, dire
 
 BUILD_BUG_ON(HAK_MEDIUM_MAX != HAK_CLASS_MAX);
 
+/* (The table's address plus the offset is one constant: cls indexes it with no add.) */
 static size_t bytes_of(unsigned cls)
 {
-	return hak_class_bytes[HAK_MEDIUM_FIRST_CLASS + cls];
+	return (hak_class_bytes + HAK_MEDIUM_FIRST_CLASS)[cls];
 }
 
 /* This thread's shard (segments and central lists): round robin at its first use. */
