@@ -7,11 +7,12 @@
  * per doubling (waste < 1/8), from HAK_MEDIUM_FIRST_CLASS on
  * (boxes/base/hak_sizeclass.h); a block's usable size is its class's size.
  * Each thread keeps one bin (struct hak_bin) per class, bounded in bytes for
- * the whole thread (HAKMEM_MEDIUM_CACHE_KB): malloc pops and free pushes with no lock
- * and no atomic read-modify-write. A miss takes a batch from the central
- * list of its class in the thread's shard (one of 8), or else cuts one from
- * bigcache's sharded segments; an overflow puts a batch into the central
- * list (what does not fit goes back to the segments): one lock per batch.
+ * the whole thread (HAKMEM_MEDIUM_CACHE_KB): malloc pops and free pushes
+ * with no lock and no atomic read-modify-write. A miss takes a batch from
+ * the central list of its class in the thread's shard (one of 8), or else
+ * cuts one from bigcache's sharded segments; an overflow puts a batch into
+ * the central list (what does not fit goes back to the segments): one lock
+ * per batch.
  * A block freed by another thread goes into the freeing thread's bin. Free finds the class in the run's tag byte in its segment
  * (hak_bc_run_tag()): one load, no lock. Bins unused for HAKMEM_SS_DELAY_MS
  * are emptied from the thread's own slow paths, and so are idle central
