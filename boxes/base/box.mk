@@ -1,1 +1,1 @@
-lib-src += boxes/base/base.c
+lib-src += boxes/base/base.c boxes/base/sizeclass.c

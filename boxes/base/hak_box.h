@@ -23,8 +23,8 @@
  * @value:       one counter, @name unique within its box or class
  * @class_begin: the counters until @class_end are size class @cls's, whose
  *               blocks are @bytes long; @cls indexes the one size class
- *               table (superslab's hak_ss_class_bytes), so class @cls holds
- *               requests from class @cls - 1's size + 1 up to @bytes
+ *               table (hak_class_bytes, hak_sizeclass.h), so class @cls
+ *               holds requests from class @cls - 1's size + 1 up to @bytes
  * @class_end:   the class is done
  *
  * A box's stats op calls hak_stat() and the class calls; the frontend's

@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "../base/hak_base.h"
+#include "../base/hak_sizeclass.h"
 #include "../bigcache/bigcache.h"
 #include "../medium/medium.h"
 #include "../pool_p1_p4/pool.h"
 #include "../regionmap/regionmap.h"
-#include "../superslab/superslab.h"
 #include "../sysmem/sysmem.h"
 #include "../tiny/tiny.h"
 #include "frontend_internal.h"
@@ -57,7 +57,7 @@ HAK_FAST_PATH void *alloc_fast(size_t size)
 			return p;
 		}
 	} else if (size <= HAK_POOL_MAX) {
-		cls = hak_ss_size_class(size);
+		cls = hak_size_class(size);
 		p = hak_pool_pop(cls);
 		if (likely(p)) {
 			STAT_FAST(pool_allocs);
@@ -81,9 +81,9 @@ HAK_EXPORT void *hak_malloc(size_t size)
 /* The smallest class >= @size whose block size is a multiple of @align. */
 static unsigned aligned_class(size_t size, size_t align)
 {
-	unsigned cls = hak_ss_size_class(HAK_ALIGN_UP(size, align));
+	unsigned cls = hak_size_class(HAK_ALIGN_UP(size, align));
 
-	while (cls < HAK_SS_NCLASSES && hak_ss_class_bytes[cls] % align)
+	while (cls < HAK_SMALL_NCLASSES && hak_class_bytes[cls] % align)
 		cls++;
 	return cls;
 }
@@ -102,7 +102,7 @@ static void *refill(void *(*slow)(unsigned), unsigned cls)
  */
 static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 {
-	unsigned cls = HAK_SS_NCLASSES;
+	unsigned cls = HAK_SMALL_NCLASSES;
 	bool z;
 	void *p;
 
@@ -111,13 +111,13 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 	if (zeroed)
 		*zeroed = false;
 	if (size <= HAK_POOL_MAX)
-		cls = align <= HAK_MIN_ALIGN ? hak_ss_size_class(size)
+		cls = align <= HAK_MIN_ALIGN ? hak_size_class(size)
 					     : aligned_class(size, align);
 	if (cls < HAK_TINY_NCLASSES) {
 		p = hak_bin_pop(&hak_tiny_tls.bins[cls]);
 		p = p ? p : refill(hak_tiny_alloc_slow, cls);
 		STAT_FAST(tiny_allocs);
-	} else if (cls < HAK_SS_NCLASSES) {
+	} else if (cls < HAK_SMALL_NCLASSES) {
 		p = hak_pool_pop(cls);
 		p = p ? p : refill(hak_pool_alloc_slow, cls);
 		STAT_FAST(pool_allocs);
@@ -192,8 +192,8 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 	const char *why = NULL;
 	size_t n;
 
-	if (cls < HAK_SS_NCLASSES && (uintptr_t)p % HAK_MIN_ALIGN == 0)
-		return hak_ss_class_bytes[cls];
+	if (cls < HAK_SMALL_NCLASSES && (uintptr_t)p % HAK_MIN_ALIGN == 0)
+		return hak_class_bytes[cls];
 	switch (hak_rmap_kind(e)) {
 	case HAK_RMAP_SUPERSLAB:
 	case HAK_RMAP_POOL:
@@ -269,7 +269,7 @@ HAK_EXPORT void hak_free(void *p)
 	if (likely(cls < HAK_TINY_NCLASSES)) {
 		STAT_FAST(frees);
 		hak_tiny_free(p, cls);
-	} else if (likely(cls < HAK_SS_NCLASSES)) {
+	} else if (likely(cls < HAK_SMALL_NCLASSES)) {
 		STAT_FAST(frees);
 		hak_pool_free(p, cls);
 	} else {

@@ -15,7 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "../superslab/superslab.h"
+#include "../base/hak_sizeclass.h"
 #include "../sysmem/sysmem.h"
 #include "frontend_internal.h"
 #include "hakmem.h"
@@ -186,9 +186,9 @@ static void xml_value(struct hak_stats_sink *s, const char *name, uint64_t v)
 /* A class holds the sizes above the previous class's, reported or not, in this box or another. */
 static void xml_class_begin(struct hak_stats_sink *s, unsigned cls, unsigned bytes)
 {
-	hak_assert(cls < HAK_SS_NCLASSES);
+	hak_assert(cls < HAK_NCLASSES);
 	out_printf(W(s)->o, "<size class=\"%u\" from=\"%u\" to=\"%u\"", cls,
-		   cls ? hak_ss_class_bytes[cls - 1] + 1 : 1, bytes);
+		   cls ? hak_class_bytes[cls - 1] + 1 : 1, bytes);
 	W(s)->depth = 1;
 }
 

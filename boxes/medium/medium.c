@@ -10,6 +10,9 @@
  * fresh pages), and goes back to its segment only when the central list
  * overflows, idles for HAKMEM_SS_DELAY_MS or malloc_trim() empties it.
  *
+ * In this file a class is the tier's own index, 0..HAK_MEDIUM_NCLASSES-1
+ * (size class HAK_MEDIUM_FIRST_CLASS + that); the API takes size classes.
+ *
  * Invariants: a block in a bin or a central list is a live run of bigcache's
  * segments tagged with its class + 1; the bins of a thread hold at most
  * HAKMEM_MEDIUM_CACHE_KB (room + bytes in the bins == the budget once the
@@ -25,12 +28,9 @@
 #include <string.h>
 
 #include "../regionmap/regionmap.h"
-#include "../superslab/superslab.h"
 #include "../sysmem/sysmem.h"
 #include "medium.h"
 
-#define PAGE		((size_t)1 << HAK_MEDIUM_PAGE_SHIFT)
-#define NPAGES		(HAK_MEDIUM_MAX >> HAK_MEDIUM_PAGE_SHIFT)
 #define BATCH_MAX	32	/* runs per refill or flush */
 #define CAP_MAX		64	/* blocks per bin */
 #define NSHARDS		8	/* central lists per class */
@@ -53,8 +53,6 @@ struct central {
 } __attribute__((aligned(64)));
 
 HAK_TLS struct hak_medium_tls hak_medium_tls;
-_Atomic uint8_t hak_medium_class_by_page[NPAGES];
-uint32_t hak_medium_class_bytes[HAK_MEDIUM_NCLASSES];
 
 /* This thread's slow-path state. */
 static HAK_TLS struct {
@@ -77,9 +75,12 @@ static hak_counter_t refills, central_hits, flushes, blocks_out, blocks_in, dire
 
 #define T hak_medium_tls
 
+BUILD_BUG_ON(HAK_MEDIUM_MAX != HAK_CLASS_MAX);
+
+/* (The table's address plus the offset is one constant: cls indexes it with no add.) */
 static size_t bytes_of(unsigned cls)
 {
-	return hak_medium_class_bytes[cls];
+	return (hak_class_bytes + HAK_MEDIUM_FIRST_CLASS)[cls];
 }
 
 /* This thread's shard (segments and central lists): round robin at its first use. */
@@ -222,8 +223,9 @@ static void touch(unsigned cls)
 		central_drain(shard(), i, now - idle_ms + 1);
 }
 
-void *hak_medium_alloc_slow(unsigned cls)
+void *hak_medium_alloc_slow(unsigned size_class)
 {
+	unsigned cls = size_class - HAK_MEDIUM_FIRST_CLASS;
 	size_t size = bytes_of(cls);
 	unsigned want = 1, got;
 	void *runs[BATCH_MAX];
@@ -364,45 +366,16 @@ static void medium_postfork_child(void)
 }
 
 /*
- * Classes: whole pages, 8 per doubling (a step of 1/8 of the power of two
- * below, at least a page), from the first above the pool's largest block.
- */
-static int classes_init(void)
-{
-	unsigned n = 0, page = 0;
-
-	for (size_t c = PAGE; c < HAK_MEDIUM_MAX;) {
-		size_t step = ((size_t)1 << (63 - __builtin_clzll(c))) / 8;
-
-		c += HAK_MAX(step, PAGE);
-		if (c <= HAK_SS_MAX_SIZE)
-			continue;
-		if (n == HAK_MEDIUM_NCLASSES)
-			return -EINVAL;
-		hak_medium_class_bytes[n++] = (uint32_t)c;
-	}
-	if (n != HAK_MEDIUM_NCLASSES || hak_medium_class_bytes[n - 1] != HAK_MEDIUM_MAX)
-		return -EINVAL;
-	for (unsigned cls = 0; cls < n; cls++)
-		for (; page < NPAGES && ((size_t)page + 1) * PAGE <= hak_medium_class_bytes[cls]; page++)
-			hak_atomic_store_relaxed(&hak_medium_class_by_page[page], (uint8_t)cls);
-	return 0;
-}
-
-/*
  * A bin holds up to a quarter of the budget (at least one block, at most
  * CAP_MAX); the budget bounds all of them together. A central list holds
  * CENTRAL_BYTES (2..CENTRAL_MAX blocks), all of a shard's SHARD_BYTES.
  */
 static int medium_init(const struct hak_options *opt)
 {
-	int err;
-
 	budget = (size_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10;
 	idle_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
 	no_cache = budget == 0 || opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
-	err = classes_init();
-	for (unsigned i = 0; !err && i < HAK_MEDIUM_NCLASSES; i++) {
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
 		caps[i] = no_cache ? 0 : (unsigned)HAK_MIN(HAK_MAX(budget / 4 / bytes_of(i), (size_t)1),
 							  (size_t)CAP_MAX);
 		central_caps[i] = (unsigned)HAK_MIN(HAK_MAX(CENTRAL_BYTES / bytes_of(i), (size_t)2),
@@ -410,7 +383,7 @@ static int medium_init(const struct hak_options *opt)
 	}
 	for (unsigned s = 0; s < NSHARDS; s++)
 		pthread_mutex_init(&centrals[s].lock, NULL);
-	return err;
+	return 0;
 }
 
 /* Blocks in this thread's bins, in bytes. */
@@ -532,9 +505,9 @@ static int medium_self_check(void)
 
 static void medium_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "%u classes %u..%u KiB; %zu KiB per thread%s; bins idle %llu ms empty",
-		 HAK_MEDIUM_NCLASSES, hak_medium_class_bytes[0] >> 10,
-		 hak_medium_class_bytes[HAK_MEDIUM_NCLASSES - 1] >> 10, budget >> 10,
+	snprintf(buf, len, "%u classes %zu..%zu KiB; %zu KiB per thread%s; bins idle %llu ms empty",
+		 HAK_MEDIUM_NCLASSES, bytes_of(0) >> 10,
+		 bytes_of(HAK_MEDIUM_NCLASSES - 1) >> 10, budget >> 10,
 		 no_cache ? " (not caching)" : "", (unsigned long long)idle_ms);
 }
 

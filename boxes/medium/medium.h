@@ -3,14 +3,16 @@
  * 1 MiB (and smaller ones aligned to up to 4 KiB that no pool class
  * serves). Layer 3.
  *
- * Size classes are whole 4 KiB pages, 8 per doubling (waste < 1/8),
- * generated at init; a block's usable size is its class's size. Each thread
- * keeps one bin (struct hak_bin) per class, bounded in bytes for the whole
- * thread (HAKMEM_MEDIUM_CACHE_KB): malloc pops and free pushes with no lock
- * and no atomic read-modify-write. A miss takes a batch from the central
- * list of its class in the thread's shard (one of 8), or else cuts one from
- * bigcache's sharded segments; an overflow puts a batch into the central
- * list (what does not fit goes back to the segments): one lock per batch.
+ * Its size classes are the shared table's classes of whole 4 KiB pages, 8
+ * per doubling (waste < 1/8), from HAK_MEDIUM_FIRST_CLASS on
+ * (boxes/base/hak_sizeclass.h); a block's usable size is its class's size.
+ * Each thread keeps one bin (struct hak_bin) per class, bounded in bytes for
+ * the whole thread (HAKMEM_MEDIUM_CACHE_KB): malloc pops and free pushes
+ * with no lock and no atomic read-modify-write. A miss takes a batch from
+ * the central list of its class in the thread's shard (one of 8), or else
+ * cuts one from bigcache's sharded segments; an overflow puts a batch into
+ * the central list (what does not fit goes back to the segments): one lock
+ * per batch.
  * A block freed by another thread goes into the freeing thread's bin. Free finds the class in the run's tag byte in its segment
  * (hak_bc_run_tag()): one load, no lock. Bins unused for HAKMEM_SS_DELAY_MS
  * are emptied from the thread's own slow paths, and so are idle central
@@ -22,15 +24,16 @@
 #define HAK_MEDIUM_H
 
 #include "../base/hak_bin.h"
+#include "../base/hak_sizeclass.h"
 #include "../bigcache/bigcache.h"
 
 #define HAK_MEDIUM_MAX		HAK_BC_RUN_MAX		/* 1 MiB */
 #define HAK_MEDIUM_ALIGN	HAK_BC_RUN_ALIGN	/* every block starts on a page */
-#define HAK_MEDIUM_PAGE_SHIFT	12
-#define HAK_MEDIUM_NCLASSES	35			/* 56 KiB .. 1 MiB */
+#define HAK_MEDIUM_FIRST_CLASS	HAK_SMALL_NCLASSES	/* size classes 77..111 */
+#define HAK_MEDIUM_NCLASSES	(HAK_NCLASSES - HAK_MEDIUM_FIRST_CLASS)	/* 56 KiB .. 1 MiB */
 
 /**
- * hak_medium_alloc_slow() - the bin of class @cls is empty: refill it (sets
+ * hak_medium_alloc_slow() - the bin of size class @cls is empty: refill it (sets
  * up the thread's bins on its first call). Returns NULL on ENOMEM.
  */
 void *hak_medium_alloc_slow(unsigned cls);
@@ -53,7 +56,7 @@ size_t hak_medium_usable(void *seg, const void *p, const char **why);
 /**
  * struct hak_medium_tls - one thread's cache
  * @room: bytes the bins may still take before a free flushes
- * @bins: one per class
+ * @bins: one per class, from HAK_MEDIUM_FIRST_CLASS
  */
 struct hak_medium_tls {
 	size_t room;
@@ -61,23 +64,20 @@ struct hak_medium_tls {
 };
 
 extern HAK_HIDDEN HAK_TLS struct hak_medium_tls hak_medium_tls;
-/* Atomic (relaxed: a plain load) because a malloc racing with the first one's init reads it. */
-extern HAK_HIDDEN _Atomic uint8_t hak_medium_class_by_page[HAK_MEDIUM_MAX >> HAK_MEDIUM_PAGE_SHIFT];
-extern HAK_HIDDEN uint32_t hak_medium_class_bytes[HAK_MEDIUM_NCLASSES];
 
-/* hak_medium_class() - the smallest class that holds @size (1..HAK_MEDIUM_MAX) bytes. */
+/* hak_medium_class() - the smallest medium class that holds @size (1..HAK_MEDIUM_MAX) bytes. */
 HAK_FAST_PATH unsigned hak_medium_class(size_t size)
 {
-	return hak_atomic_load_relaxed(&hak_medium_class_by_page[(size - 1) >> HAK_MEDIUM_PAGE_SHIFT]);
+	return hak_class_by_page[(size - 1) >> HAK_CLASS_PAGE_SHIFT];
 }
 
-/* hak_medium_pop() - a block of class @cls, or NULL on a miss. */
+/* hak_medium_pop() - a block of medium class @cls, or NULL on a miss. */
 HAK_FAST_PATH void *hak_medium_pop(unsigned cls)
 {
-	void *p = hak_bin_pop(&hak_medium_tls.bins[cls]);
+	void *p = hak_bin_pop(&hak_medium_tls.bins[cls - HAK_MEDIUM_FIRST_CLASS]);
 
 	if (likely(p))
-		hak_medium_tls.room += hak_medium_class_bytes[cls];
+		hak_medium_tls.room += hak_class_bytes[cls];
 	return p;
 }
 

@@ -70,7 +70,6 @@ struct chunk {
 };
 
 BUILD_BUG_ON(sizeof(struct chunk) > PAGE);
-BUILD_BUG_ON(HAK_POOL_PAGE_SHIFT != HAK_SS_PAGE_SHIFT);	/* span alignment = superslab's */
 BUILD_BUG_ON(HAK_POOL_PAGE_SHIFT != HAK_RMAP_PAGE_SHIFT);	/* one class byte per page */
 
 struct arena {
@@ -154,7 +153,7 @@ static struct class_state *class_of(unsigned cls)
 /* Block size of pool class index @i (class HAK_POOL_FIRST_CLASS + @i). */
 static size_t class_bytes(unsigned i)
 {
-	return hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i];
+	return hak_class_bytes[HAK_POOL_FIRST_CLASS + i];
 }
 
 static struct hak_pool_bin *bin_of(unsigned cls)
@@ -275,7 +274,7 @@ static struct chunk *chunk_of(const void *p)
 
 static struct span *span_new(struct arena *a, unsigned cls)
 {
-	unsigned n = class_of(cls)->npages, bsize = hak_ss_class_bytes[cls], cap;
+	unsigned n = class_of(cls)->npages, bsize = hak_class_bytes[cls], cap;
 	struct chunk *ch;
 	struct span *sp;
 	int first = -1;
@@ -916,7 +915,7 @@ static void pool_stats(struct hak_stats_sink *s)
 
 		if (!c->blocks_out)
 			continue;
-		s->class_begin(s, HAK_POOL_FIRST_CLASS + i, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS + i]);
+		s->class_begin(s, HAK_POOL_FIRST_CLASS + i, hak_class_bytes[HAK_POOL_FIRST_CLASS + i]);
 #define P(f) hak_stat(s, #f, c->f);
 		P(refills) P(blocks_out) P(flushes) P(blocks_in) P(remote_frees) P(spans_new) P(spans_freed)
 #undef P
@@ -924,7 +923,7 @@ static void pool_stats(struct hak_stats_sink *s)
 	}
 	/* blocks that left the arena for a thread: in use, or cached in a bin */
 	hak_stat_bytes_live(s, &classes[0].blocks_out, &classes[0].blocks_in, sizeof(classes[0]),
-			    &hak_ss_class_bytes[HAK_POOL_FIRST_CLASS], HAK_POOL_NCLASSES);
+			    &hak_class_bytes[HAK_POOL_FIRST_CLASS], HAK_POOL_NCLASSES);
 }
 
 static int fail(const void *where, const char *what)
@@ -992,7 +991,7 @@ static int pool_self_check(void)
 static void pool_describe(char *buf, size_t len)
 {
 	snprintf(buf, len, "%u classes %u..%u B, arena chunks %zu..%zu MiB (%u growth levels), bins of %zu KiB in all beyond %zu KiB per thread",
-		 HAK_POOL_NCLASSES, hak_ss_class_bytes[HAK_POOL_FIRST_CLASS], HAK_POOL_MAX,
+		 HAK_POOL_NCLASSES, hak_class_bytes[HAK_POOL_FIRST_CLASS], HAK_POOL_MAX,
 		 chunk_init / MIB, chunk_max / MIB, growth_levels, budget >> 10, init_bytes >> 10);
 }
 

@@ -17,11 +17,12 @@
 #ifndef HAK_POOL_H
 #define HAK_POOL_H
 
-#include "../superslab/superslab.h"
+#include "../base/hak_box.h"
+#include "../base/hak_sizeclass.h"
 
 #define HAK_POOL_FIRST_CLASS	32	/* the size classes 32..76 */
-#define HAK_POOL_NCLASSES	(HAK_SS_NCLASSES - HAK_POOL_FIRST_CLASS)
-#define HAK_POOL_MAX		HAK_SS_MAX_SIZE
+#define HAK_POOL_NCLASSES	(HAK_SMALL_NCLASSES - HAK_POOL_FIRST_CLASS)
+#define HAK_POOL_MAX		HAK_SMALL_MAX
 #define HAK_POOL_PAGE_SHIFT	16	/* spans are made of 64 KiB pages */
 #define HAK_POOL_MAX_PAGES	512	/* per chunk: at most 32 MiB */
 

@@ -74,7 +74,7 @@ struct superslab {
 };
 
 BUILD_BUG_ON(sizeof(struct superslab) > SS_PAGE);
-BUILD_BUG_ON(HAK_SS_NCLASSES >= 255);
+BUILD_BUG_ON(HAK_SMALL_NCLASSES >= 255);
 BUILD_BUG_ON(HAK_SS_PAGE_SHIFT != HAK_RMAP_PAGE_SHIFT);	/* one class byte per page */
 
 struct class_state {
@@ -85,9 +85,6 @@ struct class_state {
 	hak_counter_t refills, blocks_out, flushes, blocks_in, spans_new, spans_freed;
 	hak_counter_t remote_frees, drains, drained;
 } __attribute__((aligned(64)));
-
-uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES];
-uint8_t hak_ss_class_by_size[1024 + 1];
 
 static struct class_state classes[HAK_SS_NSERVED];
 static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -100,22 +97,15 @@ static hak_counter_t ss_mapped, ss_unmapped, ss_live;
 
 /* ------------------------------------------------------------ size classes */
 
+/* A span holds at least 8 blocks of its class. */
 static void classes_init(void)
 {
-	for (unsigned c = 0; c < HAK_SS_NCLASSES; c++) {
-		unsigned k = c - 8, b = 7 + k / 8;
-		uint32_t bytes = c < 8 ? 16 * (c + 1)
-				       : (1u << b) + (k % 8 + 1) * (1u << (b - 3));
-		size_t pages = (8 * (size_t)bytes + SS_PAGE - 1) / SS_PAGE;
+	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
+		size_t pages = (8 * (size_t)hak_class_bytes[c] + SS_PAGE - 1) / SS_PAGE;
 
-		hak_ss_class_bytes[c] = bytes;
-		if (c < HAK_SS_NSERVED) {
-			classes[c].npages = (uint8_t)HAK_MAX(pages, 1);
-			pthread_mutex_init(&classes[c].lock, NULL);
-		}
+		classes[c].npages = (uint8_t)HAK_MAX(pages, 1);
+		pthread_mutex_init(&classes[c].lock, NULL);
 	}
-	for (size_t i = 0; i <= 1024; i++)
-		hak_ss_class_by_size[i] = (uint8_t)hak_ss_size_class(i);
 }
 
 /* -------------------------------------------------------------- superslabs */
@@ -246,8 +236,8 @@ static struct span *span_new(unsigned cls)
 	sp = &ss->spans[first];
 	*sp = (struct span){
 		.start = (char *)ss + ((size_t)first << HAK_SS_PAGE_SHIFT),
-		.bsize = hak_ss_class_bytes[cls],
-		.capacity = (uint32_t)(((size_t)n << HAK_SS_PAGE_SHIFT) / hak_ss_class_bytes[cls]),
+		.bsize = hak_class_bytes[cls],
+		.capacity = (uint32_t)(((size_t)n << HAK_SS_PAGE_SHIFT) / hak_class_bytes[cls]),
 		.cls = (uint8_t)cls,
 		.npages = (uint8_t)n,
 	};
@@ -776,7 +766,7 @@ void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
 			hak_fatal("double free(%p)", p);
 		if (err)
 			hak_fatal("invalid free(%p): not the start of a %u B block in use",
-				  p, hak_ss_class_bytes[cls]);
+				  p, hak_class_bytes[cls]);
 		((void **)p)[1] = (void *)(uintptr_t)hak_free_key;
 	}
 	if (b->cap == 0) {	/* no caching: full checks, or the thread is exiting */
@@ -918,7 +908,7 @@ static void ss_stats(struct hak_stats_sink *s)
 
 		if (!c->refills)
 			continue;
-		s->class_begin(s, i, hak_ss_class_bytes[i]);
+		s->class_begin(s, i, hak_class_bytes[i]);
 #define P(f) hak_stat(s, #f, c->f);
 		P(refills) P(blocks_out) P(flushes) P(blocks_in) P(spans_new) P(spans_freed)
 		P(remote_frees) P(drains) P(drained)
@@ -927,7 +917,7 @@ static void ss_stats(struct hak_stats_sink *s)
 	}
 	/* blocks that left the spans for a thread: in use, or cached in a bin */
 	hak_stat_bytes_live(s, &classes[0].blocks_out, &classes[0].blocks_in, sizeof(classes[0]),
-			    hak_ss_class_bytes, HAK_SS_NSERVED);
+			    hak_class_bytes, HAK_SS_NSERVED);
 }
 
 /* Blocks on @chain, all carved blocks of @sp; -1 when one is not. */
@@ -1045,8 +1035,8 @@ static int ss_self_check(void)
 static void ss_describe(char *buf, size_t len)
 {
 	snprintf(buf, len, "%u classes %u..%u B, %zu KiB pages in %zu MiB superslabs, check %s",
-		 HAK_SS_NSERVED, hak_ss_class_bytes[0],
-		 hak_ss_class_bytes[HAK_SS_NSERVED - 1], SS_PAGE >> 10,
+		 HAK_SS_NSERVED, hak_class_bytes[0],
+		 hak_class_bytes[HAK_SS_NSERVED - 1], SS_PAGE >> 10,
 		 HAK_SS_SIZE >> 20, check_full ? "full" : "fast");
 }
 

@@ -2,11 +2,8 @@
  * superslab.h - 2 MiB regions cut into spans of 64 KiB pages, each span
  * serving one size class. Layer 2: the backend of tiny and pool.
  *
- * The size classes of tiny and pool (1 B - 52 KiB) are generated here at
- * init from one rule: steps of 16 B up to 128 B, then 8 classes per
- * doubling, so a request wastes under 16 B below 128 B and under 1/8 above.
- * Superslabs serve the first HAK_SS_NSERVED (the tiny classes); the pool
- * tier has its own arenas. A superslab's first page holds its metadata;
+ * Superslabs serve the first HAK_SS_NSERVED size classes (the tiny ones,
+ * boxes/base/hak_sizeclass.h); the pool tier has its own arenas. A superslab's first page holds its metadata;
  * blocks carry no header. The tiny thread caches move blocks in batches with
  * hak_ss_refill() / hak_ss_flush() and the hak_ss_bin_*() helpers. Each
  * thread owns one active span per class and refills from it with no lock;
@@ -23,14 +20,13 @@
 #include "../base/hak_base.h"
 #include "../base/hak_bin.h"
 #include "../base/hak_box.h"
+#include "../base/hak_sizeclass.h"
 #include "../regionmap/regionmap.h"
 
 #define HAK_SS_SIZE		HAK_RMAP_GRANULE
 #define HAK_SS_PAGE_SHIFT	16
 #define HAK_SS_PAGES		(HAK_SS_SIZE >> HAK_SS_PAGE_SHIFT)
-#define HAK_SS_NCLASSES		77		/* 16 B .. 52 KiB */
 #define HAK_SS_NSERVED		32		/* classes superslabs serve: 16 B .. 1 KiB */
-#define HAK_SS_MAX_SIZE		(52u << 10)
 
 /**
  * hak_ss_refill() - take up to @want blocks of class @cls for a thread cache
@@ -77,27 +73,6 @@ void hak_ss_bin_drain(struct hak_bin *b, unsigned cls);
 
 /** hak_ss_check_full() - true when HAKMEM_CHECK=full: thread caches must stay at cap 0. */
 bool hak_ss_check_full(void);
-
-
-/* ---------------------------------------------------------------- fast path */
-
-/* Block size of each class, and a fast size->class table for <= 1 KiB. */
-extern HAK_HIDDEN uint32_t hak_ss_class_bytes[HAK_SS_NCLASSES];
-extern HAK_HIDDEN uint8_t hak_ss_class_by_size[1024 + 1];
-
-/*
- * hak_ss_size_class() - the class of a request of @size <= HAK_SS_MAX_SIZE
- * bytes: steps of 16 B up to 128 B, then 8 classes per doubling.
- */
-HAK_FAST_PATH unsigned hak_ss_size_class(size_t size)
-{
-	unsigned b;
-
-	if (size <= 128)
-		return size ? (unsigned)((size + 15) >> 4) - 1 : 0;
-	b = 63 - (unsigned)__builtin_clzll(size - 1);
-	return 8 + (b - 7) * 8 + (unsigned)(((size - 1) >> (b - 3)) & 7);
-}
 
 extern const struct hak_box hak_box_superslab;
 

@@ -8,8 +8,8 @@ HAK_TLS struct hak_tiny_tls hak_tiny_tls;
 static HAK_TLS bool thread_ready;
 static unsigned bin_cap;
 
-BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SS_NCLASSES);
-BUILD_BUG_ON(sizeof(hak_ss_class_by_size) != HAK_TINY_MAX + 1);	/* hak_tiny_class() */
+BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SMALL_NCLASSES);
+BUILD_BUG_ON(sizeof(hak_class_by_size) != HAK_TINY_MAX + 1);	/* hak_tiny_class() */
 
 /* PREWARM_TLS: fill an empty bin halfway before the thread's first miss on it. */
 static void prewarm(struct hak_bin *b, unsigned cls)

@@ -14,6 +14,7 @@
 #define HAK_TINY_H
 
 #include "../base/hak_bin.h"
+#include "../base/hak_sizeclass.h"
 #include "../superslab/superslab.h"
 
 #define HAK_TINY_MAX		1024
@@ -39,7 +40,7 @@ extern HAK_HIDDEN HAK_TLS struct hak_tiny_tls hak_tiny_tls;
 /* hak_tiny_class() - class of a request of @size <= HAK_TINY_MAX bytes. */
 HAK_FAST_PATH unsigned hak_tiny_class(size_t size)
 {
-	return hak_ss_class_by_size[size];
+	return hak_class_by_size[size];
 }
 
 /* hak_tiny_pop() - a block for @size <= HAK_TINY_MAX bytes, or NULL on a miss. */

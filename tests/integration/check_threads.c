@@ -1,8 +1,9 @@
 /*
  * check_threads.c - DESIGN.md promises 4 and 5: any thread frees any block
- * (with content checks), exiting threads give their caches back, fork()
- * from a multi-threaded program, 1000 short-lived threads, and malloc
- * before main, in TLS destructors and after exit() has begun.
+ * (with content checks; 16 threads over every size band up to 4 MiB),
+ * exiting threads give their caches back, fork() from a multi-threaded
+ * program, 1000 short-lived threads, and malloc before main, in TLS
+ * destructors and after exit() has begun.
  *
  * Worker threads never call ck_assert (Check is not thread-safe): they
  * record the first error, which the test thread then asserts on.
@@ -303,6 +304,252 @@ START_TEST(producer_consumer)
 		pthread_join(c[i].t, NULL);
 	ck_assert_uint_eq(queue.head, queue.tail);
 	assert_no_errors();
+}
+END_TEST
+
+/* ------------------------------ 16 threads, every size band up to 4 MiB */
+
+/*
+ * The upper edges of the bands: tiny to 128 B and to 1 KiB, pool to 8, 32
+ * and 52 KiB, medium to 128 KiB, 512 KiB and 1 MiB, large mappings to 4 MiB.
+ */
+static const size_t band_max[] = {
+	128, 1024, 8 << 10, 32 << 10, 52 << 10, 128 << 10, 512 << 10, MiB, 4 * MiB,
+};
+#define NBANDS		(sizeof(band_max) / sizeof(band_max[0]))
+#define BAND_THREADS	16
+#define BAND_SLOTS	256
+#define HEADER		16		/* size and owner: the smallest block */
+#define DENSE_MAX	(64 << 10)	/* patterned whole up to here */
+#define STRIPE		64		/* above: this much of every page, and the tail */
+
+static size_t band_of(size_t n)
+{
+	size_t b = 0;
+
+	while (n > band_max[b])
+		b++;
+	return b;
+}
+
+static size_t band_size(size_t band, unsigned *x)
+{
+	size_t lo = band ? band_max[band - 1] + 1 : HEADER;
+
+	return lo + rnd(x) % (band_max[band] - lo + 1);
+}
+
+/* The block's pattern: word w is itest_word(seed, w), at any offset. */
+static uintptr_t band_seed(const void *p, size_t n, uint64_t owner)
+{
+	return (uintptr_t)p * 31 + n + (owner << 40);
+}
+
+/*
+ * Fill (@fill) or check bytes [@from, @to) of @p against the pattern;
+ * returns the first offset that differs, or SIZE_MAX.
+ */
+static size_t band_span(char *p, size_t from, size_t to, uintptr_t seed, bool fill)
+{
+	for (size_t o = from; o < to;) {
+		uint64_t v = itest_word(seed, o / 8);
+		size_t k = 8 - o % 8 < to - o ? 8 - o % 8 : to - o;
+
+		if (fill)
+			memcpy(p + o, (char *)&v + o % 8, k);
+		else if (memcmp(p + o, (char *)&v + o % 8, k))
+			return o;
+		o += k;
+	}
+	return SIZE_MAX;
+}
+
+/*
+ * The patterned bytes of a block of @n, as far as @limit: all of it after
+ * the header up to DENSE_MAX; above, STRIPE bytes of every 4 KiB page and
+ * the last STRIPE, so that every page the block owns is written and checked
+ * at 1/64 of the cost. Returns the first offset that differs, or SIZE_MAX.
+ */
+static size_t band_pattern(char *p, size_t n, size_t limit, uintptr_t seed, bool fill)
+{
+	size_t bad = SIZE_MAX;
+
+	if (n <= DENSE_MAX)
+		return band_span(p, HEADER, limit, seed, fill);
+	for (size_t off = 0; off < limit && bad == SIZE_MAX; off += 4096)
+		bad = band_span(p, off ? off : HEADER, off + STRIPE < limit ? off + STRIPE : limit,
+				seed, fill);
+	if (bad == SIZE_MAX && n - STRIPE < limit)
+		bad = band_span(p, n - STRIPE, limit, seed, fill);
+	return bad;
+}
+
+static void band_sign(char *p, size_t n, uint64_t owner)
+{
+	uint64_t h[2] = { n, owner };
+
+	memcpy(p, h, HEADER);
+	band_pattern(p, n, n, band_seed(p, n, owner), true);
+}
+
+struct band_worker {
+	pthread_t t;
+	unsigned id;			/* 1..BAND_THREADS */
+	unsigned x;
+	long iters, frees, remote_frees, reallocs;
+	char *mine[8];			/* blocks this thread frees itself */
+};
+
+/*
+ * @p (first placed at @p0, which is @p unless realloc moved it) is intact
+ * as far as @limit: header, usable size, pattern. Returns its size, or 0
+ * (with an error recorded).
+ */
+static size_t band_check(char *p, const char *p0, size_t limit, const struct band_worker *w)
+{
+	uint64_t h[2];
+	size_t at;
+
+	memcpy(h, p, HEADER);
+	if (h[0] < HEADER || h[0] > band_max[NBANDS - 1] || h[1] < 1 || h[1] > BAND_THREADS) {
+		record_error("thread %u: block %p: header overwritten (%#llx %#llx)", w->id,
+			     (void *)p, (unsigned long long)h[0], (unsigned long long)h[1]);
+		return 0;
+	}
+	limit = limit < h[0] ? limit : h[0];
+	if (malloc_usable_size(p) < limit) {
+		record_error("thread %u: block %p of %zu B: usable size %zu", w->id, (void *)p,
+			     limit, malloc_usable_size(p));
+		return 0;
+	}
+	at = band_pattern(p, h[0], limit, band_seed(p0, h[0], h[1]), false);
+	if (at != SIZE_MAX) {
+		record_error("thread %u: block %p (%llu B, of thread %llu) changed at offset %zu",
+			     w->id, (void *)p, (unsigned long long)h[0], (unsigned long long)h[1], at);
+		return 0;
+	}
+	return h[0];
+}
+
+static char *band_new(struct band_worker *w)
+{
+	size_t n = band_size(rnd(&w->x) % NBANDS, &w->x);
+	unsigned how = rnd(&w->x) % 16;
+	char *p;
+
+	if (how == 0 && n <= DENSE_MAX) {
+		p = calloc(1, n);
+		if (p && itest_find_not(p, n, 0) != SIZE_MAX)
+			record_error("calloc(1, %zu) = %p not zeroed at %zu", n, (void *)p,
+				     itest_find_not(p, n, 0));
+	} else if (how == 1) {
+		p = memalign((size_t)64 << rnd(&w->x) % 7, n);	/* up to a page */
+	} else {
+		p = malloc(n);
+	}
+	if (!p) {
+		record_error("thread %u: allocation of %zu B failed", w->id, n);
+		return NULL;
+	}
+	if ((uintptr_t)p % 16)
+		record_error("%p (%zu B) misaligned", (void *)p, n);
+	band_sign(p, n, w->id);
+	return p;
+}
+
+static void band_free(char *p, struct band_worker *w)
+{
+	uint64_t owner;
+
+	if (!p || !band_check(p, p, SIZE_MAX, w))
+		return;
+	memcpy(&owner, p + 8, 8);
+	w->frees++;
+	w->remote_frees += owner != w->id;
+	free(p);
+}
+
+/* realloc @p into another band: what it keeps is intact, and it is this thread's now. */
+static char *band_realloc(char *p, struct band_worker *w)
+{
+	size_t old = band_check(p, p, SIZE_MAX, w), n;
+	char *q;
+
+	if (!old)
+		return NULL;
+	n = band_size((band_of(old) + 1 + rnd(&w->x) % (NBANDS - 1)) % NBANDS, &w->x);
+	q = realloc(p, n);
+	if (!q) {
+		record_error("thread %u: realloc(%zu -> %zu) failed", w->id, old, n);
+		return NULL;
+	}
+	w->reallocs++;
+	if (!band_check(q, p, n, w))	/* @p's header and pattern, moved to @q */
+		return NULL;
+	band_sign(q, n, w->id);
+	return q;
+}
+
+static _Atomic(char *) band_slots[BAND_SLOTS];
+
+/*
+ * Each round allocates a block of a random band; most go into a shared
+ * slot, whose previous block (most likely another thread's) is checked and
+ * freed, sometimes after a realloc into another band; a few stay with this
+ * thread for a while.
+ */
+static void *band_worker(void *arg)
+{
+	struct band_worker *w = arg;
+
+	for (long i = 0; i < w->iters && !atomic_load(&errors); i++) {
+		char *p = band_new(w), *old;
+		unsigned k = rnd(&w->x) % 8;
+
+		if (!p)
+			break;
+		if (rnd(&w->x) % 8 == 0) {
+			band_free(w->mine[k], w);
+			w->mine[k] = p;
+			continue;
+		}
+		old = atomic_exchange(&band_slots[rnd(&w->x) % BAND_SLOTS], p);
+		if (old && rnd(&w->x) % 8 == 0) {
+			old = band_realloc(old, w);
+			if (old)
+				old = atomic_exchange(&band_slots[rnd(&w->x) % BAND_SLOTS], old);
+		}
+		band_free(old, w);
+	}
+	for (int k = 0; k < 8; k++)
+		band_free(w->mine[k], w);
+	return NULL;
+}
+
+START_TEST(every_band_cross_freed_by_16_threads)
+{
+	static struct band_worker w[BAND_THREADS];
+	struct band_worker me = { .id = 1 };
+	struct hang_guard g = hang_guard_start(50);
+	long frees = 0, remote = 0, reallocs = 0;
+
+	reset_errors();
+	for (unsigned i = 0; i < BAND_THREADS; i++) {
+		w[i] = (struct band_worker){ .id = i + 1, .x = 2024 + i * 7919, .iters = SCALE(1200) };
+		ck_assert_int_eq(pthread_create(&w[i].t, NULL, band_worker, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < BAND_THREADS; i++) {
+		pthread_join(w[i].t, NULL);
+		frees += w[i].frees;
+		remote += w[i].remote_frees;
+		reallocs += w[i].reallocs;
+	}
+	hang_guard_stop(&g);
+	for (int i = 0; i < BAND_SLOTS; i++)
+		band_free(atomic_exchange(&band_slots[i], NULL), &me);
+	assert_no_errors();
+	ck_assert_msg(remote * 3 > frees * 2, "%ld of %ld frees by another thread", remote, frees);
+	ck_assert_msg(reallocs > SCALE(1200), "%ld reallocs", reallocs);
 }
 END_TEST
 
@@ -896,6 +1143,9 @@ static Suite *threads_suite(void)
 	tcase_add_test(tc, cross_thread_slots);
 	tcase_add_test(tc, producer_consumer);
 	tcase_add_test(tc, free_only_threads);
+
+	tc = itest_tcase(s, "bands", 60);
+	tcase_add_test(tc, every_band_cross_freed_by_16_threads);
 
 	tc = itest_tcase(s, "lifecycle", 60);
 	tcase_add_test(tc, fork_while_threads_allocate);

@@ -1,4 +1,4 @@
-/* check_frontend.c - registry, options, verbose/help output, bad input. */
+/* check_frontend.c - registry, options, verbose/help output, self-check, bad input. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -464,6 +464,68 @@ START_TEST(malloc_in_thread_destructors)
 }
 END_TEST
 
+/* --------------------------------------------- self-check after traffic */
+
+#define TRAFFIC_THREADS	8
+#define TRAFFIC_SLOTS	64
+
+static _Atomic(void *) traffic_slots[TRAFFIC_SLOTS];
+
+/* Blocks of every band up to 4 MiB through shared slots: most are freed by another thread. */
+static void *traffic(void *arg)
+{
+	static const size_t band_max[] = { 128, 1024, 8 << 10, 32 << 10, 52 << 10,
+					    128 << 10, 512 << 10, 1 << 20, 4 << 20 };
+	unsigned x = (unsigned)(uintptr_t)arg;
+
+	for (int i = 0; i < 2000; i++) {
+		void *p, *old;
+		size_t n;
+
+		x = x * 1103515245u + 12345u;
+		n = 1 + (x >> 8) % band_max[(x >> 4) % 9];
+		p = hak_malloc(n);
+		if (p)
+			memset(p, (int)x, n < 64 ? n : 64);
+		old = atomic_exchange(&traffic_slots[(x >> 12) % TRAFFIC_SLOTS], p);
+		hak_free(old);
+	}
+	return NULL;
+}
+
+/*
+ * The registry's self-check walks what threads of every tier left behind
+ * (unowned spans, orphaned arenas, central lists) and finds no error; then
+ * a write after free into a block on a span's free list is an error.
+ */
+START_TEST(self_check_after_cross_thread_traffic_sees_a_corrupt_span)
+{
+	pthread_t t[TRAFFIC_THREADS];
+	void *blocks[64];
+	void **freed = NULL;
+
+	setenv("HAKMEM_CHECK", "fast", 1);	/* caches on: more state to walk */
+	for (uintptr_t i = 0; i < TRAFFIC_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, traffic, (void *)(i + 1)), 0);
+	for (int i = 0; i < TRAFFIC_THREADS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(hak_self_check(), 0);	/* blocks of every tier still live */
+	for (int i = 0; i < TRAFFIC_SLOTS; i++)
+		hak_free(atomic_exchange(&traffic_slots[i], NULL));
+	ck_assert_int_eq(hak_self_check(), 0);
+
+	hak_malloc_trim(0);	/* empty bins: the next blocks come fresh from one span */
+	for (int i = 0; i < 64; i++)
+		blocks[i] = hak_malloc(200);
+	freed = blocks[32];
+	hak_free(freed);	/* the others keep its span in use */
+	hak_malloc_trim(0);	/* the bin gives it back to the span's free list */
+	ck_assert_int_eq(hak_self_check(), 0);
+	freed[0] = (char *)freed + 8;
+	ck_assert_int_gt(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *frontend_suite(void)
 {
 	Suite *s = suite_create("frontend");
@@ -483,6 +545,11 @@ Suite *frontend_suite(void)
 	tcase_add_test(tc, realloc_in_place_and_across_tiers);
 	tcase_add_test(tc, malloc_in_thread_destructors);
 	tcase_add_test(tc, free_key_is_not_from_at_random);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("self_check");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, self_check_after_cross_thread_traffic_sees_a_corrupt_span);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(fork_tc, fork_during_another_threads_init);

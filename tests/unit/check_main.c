@@ -6,7 +6,7 @@
 #include "unit.h"
 
 static Suite *(*const suites[])(void) = {
-	sysmem_suite, regionmap_suite, superslab_suite, bigcache_suite,
+	sizeclass_suite, sysmem_suite, regionmap_suite, superslab_suite, bigcache_suite,
 	pool_suite, medium_suite, tiny_suite, frontend_suite, faults_suite,
 };
 

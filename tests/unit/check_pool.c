@@ -17,7 +17,7 @@
 
 static struct hak_pool_bin *bin_for(size_t size)
 {
-	return &hak_pool_tls.bins[hak_ss_size_class(size) - HAK_POOL_FIRST_CLASS];
+	return &hak_pool_tls.bins[hak_size_class(size) - HAK_POOL_FIRST_CLASS];
 }
 
 /* A counter alone on its line: "pool.arenas 2". */
@@ -30,7 +30,7 @@ static long class_stat(size_t size, const char *name)
 {
 	char line[64];
 
-	snprintf(line, sizeof(line), "pool.class%u(", hak_ss_size_class(size));
+	snprintf(line, sizeof(line), "pool.class%u(", hak_size_class(size));
 	return unit_stat(line, name);
 }
 
@@ -48,14 +48,14 @@ END_TEST
 /* A bin's first cap (and growth step) for class @cls: 64 KiB, >= 2 blocks. */
 static unsigned step_of_class(unsigned cls)
 {
-	unsigned bytes = hak_ss_class_bytes[cls];
+	unsigned bytes = hak_class_bytes[cls];
 
 	return (64u << 10) / bytes > 2 ? (64u << 10) / bytes : 2;
 }
 
 static unsigned step_of(size_t size)
 {
-	return step_of_class(hak_ss_size_class(size));
+	return step_of_class(hak_size_class(size));
 }
 
 /* Allocate @n blocks of @size, then free them all: the bin fills and grows. */
@@ -104,7 +104,7 @@ START_TEST(bins_grow_to_2_mib_then_flush_half)
 		p[i] = hak_malloc(size);
 		unit_fill(p[i], size, i);
 	}
-	max = (2u << 20) / hak_ss_class_bytes[hak_ss_size_class(size)];	/* known once initialised */
+	max = (2u << 20) / hak_class_bytes[hak_size_class(size)];	/* known once initialised */
 	for (int i = 0; i < N; i++) {
 		ck_assert(unit_verify(p[i], size, i));
 		hak_free(p[i]);
@@ -142,8 +142,8 @@ START_TEST(budget_bounds_the_bins_of_a_thread)
 
 		ck_assert_uint_le(b->count, b->cap);
 		ck_assert_uint_ge(b->cap, step);
-		bytes += (size_t)b->cap * hak_ss_class_bytes[cls];
-		first += (size_t)step * hak_ss_class_bytes[cls];
+		bytes += (size_t)b->cap * hak_class_bytes[cls];
+		first += (size_t)step * hak_class_bytes[cls];
 	}
 	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 256 << 10);
 	ck_assert_uint_le(bytes, first + (256 << 10));

@@ -93,8 +93,8 @@ START_TEST(allocations_are_registered)
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(big)), HAK_RMAP_LARGE);
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup((char *)big + (1 << 20) - 1)),
 			 HAK_RMAP_LARGE);
-	ck_assert_uint_eq(hak_rmap_class(small), hak_ss_size_class(24));
-	ck_assert_uint_eq(hak_rmap_class(mid), hak_ss_size_class(20000));
+	ck_assert_uint_eq(hak_rmap_class(small), hak_size_class(24));
+	ck_assert_uint_eq(hak_rmap_class(mid), hak_size_class(20000));
 	ck_assert_uint_eq(hak_rmap_class(big), HAK_RMAP_NO_CLASS);
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(seg)), HAK_RMAP_SEGMENT);
 	ck_assert_uint_eq(hak_rmap_class(seg), HAK_RMAP_NO_CLASS);

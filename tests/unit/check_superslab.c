@@ -1,4 +1,4 @@
-/* check_superslab.c - size classes, carving, refill/flush, span life, self-check. */
+/* check_superslab.c - carving, refill/flush, span life, self-check. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,39 +16,11 @@ static void start(void)
 	hak_free(hak_malloc(1));
 }
 
-START_TEST(classes_meet_the_waste_bound)
-{
-	unsigned prev = 0;
-
-	start();
-	for (size_t size = 1; size <= HAK_SS_MAX_SIZE; size++) {
-		unsigned cls = hak_ss_size_class(size);
-		size_t bytes = hak_ss_class_bytes[cls];
-
-		ck_assert_uint_lt(cls, HAK_SS_NCLASSES);
-		ck_assert_uint_ge(bytes, size);
-		ck_assert_uint_ge(cls, prev);
-		ck_assert_uint_eq(bytes % HAK_MIN_ALIGN, 0);
-		if (size <= 128)
-			ck_assert_uint_lt(bytes - size, 16);
-		else
-			ck_assert_uint_lt((bytes - size) * 8, size);
-		if (size <= 1024)
-			ck_assert_uint_eq(hak_ss_class_by_size[size], cls);
-		if (cls > 0)	/* the smallest class that fits */
-			ck_assert_uint_lt(hak_ss_class_bytes[cls - 1], size);
-		prev = cls;
-	}
-	ck_assert_uint_eq(hak_ss_class_bytes[HAK_SS_NCLASSES - 1], HAK_SS_MAX_SIZE);
-	ck_assert_uint_eq(hak_ss_size_class(0), 0);
-}
-END_TEST
-
 /* Take @n blocks of @cls, check they are distinct, aligned and in place. */
 static void **take(unsigned cls, unsigned n)
 {
 	void **all = calloc(n, sizeof(void *)), *head;
-	unsigned got = 0, bytes = hak_ss_class_bytes[cls];
+	unsigned got = 0, bytes = hak_class_bytes[cls];
 
 	while (got < n) {
 		unsigned k = hak_ss_refill(cls, n - got < 100 ? n - got : 100, &head);
@@ -329,7 +301,6 @@ Suite *superslab_suite(void)
 	TCase *tc = tcase_create("spans");
 
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, classes_meet_the_waste_bound);
 	tcase_add_test(tc, refill_and_flush_keep_counts_exact);
 	tcase_add_test(tc, grows_past_many_superslabs_and_shrinks_back);
 	tcase_add_test(tc, empty_superslabs_return_after_the_delay);

@@ -30,7 +30,7 @@ START_TEST(bins_stay_within_their_cap)
 		p[i] = hak_malloc(100);
 		unit_fill(p[i], 100, i);
 	}
-	cls = hak_tiny_class(100);	/* the class table exists once HAKMEM started */
+	cls = hak_tiny_class(100);
 	for (int i = 0; i < N; i++) {
 		ck_assert(unit_verify(p[i], 100, i));
 		hak_free(p[i]);
@@ -162,7 +162,7 @@ START_TEST(remote_frees_are_drained_by_the_owner)
 	setenv("HAKMEM_CHECK", "fast", 1);
 	for (int i = 0; i < RN; i++)
 		remote_blocks[i] = hak_malloc(48);
-	cls = hak_tiny_class(48);	/* the class table exists once HAKMEM started */
+	cls = hak_tiny_class(48);
 	ck_assert_int_eq(pthread_create(&t, NULL, free_remote_blocks, NULL), 0);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(class_stat(cls, "remote_frees "), RN);	/* all on the owner's span */

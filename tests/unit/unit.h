@@ -20,6 +20,7 @@
 #include "hakmem.h"
 #include "../hang_guard.h"
 
+Suite *sizeclass_suite(void);
 Suite *sysmem_suite(void);
 Suite *regionmap_suite(void);
 Suite *superslab_suite(void);
