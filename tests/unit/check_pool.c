@@ -677,7 +677,11 @@ END_TEST
  * slots, then checks and frees its neighbour's, so every block is freed by
  * another thread than the one that allocated it.
  */
+#ifdef __SANITIZE_THREAD__	/* every byte filled and checked is instrumented */
+enum { T = 4, SLOTS = 300, ROUNDS = 8 };
+#else
 enum { T = 4, SLOTS = 300, ROUNDS = 30 };
+#endif
 static void *ring[T][SLOTS];
 static pthread_barrier_t ring_barrier;
 
