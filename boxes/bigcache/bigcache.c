@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "bigcache.h"
@@ -219,7 +220,7 @@ static struct large_hdr *cache_take(size_t need)
 	struct large_hdr *h = NULL, *gone;
 	uint64_t now = hak_sys_now_ms();
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	for (unsigned c = size_class(need); c < NCLASSES && !h; c++)
 		for (struct large_hdr *e = buckets[c % NBUCKETS]; e; e = e->next)
 			if (size_class(e->map_size) == c && e->map_size >= need &&
@@ -230,7 +231,7 @@ static struct large_hdr *cache_take(size_t need)
 		split_locked(h, need);
 	}
 	gone = expire_locked(0, now);
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	release_all(gone);
 	return h;
 }
@@ -242,10 +243,10 @@ static void recache_tail(struct large_hdr *t, size_t size, uint32_t freed_ms)
 	t->closed = 0;
 	t->user = (char *)t + HDR_SIZE;
 	t->freed_ms = freed_ms;
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	hak_rmap_register(t, size, HAK_RMAP_LARGE);	/* leaves exist */
 	link_locked(t);
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 }
 
 /*
@@ -279,7 +280,7 @@ static struct large_hdr *cache_gather(size_t need)
 	char *dst;
 	void *base;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	while (newest && got < need) {
 		c = newest;
 		unlink_locked(c);
@@ -289,7 +290,7 @@ static struct large_hdr *cache_gather(size_t need)
 		tail = &c->next;
 		got += c->map_size;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	if (!list)
 		return NULL;
 	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base)) {
@@ -310,9 +311,9 @@ static struct large_hdr *cache_gather(size_t need)
 		if (move_into((char *)c, take, dst)) {
 			/* @base may have a hole now: give up on all of it (leaving
 			 * the map under the lock, as retire_locked() does) */
-			pthread_mutex_lock(&cache_lock);
+			hak_lock(&cache_lock);
 			hak_rmap_unregister(base, need);
-			pthread_mutex_unlock(&cache_lock);
+			hak_unlock(&cache_lock);
 			hak_sys_unmap(base, need);
 			hak_sys_unmap(c, size);	/* plain mappings: no header needed */
 			release_all(next);
@@ -405,7 +406,7 @@ static void cache_put(struct large_hdr *h)
 		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
 	h->freed_ms = (uint32_t)now;
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	if (fits)
 		h = coalesce_locked(h);
 	gone = expire_locked(fits ? h->map_size : 0, now);
@@ -415,7 +416,7 @@ static void cache_put(struct large_hdr *h)
 	} else {
 		retire_locked(h);
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	release_all(gone);
 	if (h)
 		release(h);
@@ -555,13 +556,13 @@ static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need
 		return NULL;
 	}
 	/* unregister first, under the lock (see retire_locked) */
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	retire_locked(h);
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	if (hak_sys_move(h, old, dst)) {
-		pthread_mutex_lock(&cache_lock);
+		hak_lock(&cache_lock);
 		hak_rmap_unregister(dst, need);
-		pthread_mutex_unlock(&cache_lock);
+		hak_unlock(&cache_lock);
 		hak_sys_unmap(dst, need);
 		hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
 		return NULL;
@@ -604,9 +605,9 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 		/* Trimmed in place: unregister first, under the lock (see
 		 * retire_locked): once the kernel trims the pages, another
 		 * region may be mapped there. */
-		pthread_mutex_lock(&cache_lock);
+		hak_lock(&cache_lock);
 		retire_locked(h);
-		pthread_mutex_unlock(&cache_lock);
+		hak_unlock(&cache_lock);
 		if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
 			hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
 			return p;
@@ -633,9 +634,9 @@ void hak_bc_decay(void)
 		return;
 	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1,
 			      memory_order_relaxed);
-	if (!pthread_mutex_trylock(&cache_lock)) {
+	if (!hak_trylock(&cache_lock)) {
 		gone = expire_locked(0, now);
-		pthread_mutex_unlock(&cache_lock);
+		hak_unlock(&cache_lock);
 		release_all(gone);
 	}
 	seg_decay();
@@ -645,9 +646,9 @@ size_t hak_bc_cached_bytes(void)
 {
 	size_t n;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	n = cached_bytes;
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	return n + seg_kept_bytes();
 }
 
@@ -656,7 +657,7 @@ size_t hak_bc_trim(void)
 	struct large_hdr *all = NULL;
 	size_t bytes;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	bytes = cached_bytes;
 	while (oldest) {
 		struct large_hdr *h = oldest;
@@ -666,7 +667,7 @@ size_t hak_bc_trim(void)
 		h->next = all;
 		all = h;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	release_all(all);
 	hak_count(trims, 1);
 	return bytes + seg_trim();
@@ -695,14 +696,14 @@ static int bc_init(const struct hak_options *opt)
 
 static void bc_prefork(void)
 {
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	seg_prefork();
 }
 
 static void bc_postfork_parent(void)
 {
 	seg_postfork_parent();
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 }
 
 static void bc_postfork_child(void)
@@ -732,7 +733,7 @@ static int bc_self_check(void)
 	size_t bytes = 0, n = 0, in_buckets = 0;
 	int errors = 0;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	for (struct large_hdr *h = newest; h; h = h->older) {
 		if (h->magic != CACHED_MAGIC || (h->older && h->older->newer != h)) {
 			hak_report("self-check: cached large block %p: bad mark or age link",
@@ -754,7 +755,7 @@ static int bc_self_check(void)
 			   ncached, cached_bytes, n, bytes, in_buckets);
 		errors++;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	return errors + seg_self_check();
 }
 

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../base/hak_bitmap.h"
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "bigcache.h"
@@ -244,7 +245,7 @@ static size_t finish(struct shard *sh, struct chores *ch)
 		err[k] = hak_sys_decommit((char *)ch->purge[k].s + ((size_t)ch->purge[k].first << SEG_PAGE_SHIFT),
 					  (size_t)ch->purge[k].n << SEG_PAGE_SHIFT);
 	if (ch->npurge) {
-		pthread_mutex_lock(&sh->lock);
+		hak_lock(&sh->lock);
 		for (unsigned k = 0; k < ch->npurge; k++) {
 			struct segment *s = ch->purge[k].s;
 			unsigned first = ch->purge[k].first, n = ch->purge[k].n;
@@ -260,7 +261,7 @@ static size_t finish(struct shard *sh, struct chores *ch)
 				hak_count(purged_pages, n);
 			}
 		}
-		pthread_mutex_unlock(&sh->lock);
+		hak_unlock(&sh->lock);
 	}
 	for (struct segment *s = ch->gone, *next; s; s = next) {
 		next = s->next;
@@ -299,17 +300,17 @@ unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out
 	hak_assert(size > 0 && size <= HAK_BC_RUN_MAX && tag > 0 && tag < 256 && n > 0);
 	if (unlikely(!enabled))	/* no segments: a mapping, untagged */
 		return (out[0] = hak_bc_alloc(size, SEG_PAGE, false, &(bool){ false })) != NULL;
-	pthread_mutex_lock(&sh->lock);
+	hak_lock(&sh->lock);
 	got = take_locked(sh, np, tag, out, n);
 	if (!got)
 		maybe_expire_locked(sh, &ch);
-	pthread_mutex_unlock(&sh->lock);
+	hak_unlock(&sh->lock);
 	finish(sh, &ch);
 	if (!got && (s = seg_new(sh))) {
-		pthread_mutex_lock(&sh->lock);
+		hak_lock(&sh->lock);
 		link_locked(sh, s);
 		got = take_locked(sh, np, tag, out, n);
-		pthread_mutex_unlock(&sh->lock);
+		hak_unlock(&sh->lock);
 	}
 	hak_count(allocs, got);
 	return got;
@@ -369,7 +370,7 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 			struct shard *sh = seg_of(runs[base + (unsigned)__builtin_ctzll(left)])->shard;
 			struct chores ch = { 0 };
 
-			pthread_mutex_lock(&sh->lock);
+			hak_lock(&sh->lock);
 			for (unsigned k = 0; k < m && !bad; k++) {
 				struct segment *s = seg_of(runs[base + k]);
 
@@ -383,7 +384,7 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 					hak_count(frees, 1);
 			}
 			maybe_expire_locked(sh, &ch);
-			pthread_mutex_unlock(&sh->lock);
+			hak_unlock(&sh->lock);
 			finish(sh, &ch);
 		}
 	}
@@ -407,11 +408,11 @@ size_t seg_usable(void *seg, const void *p, const char **why)
 	size_t n = 0;
 	unsigned i;
 
-	pthread_mutex_lock(&s->shard->lock);
+	hak_lock(&s->shard->lock);
 	i = block_locked(s, p, why);
 	if (i)
 		n = (size_t)s->run[i] << SEG_PAGE_SHIFT;
-	pthread_mutex_unlock(&s->shard->lock);
+	hak_unlock(&s->shard->lock);
 	return n;
 }
 
@@ -420,10 +421,10 @@ void seg_decay(void)
 	for (unsigned i = 0; i < SEG_SHARDS; i++) {
 		struct chores ch = { 0 };
 
-		if (pthread_mutex_trylock(&shards[i].lock))
+		if (hak_trylock(&shards[i].lock))
 			continue;
 		maybe_expire_locked(&shards[i], &ch);
-		pthread_mutex_unlock(&shards[i].lock);
+		hak_unlock(&shards[i].lock);
 		finish(&shards[i], &ch);
 	}
 }
@@ -437,9 +438,9 @@ size_t seg_trim(void)
 
 		do {	/* PURGE_MAX ranges a pass; stop when a pass frees nothing */
 			memset(&ch, 0, sizeof(ch));
-			pthread_mutex_lock(&shards[i].lock);
+			hak_lock(&shards[i].lock);
 			expire_locked(&shards[i], 0, &ch);
-			pthread_mutex_unlock(&shards[i].lock);
+			hak_unlock(&shards[i].lock);
 			bytes += pass = finish(&shards[i], &ch);
 		} while (ch.npurge == PURGE_MAX && pass);
 	}
@@ -449,13 +450,13 @@ size_t seg_trim(void)
 void seg_prefork(void)
 {
 	for (unsigned i = 0; i < SEG_SHARDS; i++)
-		pthread_mutex_lock(&shards[i].lock);
+		hak_lock(&shards[i].lock);
 }
 
 void seg_postfork_parent(void)
 {
 	for (unsigned i = SEG_SHARDS; i-- > 0;)
-		pthread_mutex_unlock(&shards[i].lock);
+		hak_unlock(&shards[i].lock);
 }
 
 void seg_postfork_child(void)
@@ -470,12 +471,12 @@ uint64_t seg_stats(struct hak_stats_sink *st)
 	unsigned n = 0, nfree = 0;
 
 	for (unsigned i = 0; i < SEG_SHARDS; i++) {
-		pthread_mutex_lock(&shards[i].lock);
+		hak_lock(&shards[i].lock);
 		for (struct segment *s = shards[i].segs; s; s = s->next) {
 			n++;
 			nfree += s->nfree;
 		}
-		pthread_mutex_unlock(&shards[i].lock);
+		hak_unlock(&shards[i].lock);
 	}
 #define P(f) hak_stat(st, "seg_" #f, f);
 	P(allocs) P(frees) P(mapped) P(unmapped) P(purged_pages)

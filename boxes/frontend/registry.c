@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../base/hak_base.h"
+#include "../base/hak_lock.h"
 #include "../bigcache/bigcache.h"
 #include "../medium/medium.h"
 #include "../pool_p1_p4/pool.h"
@@ -90,12 +91,14 @@ extern void _IO_list_unlock(void);
 extern void _IO_list_resetlock(void);
 
 static bool fork_locked;	/* the prefork handler took the locks */
+static int locks_before_fork;	/* hak_locks_held before it took them */
 
 static void prefork_all(void)
 {
 	fork_locked = !__libc_single_threaded;	/* glibc's test, made before this runs */
 	if (!fork_locked)
 		return;
+	locks_before_fork = hak_locks_held;
 	_IO_list_lock();
 	for (size_t i = NBOXES; i-- > 0;)
 		if (hak_boxes[i]->prefork)
@@ -119,6 +122,7 @@ static void postfork_child_all(void)
 	for (size_t i = 0; i < NBOXES; i++)
 		if (hak_boxes[i]->postfork_child)
 			hak_boxes[i]->postfork_child();
+	hak_locks_held = locks_before_fork;	/* the boxes made theirs anew */
 	_IO_list_resetlock();	/* harmless after glibc's own reset */
 }
 

@@ -24,6 +24,7 @@
 
 #include <string.h>
 
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../superslab/superslab.h"
 #include "../sysmem/sysmem.h"
@@ -97,13 +98,13 @@ static unsigned central_take(unsigned cls, void **out, unsigned want)
 	struct central_list *l = &c->list[cls];
 	unsigned n;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	n = HAK_MIN(want, l->count);
 	l->count -= n;
 	c->bytes -= n * bytes_of(cls);
 	memcpy(out, l->slot + l->count, n * sizeof(void *));
 	l->used_ms = me.now_ms;
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	return n;
 }
 
@@ -114,14 +115,14 @@ static void central_put(unsigned cls, void **runs, unsigned n)
 	struct central_list *l = &c->list[cls];
 	unsigned k;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	k = HAK_MIN(n, central_caps[cls] - l->count);
 	k = HAK_MIN(k, (unsigned)((SHARD_BYTES - c->bytes) / bytes_of(cls)));
 	c->bytes += k * bytes_of(cls);
 	memcpy(l->slot + l->count, runs, k * sizeof(void *));
 	l->count += k;
 	l->used_ms = me.now_ms;
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (n > k)
 		hak_bc_runs_free(runs + k, n - k);
 }
@@ -133,10 +134,10 @@ static void central_put_one(unsigned cls, void *p)
 	struct central_list *l = &c->list[cls];
 	bool twice = false;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	for (unsigned k = 0; k < l->count && !twice; k++)
 		twice = l->slot[k] == p;
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (twice)
 		hak_fatal("double free(%p)", p);
 	central_put(cls, &p, 1);
@@ -150,14 +151,14 @@ static void central_drain(unsigned s, unsigned cls, uint64_t before)
 	void *runs[CENTRAL_MAX];
 	unsigned n = 0;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	if (l->count && l->used_ms < before) {
 		n = l->count;
 		l->count = 0;
 		c->bytes -= n * bytes_of(cls);
 		memcpy(runs, l->slot, n * sizeof(void *));
 	}
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (n) {
 		hak_bc_runs_free(runs, n);
 		hak_count(central_drains, 1);
@@ -348,13 +349,13 @@ static void medium_trim(void)
 static void medium_prefork(void)
 {
 	for (unsigned s = 0; s < NSHARDS; s++)
-		pthread_mutex_lock(&centrals[s].lock);
+		hak_lock(&centrals[s].lock);
 }
 
 static void medium_postfork_parent(void)
 {
 	for (unsigned s = NSHARDS; s-- > 0;)
-		pthread_mutex_unlock(&centrals[s].lock);
+		hak_unlock(&centrals[s].lock);
 }
 
 static void medium_postfork_child(void)
@@ -428,10 +429,10 @@ static void medium_stats(struct hak_stats_sink *st)
 	uint64_t in_central = 0;
 
 	for (unsigned s = 0; s < NSHARDS; s++) {
-		pthread_mutex_lock(&centrals[s].lock);
+		hak_lock(&centrals[s].lock);
 		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
 			in_central += centrals[s].list[i].count;
-		pthread_mutex_unlock(&centrals[s].lock);
+		hak_unlock(&centrals[s].lock);
 	}
 #define P(f) hak_stat(st, #f, f);
 	P(refills) P(central_hits) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs)
@@ -488,9 +489,9 @@ static int centrals_check(void)
 	int errors = 0;
 
 	for (unsigned s = 0; s < NSHARDS; s++) {
-		pthread_mutex_lock(&centrals[s].lock);
+		hak_lock(&centrals[s].lock);
 		errors += central_check(s);
-		pthread_mutex_unlock(&centrals[s].lock);
+		hak_unlock(&centrals[s].lock);
 	}
 	return errors;
 }

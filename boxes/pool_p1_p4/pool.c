@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "../base/hak_bitmap.h"
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "pool.h"
@@ -128,14 +129,14 @@ static hak_counter_t adoptions, reclaims;
 
 static void orphan_lock_take(void)
 {
-	pthread_mutex_lock(&orphan_lock);
+	hak_lock(&orphan_lock);
 	orphan_lock_held = true;
 }
 
 static void orphan_lock_drop(void)
 {
 	orphan_lock_held = false;
-	pthread_mutex_unlock(&orphan_lock);
+	hak_unlock(&orphan_lock);
 }
 
 /* hak_fatal() wants no lock held; bad input may be found under orphan_lock. */
@@ -866,12 +867,12 @@ static size_t pool_reclaim(void)
 
 static void pool_prefork(void)
 {
-	pthread_mutex_lock(&orphan_lock);
+	hak_lock(&orphan_lock);
 }
 
 static void pool_postfork_parent(void)
 {
-	pthread_mutex_unlock(&orphan_lock);
+	hak_unlock(&orphan_lock);
 }
 
 /* Huge-page bytes of @a's chunks. */

@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../base/hak_lock.h"
 #include "../sysmem/sysmem.h"
 #include "superslab.h"
 
@@ -224,7 +225,7 @@ static struct span *span_new(unsigned cls)
 	struct span *sp;
 	int first = -1;
 
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	ss_expire_locked();
 	for (ss = avail_list; ss; ss = ss->next) {
 		first = find_run(ss->free_pages, n);
@@ -236,7 +237,7 @@ static struct span *span_new(unsigned cls)
 		first = 1;
 	}
 	if (!ss) {
-		pthread_mutex_unlock(&ss_lock);
+		hak_unlock(&ss_lock);
 		return NULL;
 	}
 	sp = &ss->spans[first];
@@ -256,7 +257,7 @@ static struct span *span_new(unsigned cls)
 		list_del(&avail_list, ss);
 		list_add(&full_list, ss);
 	}
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	hak_count(classes[cls].spans_new, 1);
 	return sp;
 }
@@ -267,7 +268,7 @@ static void span_release(struct span *sp)
 	unsigned first = (unsigned)((sp->start - (char *)ss) >> HAK_SS_PAGE_SHIFT);
 
 	hak_count(classes[sp->cls].spans_freed, 1);
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	if (!ss->free_pages) {
 		list_del(&full_list, ss);
 		list_add(&avail_list, ss);
@@ -278,7 +279,7 @@ static void span_release(struct span *sp)
 	if (ss->free_pages == ALL_PAGES)
 		ss_empty_locked(ss);
 	ss_expire_locked();
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 }
 
 /* ---------------------------------------------------- partial span lists */
@@ -534,7 +535,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 			p0_verify(sp, got);
 	}
 	if (got < want) {
-		pthread_mutex_lock(&c->lock);
+		hak_lock(&c->lock);
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
 		active[cls] = NULL;
@@ -556,7 +557,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 				}
 			}
 		}
-		pthread_mutex_unlock(&c->lock);
+		hak_unlock(&c->lock);
 		while (gone) {
 			struct span *g = gone;
 
@@ -584,10 +585,10 @@ static void push_remote(struct class_state *c, struct span *sp, void **b)
 	if (atomic_load(&sp->owner))
 		return;
 	/* Disowned meanwhile: its disowner may have drained before our push. */
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	if (!atomic_load(&sp->owner) && drain_remote(sp))
 		gone = settle_locked(c, sp);
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (gone)
 		span_release(gone);
 }
@@ -617,15 +618,15 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 		}
 	}
 	if (central) {
-		pthread_mutex_lock(&c->lock);
+		hak_lock(&c->lock);
 		for (void **b = central, **next; b; b = next) {
 			struct span *sp = span_of(b), *gone;
 
 			next = b[0];
 			if (atomic_load(&sp->owner)) {	/* adopted meanwhile */
-				pthread_mutex_unlock(&c->lock);
+				hak_unlock(&c->lock);
 				push_remote(c, sp, b);
-				pthread_mutex_lock(&c->lock);
+				hak_lock(&c->lock);
 				continue;
 			}
 			hak_assert(sp->used > 0);
@@ -638,7 +639,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 				to_release = gone;
 			}
 		}
-		pthread_mutex_unlock(&c->lock);
+		hak_unlock(&c->lock);
 	}
 	while (to_release) {
 		struct span *sp = to_release;
@@ -742,10 +743,10 @@ static void ss_thread_exit(void)
 
 		if (!sp)
 			continue;
-		pthread_mutex_lock(&classes[cls].lock);
+		hak_lock(&classes[cls].lock);
 		gone = disown_locked(&classes[cls], sp);
 		active[cls] = NULL;
-		pthread_mutex_unlock(&classes[cls].lock);
+		hak_unlock(&classes[cls].lock);
 		if (gone)
 			span_release(gone);
 	}
@@ -757,7 +758,7 @@ static struct span *idle_spans(unsigned cls)
 	struct class_state *c = &classes[cls];
 	struct span *idle = NULL;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	for (struct superslab *ss = c->partial, *next; ss; ss = next) {
 		next = ss->pnext[cls];
 		for (uint32_t m = ss->nonempty_mask[cls]; m; m &= m - 1) {
@@ -770,7 +771,7 @@ static struct span *idle_spans(unsigned cls)
 			idle = sp;
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	return idle;
 }
 
@@ -788,11 +789,11 @@ static size_t ss_reclaim(void)
 			next = sp->next;
 			span_release(sp);
 		}
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	gone = empty_list;
 	empty_list = NULL;
 	nempty = 0;
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	for (; (ss = gone); bytes += HAK_SS_SIZE) {
 		gone = ss->next;
 		hak_rmap_unregister(ss, HAK_SS_SIZE);
@@ -806,15 +807,15 @@ static size_t ss_reclaim(void)
 static void ss_prefork(void)
 {
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-		pthread_mutex_lock(&classes[c].lock);
-	pthread_mutex_lock(&ss_lock);
+		hak_lock(&classes[c].lock);
+	hak_lock(&ss_lock);
 }
 
 static void ss_postfork_parent(void)
 {
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-		pthread_mutex_unlock(&classes[c].lock);
+		hak_unlock(&classes[c].lock);
 }
 
 /*
@@ -939,14 +940,14 @@ static int ss_self_check(void)
 	int errors = 0;
 
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
-		pthread_mutex_lock(&classes[c].lock);
+		hak_lock(&classes[c].lock);
 		errors += partial_list_check(c);
-		pthread_mutex_lock(&ss_lock);
+		hak_lock(&ss_lock);
 		for (int l = 0; l < 2; l++)
 			for (struct superslab *ss = l ? full_list : avail_list; ss; ss = ss->next)
 				errors += superslab_check(ss, c, l == 1);
-		pthread_mutex_unlock(&ss_lock);
-		pthread_mutex_unlock(&classes[c].lock);
+		hak_unlock(&ss_lock);
+		hak_unlock(&classes[c].lock);
 	}
 	return errors;
 }
