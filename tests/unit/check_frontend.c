@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../boxes/base/hak_bin.h"
+#include "../../boxes/base/hak_lock.h"
 #include "../../boxes/frontend/frontend_internal.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
@@ -204,6 +205,41 @@ START_TEST(fork_during_another_threads_init)
 	atomic_store(&hak_state, HAK_UP);	/* this process is up: no thread initialises */
 	hak_free(hak_malloc(1));
 	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	hang_guard_stop(&g);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+END_TEST
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/*
+ * fork() in a process that has had a thread takes every lock (prefork);
+ * the child makes them anew, so its count of held locks (debug builds) must
+ * be back to the forking thread's, or its first system call would abort.
+ */
+START_TEST(fork_child_holds_no_lock)
+{
+	struct hang_guard g = hang_guard_start(10);
+	pthread_t t;
+	int status;
+	pid_t pid;
+
+	hak_free(hak_malloc(1));
+	ck_assert_int_eq(pthread_create(&t, NULL, nothing, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	pid = fork();
+	if (pid == 0) {
+		void *p = hak_malloc(8 << 20);	/* a mapping of its own */
+
+		hak_free(p);
+		_exit(p && hak_locks_held == 0 ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(hak_locks_held, 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	hang_guard_stop(&g);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
@@ -487,6 +523,7 @@ Suite *frontend_suite(void)
 
 	tcase_add_test(fork_tc, fork_during_another_threads_init);
 	tcase_add_test(fork_tc, hang_guard_survives_a_signal);
+	tcase_add_test(fork_tc, fork_child_holds_no_lock);
 	tcase_set_timeout(fork_tc, 30);
 	tcase_set_timeout(bad, 30);	/* the hang guard of unit_run_fatal() fires first */
 	suite_add_tcase(s, fork_tc);
