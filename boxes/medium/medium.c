@@ -38,6 +38,7 @@
 #define CENTRAL_MAX	64	/* blocks per central list */
 #define CENTRAL_BYTES	((size_t)4 << 20)	/* ... and bytes, but at least 2 blocks */
 #define SHARD_BYTES	((size_t)64 << 20)	/* all central lists of a shard */
+#define DECAY_MAX	4	/* central lists drained per decay */
 
 /* One shard's free blocks of one class. */
 struct central_list {
@@ -143,8 +144,11 @@ static void central_put_one(unsigned cls, void *p)
 	central_put(cls, &p, 1);
 }
 
-/* Give all of shard @s's central list of @cls back to the segments if idle since @before (all: UINT64_MAX). */
-static void central_drain(unsigned s, unsigned cls, uint64_t before)
+/*
+ * Give all of shard @s's central list of @cls back to the segments if idle
+ * since @before (all: UINT64_MAX). Returns the bytes.
+ */
+static size_t central_drain(unsigned s, unsigned cls, uint64_t before)
 {
 	struct central *c = &centrals[s];
 	struct central_list *l = &c->list[cls];
@@ -163,6 +167,7 @@ static void central_drain(unsigned s, unsigned cls, uint64_t before)
 		hak_bc_runs_free(runs, n);
 		hak_count(central_drains, 1);
 	}
+	return n * bytes_of(cls);
 }
 
 /* Set up this thread's bins once; false when it must not cache. */
@@ -344,6 +349,26 @@ static void medium_trim(void)
 	for (unsigned s = 0; s < NSHARDS; s++)
 		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
 			central_drain(s, i, UINT64_MAX);
+}
+
+/*
+ * The decay op: up to DECAY_MAX central lists (of any shard) that nobody
+ * used for HAKMEM_SS_DELAY_MS at @now go back to their segments, which
+ * return their pages by bigcache's decay (it runs after this one). A
+ * thread's own bins decay at its slow paths (touch()). Returns the bytes.
+ */
+static size_t medium_decay(uint64_t now)
+{
+	size_t bytes = 0, b;
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < NSHARDS && n < DECAY_MAX; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES && n < DECAY_MAX; i++)
+			if ((b = central_drain(s, i, now - idle_ms + 1))) {
+				bytes += b;
+				n++;
+			}
+	return bytes;
 }
 
 static void medium_prefork(void)
@@ -548,6 +573,7 @@ const struct hak_box hak_box_medium = {
 	.postfork_parent = medium_postfork_parent,
 	.postfork_child = medium_postfork_child,
 	.reclaim = medium_reclaim,
+	.decay = medium_decay,
 	.stats = medium_stats,
 	.self_check = medium_self_check,
 	.describe = medium_describe,
