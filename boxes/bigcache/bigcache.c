@@ -9,11 +9,16 @@
  * and expiry. A request takes the best-fitting cached mapping and splits off
  * the rest at a granule boundary. Both are threaded through the freed blocks' own headers, so
  * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
- * is returned to the OS at the next cache operation, or at the next call of
- * hak_bc_decay() from a small-block refill.
+ * is returned to the OS at the next cache operation, at the next run
+ * refill or flush of the medium tier (at most twice per delay), or by the
+ * box's decay op (the registry runs every box's at thread exit).
  *
  * Lock: cache_lock protects the table, the age list and the byte count.
  * A live block's header is written only by the thread that owns the block.
+ * No system call under it: mappings to release are unlinked and leave the
+ * region map under it and are unmapped after; a mapping re-registered under
+ * it (split, merge, gathered tail) was registered before, so its region-map
+ * leaves exist and nothing is mapped. Never held with another lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +35,7 @@
 #define HDR_SIZE	64
 #define NBUCKETS	64
 #define BATCH		16	/* most mappings released per cache operation */
+#define DECAY_MAX	4	/* ... and per decay */
 #define NCLASSES	(HAK_RMAP_ADDR_BITS * 4)	/* size classes of 47-bit mappings */
 #define MIN_SPLIT	((size_t)64 << 10)	/* smallest tail worth caching */
 
@@ -158,14 +164,15 @@ static void link_locked(struct large_hdr *h)
 }
 
 /*
- * Unlink what must go: mappings idle past the delay, then the oldest while
- * @incoming more bytes would break a bound. Returns them chained by ->next.
+ * Unlink what must go, at most @max: mappings idle past the delay, then the
+ * oldest while @incoming more bytes would break a bound. Returns them
+ * chained by ->next.
  */
-static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
+static struct large_hdr *expire_locked(size_t incoming, uint64_t now, unsigned max)
 {
 	struct large_hdr *out = NULL;
 
-	for (unsigned n = 0; oldest && n < BATCH; n++) {
+	for (unsigned n = 0; oldest && n < max; n++) {
 		struct large_hdr *h = oldest;
 		/* signed: @now was read before the lock, an entry may be newer */
 		bool stale = (int32_t)((uint32_t)now - h->freed_ms) >= (int64_t)delay_ms;
@@ -182,14 +189,19 @@ static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
 	return out;
 }
 
-static void release_all(struct large_hdr *h)
+/* Release the mappings chained on @h; returns their bytes. */
+static size_t release_all(struct large_hdr *h)
 {
+	size_t bytes = 0;
+
 	while (h) {
 		struct large_hdr *next = h->next;
 
+		bytes += h->map_size;
 		release(h);
 		h = next;
 	}
+	return bytes;
 }
 
 /*
@@ -230,7 +242,7 @@ static struct large_hdr *cache_take(size_t need)
 		unlink_locked(h);
 		split_locked(h, need);
 	}
-	gone = expire_locked(0, now);
+	gone = expire_locked(0, now, BATCH);
 	hak_unlock(&cache_lock);
 	release_all(gone);
 	return h;
@@ -409,7 +421,7 @@ static void cache_put(struct large_hdr *h)
 	hak_lock(&cache_lock);
 	if (fits)
 		h = coalesce_locked(h);
-	gone = expire_locked(fits ? h->map_size : 0, now);
+	gone = expire_locked(fits ? h->map_size : 0, now, BATCH);
 	if (fits && ncached < max_entries && cached_bytes + h->map_size <= max_bytes) {
 		link_locked(h);
 		h = NULL;
@@ -624,22 +636,44 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	return h->user;
 }
 
-void hak_bc_decay(void)
+/* Up to DECAY_MAX mappings idle at @now, unless the cache is busy (its user expires it). */
+static size_t cache_decay(uint64_t now)
+{
+	struct large_hdr *gone;
+
+	if (hak_trylock(&cache_lock))
+		return 0;
+	gone = expire_locked(0, now, DECAY_MAX);
+	hak_unlock(&cache_lock);
+	return release_all(gone);
+}
+
+/*
+ * From the segments' slow paths (medium's run refills and flushes), at most
+ * twice per HAKMEM_BIGCACHE_DELAY_MS: a program that freed large blocks
+ * and now uses medium ones gives the idle mappings back too.
+ */
+void bc_decay_sometimes(uint64_t now)
 {
 	static _Atomic uint64_t next_ms;
-	uint64_t now = hak_sys_now_ms();
-	struct large_hdr *gone;
 
 	if (now < atomic_load_explicit(&next_ms, memory_order_relaxed))
 		return;
-	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1,
-			      memory_order_relaxed);
-	if (!hak_trylock(&cache_lock)) {
-		gone = expire_locked(0, now);
-		hak_unlock(&cache_lock);
-		release_all(gone);
-	}
-	seg_decay();
+	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1, memory_order_relaxed);
+	cache_decay(now);
+}
+
+/*
+ * The decay op: cached mappings idle past HAKMEM_BIGCACHE_DELAY_MS at @now
+ * (at most DECAY_MAX), then the segments' idle pages and empty segments
+ * (at most 16 ranges and 4 segments a shard) go back to the OS. Never waits
+ * for a lock: a busy cache or shard is left to its own operations.
+ */
+static size_t bc_decay(uint64_t now)
+{
+	size_t bytes = cache_decay(now);
+
+	return bytes + seg_decay(now);
 }
 
 size_t hak_bc_cached_bytes(void)
@@ -774,6 +808,7 @@ const struct hak_box hak_box_bigcache = {
 	.postfork_parent = bc_postfork_parent,
 	.postfork_child = bc_postfork_child,
 	.reclaim = hak_bc_trim,
+	.decay = bc_decay,
 	.stats = bc_stats,
 	.self_check = bc_self_check,
 	.describe = bc_describe,

@@ -45,6 +45,7 @@
 #define SEG_WORDS	(SEG_PAGES / 64)
 #define SEG_SHARDS	8
 #define PURGE_MAX	16	/* page ranges purged per pass */
+#define GONE_MAX	4	/* empty segments unmapped per pass */
 
 struct shard {
 	pthread_mutex_t lock;
@@ -73,7 +74,7 @@ BUILD_BUG_ON(SEG_SIZE % HAK_RMAP_GRANULE);
 /* What a pass collected under a shard's lock, for after it is dropped. */
 struct chores {
 	struct segment *gone;		/* unlinked and unregistered: unmap */
-	unsigned npurge;
+	unsigned ngone, npurge;
 	struct { struct segment *s; unsigned first, n; } purge[PURGE_MAX];
 };
 
@@ -194,8 +195,8 @@ static void collect_purge_locked(struct segment *s, struct chores *ch)
 
 /*
  * Segments idle for the delay (or all, with @now 0 from trim): empty ones
- * leave the list and the region map into @ch; the others' free pages are
- * collected for purging.
+ * (up to GONE_MAX) leave the list and the region map into @ch; the others'
+ * free pages are collected for purging (up to PURGE_MAX ranges).
  */
 static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 {
@@ -206,15 +207,16 @@ static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 
 		next = s->next;
 		/* an empty segment goes even if purged already (by the bound) */
-		if ((!s->unpurged && !empty) || (now && now - s->freed_ms < delay_ms))
+		if ((!s->unpurged && !empty) || (now && now < s->freed_ms + delay_ms))
 			continue;
-		if (empty) {
+		if (empty && ch->ngone < GONE_MAX) {
+			ch->ngone++;
 			hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, 1, SEG_PAGES - 1));
 			unlink_locked(sh, s);
 			hak_rmap_unregister(s, SEG_SIZE);
 			s->next = ch->gone;
 			ch->gone = s;
-		} else if (ch->npurge < PURGE_MAX) {
+		} else if (!empty && ch->npurge < PURGE_MAX) {
 			collect_purge_locked(s, ch);
 		}
 	}
@@ -306,6 +308,7 @@ unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out
 		maybe_expire_locked(sh, &ch);
 	hak_unlock(&sh->lock);
 	finish(sh, &ch);
+	bc_decay_sometimes(hak_sys_now_ms());
 	if (!got && (s = seg_new(sh))) {
 		hak_lock(&sh->lock);
 		link_locked(sh, s);
@@ -390,6 +393,7 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 	}
 	if (bad)
 		hak_fatal("%s free(%p)", why, bad);
+	bc_decay_sometimes(now);
 }
 
 unsigned hak_bc_run_tag(void *seg, const void *p)
@@ -416,17 +420,20 @@ size_t seg_usable(void *seg, const void *p, const char **why)
 	return n;
 }
 
-void seg_decay(void)
+size_t seg_decay(uint64_t now)
 {
+	size_t bytes = 0;
+
 	for (unsigned i = 0; i < SEG_SHARDS; i++) {
 		struct chores ch = { 0 };
 
 		if (hak_trylock(&shards[i].lock))
 			continue;
-		maybe_expire_locked(&shards[i], &ch);
+		expire_locked(&shards[i], now, &ch);
 		hak_unlock(&shards[i].lock);
-		finish(&shards[i], &ch);
+		bytes += finish(&shards[i], &ch);
 	}
+	return bytes;
 }
 
 size_t seg_trim(void)
@@ -436,13 +443,13 @@ size_t seg_trim(void)
 	for (unsigned i = 0; i < SEG_SHARDS; i++) {
 		struct chores ch;
 
-		do {	/* PURGE_MAX ranges a pass; stop when a pass frees nothing */
+		do {	/* bounded passes; stop when a pass frees nothing */
 			memset(&ch, 0, sizeof(ch));
 			hak_lock(&shards[i].lock);
 			expire_locked(&shards[i], 0, &ch);
 			hak_unlock(&shards[i].lock);
 			bytes += pass = finish(&shards[i], &ch);
-		} while (ch.npurge == PURGE_MAX && pass);
+		} while ((ch.npurge == PURGE_MAX || ch.ngone == GONE_MAX) && pass);
 	}
 	return bytes;
 }

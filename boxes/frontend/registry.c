@@ -61,6 +61,33 @@ void hak_registry_thread_exit(void)
 }
 
 /*
+ * Every box's decay op, top-down (a tier's caches go to the box below
+ * before that box's decay runs): what idled past each box's delay at
+ * @now_ms goes back to the OS, a bounded amount per box. Returns the bytes.
+ */
+size_t hak_registry_decay(uint64_t now_ms)
+{
+	size_t bytes = 0;
+
+	for (size_t i = NBOXES; i-- > 0;)
+		if (hak_boxes[i]->decay)
+			bytes += hak_boxes[i]->decay(now_ms);
+	return bytes;
+}
+
+/*
+ * A thread exits: its caches go back, then every box decays once, so that
+ * what idles in a box this process no longer uses (large mappings after
+ * the program moved on to small blocks) goes back at the latest when a
+ * thread ends, beyond the boxes' own slow paths.
+ */
+static void thread_exit_hook(void)
+{
+	hak_registry_thread_exit();
+	hak_registry_decay(hak_sys_now_ms());
+}
+
+/*
  * Out of memory (or malloc_trim): this thread's caches go back first, then
  * what every box keeps idle. Returns the bytes given back.
  */
@@ -227,7 +254,7 @@ void hak_init_slow(void)
 		if (err)
 			hak_fatal("box %s failed to start (error %d)", hak_boxes[i]->name, -err);
 	}
-	hak_sys_set_thread_exit_hook(hak_registry_thread_exit);
+	hak_sys_set_thread_exit_hook(thread_exit_hook);
 	hak_atomic_store_release(&hak_state, HAK_UP);
 	pthread_atfork(prefork_all, postfork_parent_all, postfork_child_all);
 	if (hak_opt.v[HAK_OPT_HELP])

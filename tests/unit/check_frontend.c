@@ -10,6 +10,7 @@
 
 #include "../../boxes/base/hak_bin.h"
 #include "../../boxes/base/hak_lock.h"
+#include "../../boxes/bigcache/bigcache.h"
 #include "../../boxes/frontend/frontend_internal.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
@@ -48,6 +49,33 @@ START_TEST(registry_is_ordered_and_unique)
 	}
 	ck_assert_str_eq(hak_registry_get(0)->name, "sysmem");
 	ck_assert_ptr_null(hak_registry_get(n));
+}
+END_TEST
+
+/*
+ * hak_registry_decay() walks every box's decay op (the boxes that keep
+ * memory idle have one): what idled past each box's delay goes back.
+ */
+START_TEST(registry_decay_walks_every_box)
+{
+	const char *want[] = { "superslab", "bigcache", "pool", "medium" };
+	size_t n = hak_registry_count(), found = 0, bytes;
+	void *big;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	big = hak_malloc(4 << 20);
+	hak_free(big);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 << 20);	/* granules */
+	ck_assert_uint_eq(hak_registry_decay(hak_sys_now_ms()), 0);	/* not idle yet */
+	usleep(150 * 1000);
+	bytes = hak_registry_decay(hak_sys_now_ms());
+	ck_assert_uint_eq(bytes, 6 << 20);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < 4; k++)
+			if (!strcmp(hak_registry_get(i)->name, want[k]) && hak_registry_get(i)->decay)
+				found++;
+	ck_assert_uint_eq(found, 4);
 }
 END_TEST
 
@@ -509,6 +537,7 @@ Suite *frontend_suite(void)
 
 	tcase_add_test(tc, registry_is_ordered_and_unique);
 	tcase_add_test(tc, verbose_lists_every_box);
+	tcase_add_test(tc, registry_decay_walks_every_box);
 	tcase_add_test(tc, help_prints_the_table);
 	tcase_add_test(tc, bad_option_value_warns_and_uses_default);
 	tcase_add_test(tc, keyword_and_number_values);
