@@ -17,7 +17,8 @@
  * it, and again after the thread's exit hook or malloc_trim() emptied it.
  *
  * Locks: one per shard's central lists; never held with another lock (runs
- * go to or come from the segments after it is dropped). Fork takes all 8.
+ * go to or come from the segments after it is dropped), so never across a
+ * system call. Fork takes all 8.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -8,9 +8,14 @@
  *   ss_lock                          protects the superslab lists, free_pages,
  *                                    span_of_page and the pages' classes
  *                                    (hak_rmap_set_class)
+ * No system call under either (hak_lock() counts them in debug builds, and
+ * sysmem asserts): a refill that finds no room drops the class lock, maps
+ * and registers a superslab (ss_grow()) and takes it again; empty
+ * superslabs leave their list under ss_lock and are unmapped after it.
  * Superslabs sit on one of three lists: avail (some page free), full (none)
  * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
- * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
+ * back to the OS once idle for HAKMEM_SS_DELAY_MS, a few at each span
+ * change: ss_decay(), the box's decay op).
  * A span is "partial" while nobody owns it and it has blocks to give: its bit
  * is then set in its superslab's nonempty_mask[class], and a superslab with
  * any such bit is on the class's partial list, so a refill finds a span with
