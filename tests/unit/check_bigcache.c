@@ -776,7 +776,7 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 	size_t cached, bytes, total = 0;
 	int calls = 0;
 
-	setenv("HAKMEM_BIGCACHE_DELAY_MS", "100", 1);
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "500", 1);
 	setenv("HAKMEM_BIGCACHE_MB", "256", 1);
 	for (int i = 0; i < 12; i++)
 		blocks[i] = hak_malloc(3 * MiB);	/* a 4 MiB mapping each */
@@ -786,7 +786,7 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 	ck_assert_uint_eq(cached, 6 * 4 * MiB);
 	ck_assert_uint_eq(hak_box_bigcache.decay(hak_sys_now_ms()), 0);
 	ck_assert_uint_eq(hak_bc_cached_bytes(), cached);
-	usleep(200 * 1000);
+	usleep(600 * 1000);
 	while ((bytes = hak_box_bigcache.decay(hak_sys_now_ms()))) {
 		ck_assert_uint_le(bytes, 4 * 4 * MiB);
 		total += bytes;

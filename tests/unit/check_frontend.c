@@ -62,12 +62,12 @@ START_TEST(registry_decay_walks_every_box)
 	size_t n = hak_registry_count(), found = 0, bytes;
 	void *big;
 
-	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "500", 1);
 	big = hak_malloc(4 << 20);
 	hak_free(big);
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 << 20);	/* granules */
 	ck_assert_uint_eq(hak_registry_decay(hak_sys_now_ms()), 0);	/* not idle yet */
-	usleep(150 * 1000);
+	usleep(600 * 1000);
 	bytes = hak_registry_decay(hak_sys_now_ms());
 	ck_assert_uint_eq(bytes, 6 << 20);
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);

@@ -299,13 +299,13 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 	int calls = 0;
 
 	cache_on(NULL);
-	setenv("HAKMEM_SS_DELAY_MS", "100", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "500", 1);
 	ck_assert_int_eq(pthread_create(&t, NULL, use_six_classes, NULL), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_int_eq(stat1("medium.in_central"), 6);
 	ck_assert_uint_eq(hak_box_medium.decay(hak_sys_now_ms()), 0);
 	ck_assert_int_eq(stat1("medium.in_central"), 6);
-	usleep(200 * 1000);
+	usleep(600 * 1000);
 	for (;;) {
 		drains = stat1("medium.central_drains");
 		if (!hak_box_medium.decay(hak_sys_now_ms()))

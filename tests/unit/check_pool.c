@@ -640,7 +640,7 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 	int calls = 0;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
-	setenv("HAKMEM_SS_DELAY_MS", "100", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "500", 1);
 	for (int i = 0; i < N; i++)
 		p[i] = hak_malloc(HAK_POOL_MAX);
 	for (int i = 0; i < N; i++)
@@ -648,7 +648,7 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 	held = stat1("pool.chunk_bytes");
 	ck_assert_uint_eq(hak_box_pool.decay(hak_sys_now_ms()), 0);
 	ck_assert_int_eq(stat1("pool.chunk_bytes"), held);
-	usleep(200 * 1000);
+	usleep(600 * 1000);
 	for (;;) {
 		unmapped = stat1("pool.chunks_unmapped");
 		if (!hak_box_pool.decay(hak_sys_now_ms()))

@@ -151,7 +151,7 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 	int calls = 0;
 	void **all;
 
-	setenv("HAKMEM_SS_DELAY_MS", "100", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "500", 1);
 	start();
 	before = hak_sys_bytes_mapped();
 	all = take(cls, n);
@@ -159,7 +159,7 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 	held = hak_sys_bytes_mapped();
 	ck_assert_uint_eq(hak_box_superslab.decay(hak_sys_now_ms()), 0);
 	ck_assert_uint_eq(hak_sys_bytes_mapped(), held);
-	usleep(200 * 1000);
+	usleep(600 * 1000);
 	while ((bytes = hak_box_superslab.decay(hak_sys_now_ms()))) {
 		ck_assert_uint_le(bytes, 4 * HAK_SS_SIZE);
 		total += bytes;
