@@ -75,8 +75,10 @@ void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
  *                   @now_ms (hak_sys_now_ms()), at most a fixed number of
  *                   spans, segments or mappings per call; called with no
  *                   lock held, unmaps after dropping its own; returns the
- *                   bytes given back. Each box runs it from its own slow
- *                   paths; hak_registry_decay() walks every box's
+ *                   bytes given back (to the OS, or to the box below,
+ *                   whose own decay returns them). Each box runs it from
+ *                   its own slow paths; hak_registry_decay() walks every
+ *                   box's (top-down)
  * @stats:           report the box's counters to @s (struct hak_stats_sink)
  * @self_check:      verify the box's invariants; returns the number of errors
  * @describe:        one line (no newline) for HAKMEM_VERBOSE=1

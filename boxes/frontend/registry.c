@@ -1,8 +1,8 @@
 /*
  * registry.c - the box registry: the one ordered table of every box.
  *
- * Init runs bottom-up, thread exit and prefork top-down, postfork bottom-up;
- * stats and self-checks walk it in order. This is the only place a box is
+ * Init runs bottom-up, thread exit, reclaim, decay and prefork top-down,
+ * postfork bottom-up; stats and self-checks walk it in order. This is the only place a box is
  * listed; nothing else wires boxes by hand.
  */
 #include <pthread.h>
