@@ -11,11 +11,14 @@
 
 #include "hak_base.h"
 #include "hak_box.h"
+#include "hak_lock.h"
 
 #if HAK_BACKTRACE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #endif
+
+HAK_TLS int hak_locks_held;
 
 static void vreport(const char *fmt, va_list ap)
 {

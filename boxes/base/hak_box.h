@@ -71,6 +71,14 @@ void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
  *                   (the caller's thread_exit ran first; top-down); unmap
  *                   after dropping the locks malloc/free may wait on;
  *                   returns the bytes given back
+ * @decay:           give the OS back what has idled past the box's delay at
+ *                   @now_ms (hak_sys_now_ms()), at most a fixed number of
+ *                   spans, segments or mappings per call; called with no
+ *                   lock held, unmaps after dropping its own; returns the
+ *                   bytes given back (to the OS, or to the box below,
+ *                   whose own decay returns them). Each box runs it from
+ *                   its own slow paths; hak_registry_decay() walks every
+ *                   box's (top-down)
  * @stats:           report the box's counters to @s (struct hak_stats_sink)
  * @self_check:      verify the box's invariants; returns the number of errors
  * @describe:        one line (no newline) for HAKMEM_VERBOSE=1
@@ -84,6 +92,7 @@ struct hak_box {
 	void (*postfork_parent)(void);
 	void (*postfork_child)(void);
 	size_t (*reclaim)(void);
+	size_t (*decay)(uint64_t now_ms);
 	void (*stats)(struct hak_stats_sink *s);
 	int (*self_check)(void);
 	void (*describe)(char *buf, size_t len);

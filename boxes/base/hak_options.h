@@ -65,7 +65,7 @@ static inline bool hak_option_is_path(const char *keywords)
 	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\
 	  "most freed large blocks kept for reuse")			\
 	X(BIGCACHE_DELAY_MS, 1000, 0, 3600000, NULL,			\
-	  "a freed large block idle this long goes back to the OS (at the next large malloc/free or small-block refill); so do the free pages of a segment with no free for this long") \
+	  "a freed large block idle this long goes back to the OS (at the next large malloc/free, medium refill or flush, or thread exit); so do the free pages of a segment with no free for this long") \
 	X(LARGE_THP, 0, 0, 1, NULL,					\
 	  "1: transparent huge pages for the whole 2 MiB granules a new large block covers (faster; a sparsely used block commits more)")
 

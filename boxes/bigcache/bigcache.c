@@ -9,15 +9,21 @@
  * and expiry. A request takes the best-fitting cached mapping and splits off
  * the rest at a granule boundary. Both are threaded through the freed blocks' own headers, so
  * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
- * is returned to the OS at the next cache operation, or at the next call of
- * hak_bc_decay() from a small-block refill.
+ * is returned to the OS at the next cache operation, at the next run
+ * refill or flush of the medium tier (at most twice per delay), or by the
+ * box's decay op (the registry runs every box's at thread exit).
  *
  * Lock: cache_lock protects the table, the age list and the byte count.
  * A live block's header is written only by the thread that owns the block.
+ * No system call under it: mappings to release are unlinked and leave the
+ * region map under it and are unmapped after; a mapping re-registered under
+ * it (split, merge, gathered tail) was registered before, so its region-map
+ * leaves exist and nothing is mapped. Never held with another lock.
  */
 #include <errno.h>
 #include <pthread.h>
 
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "bigcache.h"
@@ -29,6 +35,7 @@
 #define HDR_SIZE	64
 #define NBUCKETS	64
 #define BATCH		16	/* most mappings released per cache operation */
+#define DECAY_MAX	4	/* ... and per decay */
 #define NCLASSES	(HAK_RMAP_ADDR_BITS * 4)	/* size classes of 47-bit mappings */
 #define MIN_SPLIT	((size_t)64 << 10)	/* smallest tail worth caching */
 
@@ -157,14 +164,15 @@ static void link_locked(struct large_hdr *h)
 }
 
 /*
- * Unlink what must go: mappings idle past the delay, then the oldest while
- * @incoming more bytes would break a bound. Returns them chained by ->next.
+ * Unlink what must go, at most @max: mappings idle past the delay, then the
+ * oldest while @incoming more bytes would break a bound. Returns them
+ * chained by ->next.
  */
-static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
+static struct large_hdr *expire_locked(size_t incoming, uint64_t now, unsigned max)
 {
 	struct large_hdr *out = NULL;
 
-	for (unsigned n = 0; oldest && n < BATCH; n++) {
+	for (unsigned n = 0; oldest && n < max; n++) {
 		struct large_hdr *h = oldest;
 		/* signed: @now was read before the lock, an entry may be newer */
 		bool stale = (int32_t)((uint32_t)now - h->freed_ms) >= (int64_t)delay_ms;
@@ -181,14 +189,19 @@ static struct large_hdr *expire_locked(size_t incoming, uint64_t now)
 	return out;
 }
 
-static void release_all(struct large_hdr *h)
+/* Release the mappings chained on @h; returns their bytes. */
+static size_t release_all(struct large_hdr *h)
 {
+	size_t bytes = 0;
+
 	while (h) {
 		struct large_hdr *next = h->next;
 
+		bytes += h->map_size;
 		release(h);
 		h = next;
 	}
+	return bytes;
 }
 
 /*
@@ -219,7 +232,7 @@ static struct large_hdr *cache_take(size_t need)
 	struct large_hdr *h = NULL, *gone;
 	uint64_t now = hak_sys_now_ms();
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	for (unsigned c = size_class(need); c < NCLASSES && !h; c++)
 		for (struct large_hdr *e = buckets[c % NBUCKETS]; e; e = e->next)
 			if (size_class(e->map_size) == c && e->map_size >= need &&
@@ -229,8 +242,8 @@ static struct large_hdr *cache_take(size_t need)
 		unlink_locked(h);
 		split_locked(h, need);
 	}
-	gone = expire_locked(0, now);
-	pthread_mutex_unlock(&cache_lock);
+	gone = expire_locked(0, now, BATCH);
+	hak_unlock(&cache_lock);
 	release_all(gone);
 	return h;
 }
@@ -242,10 +255,10 @@ static void recache_tail(struct large_hdr *t, size_t size, uint32_t freed_ms)
 	t->closed = 0;
 	t->user = (char *)t + HDR_SIZE;
 	t->freed_ms = freed_ms;
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	hak_rmap_register(t, size, HAK_RMAP_LARGE);	/* leaves exist */
 	link_locked(t);
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 }
 
 /*
@@ -279,7 +292,7 @@ static struct large_hdr *cache_gather(size_t need)
 	char *dst;
 	void *base;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	while (newest && got < need) {
 		c = newest;
 		unlink_locked(c);
@@ -289,7 +302,7 @@ static struct large_hdr *cache_gather(size_t need)
 		tail = &c->next;
 		got += c->map_size;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	if (!list)
 		return NULL;
 	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base)) {
@@ -310,9 +323,9 @@ static struct large_hdr *cache_gather(size_t need)
 		if (move_into((char *)c, take, dst)) {
 			/* @base may have a hole now: give up on all of it (leaving
 			 * the map under the lock, as retire_locked() does) */
-			pthread_mutex_lock(&cache_lock);
+			hak_lock(&cache_lock);
 			hak_rmap_unregister(base, need);
-			pthread_mutex_unlock(&cache_lock);
+			hak_unlock(&cache_lock);
 			hak_sys_unmap(base, need);
 			hak_sys_unmap(c, size);	/* plain mappings: no header needed */
 			release_all(next);
@@ -405,17 +418,17 @@ static void cache_put(struct large_hdr *h)
 		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
 	h->freed_ms = (uint32_t)now;
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	if (fits)
 		h = coalesce_locked(h);
-	gone = expire_locked(fits ? h->map_size : 0, now);
+	gone = expire_locked(fits ? h->map_size : 0, now, BATCH);
 	if (fits && ncached < max_entries && cached_bytes + h->map_size <= max_bytes) {
 		link_locked(h);
 		h = NULL;
 	} else {
 		retire_locked(h);
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	release_all(gone);
 	if (h)
 		release(h);
@@ -555,13 +568,13 @@ static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need
 		return NULL;
 	}
 	/* unregister first, under the lock (see retire_locked) */
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	retire_locked(h);
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	if (hak_sys_move(h, old, dst)) {
-		pthread_mutex_lock(&cache_lock);
+		hak_lock(&cache_lock);
 		hak_rmap_unregister(dst, need);
-		pthread_mutex_unlock(&cache_lock);
+		hak_unlock(&cache_lock);
 		hak_sys_unmap(dst, need);
 		hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
 		return NULL;
@@ -604,9 +617,9 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 		/* Trimmed in place: unregister first, under the lock (see
 		 * retire_locked): once the kernel trims the pages, another
 		 * region may be mapped there. */
-		pthread_mutex_lock(&cache_lock);
+		hak_lock(&cache_lock);
 		retire_locked(h);
-		pthread_mutex_unlock(&cache_lock);
+		hak_unlock(&cache_lock);
 		if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
 			hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
 			return p;
@@ -623,31 +636,53 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	return h->user;
 }
 
-void hak_bc_decay(void)
+/* Up to DECAY_MAX mappings idle at @now, unless the cache is busy (its user expires it). */
+static size_t cache_decay(uint64_t now)
+{
+	struct large_hdr *gone;
+
+	if (hak_trylock(&cache_lock))
+		return 0;
+	gone = expire_locked(0, now, DECAY_MAX);
+	hak_unlock(&cache_lock);
+	return release_all(gone);
+}
+
+/*
+ * From the segments' slow paths (medium's run refills and flushes), at most
+ * twice per HAKMEM_BIGCACHE_DELAY_MS: a program that freed large blocks
+ * and now uses medium ones gives the idle mappings back too.
+ */
+void bc_decay_sometimes(uint64_t now)
 {
 	static _Atomic uint64_t next_ms;
-	uint64_t now = hak_sys_now_ms();
-	struct large_hdr *gone;
 
 	if (now < atomic_load_explicit(&next_ms, memory_order_relaxed))
 		return;
-	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1,
-			      memory_order_relaxed);
-	if (!pthread_mutex_trylock(&cache_lock)) {
-		gone = expire_locked(0, now);
-		pthread_mutex_unlock(&cache_lock);
-		release_all(gone);
-	}
-	seg_decay();
+	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1, memory_order_relaxed);
+	cache_decay(now);
+}
+
+/*
+ * The decay op: cached mappings idle past HAKMEM_BIGCACHE_DELAY_MS at @now
+ * (at most DECAY_MAX), then the segments' idle pages and empty segments
+ * (at most 16 ranges and 4 segments a shard) go back to the OS. Never waits
+ * for a lock: a busy cache or shard is left to its own operations.
+ */
+static size_t bc_decay(uint64_t now)
+{
+	size_t bytes = cache_decay(now);
+
+	return bytes + seg_decay(now);
 }
 
 size_t hak_bc_cached_bytes(void)
 {
 	size_t n;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	n = cached_bytes;
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	return n + seg_kept_bytes();
 }
 
@@ -656,7 +691,7 @@ size_t hak_bc_trim(void)
 	struct large_hdr *all = NULL;
 	size_t bytes;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	bytes = cached_bytes;
 	while (oldest) {
 		struct large_hdr *h = oldest;
@@ -666,7 +701,7 @@ size_t hak_bc_trim(void)
 		h->next = all;
 		all = h;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	release_all(all);
 	hak_count(trims, 1);
 	return bytes + seg_trim();
@@ -695,14 +730,14 @@ static int bc_init(const struct hak_options *opt)
 
 static void bc_prefork(void)
 {
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	seg_prefork();
 }
 
 static void bc_postfork_parent(void)
 {
 	seg_postfork_parent();
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 }
 
 static void bc_postfork_child(void)
@@ -732,7 +767,7 @@ static int bc_self_check(void)
 	size_t bytes = 0, n = 0, in_buckets = 0;
 	int errors = 0;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	for (struct large_hdr *h = newest; h; h = h->older) {
 		if (h->magic != CACHED_MAGIC || (h->older && h->older->newer != h)) {
 			hak_report("self-check: cached large block %p: bad mark or age link",
@@ -754,7 +789,7 @@ static int bc_self_check(void)
 			   ncached, cached_bytes, n, bytes, in_buckets);
 		errors++;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	return errors + seg_self_check();
 }
 
@@ -773,6 +808,7 @@ const struct hak_box hak_box_bigcache = {
 	.postfork_parent = bc_postfork_parent,
 	.postfork_child = bc_postfork_child,
 	.reclaim = hak_bc_trim,
+	.decay = bc_decay,
 	.stats = bc_stats,
 	.self_check = bc_self_check,
 	.describe = bc_describe,

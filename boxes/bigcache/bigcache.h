@@ -15,7 +15,8 @@
  * for reuse (HAKMEM_BIGCACHE_MB, _ENTRIES): a request takes the best fit and
  * splits off the rest, a freed mapping merges with free neighbours, and what
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
- * cache operation or small-block refill (there is no background thread).
+ * cache operation, medium run refill or flush, or decay (the box's decay op,
+ * which the registry runs at thread exit; there is no background thread).
  * malloc_trim() empties it.
  * A request no cached mapping holds gathers cached ones instead: their pages
  * are moved (mremap, no copy, no fault) into one fresh mapping, so the memory
@@ -59,13 +60,6 @@ const char *hak_bc_free(void *base, void *p);
  * or NULL (block kept where it is) when that is not possible.
  */
 void *hak_bc_resize(void *base, void *p, size_t size);
-
-/**
- * hak_bc_decay() - give back what idled past HAKMEM_BIGCACHE_DELAY_MS now,
- * not only at the next large request: the other tiers' refills call it.
- * At most one clock read when nothing is due; never waits for a lock.
- */
-void hak_bc_decay(void);
 
 /** hak_bc_cached_bytes() - bytes of freed large blocks kept for reuse (mappings and segment pages). */
 size_t hak_bc_cached_bytes(void);

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../base/hak_bitmap.h"
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "bigcache.h"
@@ -44,6 +45,7 @@
 #define SEG_WORDS	(SEG_PAGES / 64)
 #define SEG_SHARDS	8
 #define PURGE_MAX	16	/* page ranges purged per pass */
+#define GONE_MAX	4	/* empty segments unmapped per pass */
 
 struct shard {
 	pthread_mutex_t lock;
@@ -72,7 +74,7 @@ BUILD_BUG_ON(SEG_SIZE % HAK_RMAP_GRANULE);
 /* What a pass collected under a shard's lock, for after it is dropped. */
 struct chores {
 	struct segment *gone;		/* unlinked and unregistered: unmap */
-	unsigned npurge;
+	unsigned ngone, npurge;
 	struct { struct segment *s; unsigned first, n; } purge[PURGE_MAX];
 };
 
@@ -193,8 +195,8 @@ static void collect_purge_locked(struct segment *s, struct chores *ch)
 
 /*
  * Segments idle for the delay (or all, with @now 0 from trim): empty ones
- * leave the list and the region map into @ch; the others' free pages are
- * collected for purging.
+ * (up to GONE_MAX) leave the list and the region map into @ch; the others'
+ * free pages are collected for purging (up to PURGE_MAX ranges).
  */
 static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 {
@@ -205,15 +207,16 @@ static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 
 		next = s->next;
 		/* an empty segment goes even if purged already (by the bound) */
-		if ((!s->unpurged && !empty) || (now && now - s->freed_ms < delay_ms))
+		if ((!s->unpurged && !empty) || (now && now < s->freed_ms + delay_ms))
 			continue;
-		if (empty) {
+		if (empty && ch->ngone < GONE_MAX) {
+			ch->ngone++;
 			hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, 1, SEG_PAGES - 1));
 			unlink_locked(sh, s);
 			hak_rmap_unregister(s, SEG_SIZE);
 			s->next = ch->gone;
 			ch->gone = s;
-		} else if (ch->npurge < PURGE_MAX) {
+		} else if (!empty && ch->npurge < PURGE_MAX) {
 			collect_purge_locked(s, ch);
 		}
 	}
@@ -244,7 +247,7 @@ static size_t finish(struct shard *sh, struct chores *ch)
 		err[k] = hak_sys_decommit((char *)ch->purge[k].s + ((size_t)ch->purge[k].first << SEG_PAGE_SHIFT),
 					  (size_t)ch->purge[k].n << SEG_PAGE_SHIFT);
 	if (ch->npurge) {
-		pthread_mutex_lock(&sh->lock);
+		hak_lock(&sh->lock);
 		for (unsigned k = 0; k < ch->npurge; k++) {
 			struct segment *s = ch->purge[k].s;
 			unsigned first = ch->purge[k].first, n = ch->purge[k].n;
@@ -260,7 +263,7 @@ static size_t finish(struct shard *sh, struct chores *ch)
 				hak_count(purged_pages, n);
 			}
 		}
-		pthread_mutex_unlock(&sh->lock);
+		hak_unlock(&sh->lock);
 	}
 	for (struct segment *s = ch->gone, *next; s; s = next) {
 		next = s->next;
@@ -299,17 +302,18 @@ unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out
 	hak_assert(size > 0 && size <= HAK_BC_RUN_MAX && tag > 0 && tag < 256 && n > 0);
 	if (unlikely(!enabled))	/* no segments: a mapping, untagged */
 		return (out[0] = hak_bc_alloc(size, SEG_PAGE, false, &(bool){ false })) != NULL;
-	pthread_mutex_lock(&sh->lock);
+	hak_lock(&sh->lock);
 	got = take_locked(sh, np, tag, out, n);
 	if (!got)
 		maybe_expire_locked(sh, &ch);
-	pthread_mutex_unlock(&sh->lock);
+	hak_unlock(&sh->lock);
 	finish(sh, &ch);
+	bc_decay_sometimes(hak_sys_now_ms());
 	if (!got && (s = seg_new(sh))) {
-		pthread_mutex_lock(&sh->lock);
+		hak_lock(&sh->lock);
 		link_locked(sh, s);
 		got = take_locked(sh, np, tag, out, n);
-		pthread_mutex_unlock(&sh->lock);
+		hak_unlock(&sh->lock);
 	}
 	hak_count(allocs, got);
 	return got;
@@ -369,7 +373,7 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 			struct shard *sh = seg_of(runs[base + (unsigned)__builtin_ctzll(left)])->shard;
 			struct chores ch = { 0 };
 
-			pthread_mutex_lock(&sh->lock);
+			hak_lock(&sh->lock);
 			for (unsigned k = 0; k < m && !bad; k++) {
 				struct segment *s = seg_of(runs[base + k]);
 
@@ -383,12 +387,13 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 					hak_count(frees, 1);
 			}
 			maybe_expire_locked(sh, &ch);
-			pthread_mutex_unlock(&sh->lock);
+			hak_unlock(&sh->lock);
 			finish(sh, &ch);
 		}
 	}
 	if (bad)
 		hak_fatal("%s free(%p)", why, bad);
+	bc_decay_sometimes(now);
 }
 
 unsigned hak_bc_run_tag(void *seg, const void *p)
@@ -407,25 +412,28 @@ size_t seg_usable(void *seg, const void *p, const char **why)
 	size_t n = 0;
 	unsigned i;
 
-	pthread_mutex_lock(&s->shard->lock);
+	hak_lock(&s->shard->lock);
 	i = block_locked(s, p, why);
 	if (i)
 		n = (size_t)s->run[i] << SEG_PAGE_SHIFT;
-	pthread_mutex_unlock(&s->shard->lock);
+	hak_unlock(&s->shard->lock);
 	return n;
 }
 
-void seg_decay(void)
+size_t seg_decay(uint64_t now)
 {
+	size_t bytes = 0;
+
 	for (unsigned i = 0; i < SEG_SHARDS; i++) {
 		struct chores ch = { 0 };
 
-		if (pthread_mutex_trylock(&shards[i].lock))
+		if (hak_trylock(&shards[i].lock))
 			continue;
-		maybe_expire_locked(&shards[i], &ch);
-		pthread_mutex_unlock(&shards[i].lock);
-		finish(&shards[i], &ch);
+		expire_locked(&shards[i], now, &ch);
+		hak_unlock(&shards[i].lock);
+		bytes += finish(&shards[i], &ch);
 	}
+	return bytes;
 }
 
 size_t seg_trim(void)
@@ -435,13 +443,13 @@ size_t seg_trim(void)
 	for (unsigned i = 0; i < SEG_SHARDS; i++) {
 		struct chores ch;
 
-		do {	/* PURGE_MAX ranges a pass; stop when a pass frees nothing */
+		do {	/* bounded passes; stop when a pass frees nothing */
 			memset(&ch, 0, sizeof(ch));
-			pthread_mutex_lock(&shards[i].lock);
+			hak_lock(&shards[i].lock);
 			expire_locked(&shards[i], 0, &ch);
-			pthread_mutex_unlock(&shards[i].lock);
+			hak_unlock(&shards[i].lock);
 			bytes += pass = finish(&shards[i], &ch);
-		} while (ch.npurge == PURGE_MAX && pass);
+		} while ((ch.npurge == PURGE_MAX || ch.ngone == GONE_MAX) && pass);
 	}
 	return bytes;
 }
@@ -449,13 +457,13 @@ size_t seg_trim(void)
 void seg_prefork(void)
 {
 	for (unsigned i = 0; i < SEG_SHARDS; i++)
-		pthread_mutex_lock(&shards[i].lock);
+		hak_lock(&shards[i].lock);
 }
 
 void seg_postfork_parent(void)
 {
 	for (unsigned i = SEG_SHARDS; i-- > 0;)
-		pthread_mutex_unlock(&shards[i].lock);
+		hak_unlock(&shards[i].lock);
 }
 
 void seg_postfork_child(void)
@@ -470,12 +478,12 @@ uint64_t seg_stats(struct hak_stats_sink *st)
 	unsigned n = 0, nfree = 0;
 
 	for (unsigned i = 0; i < SEG_SHARDS; i++) {
-		pthread_mutex_lock(&shards[i].lock);
+		hak_lock(&shards[i].lock);
 		for (struct segment *s = shards[i].segs; s; s = s->next) {
 			n++;
 			nfree += s->nfree;
 		}
-		pthread_mutex_unlock(&shards[i].lock);
+		hak_unlock(&shards[i].lock);
 	}
 #define P(f) hak_stat(st, "seg_" #f, f);
 	P(allocs) P(frees) P(mapped) P(unmapped) P(purged_pages)

@@ -30,8 +30,15 @@ unsigned seg_run_tag(void *seg, const void *p);
 /* seg_usable() - like hak_bc_usable() for @p in segment @seg. */
 size_t seg_usable(void *seg, const void *p, const char **why);
 
-/* seg_decay() - give back what idled in each shard whose lock is free. */
-void seg_decay(void);
+/*
+ * seg_decay() - in each shard whose lock is free, what idled for the delay
+ * at @now goes back: at most 4 empty segments and 16 purged page ranges a
+ * shard. Returns the bytes.
+ */
+size_t seg_decay(uint64_t now);
+
+/* bc_decay_sometimes() - the large cache's expiry, at most twice per delay (bigcache.c). */
+void bc_decay_sometimes(uint64_t now);
 
 /* seg_trim() - return free pages and empty segments now; returns bytes. */
 size_t seg_trim(void);

@@ -88,13 +88,6 @@ static unsigned aligned_class(size_t size, size_t align)
 	return cls;
 }
 
-/* A small class's refill: idle large blocks go back at it too. */
-static void *refill(void *(*slow)(unsigned), unsigned cls)
-{
-	hak_bc_decay();
-	return slow(cls);
-}
-
 /*
  * Every allocation that missed the fast path. Span starts are 64 KiB
  * aligned, so a class whose block size is a multiple of @align serves it;
@@ -115,11 +108,11 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 					     : aligned_class(size, align);
 	if (cls < HAK_TINY_NCLASSES) {
 		p = hak_bin_pop(&hak_tiny_tls.bins[cls]);
-		p = p ? p : refill(hak_tiny_alloc_slow, cls);
+		p = p ? p : hak_tiny_alloc_slow(cls);
 		STAT_FAST(tiny_allocs);
 	} else if (cls < HAK_SMALL_NCLASSES) {
 		p = hak_pool_pop(cls);
-		p = p ? p : refill(hak_pool_alloc_slow, cls);
+		p = p ? p : hak_pool_alloc_slow(cls);
 		STAT_FAST(pool_allocs);
 	} else if (size <= HAK_MEDIUM_MAX && align <= HAK_MEDIUM_ALIGN) {
 		cls = hak_medium_class(HAK_MAX(size, (size_t)1));

@@ -25,6 +25,7 @@ void hak_registry_stats(struct hak_stats_sink *s);
 int hak_registry_self_check(void);
 void hak_registry_thread_exit(void);
 size_t hak_registry_reclaim(void);
+size_t hak_registry_decay(uint64_t now_ms);
 size_t hak_registry_count(void);
 const struct hak_box *hak_registry_get(size_t i);
 

@@ -1,8 +1,8 @@
 /*
  * registry.c - the box registry: the one ordered table of every box.
  *
- * Init runs bottom-up, thread exit and prefork top-down, postfork bottom-up;
- * stats and self-checks walk it in order. This is the only place a box is
+ * Init runs bottom-up, thread exit, reclaim, decay and prefork top-down,
+ * postfork bottom-up; stats and self-checks walk it in order. This is the only place a box is
  * listed; nothing else wires boxes by hand.
  */
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../base/hak_base.h"
+#include "../base/hak_lock.h"
 #include "../bigcache/bigcache.h"
 #include "../medium/medium.h"
 #include "../pool_p1_p4/pool.h"
@@ -60,6 +61,33 @@ void hak_registry_thread_exit(void)
 }
 
 /*
+ * Every box's decay op, top-down (a tier's caches go to the box below
+ * before that box's decay runs): what idled past each box's delay at
+ * @now_ms goes back to the OS, a bounded amount per box. Returns the bytes.
+ */
+size_t hak_registry_decay(uint64_t now_ms)
+{
+	size_t bytes = 0;
+
+	for (size_t i = NBOXES; i-- > 0;)
+		if (hak_boxes[i]->decay)
+			bytes += hak_boxes[i]->decay(now_ms);
+	return bytes;
+}
+
+/*
+ * A thread exits: its caches go back, then every box decays once, so that
+ * what idles in a box this process no longer uses (large mappings after
+ * the program moved on to small blocks) goes back at the latest when a
+ * thread ends, beyond the boxes' own slow paths.
+ */
+static void thread_exit_hook(void)
+{
+	hak_registry_thread_exit();
+	hak_registry_decay(hak_sys_now_ms());
+}
+
+/*
  * Out of memory (or malloc_trim): this thread's caches go back first, then
  * what every box keeps idle. Returns the bytes given back.
  */
@@ -90,12 +118,14 @@ extern void _IO_list_unlock(void);
 extern void _IO_list_resetlock(void);
 
 static bool fork_locked;	/* the prefork handler took the locks */
+static int locks_before_fork;	/* hak_locks_held before it took them */
 
 static void prefork_all(void)
 {
 	fork_locked = !__libc_single_threaded;	/* glibc's test, made before this runs */
 	if (!fork_locked)
 		return;
+	locks_before_fork = hak_locks_held;
 	_IO_list_lock();
 	for (size_t i = NBOXES; i-- > 0;)
 		if (hak_boxes[i]->prefork)
@@ -119,6 +149,7 @@ static void postfork_child_all(void)
 	for (size_t i = 0; i < NBOXES; i++)
 		if (hak_boxes[i]->postfork_child)
 			hak_boxes[i]->postfork_child();
+	hak_locks_held = locks_before_fork;	/* the boxes made theirs anew */
 	_IO_list_resetlock();	/* harmless after glibc's own reset */
 }
 
@@ -223,7 +254,7 @@ void hak_init_slow(void)
 		if (err)
 			hak_fatal("box %s failed to start (error %d)", hak_boxes[i]->name, -err);
 	}
-	hak_sys_set_thread_exit_hook(hak_registry_thread_exit);
+	hak_sys_set_thread_exit_hook(thread_exit_hook);
 	hak_atomic_store_release(&hak_state, HAK_UP);
 	pthread_atfork(prefork_all, postfork_parent_all, postfork_child_all);
 	if (hak_opt.v[HAK_OPT_HELP])

@@ -20,13 +20,15 @@
  * it, and again after the thread's exit hook or malloc_trim() emptied it.
  *
  * Locks: one per shard's central lists; never held with another lock (runs
- * go to or come from the segments after it is dropped). Fork takes all 8.
+ * go to or come from the segments after it is dropped), so never across a
+ * system call. Fork takes all 8.
  */
 #include <errno.h>
 #include <pthread.h>
 
 #include <string.h>
 
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "medium.h"
@@ -37,6 +39,7 @@
 #define CENTRAL_MAX	64	/* blocks per central list */
 #define CENTRAL_BYTES	((size_t)4 << 20)	/* ... and bytes, but at least 2 blocks */
 #define SHARD_BYTES	((size_t)64 << 20)	/* all central lists of a shard */
+#define DECAY_MAX	4	/* central lists drained per decay */
 
 /* One shard's free blocks of one class. */
 struct central_list {
@@ -98,13 +101,13 @@ static unsigned central_take(unsigned cls, void **out, unsigned want)
 	struct central_list *l = &c->list[cls];
 	unsigned n;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	n = HAK_MIN(want, l->count);
 	l->count -= n;
 	c->bytes -= n * bytes_of(cls);
 	memcpy(out, l->slot + l->count, n * sizeof(void *));
 	l->used_ms = me.now_ms;
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	return n;
 }
 
@@ -115,14 +118,14 @@ static void central_put(unsigned cls, void **runs, unsigned n)
 	struct central_list *l = &c->list[cls];
 	unsigned k;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	k = HAK_MIN(n, central_caps[cls] - l->count);
 	k = HAK_MIN(k, (unsigned)((SHARD_BYTES - c->bytes) / bytes_of(cls)));
 	c->bytes += k * bytes_of(cls);
 	memcpy(l->slot + l->count, runs, k * sizeof(void *));
 	l->count += k;
 	l->used_ms = me.now_ms;
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (n > k)
 		hak_bc_runs_free(runs + k, n - k);
 }
@@ -134,35 +137,39 @@ static void central_put_one(unsigned cls, void *p)
 	struct central_list *l = &c->list[cls];
 	bool twice = false;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	for (unsigned k = 0; k < l->count && !twice; k++)
 		twice = l->slot[k] == p;
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (twice)
 		hak_fatal("double free(%p)", p);
 	central_put(cls, &p, 1);
 }
 
-/* Give all of shard @s's central list of @cls back to the segments if idle since @before (all: UINT64_MAX). */
-static void central_drain(unsigned s, unsigned cls, uint64_t before)
+/*
+ * Give all of shard @s's central list of @cls back to the segments if idle
+ * since @before (all: UINT64_MAX). Returns the bytes.
+ */
+static size_t central_drain(unsigned s, unsigned cls, uint64_t before)
 {
 	struct central *c = &centrals[s];
 	struct central_list *l = &c->list[cls];
 	void *runs[CENTRAL_MAX];
 	unsigned n = 0;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	if (l->count && l->used_ms < before) {
 		n = l->count;
 		l->count = 0;
 		c->bytes -= n * bytes_of(cls);
 		memcpy(runs, l->slot, n * sizeof(void *));
 	}
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (n) {
 		hak_bc_runs_free(runs, n);
 		hak_count(central_drains, 1);
 	}
+	return n * bytes_of(cls);
 }
 
 /* Set up this thread's bins once; false when it must not cache. */
@@ -347,16 +354,36 @@ static void medium_trim(void)
 			central_drain(s, i, UINT64_MAX);
 }
 
+/*
+ * The decay op: up to DECAY_MAX central lists (of any shard) that nobody
+ * used for HAKMEM_SS_DELAY_MS at @now go back to their segments, which
+ * return their pages by bigcache's decay (it runs after this one). A
+ * thread's own bins decay at its slow paths (touch()). Returns the bytes.
+ */
+static size_t medium_decay(uint64_t now)
+{
+	size_t bytes = 0, b;
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < NSHARDS && n < DECAY_MAX; s++)
+		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES && n < DECAY_MAX; i++)
+			if ((b = central_drain(s, i, now - idle_ms + 1))) {
+				bytes += b;
+				n++;
+			}
+	return bytes;
+}
+
 static void medium_prefork(void)
 {
 	for (unsigned s = 0; s < NSHARDS; s++)
-		pthread_mutex_lock(&centrals[s].lock);
+		hak_lock(&centrals[s].lock);
 }
 
 static void medium_postfork_parent(void)
 {
 	for (unsigned s = NSHARDS; s-- > 0;)
-		pthread_mutex_unlock(&centrals[s].lock);
+		hak_unlock(&centrals[s].lock);
 }
 
 static void medium_postfork_child(void)
@@ -401,10 +428,10 @@ static void medium_stats(struct hak_stats_sink *st)
 	uint64_t in_central = 0;
 
 	for (unsigned s = 0; s < NSHARDS; s++) {
-		pthread_mutex_lock(&centrals[s].lock);
+		hak_lock(&centrals[s].lock);
 		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
 			in_central += centrals[s].list[i].count;
-		pthread_mutex_unlock(&centrals[s].lock);
+		hak_unlock(&centrals[s].lock);
 	}
 #define P(f) hak_stat(st, #f, f);
 	P(refills) P(central_hits) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs)
@@ -461,9 +488,9 @@ static int centrals_check(void)
 	int errors = 0;
 
 	for (unsigned s = 0; s < NSHARDS; s++) {
-		pthread_mutex_lock(&centrals[s].lock);
+		hak_lock(&centrals[s].lock);
 		errors += central_check(s);
-		pthread_mutex_unlock(&centrals[s].lock);
+		hak_unlock(&centrals[s].lock);
 	}
 	return errors;
 }
@@ -520,6 +547,7 @@ const struct hak_box hak_box_medium = {
 	.postfork_parent = medium_postfork_parent,
 	.postfork_child = medium_postfork_child,
 	.reclaim = medium_reclaim,
+	.decay = medium_decay,
 	.stats = medium_stats,
 	.self_check = medium_self_check,
 	.describe = medium_describe,

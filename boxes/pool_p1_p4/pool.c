@@ -19,12 +19,20 @@
  * queues a span and then sees the orphan mark collects it itself, so remote
  * frees into a dead thread's arena are reclaimed even if no thread ever
  * adopts it (store and load both seq_cst).
+ *
+ * Lock: orphan_lock, the orphan list and everything inside an orphan arena.
+ * No system call under it: empty chunks leave their arena under it and are
+ * unmapped after (decay_take(), chunks_free()); a thread that allocates
+ * from an orphan (its exit hook ran) takes it off the list first, as an
+ * adopter does, and puts it back after.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "../base/hak_bitmap.h"
+#include "../base/hak_lock.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "pool.h"
@@ -37,6 +45,7 @@
 #define BIN_MAX		(2 * MIB)		/* a bin's most */
 #define CLAIM_STEP	((size_t)256 << 10)	/* room a thread claims at a time */
 #define IDLE_BYTES	MIB			/* idle spans kept per class */
+#define POOL_DECAY_MAX	4			/* most chunks unmapped per decay */
 
 struct span {
 	char *start;
@@ -127,14 +136,14 @@ static hak_counter_t adoptions, reclaims;
 
 static void orphan_lock_take(void)
 {
-	pthread_mutex_lock(&orphan_lock);
+	hak_lock(&orphan_lock);
 	orphan_lock_held = true;
 }
 
 static void orphan_lock_drop(void)
 {
 	orphan_lock_held = false;
-	pthread_mutex_unlock(&orphan_lock);
+	hak_unlock(&orphan_lock);
 }
 
 /* hak_fatal() wants no lock held; bad input may be found under orphan_lock. */
@@ -409,36 +418,64 @@ static void collect(struct arena *a)
 }
 
 /*
- * Give back what idled for HAKMEM_SS_DELAY_MS, or everything idle (@all):
- * idle spans to their chunks, then empty chunks to the OS. Runs at most
- * twice per delay unless @all.
+ * Take what idled for HAKMEM_SS_DELAY_MS at @now (all that is idle with
+ * @all) out of @a: idle spans go back to their chunks, then up to @max
+ * empty chunks leave the arena onto @gone, to be unmapped by chunks_free()
+ * once no lock is held. Returns how many chunks it took.
  */
-static void decay(struct arena *a, bool all)
+static unsigned decay_take(struct arena *a, uint64_t now, bool all, unsigned max,
+			   struct chunk **gone)
 {
-	uint64_t now = hak_sys_now_ms();
+	unsigned n = 0;
 
-	if (!all && now < a->next_decay_ms)
-		return;
-	a->next_decay_ms = now + empty_delay_ms / 2;
 	for (unsigned c = 0; c < HAK_POOL_NCLASSES; c++) {
 		for (struct span *sp = a->partial[c], *next; sp && a->nidle[c]; sp = next) {
 			next = sp->next;
-			if (sp->free == sp->all && (all || now - sp->idle_ms >= empty_delay_ms)) {
+			if (sp->free == sp->all && (all || now >= sp->idle_ms + empty_delay_ms)) {
 				partial_del(a, sp);
 				span_release(a, sp, sp->idle_ms);
 				a->nidle[c]--;
 			}
 		}
 	}
-	for (struct chunk **pp = &a->chunks, *ch; a->nempty && (ch = *pp);) {
-		if (ch->nspans || (!all && now - ch->emptied_ms < empty_delay_ms)) {
+	for (struct chunk **pp = &a->chunks, *ch; n < max && a->nempty && (ch = *pp);) {
+		if (ch->nspans || (!all && now < ch->emptied_ms + empty_delay_ms)) {
 			pp = &ch->next;
 			continue;
 		}
 		*pp = ch->next;
 		a->nempty--;
+		ch->next = *gone;
+		*gone = ch;
+		n++;
+	}
+	return n;
+}
+
+/* Unmap the chunks decay_take() chained on @gone; returns their bytes. */
+static size_t chunks_free(struct chunk *gone)
+{
+	size_t bytes = 0;
+
+	for (struct chunk *ch = gone, *next; ch; ch = next) {
+		next = ch->next;
+		bytes += ch->size;
 		chunk_free(ch);
 	}
+	return bytes;
+}
+
+/* The owner's decay at its refills: at most twice per HAKMEM_SS_DELAY_MS. */
+static void arena_decay(struct arena *a)
+{
+	uint64_t now = hak_sys_now_ms();
+	struct chunk *gone = NULL;
+
+	if (now < a->next_decay_ms)
+		return;
+	a->next_decay_ms = now + empty_delay_ms / 2;
+	decay_take(a, now, false, POOL_DECAY_MAX, &gone);
+	chunks_free(gone);
 }
 
 /*
@@ -450,6 +487,7 @@ static void remote_free(struct arena *a, struct span *sp, uint64_t bit, void *p)
 {
 	struct class_state *c = class_of(sp->cls);
 	uint64_t old = atomic_fetch_or(&sp->remote, bit);
+	struct chunk *gone = NULL;
 	struct span *head;
 
 	if (unlikely(old & bit))
@@ -466,10 +504,11 @@ static void remote_free(struct arena *a, struct span *sp, uint64_t bit, void *p)
 	orphan_lock_take();
 	if (atomic_load(&a->orphan)) {
 		collect(a);
-		decay(a, true);
+		decay_take(a, 0, true, UINT_MAX, &gone);
 		hak_count(reclaims, 1);
 	}
 	orphan_lock_drop();
+	chunks_free(gone);	/* off the arena already: no lock needed */
 }
 
 /* Return one block to its span, from any thread (@me: its arena, or NULL). */
@@ -550,8 +589,8 @@ static struct arena *arena_new(void)
 	return p;
 }
 
-/* An orphan to adopt, else a new arena; NULL on ENOMEM. */
-static struct arena *arena_get(void)
+/* The first orphan, taken off the list (its taker's alone now), or NULL. */
+static struct arena *orphan_pop(void)
 {
 	struct arena *a;
 
@@ -560,42 +599,61 @@ static struct arena *arena_get(void)
 	if (a) {
 		orphans = a->next_orphan;
 		atomic_store(&a->orphan, false);
-		hak_count(adoptions, 1);
 	}
 	orphan_lock_drop();
+	return a;
+}
+
+/* An orphan to adopt, else a new arena; NULL on ENOMEM. */
+static struct arena *arena_get(void)
+{
+	struct arena *a = orphan_pop();
+
+	if (a)
+		hak_count(adoptions, 1);
 	return a ? a : arena_new();
 }
 
+/*
+ * @a (its caller's alone) goes on the orphan list, having given back all it
+ * keeps idle; what remote frees brought meanwhile is collected under the
+ * lock. Chunks are unmapped with no lock held.
+ */
 static void arena_orphan(struct arena *a)
 {
-	collect(a);		/* still ours: the unmaps run without the lock */
-	decay(a, true);
+	struct chunk *gone = NULL;
+
+	collect(a);
+	decay_take(a, 0, true, UINT_MAX, &gone);
+	chunks_free(gone);
+	gone = NULL;
 	orphan_lock_take();
 	atomic_store(&a->orphan, true);
 	collect(a);
-	decay(a, true);
+	decay_take(a, 0, true, UINT_MAX, &gone);
 	a->next_orphan = orphans;
 	orphans = a;
 	orphan_lock_drop();
+	chunks_free(gone);
 }
 
-/* A thread with no arena (its exit hook ran) allocates from an orphan. */
+/*
+ * A thread with no arena (its exit hook ran) allocates from an orphan (or
+ * a new arena), taken off the list meanwhile so that a chunk is mapped with
+ * no lock held.
+ */
 static void *alloc_orphaned(unsigned cls)
 {
-	struct arena *a;
+	struct arena *a = orphan_pop();
 	void *p = NULL;
 
-	orphan_lock_take();
-	a = orphans;
-	if (!a && (a = arena_new())) {
-		atomic_store(&a->orphan, true);
-		orphans = a;
-	}
-	if (a && !take(a, cls, 1, &p))
-		p = NULL;
-	else if (a)
+	if (!a && !(a = arena_new()))
+		return NULL;
+	if (take(a, cls, 1, &p))
 		hak_count(class_of(cls)->blocks_out, 1);
-	orphan_lock_drop();
+	else
+		p = NULL;
+	arena_orphan(a);
 	return p;
 }
 
@@ -709,7 +767,7 @@ static void *refill(struct hak_pool_bin *b, unsigned cls)
 	refilled |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
 	active |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
 	bins_decay();
-	decay(my_arena, false);
+	arena_decay(my_arena);
 	got = take(my_arena, cls, want, b->slot);
 	hak_count(class_of(cls)->refills, 1);
 	hak_count(class_of(cls)->blocks_out, got);
@@ -863,14 +921,35 @@ static size_t pool_reclaim(void)
 	return before > after ? (size_t)(before - after) : 0;
 }
 
+/*
+ * The decay op: this thread's arena, then the orphans (under orphan_lock),
+ * give back what idled; at most POOL_DECAY_MAX chunks in all, unmapped
+ * with no lock held.
+ */
+static size_t pool_decay(uint64_t now)
+{
+	struct chunk *gone = NULL;
+	unsigned n = my_arena ? decay_take(my_arena, now, false, POOL_DECAY_MAX, &gone) : 0;
+	size_t bytes = chunks_free(gone);
+
+	gone = NULL;
+	orphan_lock_take();
+	for (struct arena *a = orphans; a && n < POOL_DECAY_MAX; a = a->next_orphan) {
+		collect(a);
+		n += decay_take(a, now, false, POOL_DECAY_MAX - n, &gone);
+	}
+	orphan_lock_drop();
+	return bytes + chunks_free(gone);
+}
+
 static void pool_prefork(void)
 {
-	pthread_mutex_lock(&orphan_lock);
+	hak_lock(&orphan_lock);
 }
 
 static void pool_postfork_parent(void)
 {
-	pthread_mutex_unlock(&orphan_lock);
+	hak_unlock(&orphan_lock);
 }
 
 /* Huge-page bytes of @a's chunks. */
@@ -1004,6 +1083,7 @@ const struct hak_box hak_box_pool = {
 	.postfork_parent = pool_postfork_parent,
 	.postfork_child = pool_postfork_child,
 	.reclaim = pool_reclaim,
+	.decay = pool_decay,
 	.stats = pool_stats,
 	.self_check = pool_self_check,
 	.describe = pool_describe,

@@ -53,6 +53,9 @@ enum hak_rmap_kind {
  * hak_rmap_register() - name @kind as owner of [@base, @base + @size)
  * @base: 2 MiB-aligned start of the region
  * @size: bytes (need not be a multiple of 2 MiB)
+ * Context: may map a leaf (a system call), so call it with no lock held
+ * that malloc or free may wait for, unless the range was registered before
+ * (its leaves exist: nothing is mapped and it cannot fail).
  * Returns 0, or -ENOMEM when a leaf could not be mapped.
  */
 int hak_rmap_register(void *base, size_t size, enum hak_rmap_kind kind);

@@ -8,9 +8,14 @@
  *   ss_lock                          protects the superslab lists, free_pages,
  *                                    span_of_page and the pages' classes
  *                                    (hak_rmap_set_class)
+ * No system call under either (hak_lock() counts them in debug builds, and
+ * sysmem asserts): a refill that finds no room drops the class lock, maps
+ * and registers a superslab (ss_grow()) and takes it again; empty
+ * superslabs leave their list under ss_lock and are unmapped after it.
  * Superslabs sit on one of three lists: avail (some page free), full (none)
  * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
- * back to the OS once idle for HAKMEM_SS_DELAY_MS, at the next span change).
+ * back to the OS once idle for HAKMEM_SS_DELAY_MS, a few at each span
+ * change: ss_decay(), the box's decay op).
  * A span is "partial" while nobody owns it and it has blocks to give: its bit
  * is then set in its superslab's nonempty_mask[class], and a superslab with
  * any such bit is on the class's partial list, so a refill finds a span with
@@ -34,6 +39,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../base/hak_lock.h"
 #include "../sysmem/sysmem.h"
 #include "superslab.h"
 
@@ -42,6 +48,7 @@
 #define ALL_PAGES	(~(uint32_t)0 << 1)	/* page 0 is the header */
 #define LIVE_WORDS	(HAK_SS_SIZE / HAK_MIN_ALIGN / 64)
 #define CANARY		0xdb
+#define SS_DECAY_MAX	4	/* most superslabs unmapped per decay */
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -89,7 +96,8 @@ struct class_state {
 static struct class_state classes[HAK_SS_NSERVED];
 static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct superslab *avail_list, *full_list, *empty_list;
-static unsigned nempty, keep_empty;
+static _Atomic unsigned nempty;		/* ss_lock; read without it by ss_decay() */
+static unsigned keep_empty;
 static uint64_t empty_delay_ms;
 static bool check_full;
 static bool p0_batch = true, p0_drain = true, p0_log;	/* HAKMEM_TINY_P0_* */
@@ -142,34 +150,37 @@ static void list_del(struct superslab **head, struct superslab *ss)
 		ss->next->prev = ss->prev;
 }
 
-static struct superslab *ss_new_locked(void)
+/*
+ * A fresh superslab, mapped and registered with no lock held, then put on
+ * the empty list as the most recently emptied (span_new() takes it next; if
+ * nobody does, it expires as any empty one). False on ENOMEM.
+ */
+static bool ss_grow(void)
 {
 	struct superslab *ss;
 	void *p;
 
-	if (empty_list) {	/* the most recently emptied: its pages are warm */
-		ss = empty_list;
-		list_del(&empty_list, ss);
-		nempty--;
-		list_add(&avail_list, ss);
-		return ss;
-	}
 	if (hak_sys_map(HAK_SS_SIZE, HAK_SS_SIZE, &p))
-		return NULL;
+		return false;
 	ss = p;
 	ss->magic = SS_MAGIC;
 	ss->free_pages = ALL_PAGES;
 	if (hak_rmap_register(ss, HAK_SS_SIZE, HAK_RMAP_SUPERSLAB)) {
 		hak_sys_unmap(ss, HAK_SS_SIZE);
-		return NULL;
+		return false;
 	}
-	list_add(&avail_list, ss);
 	hak_count(ss_mapped, 1);
 	hak_count(ss_live, 1);
-	return ss;
+	hak_lock(&ss_lock);
+	ss->emptied_ms = hak_sys_now_ms();
+	list_add(&empty_list, ss);
+	nempty++;
+	hak_unlock(&ss_lock);
+	return true;
 }
 
-static void ss_unmap_locked(struct superslab *ss)
+/* @ss, off every list, back to the OS (no lock held). */
+static void ss_unmap(struct superslab *ss)
 {
 	hak_rmap_unregister(ss, HAK_SS_SIZE);
 	hak_sys_unmap(ss, HAK_SS_SIZE);
@@ -177,20 +188,36 @@ static void ss_unmap_locked(struct superslab *ss)
 	hak_atomic_sub_relaxed(&ss_live, 1);
 }
 
-/* Unmap empty superslabs past the newest HAKMEM_SS_KEEP that idled long enough. */
-static void ss_expire_locked(void)
+/*
+ * The decay op: unmap up to SS_DECAY_MAX empty superslabs past the newest
+ * HAKMEM_SS_KEEP that idled for HAKMEM_SS_DELAY_MS at @now, taken off the
+ * empty list under ss_lock and unmapped after. Returns the bytes given back.
+ * Run at span changes, once no lock is held.
+ */
+static size_t ss_decay(uint64_t now)
 {
-	uint64_t now = hak_sys_now_ms();
-	struct superslab *ss = empty_list, *next;
+	struct superslab *gone = NULL, *ss, *next;
+	unsigned n = 0, i = 0;
 
-	for (unsigned i = 0; ss; ss = next, i++) {
+	if (hak_atomic_load_relaxed(&nempty) <= keep_empty)
+		return 0;
+	hak_lock(&ss_lock);
+	for (ss = empty_list; ss && n < SS_DECAY_MAX; ss = next, i++) {
 		next = ss->next;
-		if (i < keep_empty || now - ss->emptied_ms < empty_delay_ms)
+		if (i < keep_empty || now < ss->emptied_ms + empty_delay_ms)
 			continue;
 		list_del(&empty_list, ss);
 		nempty--;
-		ss_unmap_locked(ss);
+		ss->next = gone;
+		gone = ss;
+		n++;
 	}
+	hak_unlock(&ss_lock);
+	for (ss = gone; ss; ss = next) {
+		next = ss->next;
+		ss_unmap(ss);
+	}
+	return n * HAK_SS_SIZE;
 }
 
 static void ss_empty_locked(struct superslab *ss)
@@ -218,19 +245,20 @@ static struct span *span_new(unsigned cls)
 	struct span *sp;
 	int first = -1;
 
-	pthread_mutex_lock(&ss_lock);
-	ss_expire_locked();
+	hak_lock(&ss_lock);
 	for (ss = avail_list; ss; ss = ss->next) {
 		first = find_run(ss->free_pages, n);
 		if (first >= 0)
 			break;
 	}
-	if (!ss) {
-		ss = ss_new_locked();
+	if (!ss && (ss = empty_list)) {	/* the most recently emptied: its pages are warm */
+		list_del(&empty_list, ss);
+		nempty--;
+		list_add(&avail_list, ss);
 		first = 1;
 	}
 	if (!ss) {
-		pthread_mutex_unlock(&ss_lock);
+		hak_unlock(&ss_lock);
 		return NULL;
 	}
 	sp = &ss->spans[first];
@@ -250,7 +278,7 @@ static struct span *span_new(unsigned cls)
 		list_del(&avail_list, ss);
 		list_add(&full_list, ss);
 	}
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	hak_count(classes[cls].spans_new, 1);
 	return sp;
 }
@@ -261,7 +289,7 @@ static void span_release(struct span *sp)
 	unsigned first = (unsigned)((sp->start - (char *)ss) >> HAK_SS_PAGE_SHIFT);
 
 	hak_count(classes[sp->cls].spans_freed, 1);
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	if (!ss->free_pages) {
 		list_del(&full_list, ss);
 		list_add(&avail_list, ss);
@@ -271,8 +299,8 @@ static void span_release(struct span *sp)
 	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (ss->free_pages == ALL_PAGES)
 		ss_empty_locked(ss);
-	ss_expire_locked();
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
+	ss_decay(hak_sys_now_ms());
 }
 
 /* ---------------------------------------------------- partial span lists */
@@ -555,7 +583,7 @@ static unsigned take_central_locked(struct class_state *c, unsigned cls, unsigne
 	return got;
 }
 
-/* A new active span for this thread (@c locked), or NULL on ENOMEM. */
+/* A new active span for this thread (@c locked), or NULL when no superslab has room. */
 static struct span *adopt_locked(struct class_state *c, unsigned cls)
 {
 	struct span *sp = partial_first(c, cls);
@@ -569,11 +597,42 @@ static struct span *adopt_locked(struct class_state *c, unsigned cls)
 	return sp;
 }
 
+/*
+ * Blocks from class @cls's spans (@c locked) until @want: adopted ones, or
+ * for a thread that is exiting, unowned ones; spans to release go onto
+ * @gone. Fewer than @want: no superslab has room (ss_grow() it, unlocked).
+ */
+static unsigned refill_locked(struct class_state *c, unsigned cls, unsigned want,
+			      void **head, struct span **gone)
+{
+	struct span *sp;
+	unsigned got = 0;
+
+	if (hak_sys_thread_exiting())
+		return take_central_locked(c, cls, want, head);
+	while (got < want && (sp = adopt_locked(c, cls))) {
+		active[cls] = sp;
+		drain_remote(sp);
+		got += span_take(sp, want - got, head);
+		if (got < want) {	/* a small span: take another */
+			struct span *g = disown_locked(c, sp);
+
+			active[cls] = NULL;
+			if (g) {
+				g->next = *gone;
+				*gone = g;
+			}
+		}
+	}
+	return got;
+}
+
 unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 {
 	struct class_state *c = &classes[cls];
 	struct span *sp = active[cls], *gone = NULL;
 	unsigned got = 0;
+	bool grown = true;
 
 	hak_assert(cls < HAK_SS_NSERVED && want > 0);
 	*head = NULL;
@@ -586,35 +645,24 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 			p0_verify(sp, got);
 	}
 	if (got < want) {
-		pthread_mutex_lock(&c->lock);
+		hak_lock(&c->lock);
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
 		active[cls] = NULL;
-		if (hak_sys_thread_exiting()) {
-			got += take_central_locked(c, cls, want - got, head);
-		} else {
-			while (got < want && (sp = adopt_locked(c, cls))) {
-				active[cls] = sp;
-				drain_remote(sp);
-				got += span_take(sp, want - got, head);
-				if (got < want) {	/* a small span: take another */
-					struct span *g = disown_locked(c, sp);
-
-					active[cls] = NULL;
-					if (g) {
-						g->next = gone;
-						gone = g;
-					}
-				}
-			}
+		/* a superslab is mapped with no lock held, then the refill goes on */
+		while ((got += refill_locked(c, cls, want - got, head, &gone)) < want && grown) {
+			hak_unlock(&c->lock);
+			grown = ss_grow();
+			hak_lock(&c->lock);
 		}
-		pthread_mutex_unlock(&c->lock);
+		hak_unlock(&c->lock);
 		while (gone) {
 			struct span *g = gone;
 
 			gone = g->next;
 			span_release(g);
 		}
+		ss_decay(hak_sys_now_ms());
 	}
 	if (unlikely(corrupt.blk))
 		report_corrupt();
@@ -637,10 +685,10 @@ static void push_remote(struct class_state *c, struct span *sp, void **first, vo
 	if (atomic_load(&sp->owner))
 		return;
 	/* Disowned meanwhile: its disowner may have drained before our push. */
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	if (!atomic_load(&sp->owner) && drain_remote(sp))
 		gone = settle_locked(c, sp);
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	if (gone)
 		span_release(gone);
 }
@@ -684,15 +732,15 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 	if (rsp)
 		push_remote(c, rsp, rfirst, rlast, rn);
 	if (central) {
-		pthread_mutex_lock(&c->lock);
+		hak_lock(&c->lock);
 		for (void **b = central, **next; b; b = next) {
 			struct span *sp = span_of(b), *gone;
 
 			next = b[0];
 			if (atomic_load(&sp->owner)) {	/* adopted meanwhile */
-				pthread_mutex_unlock(&c->lock);
+				hak_unlock(&c->lock);
 				push_remote(c, sp, b, b, 1);
-				pthread_mutex_lock(&c->lock);
+				hak_lock(&c->lock);
 				continue;
 			}
 			hak_assert(sp->used > 0);
@@ -705,7 +753,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 				to_release = gone;
 			}
 		}
-		pthread_mutex_unlock(&c->lock);
+		hak_unlock(&c->lock);
 	}
 	while (to_release) {
 		struct span *sp = to_release;
@@ -809,10 +857,10 @@ static void ss_thread_exit(void)
 
 		if (!sp)
 			continue;
-		pthread_mutex_lock(&classes[cls].lock);
+		hak_lock(&classes[cls].lock);
 		gone = disown_locked(&classes[cls], sp);
 		active[cls] = NULL;
-		pthread_mutex_unlock(&classes[cls].lock);
+		hak_unlock(&classes[cls].lock);
 		if (gone)
 			span_release(gone);
 	}
@@ -824,7 +872,7 @@ static struct span *idle_spans(unsigned cls)
 	struct class_state *c = &classes[cls];
 	struct span *idle = NULL;
 
-	pthread_mutex_lock(&c->lock);
+	hak_lock(&c->lock);
 	for (struct superslab *ss = c->partial, *next; ss; ss = next) {
 		next = ss->pnext[cls];
 		for (uint32_t m = ss->nonempty_mask[cls]; m; m &= m - 1) {
@@ -837,7 +885,7 @@ static struct span *idle_spans(unsigned cls)
 			idle = sp;
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	hak_unlock(&c->lock);
 	return idle;
 }
 
@@ -855,17 +903,14 @@ static size_t ss_reclaim(void)
 			next = sp->next;
 			span_release(sp);
 		}
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	gone = empty_list;
 	empty_list = NULL;
 	nempty = 0;
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	for (; (ss = gone); bytes += HAK_SS_SIZE) {
 		gone = ss->next;
-		hak_rmap_unregister(ss, HAK_SS_SIZE);
-		hak_sys_unmap(ss, HAK_SS_SIZE);
-		hak_count(ss_unmapped, 1);
-		hak_atomic_sub_relaxed(&ss_live, 1);
+		ss_unmap(ss);
 	}
 	return bytes;
 }
@@ -873,15 +918,15 @@ static size_t ss_reclaim(void)
 static void ss_prefork(void)
 {
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-		pthread_mutex_lock(&classes[c].lock);
-	pthread_mutex_lock(&ss_lock);
+		hak_lock(&classes[c].lock);
+	hak_lock(&ss_lock);
 }
 
 static void ss_postfork_parent(void)
 {
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-		pthread_mutex_unlock(&classes[c].lock);
+		hak_unlock(&classes[c].lock);
 }
 
 /*
@@ -902,7 +947,7 @@ static void ss_stats(struct hak_stats_sink *s)
 	hak_stat(s, "mapped", ss_mapped);
 	hak_stat(s, "unmapped", ss_unmapped);
 	hak_stat(s, "live", ss_live);
-	hak_stat(s, "empty", nempty);
+	hak_stat(s, "empty", hak_atomic_load_relaxed(&nempty));
 	for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
 		struct class_state *c = &classes[i];
 
@@ -1020,14 +1065,14 @@ static int ss_self_check(void)
 	int errors = 0;
 
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
-		pthread_mutex_lock(&classes[c].lock);
+		hak_lock(&classes[c].lock);
 		errors += partial_list_check(c);
-		pthread_mutex_lock(&ss_lock);
+		hak_lock(&ss_lock);
 		for (int l = 0; l < 2; l++)
 			for (struct superslab *ss = l ? full_list : avail_list; ss; ss = ss->next)
 				errors += superslab_check(ss, c, l == 1);
-		pthread_mutex_unlock(&ss_lock);
-		pthread_mutex_unlock(&classes[c].lock);
+		hak_unlock(&ss_lock);
+		hak_unlock(&classes[c].lock);
 	}
 	return errors;
 }
@@ -1049,6 +1094,7 @@ const struct hak_box hak_box_superslab = {
 	.postfork_parent = ss_postfork_parent,
 	.postfork_child = ss_postfork_child,
 	.reclaim = ss_reclaim,
+	.decay = ss_decay,
 	.stats = ss_stats,
 	.self_check = ss_self_check,
 	.describe = ss_describe,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../base/hak_base.h"
+#include "../base/hak_lock.h"
 #include "sysmem.h"
 
 #define HAK_SYS_STAT_FIELDS(X)						\
@@ -149,6 +150,7 @@ static int map_aligned(size_t size, size_t align, int prot, void **out)
 
 int hak_sys_map(size_t size, size_t align, void **out)
 {
+	hak_assert_no_lock();
 	return map_aligned(size, align, PROT_READ | PROT_WRITE, out);
 }
 
@@ -157,6 +159,7 @@ int hak_sys_map_part(size_t size, size_t *open, size_t align, void **out)
 {
 	int err;
 
+	hak_assert_no_lock();
 	hak_assert(*open && *open <= size && *open % hak_sys_page_size() == 0);
 	if (*open == size)
 		return hak_sys_map(size, align, out);
@@ -178,6 +181,7 @@ int hak_sys_map_part(size_t size, size_t *open, size_t align, void **out)
 
 int hak_sys_reserve(size_t size, void **out)
 {
+	hak_assert_no_lock();
 	return map_raw(size, PROT_READ | PROT_WRITE, MAP_NORESERVE, out);
 }
 
@@ -185,6 +189,7 @@ int hak_sys_unmap(void *p, size_t size)
 {
 	int err = 0;
 
+	hak_assert_no_lock();
 	if (inject_fault() || munmap(p, size) != 0) {
 		/* only a split at vm.max_map_count fails: keep the addresses,
 		 * give the pages back */
@@ -201,6 +206,7 @@ int hak_sys_unmap(void *p, size_t size)
 
 int hak_sys_guard(void *p, size_t size)
 {
+	hak_assert_no_lock();
 	if (inject_fault() ||
 	    mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		 -1, 0) == MAP_FAILED)
@@ -211,6 +217,7 @@ int hak_sys_guard(void *p, size_t size)
 
 int hak_sys_unguard(void *p, size_t size)
 {
+	hak_assert_no_lock();
 	if (inject_fault() || munmap(p, size)) {
 		hak_count(st.unmap_failures, 1);	/* nothing to give back: no pages */
 		hak_count(st.bytes_stranded, size);
@@ -221,6 +228,7 @@ int hak_sys_unguard(void *p, size_t size)
 
 int hak_sys_close(void *p, size_t size)
 {
+	hak_assert_no_lock();
 	if (inject_fault())
 		return -ENOMEM;
 	return mprotect(p, size, PROT_NONE) ? -errno : 0;
@@ -228,6 +236,7 @@ int hak_sys_close(void *p, size_t size)
 
 int hak_sys_reopen(void *p, size_t size)
 {
+	hak_assert_no_lock();
 	if (inject_fault())
 		return -ENOMEM;
 	return mprotect(p, size, PROT_READ | PROT_WRITE) ? -errno : 0;
@@ -235,6 +244,7 @@ int hak_sys_reopen(void *p, size_t size)
 
 int hak_sys_decommit(void *p, size_t size)
 {
+	hak_assert_no_lock();
 	if (inject_fault())
 		return -ENOMEM;
 	if (madvise(p, size, MADV_DONTNEED) != 0)
@@ -246,6 +256,7 @@ int hak_sys_decommit(void *p, size_t size)
 
 int hak_sys_hugepage(void *p, size_t size)
 {
+	hak_assert_no_lock();
 	if (inject_fault())
 		return -ENOMEM;
 	if (madvise(p, size, MADV_HUGEPAGE) != 0)
@@ -261,6 +272,7 @@ int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
 	void *q, *target;
 	int err;
 
+	hak_assert_no_lock();
 	hak_assert(old_size % page == 0 && new_size % page == 0);
 	if (inject_fault())
 		return -ENOMEM;
@@ -290,6 +302,7 @@ done:
 
 int hak_sys_move(void *src, size_t size, void *dst)
 {
+	hak_assert_no_lock();
 	hak_assert(size % hak_sys_page_size() == 0);
 	if (inject_fault())
 		return -ENOMEM;

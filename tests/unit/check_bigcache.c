@@ -713,9 +713,20 @@ START_TEST(block_that_cannot_reopen_is_released)
 }
 END_TEST
 
-/* Idle large blocks go back even if only small requests follow: at refills. */
-START_TEST(idle_blocks_expire_at_small_refills)
+static void *nothing_much(void *arg)
 {
+	hak_free(hak_malloc(48));	/* a slow path: the thread's exit is watched */
+	return arg;
+}
+
+/*
+ * Idle large blocks go back even if only small requests follow: not at a
+ * small refill (another tier's), but when any thread exits (every box's
+ * decay runs then).
+ */
+START_TEST(idle_blocks_expire_at_thread_exit)
+{
+	pthread_t t;
 	char *big;
 	void *small;
 
@@ -726,11 +737,67 @@ START_TEST(idle_blocks_expire_at_small_refills)
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);	/* granules */
 	usleep(150 * 1000);
 	small = hak_malloc(48);		/* its class's first: a refill */
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);
+	ck_assert_int_eq(pthread_create(&t, NULL, nothing_much, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
-	/* counted, not looked up: the refill may map the same address */
+	/* counted, not looked up: a refill may map the same address */
 	ck_assert_int_eq(unit_stat("bigcache.expired", " "), 1);
 	ck_assert_int_eq(hak_self_check(), 0);
 	hak_free(small);
+}
+END_TEST
+
+/* ... and at the medium tier's run refills, which are bigcache's own slow paths. */
+START_TEST(idle_blocks_expire_at_medium_refills)
+{
+	char *big;
+	void *medium;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	big = hak_malloc(4 * MiB);
+	hak_free(big);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);
+	usleep(150 * 1000);
+	medium = hak_malloc(100 << 10);	/* its class's first: runs from a segment */
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_eq(unit_stat("bigcache.expired", " "), 1);
+	hak_free(medium);
+}
+END_TEST
+
+/*
+ * The decay op gives back only what idled past the delay, and at most 4
+ * mappings a call; calls in a row give back the rest.
+ */
+START_TEST(decay_is_bounded_and_waits_for_the_delay)
+{
+	void *blocks[12];
+	size_t cached, bytes, total = 0;
+	int calls = 0;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "500", 1);
+	setenv("HAKMEM_BIGCACHE_MB", "256", 1);
+	for (int i = 0; i < 12; i++)
+		blocks[i] = hak_malloc(3 * MiB);	/* a 4 MiB mapping each */
+	for (int i = 0; i < 12; i += 2)
+		hak_free(blocks[i]);	/* live neighbours: no merge */
+	cached = hak_bc_cached_bytes();
+	ck_assert_uint_eq(cached, 6 * 4 * MiB);
+	ck_assert_uint_eq(hak_box_bigcache.decay(hak_sys_now_ms()), 0);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), cached);
+	usleep(600 * 1000);
+	while ((bytes = hak_box_bigcache.decay(hak_sys_now_ms()))) {
+		ck_assert_uint_le(bytes, 4 * 4 * MiB);
+		total += bytes;
+		calls++;
+	}
+	ck_assert_int_eq(calls, 2);
+	ck_assert_uint_eq(total, cached);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+	for (int i = 1; i < 12; i += 2)
+		hak_free(blocks[i]);
 }
 END_TEST
 
@@ -759,7 +826,9 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, thp_block_is_huge_from_its_first_granule);
 	tcase_add_test(tc, oldest_is_evicted_first);
 	tcase_add_test(tc, idle_blocks_expire);
-	tcase_add_test(tc, idle_blocks_expire_at_small_refills);
+	tcase_add_test(tc, idle_blocks_expire_at_thread_exit);
+	tcase_add_test(tc, idle_blocks_expire_at_medium_refills);
+	tcase_add_test(tc, decay_is_bounded_and_waits_for_the_delay);
 	tcase_add_test(tc, huge_alignment_does_not_pin_the_gap);
 	tcase_add_test(tc, aligned_gap_stays_reserved);
 	tcase_add_test(tc, realloc_to_256_mib_keeps_contents);

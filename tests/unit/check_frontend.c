@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "../../boxes/base/hak_bin.h"
+#include "../../boxes/base/hak_lock.h"
+#include "../../boxes/bigcache/bigcache.h"
 #include "../../boxes/frontend/frontend_internal.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
@@ -47,6 +49,33 @@ START_TEST(registry_is_ordered_and_unique)
 	}
 	ck_assert_str_eq(hak_registry_get(0)->name, "sysmem");
 	ck_assert_ptr_null(hak_registry_get(n));
+}
+END_TEST
+
+/*
+ * hak_registry_decay() walks every box's decay op (the boxes that keep
+ * memory idle have one): what idled past each box's delay goes back.
+ */
+START_TEST(registry_decay_walks_every_box)
+{
+	const char *want[] = { "superslab", "bigcache", "pool", "medium" };
+	size_t n = hak_registry_count(), found = 0, bytes;
+	void *big;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "500", 1);
+	big = hak_malloc(4 << 20);
+	hak_free(big);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 << 20);	/* granules */
+	ck_assert_uint_eq(hak_registry_decay(hak_sys_now_ms()), 0);	/* not idle yet */
+	usleep(600 * 1000);
+	bytes = hak_registry_decay(hak_sys_now_ms());
+	ck_assert_uint_eq(bytes, 6 << 20);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < 4; k++)
+			if (!strcmp(hak_registry_get(i)->name, want[k]) && hak_registry_get(i)->decay)
+				found++;
+	ck_assert_uint_eq(found, 4);
 }
 END_TEST
 
@@ -204,6 +233,41 @@ START_TEST(fork_during_another_threads_init)
 	atomic_store(&hak_state, HAK_UP);	/* this process is up: no thread initialises */
 	hak_free(hak_malloc(1));
 	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	hang_guard_stop(&g);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+END_TEST
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/*
+ * fork() in a process that has had a thread takes every lock (prefork);
+ * the child makes them anew, so its count of held locks (debug builds) must
+ * be back to the forking thread's, or its first system call would abort.
+ */
+START_TEST(fork_child_holds_no_lock)
+{
+	struct hang_guard g = hang_guard_start(10);
+	pthread_t t;
+	int status;
+	pid_t pid;
+
+	hak_free(hak_malloc(1));
+	ck_assert_int_eq(pthread_create(&t, NULL, nothing, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	pid = fork();
+	if (pid == 0) {
+		void *p = hak_malloc(8 << 20);	/* a mapping of its own */
+
+		hak_free(p);
+		_exit(p && hak_locks_held == 0 ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(hak_locks_held, 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	hang_guard_stop(&g);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
@@ -535,6 +599,7 @@ Suite *frontend_suite(void)
 
 	tcase_add_test(tc, registry_is_ordered_and_unique);
 	tcase_add_test(tc, verbose_lists_every_box);
+	tcase_add_test(tc, registry_decay_walks_every_box);
 	tcase_add_test(tc, help_prints_the_table);
 	tcase_add_test(tc, bad_option_value_warns_and_uses_default);
 	tcase_add_test(tc, keyword_and_number_values);
@@ -554,6 +619,7 @@ Suite *frontend_suite(void)
 
 	tcase_add_test(fork_tc, fork_during_another_threads_init);
 	tcase_add_test(fork_tc, hang_guard_survives_a_signal);
+	tcase_add_test(fork_tc, fork_child_holds_no_lock);
 	tcase_set_timeout(fork_tc, 30);
 	tcase_set_timeout(bad, 30);	/* the hang guard of unit_run_fatal() fires first */
 	suite_add_tcase(s, fork_tc);

@@ -11,6 +11,7 @@
 
 #include "../../boxes/medium/medium.h"
 #include "../../boxes/regionmap/regionmap.h"
+#include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
 
 #define KiB ((size_t)1 << 10)
@@ -276,6 +277,47 @@ START_TEST(idle_bins_shrink)
 	hak_free(hak_malloc(90 * KiB));	/* idle central lists go back */
 	ck_assert_int_eq(stat1("bigcache.seg_frees"), 1);
 	hak_free(p);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+static void *use_six_classes(void *arg)
+{
+	size_t kib[] = { 64, 96, 128, 192, 256, 512 };
+
+	for (int i = 0; i < 6; i++)
+		hak_free(hak_malloc(kib[i] * KiB));	/* into the bin; at exit, the central list */
+	return arg;
+}
+
+/*
+ * The decay op: central lists nobody used for HAKMEM_SS_DELAY_MS go back to
+ * their segments, at most 4 lists a call; not before the delay.
+ */
+START_TEST(decay_is_bounded_and_waits_for_the_delay)
+{
+	pthread_t t;
+	long drains;
+	int calls = 0;
+
+	cache_on(NULL);
+	setenv("HAKMEM_SS_DELAY_MS", "500", 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, use_six_classes, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(stat1("medium.in_central"), 6);
+	ck_assert_uint_eq(hak_box_medium.decay(hak_sys_now_ms()), 0);
+	ck_assert_int_eq(stat1("medium.in_central"), 6);
+	usleep(600 * 1000);
+	for (;;) {
+		drains = stat1("medium.central_drains");
+		if (!hak_box_medium.decay(hak_sys_now_ms()))
+			break;
+		ck_assert_int_le(stat1("medium.central_drains") - drains, 4);
+		calls++;
+	}
+	ck_assert_int_eq(calls, 2);
+	ck_assert_int_eq(stat1("medium.in_central"), 0);
+	ck_assert_int_eq(stat1("bigcache.seg_frees"), 6);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -630,6 +672,7 @@ Suite *medium_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, classes_hold_every_size_with_little_waste);
+	tcase_add_test(tc, decay_is_bounded_and_waits_for_the_delay);
 	tcase_add_test(tc, usable_size_is_the_class_size);
 	tcase_add_test(tc, aligned_requests);
 	tcase_add_test(tc, a_hit_takes_nothing_from_the_segments);

@@ -628,6 +628,40 @@ START_TEST(empty_chunks_return_after_the_delay)
 }
 END_TEST
 
+/*
+ * The decay op: nothing before HAKMEM_SS_DELAY_MS; after it, the empty
+ * chunks go back at most 4 a call.
+ */
+START_TEST(decay_is_bounded_and_waits_for_the_delay)
+{
+	enum { N = 800 };	/* 40 MiB of 52 KiB blocks: 8 chunks */
+	static void *p[N];
+	long held, unmapped;
+	int calls = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "500", 1);
+	for (int i = 0; i < N; i++)
+		p[i] = hak_malloc(HAK_POOL_MAX);
+	for (int i = 0; i < N; i++)
+		hak_free(p[i]);
+	held = stat1("pool.chunk_bytes");
+	ck_assert_uint_eq(hak_box_pool.decay(hak_sys_now_ms()), 0);
+	ck_assert_int_eq(stat1("pool.chunk_bytes"), held);
+	usleep(600 * 1000);
+	for (;;) {
+		unmapped = stat1("pool.chunks_unmapped");
+		if (!hak_box_pool.decay(hak_sys_now_ms()))
+			break;
+		ck_assert_int_le(stat1("pool.chunks_unmapped") - unmapped, 4);
+		calls++;
+	}
+	ck_assert_int_ge(calls, 2);
+	ck_assert_int_le(stat1("pool.chunk_bytes"), 16 * MIB);	/* the chunks of blocks still binned */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(malloc_trim_returns_empty_chunks_at_once)
 {
 	enum { N = 400 };
@@ -768,6 +802,7 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, thp_option_0_means_none);
 	tcase_add_test(arena, spans_go_to_the_oldest_chunk_with_room);
 	tcase_add_test(arena, empty_chunks_return_after_the_delay);
+	tcase_add_test(arena, decay_is_bounded_and_waits_for_the_delay);
 	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
 	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
 	tcase_add_test(arena, threads_free_each_others_blocks);

@@ -102,7 +102,47 @@ START_TEST(empty_superslabs_return_after_the_delay)
 	ck_assert_uint_gt(held, before + 40 * (1 << 20));	/* kept for reuse */
 	usleep(300 * 1000);
 	ck_assert_uint_eq(hak_ss_refill(HAK_SS_NSERVED - 3, 1, &head), 1);	/* a span change */
+	/* its decay gives back a few superslabs (bounded work), the next ones the rest */
+	ck_assert_uint_lt(hak_sys_bytes_mapped(), held);
+	ck_assert_uint_ge(hak_sys_bytes_mapped(), held - 8 * HAK_SS_SIZE);
+	while (hak_box_superslab.decay(hak_sys_now_ms()))
+		;
 	ck_assert_uint_le(hak_sys_bytes_mapped(), before + 10 * (1 << 20));
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(all);
+}
+END_TEST
+
+/*
+ * The decay op: nothing before HAKMEM_SS_DELAY_MS; after it, at most 4
+ * superslabs a call, down to the HAKMEM_SS_KEEP newest empty ones.
+ */
+START_TEST(decay_is_bounded_and_waits_for_the_delay)
+{
+	unsigned cls = HAK_SS_NSERVED - 1, n = 24000;	/* 24 MiB: 12 superslabs */
+	size_t before, held, bytes, total = 0;
+	int calls = 0;
+	void **all;
+
+	setenv("HAKMEM_SS_DELAY_MS", "500", 1);
+	start();
+	before = hak_sys_bytes_mapped();
+	all = take(cls, n);
+	give_back(cls, all, n);
+	held = hak_sys_bytes_mapped();
+	ck_assert_uint_eq(hak_box_superslab.decay(hak_sys_now_ms()), 0);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), held);
+	usleep(600 * 1000);
+	while ((bytes = hak_box_superslab.decay(hak_sys_now_ms()))) {
+		ck_assert_uint_le(bytes, 4 * HAK_SS_SIZE);
+		total += bytes;
+		calls++;
+	}
+	ck_assert_int_ge(calls, 2);
+	ck_assert_uint_eq(held - hak_sys_bytes_mapped(), total);
+	/* left: the 2 kept empties, the ones of this thread's active span and
+	 * of the one idle span the class keeps */
+	ck_assert_uint_le(hak_sys_bytes_mapped(), before + 4 * HAK_SS_SIZE);
 	ck_assert_int_eq(hak_self_check(), 0);
 	free(all);
 }
@@ -304,6 +344,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, refill_and_flush_keep_counts_exact);
 	tcase_add_test(tc, grows_past_many_superslabs_and_shrinks_back);
 	tcase_add_test(tc, empty_superslabs_return_after_the_delay);
+	tcase_add_test(tc, decay_is_bounded_and_waits_for_the_delay);
 	tcase_add_test(tc, refill_reuses_partial_spans_first);
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
 	tcase_add_test(tc, owner_reuses_remote_frees_before_new_memory);

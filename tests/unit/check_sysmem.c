@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../../boxes/base/hak_lock.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
 
@@ -120,6 +121,55 @@ START_TEST(page_and_memory_sizes)
 }
 END_TEST
 
+/*
+ * No system call under a lock another thread's malloc or free may wait for
+ * (docs/ARCHITECTURE.md, Locks): debug builds count the locks each thread
+ * holds and every hak_sys_* call asserts there are none. The whole debug
+ * test suite runs under that assertion; this shows it fires.
+ */
+START_TEST(system_call_under_a_lock_aborts)
+{
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	void *p;
+
+	hak_lock(&m);
+	ck_assert_int_eq(hak_locks_held, 1);
+	hak_sys_map(hak_sys_page_size(), hak_sys_page_size(), &p);
+	ck_abort_msg("hak_sys_map() ran under a lock");
+}
+END_TEST
+
+/* Release builds compile the count out: the calls are the bare pthread ones. */
+START_TEST(release_builds_count_no_locks)
+{
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	void *p;
+
+	hak_lock(&m);
+	ck_assert_int_eq(hak_trylock(&m), EBUSY);
+	ck_assert_int_eq(hak_locks_held, 0);
+	ck_assert_int_eq(hak_sys_map(hak_sys_page_size(), hak_sys_page_size(), &p), 0);
+	hak_unlock(&m);
+	ck_assert_int_eq(hak_sys_unmap(p, hak_sys_page_size()), 0);
+}
+END_TEST
+
+/* Debug builds: trylock counts only when it takes the lock; unlock uncounts. */
+START_TEST(debug_builds_count_held_locks)
+{
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER, n = PTHREAD_MUTEX_INITIALIZER;
+
+	hak_lock(&m);
+	ck_assert_int_eq(hak_trylock(&m), EBUSY);
+	ck_assert_int_eq(hak_locks_held, 1);
+	ck_assert_int_eq(hak_trylock(&n), 0);
+	ck_assert_int_eq(hak_locks_held, 2);
+	hak_unlock(&n);
+	hak_unlock(&m);
+	ck_assert_int_eq(hak_locks_held, 0);
+}
+END_TEST
+
 Suite *sysmem_suite(void)
 {
 	Suite *s = suite_create("sysmem");
@@ -132,6 +182,12 @@ Suite *sysmem_suite(void)
 	tcase_add_test(tc, map_part_opens_only_the_head);
 	tcase_add_test(tc, map_part_that_cannot_split_opens_all);
 	tcase_add_test(tc, page_and_memory_sizes);
+	if (HAK_DEBUG) {
+		tcase_add_test_raise_signal(tc, system_call_under_a_lock_aborts, SIGABRT);
+		tcase_add_test(tc, debug_builds_count_held_locks);
+	} else {
+		tcase_add_test(tc, release_builds_count_no_locks);
+	}
 	suite_add_tcase(s, tc);
 	return s;
 }
