@@ -22,11 +22,6 @@ bool seg_init(uint64_t delay_ms, size_t max_bytes);
 /* seg_kept_bytes() - free pages kept committed for reuse. */
 size_t seg_kept_bytes(void);
 
-/* seg_runs_alloc(), seg_runs_free(), seg_run_tag(): see hak_bc_runs_*() in bigcache.h. */
-unsigned seg_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out, unsigned n);
-void seg_runs_free(void *const *runs, unsigned n);
-unsigned seg_run_tag(void *seg, const void *p);
-
 /* seg_usable() - like hak_bc_usable() for @p in segment @seg. */
 size_t seg_usable(void *seg, const void *p, const char **why);
 
