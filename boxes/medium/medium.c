@@ -146,6 +146,12 @@ static void central_put_one(unsigned cls, void *p)
 	central_put(cls, &p, 1);
 }
 
+/* Lists last used before this are idle at @now (0: none, so early after boot). */
+static uint64_t idle_since(uint64_t now)
+{
+	return now >= idle_ms ? now - idle_ms + 1 : 0;
+}
+
 /*
  * Give all of shard @s's central list of @cls back to the segments if idle
  * since @before (all: UINT64_MAX). Returns the bytes.
@@ -227,7 +233,7 @@ static void touch(unsigned cls)
 			hak_count(shrinks, 1);
 		}
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-		central_drain(shard(), i, now - idle_ms + 1);
+		central_drain(shard(), i, idle_since(now));
 }
 
 void *hak_medium_alloc_slow(unsigned size_class)
@@ -367,7 +373,7 @@ static size_t medium_decay(uint64_t now)
 
 	for (unsigned s = 0; s < NSHARDS && n < DECAY_MAX; s++)
 		for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES && n < DECAY_MAX; i++)
-			if ((b = central_drain(s, i, now - idle_ms + 1))) {
+			if ((b = central_drain(s, i, idle_since(now)))) {
 				bytes += b;
 				n++;
 			}

@@ -152,8 +152,9 @@ static void list_del(struct superslab **head, struct superslab *ss)
 
 /*
  * A fresh superslab, mapped and registered with no lock held, then put on
- * the empty list as the most recently emptied (span_new() takes it next; if
- * nobody does, it expires as any empty one). False on ENOMEM.
+ * the avail list (not the empty one, where another thread's decay or
+ * reclaim could unmap it before the grower's span_new() finds it). False
+ * on ENOMEM.
  */
 static bool ss_grow(void)
 {
@@ -172,9 +173,7 @@ static bool ss_grow(void)
 	hak_count(ss_mapped, 1);
 	hak_count(ss_live, 1);
 	hak_lock(&ss_lock);
-	ss->emptied_ms = hak_sys_now_ms();
-	list_add(&empty_list, ss);
-	nempty++;
+	list_add(&avail_list, ss);
 	hak_unlock(&ss_lock);
 	return true;
 }
@@ -514,13 +513,13 @@ static unsigned give_back(struct span *sp, void **chain)
 static unsigned drain_remote(struct span *sp)
 {
 	unsigned n = give_back(sp, atomic_exchange(&sp->remote, NULL));
+	unsigned left = give_back(sp, sp->taken);	/* took them whole: drained now */
 
-	give_back(sp, sp->taken);
 	sp->taken = NULL;
-	if (n) {
+	if (n)
 		hak_count(classes[sp->cls].drains, 1);
-		hak_count(classes[sp->cls].drained, n);
-	}
+	if (n + left)
+		hak_count(classes[sp->cls].drained, n + left);
 	return n;
 }
 
