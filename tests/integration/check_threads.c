@@ -73,13 +73,12 @@ static size_t random_size(unsigned *x)
 }
 
 /*
- * A block that carries its size in its first word, the rest filled with a
- * pattern derived from its address and size.
+ * @n bytes by calloc (@how 0: checked zeroed), memalign (1: to 64 B .. 4 KiB)
+ * or malloc (any other); NULL with an error recorded, and a misaligned
+ * block recorded.
  */
-static void *block_new(unsigned *x)
+static char *alloc_by(size_t n, unsigned how, unsigned *x)
 {
-	size_t n = random_size(x);
-	unsigned how = rnd(x) % 10;
 	char *p;
 
 	if (how == 0) {
@@ -92,12 +91,24 @@ static void *block_new(unsigned *x)
 	} else {
 		p = malloc(n);
 	}
-	if (!p) {
+	if (!p)
 		record_error("allocation of %zu failed", n);
-		return NULL;
-	}
-	if ((uintptr_t)p % 16)
+	else if ((uintptr_t)p % 16)
 		record_error("%p (%zu B) misaligned", (void *)p, n);
+	return p;
+}
+
+/*
+ * A block that carries its size in its first word, the rest filled with a
+ * pattern derived from its address and size.
+ */
+static void *block_new(unsigned *x)
+{
+	size_t n = random_size(x);
+	char *p = alloc_by(n, rnd(x) % 10, x);
+
+	if (!p)
+		return NULL;
 	memcpy(p, &n, sizeof(n));
 	itest_fill(p + 8, n - 8, (uintptr_t)p + n);
 	return p;
@@ -435,25 +446,10 @@ static char *band_new(struct band_worker *w)
 {
 	size_t n = band_size(rnd(&w->x) % NBANDS, &w->x);
 	unsigned how = rnd(&w->x) % 16;
-	char *p;
+	char *p = alloc_by(n, how == 0 && n > DENSE_MAX ? 2 : how, &w->x);
 
-	if (how == 0 && n <= DENSE_MAX) {
-		p = calloc(1, n);
-		if (p && itest_find_not(p, n, 0) != SIZE_MAX)
-			record_error("calloc(1, %zu) = %p not zeroed at %zu", n, (void *)p,
-				     itest_find_not(p, n, 0));
-	} else if (how == 1) {
-		p = memalign((size_t)64 << rnd(&w->x) % 7, n);	/* up to a page */
-	} else {
-		p = malloc(n);
-	}
-	if (!p) {
-		record_error("thread %u: allocation of %zu B failed", w->id, n);
-		return NULL;
-	}
-	if ((uintptr_t)p % 16)
-		record_error("%p (%zu B) misaligned", (void *)p, n);
-	band_sign(p, n, w->id);
+	if (p)
+		band_sign(p, n, w->id);
 	return p;
 }
 
