@@ -14,7 +14,7 @@ OUT := out/$(PROFILE)
 CC ?= cc
 include config/$(PROFILE).mk
 
-BOXES := base sysmem regionmap superslab bigcache tiny pool_p1_p4 medium frontend
+BOXES := base sysmem regionmap superslab bigcache tiny pool_p1_p4 medium learner frontend
 lib-src :=
 override-src :=
 include $(foreach b,$(BOXES),boxes/$(b)/box.mk)

@@ -11,6 +11,7 @@ bigcache 2 bigcache.h
 tiny 3 tiny.h
 pool_p1_p4 3 pool.h
 medium 3 medium.h
+learner 4 learner.h
 frontend 5 -"
 layer_of() { echo "$LAYERS" | awk -v b="$1" '$1 == b { print $2 }'; }
 public_of() { echo "$LAYERS" | awk -v b="$1" '$1 == b { print $3 }'; }

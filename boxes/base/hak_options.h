@@ -67,7 +67,11 @@ static inline bool hak_option_is_path(const char *keywords)
 	X(BIGCACHE_DELAY_MS, 1000, 0, 3600000, NULL,			\
 	  "a freed large block idle this long goes back to the OS (at the next large malloc/free, medium refill or flush, or thread exit); so do the free pages of a segment with no free for this long") \
 	X(LARGE_THP, 0, 0, 1, NULL,					\
-	  "1: transparent huge pages for the whole 2 MiB granules a new large block covers (faster; a sparsely used block commits more)")
+	  "1: transparent huge pages for the whole 2 MiB granules a new large block covers (faster; a sparsely used block commits more)") \
+	X(LEARN, 1, 0, 1, "off|on",					\
+	  "the learner sets cache sizes and return delays from demand and memory pressure, within the options above (off: they stay fixed)") \
+	X(RSS_TARGET_MB, 0, 0, 1048576, NULL,				\
+	  "the learner returns memory sooner as the resident set nears this many MiB, as it does near a cgroup memory.high or memory.max (0: no target)")
 
 enum hak_option_id {
 #define HAK_OPT_ENUM(id, def, min, max, kw, help) HAK_OPT_##id,

@@ -16,6 +16,7 @@
 #include "../base/hak_base.h"
 #include "../base/hak_lock.h"
 #include "../bigcache/bigcache.h"
+#include "../learner/learner.h"
 #include "../medium/medium.h"
 #include "../pool_p1_p4/pool.h"
 #include "../regionmap/regionmap.h"
@@ -34,6 +35,7 @@ static const struct hak_box *const hak_boxes[] = {
 	&hak_box_pool,
 	&hak_box_medium,
 	&hak_box_tiny,
+	&hak_box_learner,
 	&hak_box_frontend,
 };
 

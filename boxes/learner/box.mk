@@ -1,0 +1,1 @@
+lib-src += $(wildcard boxes/learner/*.c)
