@@ -74,6 +74,15 @@ void hak_ss_bin_drain(struct hak_bin *b, unsigned cls);
 /** hak_ss_check_full() - true when HAKMEM_CHECK=full: thread caches must stay at cap 0. */
 bool hak_ss_check_full(void);
 
+#ifdef HAKMEM_TEST
+/*
+ * Test builds: called (when set) right after a flush pushed blocks onto
+ * the remote list of another thread's span, with no lock held: where the
+ * pusher may be preempted while the owner exits and the span goes away.
+ */
+extern void (*hak_ss_pushed_hook)(void);
+#endif
+
 extern const struct hak_box hak_box_superslab;
 
 #endif /* HAK_SUPERSLAB_H */
