@@ -11,6 +11,9 @@
 #             timed for a fixed duration per run;
 #   real      real programs (tools/real_inputs.sh), wall time and peak RSS;
 # and rss: bench_phases once per allocator, RSS sampled every 10 ms.
+# hakmem_nolearn (HAKMEM_LEARN=0, issue 17's A/B) runs in the rss group and,
+# in full mode, in every cell; quick leaves it out of the timed cells unless
+# BENCH_ALLOCS names it.
 # Writes out/bench/results.csv (one row per run), rss.csv (the samples),
 # rss_phases.csv (RSS / live bytes after each phase), summary.md (medians,
 # ratios with 95% intervals), compare.png, sweep.png, rss.png, then prints
@@ -20,7 +23,7 @@
 # keeps the cells whose label, program or group is one of the words (a
 # label is e.g. bench_random_mixed, sweep:52k-128k:t8, real:python3; rss
 # or bench_phases keeps the rss group);
-# BENCH_ALLOCS="hakmem mimalloc ..." picks the allocators.
+# BENCH_ALLOCS="hakmem mimalloc ..." picks the allocators (allocators.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -180,7 +183,7 @@ field() {
 run_real() {
 	local name=$1 cmd=$2 alloc=$3 sum rc=0 t
 
-	(cd "$REAL_DIR" && env HAKMEM_VERBOSE=1 LD_PRELOAD="${PRELOAD[$alloc]}" \
+	(cd "$REAL_DIR" && with_alloc "$alloc" HAKMEM_VERBOSE=1 \
 		/usr/bin/time -f '%e %M' -o "$TMP/time" \
 		timeout "$TIMEOUT" sh -c "$cmd" >"$TMP/out" 2>"$TMP/err" 9>&-) || rc=$?
 	[ "$rc" -eq 0 ] || status=fail
@@ -192,7 +195,7 @@ run_real() {
 	ops=1
 	lib=${PRELOAD[$alloc]:-libc.so}
 	lib=${lib##*/}
-	if [ "$alloc" = hakmem ] && ! grep -q '^hakmem: box ' "$TMP/err"; then
+	if [ "${EXPECT_LIB[$alloc]}" = libhakmem.so ] && ! grep -q '^hakmem: box ' "$TMP/err"; then
 		status=wrong_lib
 	fi
 	sum=$(md5sum <"$TMP/out")
@@ -206,8 +209,7 @@ run_bench() {
 
 	exe=$(bench_exe "$BIN" "$prog" "$alloc")
 	# shellcheck disable=SC2086 # ARGS are words on purpose
-	env -u BENCH_CORRUPT LD_PRELOAD="${PRELOAD[$alloc]}" \
-		timeout "$TIMEOUT" "$exe" $args >"$TMP/out" 2>"$TMP/err" 9>&- ||
+	with_alloc "$alloc" timeout "$TIMEOUT" "$exe" $args >"$TMP/out" 2>"$TMP/err" 9>&- ||
 		rc=$?
 	[ "$rc" -eq 0 ] || status=fail
 	[ "$rc" -eq 124 ] && status=timeout
@@ -268,12 +270,14 @@ run_phases() {
 	done >>"$RSS_PHASES"
 }
 
-# The allocators a cell runs: real programs cannot link libhakmem.a.
+# The allocators a cell runs: real programs cannot link libhakmem.a; quick
+# keeps its timed cells short without hakmem_nolearn unless asked for it.
 cell_allocs() {
 	local a
 	CELL_ALLOCS=()
 	for a in "${ALLOCS[@]}"; do
 		[[ $1 == real:* && $a == hakmem_static ]] && continue
+		[[ $MODE == quick && -z ${BENCH_ALLOCS:-} && $a == hakmem_nolearn ]] && continue
 		CELL_ALLOCS+=("$a")
 	done
 }
@@ -313,7 +317,6 @@ done
 if [ "$RSS_GROUP" = 1 ]; then
 	echo "allocator,time_ms,phase,rss_bytes,live_bytes" >"$RSS_CSV"
 	echo "allocator,phase,after_secs,rss_bytes,live_bytes,rss_per_live,status" >"$RSS_PHASES"
-	# Issue 17: a hakmem curve with HAKMEM_LEARN=0 goes here once the learner exists.
 	for alloc in "${ALLOCS[@]}"; do
 		n=$((n + 1))
 		echo "[$n/$total, $(($(date +%s) - start))s] rss bench_phases $alloc" >&2
