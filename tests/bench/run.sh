@@ -2,8 +2,8 @@
 # tests/bench/run.sh PROFILE - run check_bench: every benchmark of
 # out/PROFILE/bench must catch a deliberately corrupted block and pass
 # cleanly otherwise, and the harness's launcher must give each allocator its
-# environment; then check_summary.py: tools/bench/summarize.py and
-# perf_md.py on made-up results. Exits non-zero on a failure.
+# environment; then check_harness.py: tools/bench/run.sh's plan, and
+# summarize.py and perf_md.py on made-up results. Exits non-zero on a failure.
 set -eu
 cd "$(dirname "$0")/../.."
 PROFILE=${1:-release}
@@ -13,4 +13,4 @@ if [ ! -x "$CHECK" ]; then
 	exit 1
 fi
 BENCH_DIR=out/$PROFILE/bench "$CHECK"
-python3 tests/bench/check_summary.py
+python3 tests/bench/check_harness.py

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""check_summary.py - tools/bench/summarize.py and perf_md.py on made-up
-results (tests/bench/run.sh runs it): the columns, the learner on / off
-table, issue 17's target rows, and that neither hakmem_nolearn nor
-hakmem_static is ever a peer. Python 3 standard library only."""
+"""check_harness.py - the benchmark harness without timing anything
+(tests/bench/run.sh runs it): the runs tools/bench/run.sh plans (BENCH_PLAN),
+and summarize.py and perf_md.py on made-up results: the columns, the
+learner on / off table, issue 17's target rows, and that neither
+hakmem_nolearn nor hakmem_static is ever a peer. Needs out/release's
+libhakmem.so; Python 3 standard library only."""
 import csv
 import os
 import subprocess
@@ -73,11 +75,68 @@ def write_phases(out):
                     a, phase, live * ratio[a], live, ratio[a]))
 
 
+class Plan(unittest.TestCase):
+    def plan(self, mode, **env):
+        """run.sh's plan for @mode with @env (no other BENCH_ variable):
+        [(group, label, allocator, run)], in order."""
+        env = dict({k: v for k, v in os.environ.items()
+                    if not k.startswith("BENCH_")}, BENCH_PLAN="1", **env)
+        out = subprocess.run([os.path.join(TOOLS, "run.sh"), mode], env=env,
+                             check=True, capture_output=True, text=True).stdout
+        runs = []
+        for line in out.splitlines():
+            head, alloc, run = line.rsplit("|", 2)
+            group, label = head.split("|")[:2]
+            runs.append((group, label, alloc, int(run)))
+        self.assertTrue(runs)
+        return runs
+
+    def allocs(self, runs):
+        """{label: [allocator of each run]}."""
+        out = {}
+        for _, label, alloc, _ in runs:
+            out.setdefault(label, []).append(alloc)
+        return out
+
+    def test_full_runs_nolearn_in_every_cell(self):
+        runs = self.plan("full")
+        groups = {g for g, _, _, _ in runs}
+        self.assertEqual(groups, {"classic", "workload", "sweep", "real", "rss"})
+        for label, allocs in self.allocs(runs).items():
+            want = 1 if label == "bench_phases" else 5
+            self.assertEqual(allocs.count("hakmem"), want, label)
+            self.assertEqual(allocs.count("hakmem_nolearn"), want, label)
+            self.assertEqual(allocs.count("hakmem_static"),
+                             0 if label.startswith("real:") else want, label)
+
+    def test_quick_runs_nolearn_in_the_rss_group_only(self):
+        for label, allocs in self.allocs(self.plan("quick")).items():
+            self.assertEqual(allocs.count("hakmem"), 1 if label == "bench_phases" else 3)
+            self.assertEqual(allocs.count("hakmem_nolearn"),
+                             1 if label == "bench_phases" else 0, label)
+
+    def test_quick_runs_nolearn_when_named(self):
+        runs = self.plan("quick", BENCH_ONLY="bench_random_mixed",
+                         BENCH_ALLOCS="hakmem hakmem_nolearn")
+        self.assertEqual(self.allocs(runs), {
+            "bench_random_mixed": ["hakmem", "hakmem_nolearn", "hakmem_nolearn",
+                                   "hakmem", "hakmem", "hakmem_nolearn"]})
+
+    def test_allocators_take_turns(self):
+        runs = self.plan("full", BENCH_ONLY="larson", BENCH_RUNS="4",
+                         BENCH_ALLOCS="hakmem hakmem_nolearn glibc")
+        self.assertEqual([(a, r) for _, _, a, r in runs], [
+            ("hakmem", 1), ("hakmem_nolearn", 1), ("glibc", 1),
+            ("hakmem_nolearn", 2), ("glibc", 2), ("hakmem", 2),
+            ("glibc", 3), ("hakmem", 3), ("hakmem_nolearn", 3),
+            ("hakmem", 4), ("hakmem_nolearn", 4), ("glibc", 4)])
+
+
 class Harness(unittest.TestCase):
     def bench(self, mode="full", runs=5, phases=False, allocs=ALLOCS, **kw):
         """summarize.py then perf_md.py on made-up results in a fresh
         directory: (summary.md, PERF.md, ratios.csv rows)."""
-        tmp = self.tmp = tempfile.mkdtemp(prefix="check_summary.")
+        tmp = self.tmp = tempfile.mkdtemp(prefix="check_harness.")
         self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
         out = os.path.join(tmp, "out", "bench")
         os.makedirs(out)
