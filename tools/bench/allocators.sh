@@ -1,14 +1,16 @@
 # shellcheck shell=bash disable=SC2034 # the tables are used by the sourcing script
-# Sourced by tools/bench/run.sh and icount.sh: the allocators compared, how
-# each is loaded, and the name its malloc's library must show.
+# Sourced by tools/bench/run.sh, icount.sh and tests/bench/check_bench.c:
+# the allocators compared, how each is loaded and with what environment,
+# and the name its malloc's library must show.
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIBDIR=/usr/lib/$MULTIARCH
 
 # Every allocator but hakmem_static preloads into the same _system binary:
 # hakmem is libhakmem.so preloaded exactly as users and the peers run, the
 # column targets are judged on; hakmem_nolearn is the same with the learner
-# off (ENV below), issue 17's A/B; hakmem_static is the _hakmem binary with
-# libhakmem.a linked in (direct calls, local-exec TLS), an extra column.
+# off (ALLOC_ENV below), issue 17's A/B; hakmem_static is the _hakmem
+# binary with libhakmem.a linked in (direct calls, local-exec TLS), an
+# extra column.
 declare -A PRELOAD=(
 	[hakmem]=$PWD/out/release/libhakmem.so
 	[hakmem_nolearn]=$PWD/out/release/libhakmem.so
@@ -28,9 +30,10 @@ declare -A EXPECT_LIB=(
 	[jemalloc]=libjemalloc
 	[tcmalloc]=libtcmalloc
 )
-# Environment assignments (NAME=VALUE words) an allocator runs with; none
-# if absent. Every launch goes through with_alloc, which applies them.
-declare -A ENV=(
+# Environment assignments (NAME=VALUE words) an allocator runs with, none
+# if absent (not named ENV: POSIX shells read that variable). Every launch
+# goes through with_alloc, which applies them.
+declare -A ALLOC_ENV=(
 	[hakmem_nolearn]="HAKMEM_LEARN=0"
 )
 DEFAULT_ALLOCS="hakmem hakmem_nolearn hakmem_static glibc mimalloc jemalloc tcmalloc"
@@ -41,8 +44,8 @@ DEFAULT_ALLOCS="hakmem hakmem_nolearn hakmem_static glibc mimalloc jemalloc tcma
 with_alloc() {
 	local alloc=$1
 	shift
-	# shellcheck disable=SC2086 # ENV holds words on purpose
-	env -u BENCH_CORRUPT ${ENV[$alloc]:-} LD_PRELOAD="${PRELOAD[$alloc]}" "$@"
+	# shellcheck disable=SC2086 # ALLOC_ENV holds words on purpose
+	env -u BENCH_CORRUPT ${ALLOC_ENV[$alloc]:-} LD_PRELOAD="${PRELOAD[$alloc]}" "$@"
 }
 
 # bench_exe DIR NAME ALLOC: the binary ALLOC runs.
