@@ -38,6 +38,7 @@ LEARN_MIN, LEARN_RSS_MAX = 0.98, 1.0
 BOOT = 2000
 GROUPS = (("classic", "The seven original benchmarks"),
           ("workload", "Workloads modelled on the classic allocator benchmarks"))
+TIMED = ("classic", "workload", "sweep", "real")	# every group but rss
 
 
 def load(path):
@@ -334,8 +335,7 @@ class Report:
         """Every timed cell: hakmem and hakmem_nolearn's medians (real
         programs: wall time) and their ratios; no rows if hakmem_nolearn
         ran in none."""
-        groups = [g for g, _ in GROUPS] + ["sweep", "real"]
-        if NOLEARN not in self.ran(groups):
+        if NOLEARN not in self.ran(TIMED):
             return []
         out = header(["benchmark", HAK, NOLEARN, "on / off [95% CI]",
                       "peak RSS MiB, on / off", "RSS on / off [95% CI]"])
@@ -535,7 +535,7 @@ def main():
                "off at most %.2f in every cell, from a `full` run." % (
                    LEARN_MIN, LEARN_RSS_MAX), ""]
         md += learn
-    elif HAK in rep.ran([g for g, _ in GROUPS] + ["sweep", "real"]):
+    elif HAK in rep.ran(TIMED):
         md += ["", "## Learner on / off: hakmem / hakmem_nolearn", "",
                "No timed cell ran hakmem_nolearn: a quick run has it in the "
                "rss group only (`full`, or `BENCH_ALLOCS` naming it, runs it "
