@@ -45,7 +45,7 @@ def write_results(path, runs, on=1.0, on_rss=1.0, skip=()):
                         continue
                     if a == "hakmem_static" and prog.startswith("real:"):
                         continue
-                    noise = 1 + 0.01 * (run % 3 - 1)	# the round's
+                    noise = 1 + 0.01 * (run % 3 - 1)	# the whole round
                     speed = SPEED[a] * noise * (on if a == "hakmem" else 1)
                     rss = RSS[a] * (on_rss if a == "hakmem" else 1)
                     w.writerow({"label": label, "program": prog, "allocator": a,
