@@ -2,7 +2,9 @@
  * check_bench.c - every benchmark, in both builds, must catch a block whose
  * pattern was damaged (BENCH_CORRUPT=1: exit 1 with "corruption" on stderr)
  * and must pass cleanly with its RESULT line otherwise. Small parameters;
- * the binaries are found in $BENCH_DIR (default out/release/bench).
+ * the binaries are found in $BENCH_DIR (default out/release/bench). Also:
+ * the harness's launcher (tools/bench/allocators.sh, sourced from the
+ * repository's root) runs each HAKMEM allocator with its environment.
  */
 #include <check.h>
 #include <math.h>
@@ -54,42 +56,32 @@ struct outcome {
 	char out[16384];	/* stdout and stderr together */
 };
 
-static void child(const char *path, const struct bench_case *c, bool corrupt,
-		  int fd)
+static void child(char *const argv[], bool corrupt, int fd)
 {
-	char *argv[MAX_ARGS + 2] = { (char *)path };
-
-	for (int i = 0; i < MAX_ARGS && c->args[i]; i++)
-		argv[i + 1] = (char *)c->args[i];
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
 	if (corrupt)
 		setenv("BENCH_CORRUPT", "1", 1);
 	else
 		unsetenv("BENCH_CORRUPT");
-	execv(path, argv);
-	fprintf(stderr, "exec %s failed\n", path);
+	execv(argv[0], argv);
+	fprintf(stderr, "exec %s failed\n", argv[0]);
 	_exit(127);
 }
 
-static void run_case(const struct bench_case *c, const char *variant,
-		     bool corrupt, struct outcome *o)
+/* Run @argv, its output and exit status into @o (Check's timeout kills a hang). */
+static void run_argv(char *const argv[], bool corrupt, struct outcome *o)
 {
-	const char *dir = getenv("BENCH_DIR");
-	char path[512];
 	size_t len = 0;
 	ssize_t n;
 	int fds[2], status;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/%s_%s",
-		 dir ? dir : "out/release/bench", c->name, variant);
-	ck_assert_msg(access(path, X_OK) == 0, "%s is not built", path);
 	ck_assert_int_eq(pipe(fds), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		child(path, c, corrupt, fds[1]);
+		child(argv, corrupt, fds[1]);
 	close(fds[1]);
 	while ((n = read(fds[0], o->out + len, sizeof(o->out) - 1 - len)) > 0)
 		len += (size_t)n;
@@ -97,6 +89,28 @@ static void run_case(const struct bench_case *c, const char *variant,
 	close(fds[0]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	o->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void bench_path(char *path, size_t size, const char *name,
+		       const char *variant)
+{
+	const char *dir = getenv("BENCH_DIR");
+
+	snprintf(path, size, "%s/%s_%s", dir ? dir : "out/release/bench", name,
+		 variant);
+	ck_assert_msg(access(path, X_OK) == 0, "%s is not built", path);
+}
+
+static void run_case(const struct bench_case *c, const char *variant,
+		     bool corrupt, struct outcome *o)
+{
+	char path[512];
+	char *argv[MAX_ARGS + 2] = { path };
+
+	bench_path(path, sizeof(path), c->name, variant);
+	for (int i = 0; i < MAX_ARGS && c->args[i]; i++)
+		argv[i + 1] = (char *)c->args[i];
+	run_argv(argv, corrupt, o);
 }
 
 /* _i: case i / 2 in variant i % 2. */
@@ -322,6 +336,42 @@ START_TEST(test_bad_args_rejected)
 }
 END_TEST
 
+/*
+ * tools/bench/allocators.sh's with_alloc runs hakmem with the learner on
+ * (the default) and hakmem_nolearn with HAKMEM_LEARN=0, both preloading
+ * libhakmem.so: the learner's start-up line says which.
+ */
+static const char *const learner_state[][2] = {
+	{ "hakmem", "on" },
+	{ "hakmem_nolearn", "off" },
+};
+
+START_TEST(test_launcher_env)
+{
+	const char *alloc = learner_state[_i][0], *want = learner_state[_i][1];
+	static struct outcome o;
+	char path[512], state[8] = "";
+	char *argv[] = {
+		"/bin/bash", "-c",
+		". tools/bench/allocators.sh && "
+		"with_alloc \"$0\" HAKMEM_VERBOSE=1 \"$1\" 20000 64 1",
+		(char *)alloc, path, NULL
+	};
+	const char *at;
+	int layer;
+
+	bench_path(path, sizeof(path), "bench_random_mixed", "system");
+	unsetenv("HAKMEM_LEARN");	/* the table's setting, not the caller's */
+	run_argv(argv, false, &o);
+	ck_assert_msg(o.status == 0 && strstr(o.out, "malloc_lib=libhakmem.so"),
+		      "%s: exit %d:\n%s", alloc, o.status, o.out);
+	at = strstr(o.out, "hakmem: box learner");
+	ck_assert_msg(at && sscanf(at, "hakmem: box learner layer %d %7s",
+				   &layer, state) == 2 && !strcmp(state, want),
+		      "%s: the learner is not %s:\n%s", alloc, want, o.out);
+}
+END_TEST
+
 static Suite *bench_suite(void)
 {
 	Suite *s = suite_create("bench");
@@ -336,6 +386,8 @@ static Suite *bench_suite(void)
 	tcase_add_loop_test(tc, test_phases_output, 0, 2);
 	tcase_add_loop_test(tc, test_bad_args_rejected, 0,
 			    (int)(sizeof(bad_args) / sizeof(bad_args[0])));
+	tcase_add_loop_test(tc, test_launcher_env, 0,
+			    (int)(sizeof(learner_state) / sizeof(learner_state[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

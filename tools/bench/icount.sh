@@ -5,7 +5,8 @@
 #
 # out/release/bench/icount_system TIER PAIRS walks a fixed request pattern
 # twice, with every allocator preloaded into it (hakmem: libhakmem.so, as
-# users run it); hakmem_static runs icount_hakmem, libhakmem.a linked in.
+# users run it; hakmem_nolearn with HAKMEM_LEARN=0); hakmem_static runs
+# icount_hakmem, libhakmem.a linked in.
 # Callgrind collects only inside icount_malloc() and icount_free() during
 # the second walk (--toggle-collect), so start-up,
 # warm-up, the loop and the pattern checks do not count. The wrappers' own
@@ -54,8 +55,7 @@ count() {
 	local total wrap lib
 
 	exe=$(bench_exe "$BIN" icount "$alloc")
-	if ! env -u BENCH_CORRUPT LD_PRELOAD="${PRELOAD[$alloc]}" \
-		valgrind --tool=callgrind --collect-atstart=no \
+	if ! with_alloc "$alloc" valgrind --tool=callgrind --collect-atstart=no \
 		--toggle-collect=icount_malloc --toggle-collect=icount_free \
 		--callgrind-out-file="$cg" "$exe" "$tier" "$pairs" \
 		>"$TMP/out" 2>"$TMP/err"; then
@@ -120,6 +120,7 @@ done
 		"--toggle-collect=icount_malloc --toggle-collect=icount_free" \
 		"out/release/bench/icount_system TIER PAIRS\`, every allocator" \
 		"preloaded (\`LD_PRELOAD\`) but hakmem_static, which runs" \
-		"icount_hakmem (libhakmem.a linked in)."
+		"icount_hakmem (libhakmem.a linked in); hakmem_nolearn is hakmem" \
+		"with \`HAKMEM_LEARN=0\`."
 } >"$OUTDIR/icount.md"
 cat "$OUTDIR/icount.md"

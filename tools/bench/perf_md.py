@@ -177,6 +177,29 @@ if phases:
                + ', '.join(f'{r[0]} {S.fmt(r[6])}x {r[4]}' for r in frees),
                ('yes' if full else 'not proven (quick run)') if ok else '**no**')
 
+# Learner on / off: every cell hakmem ran in must have hakmem_nolearn's runs.
+on_off, without = [], []
+for label, cell in cells.items():
+    if cell['runs'].get('hakmem'):
+        t, m = S.learner(cell, allocs)
+        (on_off.append((label, t, m)) if t[0] is not None else without.append(label))
+what = (f'on/off: throughput >= {S.LEARN_MIN}x off in every cell, '
+        f'peak RSS no higher (<= {S.LEARN_RSS_MAX}x)')
+if not on_off:
+    target('#17 learner', what, 'hakmem_nolearn ran in no cell with hakmem'
+           + ('' if full else ' (a quick run has it in the rss group only)'), 'no data')
+else:
+    t, m = min(on_off, key=lambda c: c[1][0]), max(on_off, key=lambda c: c[2][0] or 0)
+    met = both(verdict(t[1][0], min(c[1][1] or 0 for c in on_off), S.LEARN_MIN),
+               upper_verdict(m[2][0], max(c[2][2] or 9 for c in on_off), S.LEARN_RSS_MAX))
+    if without and met != '**no**':
+        met = f'not proven ({len(without)} cells without hakmem_nolearn)'
+    target('#17 learner', what,
+           f'{len(on_off)} cells; worst {t[0]} {S.fmt_ci(*t[1])}; '
+           f'RSS worst {m[0]} {S.fmt_ci(*m[2])}'
+           + (f'; no hakmem_nolearn in {len(without)} cells ({", ".join(without[:3])}'
+              f'{", ..." if len(without) > 3 else ""})' if without else ''), met)
+
 behind, maybe = [], []
 for label, r in ratios.items():
     p, hi = fl(r['ratio']), fl(r['hi'])
@@ -195,7 +218,8 @@ two commands below, on the machine each names (2 shared vCPUs: quote ratios,
 not absolute times; the same binary can differ by 30% between runs here, so
 read the 95% intervals, and `./build.sh icount` for fast paths). Never edit
 the numbers by hand. The *hakmem* column is `libhakmem.so` preloaded, as
-every peer is; *hakmem_static* is the statically linked binary.
+every peer is; *hakmem_nolearn* is the same with `HAKMEM_LEARN=0`;
+*hakmem_static* is the statically linked binary.
 
 Latest: commit {commit}, `./build.sh bench {mode}`{'' if full else ' (a quick run: no target can be met from it, docs/BENCH.md)'}.
 

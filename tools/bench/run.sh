@@ -11,6 +11,9 @@
 #             timed for a fixed duration per run;
 #   real      real programs (tools/real_inputs.sh), wall time and peak RSS;
 # and rss: bench_phases once per allocator, RSS sampled every 10 ms.
+# hakmem_nolearn (HAKMEM_LEARN=0, issue 17's A/B) runs in the rss group and,
+# in full mode, in every cell; quick leaves it out of the timed cells unless
+# BENCH_ALLOCS names it.
 # Writes out/bench/results.csv (one row per run), rss.csv (the samples),
 # rss_phases.csv (RSS / live bytes after each phase), summary.md (medians,
 # ratios with 95% intervals), compare.png, sweep.png, rss.png, then prints
@@ -20,7 +23,9 @@
 # keeps the cells whose label, program or group is one of the words (a
 # label is e.g. bench_random_mixed, sweep:52k-128k:t8, real:python3; rss
 # or bench_phases keeps the rss group);
-# BENCH_ALLOCS="hakmem mimalloc ..." picks the allocators.
+# BENCH_ALLOCS="hakmem mimalloc ..." picks the allocators (allocators.sh);
+# BENCH_PLAN=1 prints the runs it would make, one a line
+# (group|label|program|args|allocator|run), and exits without running any.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -141,6 +146,41 @@ fi
 # shellcheck disable=SC2086 # a list of names on purpose
 pick_allocs run.sh ${BENCH_ALLOCS:-$DEFAULT_ALLOCS}
 
+# The allocators a cell runs: real programs cannot link libhakmem.a; quick
+# keeps its timed cells short without hakmem_nolearn unless asked for it.
+cell_allocs() {
+	local a
+	CELL_ALLOCS=()
+	for a in "${ALLOCS[@]}"; do
+		[[ $1 == real:* && $a == hakmem_static ]] && continue
+		[[ $MODE == quick && -z ${BENCH_ALLOCS:-} && $a == hakmem_nolearn ]] && continue
+		CELL_ALLOCS+=("$a")
+	done
+}
+
+# PLAN: every process in the order they run, "CELL|ALLOC|RUN" (CELL as in
+# CELLS); round by round, the first allocator rotating; the rss group last.
+PLAN=()
+for c in "${CELLS[@]}"; do
+	IFS='|' read -r _ _ prog _ <<<"$c"
+	cell_allocs "$prog"
+	na=${#CELL_ALLOCS[@]}
+	for run in $(seq 1 "$RUNS"); do
+		for k in $(seq 0 $((na - 1))); do
+			PLAN+=("$c|${CELL_ALLOCS[$(((k + run - 1) % na))]}|$run")
+		done
+	done
+done
+if [ "$RSS_GROUP" = 1 ]; then
+	for a in "${ALLOCS[@]}"; do
+		PLAN+=("rss|bench_phases|bench_phases||$a|1")
+	done
+fi
+if [ -n "${BENCH_PLAN:-}" ]; then
+	printf '%s\n' "${PLAN[@]}"
+	exit 0
+fi
+
 PROGS=()
 [ "$RSS_GROUP" = 1 ] && PROGS=(bench_phases)
 for c in "${CELLS[@]}"; do
@@ -180,7 +220,7 @@ field() {
 run_real() {
 	local name=$1 cmd=$2 alloc=$3 sum rc=0 t
 
-	(cd "$REAL_DIR" && env HAKMEM_VERBOSE=1 LD_PRELOAD="${PRELOAD[$alloc]}" \
+	(cd "$REAL_DIR" && with_alloc "$alloc" HAKMEM_VERBOSE=1 \
 		/usr/bin/time -f '%e %M' -o "$TMP/time" \
 		timeout "$TIMEOUT" sh -c "$cmd" >"$TMP/out" 2>"$TMP/err" 9>&-) || rc=$?
 	[ "$rc" -eq 0 ] || status=fail
@@ -192,7 +232,7 @@ run_real() {
 	ops=1
 	lib=${PRELOAD[$alloc]:-libc.so}
 	lib=${lib##*/}
-	if [ "$alloc" = hakmem ] && ! grep -q '^hakmem: box ' "$TMP/err"; then
+	if [ "${EXPECT_LIB[$alloc]}" = libhakmem.so ] && ! grep -q '^hakmem: box ' "$TMP/err"; then
 		status=wrong_lib
 	fi
 	sum=$(md5sum <"$TMP/out")
@@ -206,8 +246,7 @@ run_bench() {
 
 	exe=$(bench_exe "$BIN" "$prog" "$alloc")
 	# shellcheck disable=SC2086 # ARGS are words on purpose
-	env -u BENCH_CORRUPT LD_PRELOAD="${PRELOAD[$alloc]}" \
-		timeout "$TIMEOUT" "$exe" $args >"$TMP/out" 2>"$TMP/err" 9>&- ||
+	with_alloc "$alloc" timeout "$TIMEOUT" "$exe" $args >"$TMP/out" 2>"$TMP/err" 9>&- ||
 		rc=$?
 	[ "$rc" -eq 0 ] || status=fail
 	[ "$rc" -eq 124 ] && status=timeout
@@ -268,58 +307,38 @@ run_phases() {
 	done >>"$RSS_PHASES"
 }
 
-# The allocators a cell runs: real programs cannot link libhakmem.a.
-cell_allocs() {
-	local a
-	CELL_ALLOCS=()
-	for a in "${ALLOCS[@]}"; do
-		[[ $1 == real:* && $a == hakmem_static ]] && continue
-		CELL_ALLOCS+=("$a")
-	done
-}
-
 echo "label,program,allocator,run,ops,secs,ops_per_sec,peak_rss_kb,peak_live_kb,status,malloc_lib,args" >"$CSV"
 RSS_CSV=$OUTDIR/rss.csv
 RSS_PHASES=$OUTDIR/rss_phases.csv
 # A run without the rss group leaves no stale curves for the summary.
 rm -f "$RSS_CSV" "$RSS_PHASES" "$OUTDIR/rss.dat" "$OUTDIR/rss.png"
-total=0
-[ "$RSS_GROUP" = 1 ] && total=${#ALLOCS[@]}
-for c in "${CELLS[@]}"; do
-	IFS='|' read -r _ _ prog _ <<<"$c"
-	cell_allocs "$prog"
-	total=$((total + RUNS * ${#CELL_ALLOCS[@]}))
-done
+if [ "$RSS_GROUP" = 1 ]; then
+	echo "allocator,time_ms,phase,rss_bytes,live_bytes" >"$RSS_CSV"
+	echo "allocator,phase,after_secs,rss_bytes,live_bytes,rss_per_live,status" >"$RSS_PHASES"
+fi
+total=${#PLAN[@]}
 n=0
 failures=0
 start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
-for c in "${CELLS[@]}"; do
-	IFS='|' read -r group label prog args <<<"$c"
-	cell_allocs "$prog"
-	na=${#CELL_ALLOCS[@]}
-	for run in $(seq 1 "$RUNS"); do
-		for k in $(seq 0 $((na - 1))); do
-			alloc=${CELL_ALLOCS[$(((k + run - 1) % na))]}
-			elapsed=$(($(date +%s) - start))
-			left="?"
-			[ "$n" -gt 0 ] && left=$((elapsed * (total - n) / n))
-			n=$((n + 1))
-			echo "[$n/$total, ${elapsed}s, ~${left}s left] $group $label $alloc run $run/$RUNS" >&2
-			run_one "$label" "$prog" "$args" "$alloc" "$run"
-		done
-	done
-done
-if [ "$RSS_GROUP" = 1 ]; then
-	echo "allocator,time_ms,phase,rss_bytes,live_bytes" >"$RSS_CSV"
-	echo "allocator,phase,after_secs,rss_bytes,live_bytes,rss_per_live,status" >"$RSS_PHASES"
-	# Issue 17: a hakmem curve with HAKMEM_LEARN=0 goes here once the learner exists.
-	for alloc in "${ALLOCS[@]}"; do
-		n=$((n + 1))
-		echo "[$n/$total, $(($(date +%s) - start))s] rss bench_phases $alloc" >&2
+for p in "${PLAN[@]}"; do
+	# from the end: a real program's command may hold a '|'
+	run=${p##*|}
+	p=${p%|*}
+	alloc=${p##*|}
+	IFS='|' read -r group label prog args <<<"${p%|*}"
+	elapsed=$(($(date +%s) - start))
+	left="?"
+	[ "$n" -gt 0 ] && left=$((elapsed * (total - n) / n))
+	n=$((n + 1))
+	if [ "$group" = rss ]; then
+		echo "[$n/$total, ${elapsed}s, ~${left}s left] rss bench_phases $alloc" >&2
 		run_phases "$alloc"
-	done
-fi
+	else
+		echo "[$n/$total, ${elapsed}s, ~${left}s left] $group $label $alloc run $run/$RUNS" >&2
+		run_one "$label" "$prog" "$args" "$alloc" "$run"
+	fi
+done
 echo "run.sh: $total runs in $(($(date +%s) - start)) s" >&2
 
 load_end=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')

@@ -10,6 +10,8 @@ Writes into OUTDIR:
   sweep.dat, sweep_tics.gp  the sweep heat-map (tools/bench/sweep.gp);
   rss.dat      RSS over time per allocator, from rss.csv (tools/bench/rss.gp).
 The table of RSS / live bytes after each phase comes from rss_phases.csv.
+hakmem_nolearn (HAKMEM_LEARN=0) and hakmem_static are never peers: they
+get columns, and the learner's table sets hakmem against hakmem_nolearn.
 
 Only runs with status "ok" count. Intervals: a paired bootstrap over the
 rounds of a cell (docs/BENCH.md). Python 3 standard library only.
@@ -28,10 +30,15 @@ PEERS = ("mimalloc", "jemalloc", "tcmalloc")
 RSS_PEERS = ("glibc",) + PEERS	# the phase benchmark's target: below every peer
 REF = "mimalloc"
 HAK = "hakmem"
+NOLEARN = "hakmem_nolearn"
 STATIC = "hakmem_static"
+# Issue 17: hakmem / hakmem_nolearn at least this in throughput and at most
+# this in peak RSS, in every cell (perf_md.py judges it).
+LEARN_MIN, LEARN_RSS_MAX = 0.98, 1.0
 BOOT = 2000
 GROUPS = (("classic", "The seven original benchmarks"),
           ("workload", "Workloads modelled on the classic allocator benchmarks"))
+TIMED = ("classic", "workload", "sweep", "real")	# every group but rss
 
 
 def load(path):
@@ -100,6 +107,13 @@ def interval(cell, allocs, num, den_peers, i=0, lowest=False):
     if not boots:
         return point, None, None
     return point, boots[int(0.025 * (len(boots) - 1))], boots[int(0.975 * (len(boots) - 1))]
+
+
+def learner(cell, allocs):
+    """hakmem / hakmem_nolearn in @cell: (throughput, peak RSS), each
+    (point, lo, hi) as interval() gives it, None points unless both ran."""
+    return (interval(cell, allocs, HAK, (NOLEARN,)),
+            interval(cell, allocs, HAK, (NOLEARN,), i=1))
 
 
 def spread(runs):
@@ -188,12 +202,19 @@ class Report:
             "failed": sum(cell["failed"].values())})
         return r, peer, rss, lean, short
 
+    def ran(self, groups):
+        """The allocators with a run, ok or not, in a cell of @groups: the
+        columns of their tables (quick has no hakmem_nolearn in most)."""
+        return [a for a in self.allocs if any(
+            a in c["runs"] for c in self.cells.values() if c["group"] in groups)]
+
     def median_col(self, cell, a, i=0):
+        """Median ops/s (i 0), peak RSS MiB (1) or seconds (2) of @a."""
         runs = cell["runs"].get(a, {})
         m = med(runs, i)
         if m is None:
             return "FAIL" if a in cell["failed"] else "-"
-        text = rate(m) if i == 0 else "%.1f" % (m / 1024)
+        text = rate(m) if i == 0 else "%.1f" % (m / 1024) if i == 1 else "%.2f s" % m
         n = len(runs)
         return text + ("" if n == self.runs_wanted else " (%d runs)" % n)
 
@@ -204,7 +225,7 @@ class Report:
         return "%.2f s%s" % (secs, " SHORT" if secs < self.floor else "")
 
     def throughput(self, group):
-        allocs = self.allocs
+        allocs = self.ran((group,))
         out = header(["benchmark"] + allocs + [
             "hakmem / best peer [95% CI]", "hakmem / mimalloc", "static / so",
             "spread", "shortest run"])
@@ -225,33 +246,36 @@ class Report:
         return out
 
     def rss(self, groups):
-        out = header(["benchmark"] + self.allocs + ["hakmem / leanest peer [95% CI]"])
+        allocs = self.ran(groups)
+        out = header(["benchmark"] + allocs + ["hakmem / leanest peer [95% CI]"])
         for label, cell in self.cells.items():
             if cell["group"] not in groups:
                 continue
-            rss = interval(cell, self.allocs, HAK, PEERS, i=1, lowest=True)
-            lean, _ = best_peer(cell, self.allocs, i=1, lowest=True)
-            out.append(row([label] + [self.median_col(cell, a, 1) for a in self.allocs]
+            rss = interval(cell, allocs, HAK, PEERS, i=1, lowest=True)
+            lean, _ = best_peer(cell, allocs, i=1, lowest=True)
+            out.append(row([label] + [self.median_col(cell, a, 1) for a in allocs]
                            + [fmt_ci(*rss) + (" (%s)" % lean if lean else "")]))
         return out
 
     def relative(self, groups):
-        """{label: {alloc: median / median of mimalloc}}."""
+        """{label: {alloc: median / median of mimalloc}}, the allocators
+        that ran in @groups."""
         rel = {}
+        allocs = self.ran(groups)
         for label, cell in self.cells.items():
             if cell["group"] not in groups:
                 continue
             ref = med(cell["runs"].get(REF, {}))
-            meds = {a: med(cell["runs"].get(a, {})) for a in self.allocs}
+            meds = {a: med(cell["runs"].get(a, {})) for a in allocs}
             rel[label] = {a: m / ref if m and ref else None for a, m in meds.items()}
-        return rel
+        return rel, allocs
 
-    def relative_table(self, rel):
-        out = header(["benchmark"] + self.allocs)
+    def relative_table(self, rel, allocs):
+        out = header(["benchmark"] + allocs)
         for label, r in rel.items():
-            out.append(row([label] + [fmt(r[a]) for a in self.allocs]))
+            out.append(row([label] + [fmt(r[a]) for a in allocs]))
         out.append(row(["**geometric mean**"] + [
-            fmt(geomean([r[a] for r in rel.values()])) for a in self.allocs]))
+            fmt(geomean([r[a] for r in rel.values()])) for a in allocs]))
         return out
 
     def sweep(self):
@@ -289,7 +313,7 @@ class Report:
         return thr, mem, dat
 
     def real(self):
-        allocs = [a for a in self.allocs if a != STATIC]
+        allocs = self.ran(("real",))
         out = header(["program"] + allocs + ["hakmem speed / best peer [95% CI]",
                                              "hakmem RSS / leanest peer", "shortest run"])
         for label, cell in self.cells.items():
@@ -305,6 +329,25 @@ class Report:
             cols.append(fmt(rss[0]) + (" (%s)" % lean if lean else ""))
             cols.append(self.shortest(short))
             out.append(row(cols))
+        return out
+
+    def learner(self):
+        """Every timed cell: hakmem and hakmem_nolearn's medians (real
+        programs: wall time) and their ratios; no rows if hakmem_nolearn
+        ran in none."""
+        if NOLEARN not in self.ran(TIMED):
+            return []
+        out = header(["benchmark", HAK, NOLEARN, "on / off [95% CI]",
+                      "peak RSS MiB, on / off", "RSS on / off [95% CI]"])
+        for label, cell in self.cells.items():
+            if HAK not in cell["runs"] and NOLEARN not in cell["runs"]:
+                continue
+            t, m = learner(cell, self.allocs)
+            i = 2 if cell["group"] == "real" else 0
+            out.append(row([label] + [self.median_col(cell, a, i) for a in (HAK, NOLEARN)]
+                           + [fmt_ci(*t), " / ".join(self.median_col(cell, a, 1)
+                                                     for a in (HAK, NOLEARN)),
+                              fmt_ci(*m)]))
         return out
 
 
@@ -383,13 +426,18 @@ def phase_rows(phases, allocs):
 
 
 def phase_table(phases, allocs):
+    onoff = HAK in phases and NOLEARN in phases
     out = header(["phase (RSS / live after)", "live MiB"] + allocs +
-                 ["best peer", "hakmem / best peer"])
+                 ["best peer", "hakmem / best peer"] +
+                 ["hakmem / hakmem_nolearn"] * onoff)
     for name, after, live, ratio, peer, best, rel in phase_rows(phases, allocs):
         cols = ["%s (%g s)" % (name, after), "%.1f" % (live / 2**20)]
         cols += ["FAIL" if "failed" in phases.get(a, {}) else fmt(ratio[a])
                  for a in allocs]
         cols += ["%s %s" % (peer, fmt(best)) if peer else "n/a", fmt(rel)]
+        if onoff:
+            on, off = ratio.get(HAK), ratio.get(NOLEARN)
+            cols.append(fmt(on / off if on and off else None))
         out.append(row(cols))
     return out
 
@@ -421,7 +469,8 @@ def main():
     ap.add_argument("--runs", type=int, default=0)
     ap.add_argument("--floor", type=float, default=0.0)
     ap.add_argument("--real-pct", default="?")
-    ap.add_argument("--allocs", default="hakmem hakmem_static glibc mimalloc jemalloc tcmalloc")
+    ap.add_argument("--allocs", default="hakmem hakmem_nolearn hakmem_static glibc "
+                    "mimalloc jemalloc tcmalloc")
     ap.add_argument("--load", default="?", help="load average, start -> end")
     ap.add_argument("--phases", default="", help="bench_phases' arguments")
     ap.add_argument("csv")
@@ -437,8 +486,10 @@ def main():
               time.strftime("%Y-%m-%d %H:%M %Z"), machine(), a.load, a.runs,
               a.floor), "",
           "*hakmem* is `libhakmem.so` preloaded into the same `_system` binary "
-          "as every peer (the column targets are judged on); *hakmem_static* "
-          "is the binary with `libhakmem.a` linked in. Ratios are of medians; "
+          "as every peer (the column targets are judged on); *hakmem_nolearn* "
+          "is the same with `HAKMEM_LEARN=0` (the learner off); "
+          "*hakmem_static* is the binary with `libhakmem.a` linked in. "
+          "Ratios are of medians; "
           "[95%% CI] is a paired bootstrap interval over the rounds "
           "(docs/BENCH.md): a target is met only where the interval's lower "
           "end meets it, in a `full` run. *best peer*: the fastest of %s in "
@@ -450,9 +501,9 @@ def main():
         md += ["## %s (median ops/s, higher is better)" % title, ""]
         md += rep.throughput(group)
         md += [""]
-    rel = rep.relative(("classic", "workload"))
+    rel, rel_allocs = rep.relative(("classic", "workload"))
     md += ["## Throughput relative to mimalloc (compare.png)", ""]
-    md += rep.relative_table(rel)
+    md += rep.relative_table(rel, rel_allocs)
     md += ["", "## Peak RSS (median MiB, lower is better)", ""]
     md += rep.rss(("classic", "workload"))
     thr, mem, dat = rep.sweep()
@@ -474,6 +525,21 @@ def main():
         md += ["", "## Real programs (median wall time and peak RSS; inputs at "
                "%s%% of the check's)" % a.real_pct, ""]
         md += real
+    learn = rep.learner()
+    if learn:
+        md += ["", "## Learner on / off: hakmem / hakmem_nolearn", "",
+               "Every cell, median ops/s (real programs: wall time) with the "
+               "learner on (*hakmem*) and off (`HAKMEM_LEARN=0`), their ratio "
+               "and the peak RSS ratio, paired intervals as above. Issue 17's "
+               "target: throughput on / off at least %.2f and peak RSS on / "
+               "off at most %.2f in every cell, from a `full` run." % (
+                   LEARN_MIN, LEARN_RSS_MAX), ""]
+        md += learn
+    elif HAK in rep.ran(TIMED):
+        md += ["", "## Learner on / off: hakmem / hakmem_nolearn", "",
+               "No timed cell ran hakmem_nolearn: a quick run has it in the "
+               "rss group only (`full`, or `BENCH_ALLOCS` naming it, runs it "
+               "in every cell)."]
     phases = load_phases(os.path.join(a.outdir, "rss_phases.csv"))
     if phases:
         md += ["", "## RSS over time: RSS / live bytes after each phase (rss.png)", "",
@@ -493,7 +559,7 @@ def main():
     with open(os.path.join(a.outdir, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     write_ratios(os.path.join(a.outdir, "ratios.csv"), rep.ratios)
-    write_compare(os.path.join(a.outdir, "compare.dat"), rel, allocs)
+    write_compare(os.path.join(a.outdir, "compare.dat"), rel, rel_allocs)
 
 
 if __name__ == "__main__":
