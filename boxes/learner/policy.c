@@ -1,0 +1,134 @@
+/*
+ * policy.c - the learner's decisions (policy_internal.h). No clock, no
+ * globals, no system call: the unit tests drive it tick by tick.
+ */
+#include "../base/hak_sizeclass.h"
+#include "policy_internal.h"
+
+unsigned learn_cap_max(const struct learn_limits *lim, unsigned cls)
+{
+	unsigned by_bytes = LEARN_BIN_BYTES / hak_class_bytes[cls];
+
+	return HAK_MAX(lim->cap_base, HAK_MIN(by_bytes, (unsigned)LEARN_CAP_MAX));
+}
+
+/* 0: no pressure; 1: near a limit or some stalls; 2: at a limit or many stalls. */
+static unsigned pressure_level(const struct learn_input *in)
+{
+	if (in->permille >= 950 || in->psi_some >= 2000)
+		return 2;
+	if (in->permille >= 800 || in->psi_some >= 500)
+		return 1;
+	return 0;
+}
+
+/* Shrinks, regrets and forgetting: the tier's learned short delay. */
+static void tier_learn(struct learn_tier_state *t, uint64_t live, uint64_t now, uint64_t max)
+{
+	uint64_t fall = t->last_live > live ? t->last_live - live : 0;
+	uint64_t rise = live > t->last_live ? live - t->last_live : 0;
+	bool shrinking = fall >= HAK_MAX(t->last_live / 16, (uint64_t)LEARN_SHRINK_MIN);
+
+	t->last_live = live;
+	if (shrinking) {
+		if (!t->shrinking) {
+			t->shrinks++;
+			t->freed = 0;
+		}
+		t->freed += fall;
+		t->ended_ms = 0;
+	} else if (t->shrinking) {
+		t->ended_ms = now;
+		t->regrow = 0;
+	} else if (t->ended_ms) {
+		t->regrow = t->regrow + rise > fall ? t->regrow + rise - fall : 0;
+		if (t->regrow >= t->freed / 2) {
+			t->short_delay = HAK_MIN(HAK_MAX(2 * t->short_delay,
+							 (uint64_t)LEARN_DELAY_STEP_MS), max);
+			t->regrets++;
+			t->calm_ms = now;
+			t->ended_ms = 0;
+		} else if (now - t->ended_ms >= LEARN_REGRET_MS) {
+			t->ended_ms = 0;
+		}
+	}
+	t->shrinking = shrinking;
+	if (now - t->calm_ms >= LEARN_FORGET_MS) {
+		t->short_delay = t->short_delay / 2 >= LEARN_DELAY_STEP_MS ? t->short_delay / 2 : 0;
+		t->calm_ms = now;
+	}
+}
+
+static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max, uint64_t cache)
+{
+	if (level == 2) {
+		t->mode = LEARN_PRESSURE;
+		t->delay = 0;
+		t->cache = cache / 16;
+	} else if (level == 1) {
+		t->mode = LEARN_PRESSURE;
+		t->delay = HAK_MIN(t->short_delay, max / 4);
+		t->cache = cache / 4;
+	} else if (t->shrinking) {
+		t->mode = LEARN_SHRINK;
+		t->delay = t->short_delay;
+		t->cache = 2 * t->short_delay < max ? cache / 4 : cache;
+	} else {
+		t->mode = LEARN_STEADY;
+		t->delay = max;
+		t->cache = cache;
+	}
+}
+
+static void class_step(const struct learn_limits *lim, struct learn_class_state *c,
+		       unsigned cls, uint64_t events, unsigned level)
+{
+	uint64_t ev = events - c->last_events;
+	unsigned base = lim->cap_base, floor = HAK_MIN(base, (unsigned)LEARN_CAP_MIN);
+
+	c->last_events = events;
+	if (!base) {
+		c->cap = 0;
+		return;
+	}
+	if (level) {
+		c->cap = HAK_MAX(c->cap / 2, floor);
+		c->quiet = 0;
+	} else if (c->cap < base) {	/* pressure is over */
+		c->cap = HAK_MIN(2 * c->cap, base);
+	} else if (ev >= LEARN_HOT) {
+		c->cap = HAK_MIN(2 * c->cap, learn_cap_max(lim, cls));
+		c->quiet = 0;
+	} else if (ev == 0 && ++c->quiet >= LEARN_QUIET_TICKS) {
+		c->cap = HAK_MAX(c->cap / 2, base);
+		c->quiet = 0;
+	}
+}
+
+bool learn_step(const struct learn_limits *lim, struct learn_state *st,
+		const struct learn_input *in)
+{
+	unsigned level = pressure_level(in);
+
+	if (!st->started) {
+		st->started = true;
+		for (unsigned i = 0; i < LEARN_NTIERS; i++) {
+			st->tier[i].last_live = in->demand[i].live;
+			st->tier[i].calm_ms = in->now_ms;
+		}
+		for (unsigned c = 0; c < LEARN_NCLASSES; c++) {
+			st->cls[c].last_events = in->events[c];
+			st->cls[c].cap = lim->cap_base;
+		}
+	}
+	st->level = level;
+	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
+		struct learn_tier_state *t = &st->tier[i];
+
+		tier_learn(t, in->demand[i].live, in->now_ms, lim->delay_max[i]);
+		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
+	}
+	for (unsigned c = 0; c < LEARN_NCLASSES; c++)
+		class_step(lim, &st->cls[c], c, in->events[c], level);
+	return level > 0;
+}

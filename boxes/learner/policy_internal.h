@@ -1,0 +1,113 @@
+/*
+ * policy_internal.h - the learner's decisions, a pure function of what it
+ * saw and of its own state (boxes/learner only, and its unit tests).
+ *
+ * Every tick learn_step() reads, per tier, the bytes handed out and still
+ * live (struct hak_demand), each tiny class's refills plus flushes, and the
+ * memory pressure, and sets within the limits:
+ *  - each tier's return delay: the option's value while the tier's live
+ *    bytes hold or grow; a learned short delay while they fall (a "shrink":
+ *    memory freed then is not wanted back soon). The short delay starts at
+ *    0; when a tier grows back by half of what it gave up within
+ *    LEARN_REGRET_MS of a shrink (a "regret"), it doubles (at least
+ *    LEARN_DELAY_STEP_MS, at most the option); after LEARN_FORGET_MS
+ *    without a regret it halves;
+ *  - the medium and large caches' bytes: the option's during steady
+ *    use, a quarter during a shrink (once the tier has learned not to
+ *    return early, the whole);
+ *  - each tiny class's bin capacity (the refill batch is half of it):
+ *    doubled while the class refills or flushes LEARN_HOT times a tick
+ *    or more, up to its bound, halved back toward the option after
+ *    LEARN_QUIET_TICKS quiet ticks;
+ *  - under pressure (near a limit, or stalls in memory.pressure) delays
+ *    shrink, caches and bins shrink, and the learner asks for returns now.
+ */
+#ifndef HAK_POLICY_INTERNAL_H
+#define HAK_POLICY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../base/hak_tick.h"
+#include "../tiny/tiny.h"
+
+#define LEARN_TICK_MS		10
+#define LEARN_SHRINK_MIN	(1u << 20)	/* a fall of less is noise */
+#define LEARN_REGRET_MS		5000
+#define LEARN_FORGET_MS		30000
+#define LEARN_DELAY_STEP_MS	100
+#define LEARN_HOT		16
+#define LEARN_QUIET_TICKS	40
+#define LEARN_CAP_MIN		16
+#define LEARN_CAP_MAX		2048
+#define LEARN_BIN_BYTES		(64u << 10)	/* a grown bin's bytes, at most */
+#define LEARN_NCLASSES		HAK_TINY_NCLASSES
+
+enum learn_tier { LEARN_SMALL, LEARN_POOL, LEARN_MEDIUM, LEARN_LARGE, LEARN_NTIERS };
+enum learn_mode { LEARN_STEADY, LEARN_SHRINK, LEARN_PRESSURE };
+
+/**
+ * struct learn_limits - the hard bounds, from the options
+ * @delay_max:  each tier's return delay option: the longest delay
+ * @cache_max:  the medium and large caches' bytes options (0 for others)
+ * @cap_base:   HAKMEM_TINY_CACHE (0: bins do not cache; caps stay 0)
+ */
+struct learn_limits {
+	uint64_t delay_max[LEARN_NTIERS];
+	uint64_t cache_max[LEARN_NTIERS];
+	unsigned cap_base;
+};
+
+/**
+ * struct learn_input - one tick's reading
+ * @demand:   each tier's bytes out and live
+ * @events:   each tiny class's refills plus flushes, since start-up
+ * @permille: nearness to a limit (struct hak_pressure)
+ * @psi_some: memory.pressure's some avg10, in hundredths of a percent
+ */
+struct learn_input {
+	uint64_t now_ms;
+	struct hak_demand demand[LEARN_NTIERS];
+	uint64_t events[LEARN_NCLASSES];
+	uint32_t permille, psi_some;
+};
+
+/* A tier's state and its decisions (@mode, @delay, @cache). */
+struct learn_tier_state {
+	uint64_t last_live;
+	bool shrinking;
+	uint64_t freed;		/* bytes the live fell in the last shrink */
+	uint64_t ended_ms;	/* its end, while a regret may come; 0: none */
+	uint64_t regrow;	/* bytes the live rose since */
+	uint64_t calm_ms;	/* the last regret, or forgetting */
+	uint64_t short_delay;
+	uint64_t shrinks, regrets;
+	enum learn_mode mode;
+	uint64_t delay, cache;
+};
+
+struct learn_class_state {
+	uint64_t last_events;
+	uint32_t cap;
+	uint32_t quiet;
+};
+
+/* What the learner knows; all zero at first. @level: 0 none, 1 near, 2 at a limit. */
+struct learn_state {
+	bool started;
+	unsigned level;
+	struct learn_tier_state tier[LEARN_NTIERS];
+	struct learn_class_state cls[LEARN_NCLASSES];
+};
+
+/* The bound of tiny class @cls's capacity. */
+unsigned learn_cap_max(const struct learn_limits *lim, unsigned cls);
+
+/*
+ * learn_step() - one tick: update @st from @in and set its decisions.
+ * Returns true when memory should go back now (pressure).
+ */
+bool learn_step(const struct learn_limits *lim, struct learn_state *st,
+		const struct learn_input *in);
+
+#endif /* HAK_POLICY_INTERNAL_H */
