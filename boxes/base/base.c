@@ -22,7 +22,7 @@
 HAK_TLS int hak_locks_held;
 
 _Atomic uint64_t hak_tick_next_ms = UINT64_MAX;
-HAK_TLS size_t hak_tick_freed_here;
+HAK_TLS long hak_tick_net;
 static _Atomic int64_t tick_credit = INT64_MAX;
 static void (*tick_fn)(uint64_t now_ms);
 static uint64_t tick_period;
@@ -32,12 +32,14 @@ void hak_tick_credit(int64_t bytes)
 	hak_atomic_store_relaxed(&tick_credit, bytes);
 }
 
-void hak_tick_freed_settle(void)
+void hak_tick_settle(void)
 {
-	int64_t n = (int64_t)hak_tick_freed_here;
+	int64_t n = hak_tick_net;
 
-	hak_tick_freed_here = 0;
-	if (hak_atomic_sub_relaxed(&tick_credit, n) <= n && tick_fn)
+	hak_tick_net = 0;
+	if (n < 0)
+		hak_atomic_sub_relaxed(&tick_credit, n);
+	else if (hak_atomic_sub_relaxed(&tick_credit, n) <= n && tick_fn)
 		hak_atomic_store_relaxed(&hak_tick_next_ms, 0);	/* due at the next hak_tick() */
 }
 

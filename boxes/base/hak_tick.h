@@ -33,22 +33,31 @@ struct hak_demand {
 
 /*
  * Frees come in bursts shorter than a tick: so a tick is also due once the
- * tiers took back the bytes the learner allowed since its last one (its
- * credit). hak_tick_freed() counts them per thread and settles each
- * HAK_TICK_FREED_STEP; the next hak_tick() then runs the learner.
+ * tiers took back, net, the bytes the learner allowed since its last one
+ * (its credit). Each thread counts what it gave back less what it took
+ * (hak_tick_freed(), hak_tick_taken(), from slow paths) and settles each
+ * HAK_TICK_STEP either way; the next hak_tick() after the credit ran out
+ * runs the learner. Churn moves the credit back and forth, a burst of
+ * frees uses it up.
  */
-#define HAK_TICK_FREED_STEP	(256u << 10)
+#define HAK_TICK_STEP	(256 << 10)
 
-extern HAK_TLS size_t hak_tick_freed_here;
+extern HAK_TLS long hak_tick_net;
 
-void hak_tick_freed_settle(void);
+void hak_tick_settle(void);
 
-/* @bytes went back to a tier (a flush, a large free): from a slow path. */
 static inline void hak_tick_freed(size_t bytes)
 {
-	hak_tick_freed_here += bytes;
-	if (unlikely(hak_tick_freed_here >= HAK_TICK_FREED_STEP))
-		hak_tick_freed_settle();
+	hak_tick_net += (long)bytes;
+	if (unlikely(hak_tick_net >= HAK_TICK_STEP))
+		hak_tick_settle();
+}
+
+static inline void hak_tick_taken(size_t bytes)
+{
+	hak_tick_net -= (long)bytes;
+	if (unlikely(hak_tick_net <= -HAK_TICK_STEP))
+		hak_tick_settle();
 }
 
 /* hak_tick_credit() - the learner allows @bytes of frees until its next tick. */

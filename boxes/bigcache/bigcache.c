@@ -506,6 +506,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	h->user = (char *)h + off;
 	hak_count(map_live_bytes, h->map_size);
 	hak_count(map_out_bytes, h->map_size);
+	hak_tick_taken(h->map_size);
 	if (close_tails)	/* a failure leaves them open */
 		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	return h->user;

@@ -56,9 +56,9 @@ static const struct hak_box *const tier_boxes[LEARN_NTIERS][2] = {
 };
 
 /*
- * A tier that shrinks, or any tier under pressure: what idled past its
- * (now short) delay goes back at this tick, not only at the tier's next
- * slow path, which may never come. Each decay call is bounded; a tier
+ * A tier that shrinks and fell again since the last tick, or any tier
+ * under pressure: what idled past its (now short) delay goes back at this
+ * tick, not only at the tier's next slow path, which may never come. Each decay call is bounded; a tier
  * gets up to DECAY_CALLS of them a tick.
  */
 #define DECAY_CALLS	16
@@ -67,7 +67,7 @@ static size_t give_back(const struct learn_state *s, uint64_t now)
 	size_t bytes = 0;
 
 	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
-		if (s->tier[i].mode == LEARN_STEADY)
+		if (s->tier[i].mode == LEARN_STEADY || (s->tier[i].mode == LEARN_SHRINK && !s->tier[i].fell))
 			continue;
 		for (unsigned b = 0; b < 2 && tier_boxes[i][b]; b++)
 			for (unsigned n = 0; n < DECAY_CALLS; n++) {
@@ -96,7 +96,7 @@ static void tick(uint64_t now)
 	hak_bc_demand(&in.demand[LEARN_LARGE]);
 	for (unsigned i = 0; i < LEARN_NTIERS; i++)
 		live += in.demand[i].live;
-	hak_tick_credit((int64_t)HAK_MAX(live / 16, (uint64_t)LEARN_SHRINK_MIN));
+	hak_tick_credit((int64_t)HAK_MAX(live / 8, (uint64_t)LEARN_CREDIT_MIN));
 	if (read)
 		hak_pressure_read(&pressure_src, &fresh);
 	hak_lock(&lock);
@@ -128,6 +128,7 @@ static int learner_init(const struct hak_options *opt)
 			       (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS] },
 		.cache_max = { 0, (uint64_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10,
 			       (uint64_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10, hak_bc_cache_bound() },
+		.front = { [LEARN_MEDIUM] = (uint64_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10 },
 		.cap_base = hak_tiny_cap_default(),
 	};
 	hak_pressure_init(&pressure_src, "/proc", "/sys/fs/cgroup",

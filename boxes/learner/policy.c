@@ -23,33 +23,40 @@ static unsigned pressure_level(const struct learn_input *in)
 }
 
 /* Shrinks, regrets and forgetting: the tier's learned short delay. */
-static void tier_learn(struct learn_tier_state *t, uint64_t live, uint64_t now, uint64_t max)
+static void tier_learn(struct learn_tier_state *t, uint64_t live, uint64_t now, uint64_t max,
+		       uint64_t front)
 {
 	uint64_t fall = t->last_live > live ? t->last_live - live : 0;
 	uint64_t rise = live > t->last_live ? live - t->last_live : 0;
-	bool shrinking = fall >= HAK_MAX(t->last_live / 16, (uint64_t)LEARN_SHRINK_MIN);
+	bool shrinking;
 
+	if (live >= t->peak || now - t->peak_ms >= LEARN_PEAK_MS) {
+		t->peak = live;
+		t->peak_ms = now;
+	}
+	/* a fall to 3/4 of the recent peak, and by more than a thread's bins
+	 * in front of the tier hold: bins filling and emptying move less */
+	shrinking = live + HAK_MAX(HAK_MAX(t->peak / 4, front), (uint64_t)LEARN_SHRINK_MIN) <= t->peak;
+	t->fell = fall > 0;
 	t->last_live = live;
 	if (shrinking) {
 		if (!t->shrinking) {
 			t->shrinks++;
-			t->freed = 0;
+			t->freed = t->regrow = 0;
 		}
 		t->freed += fall;
-		t->ended_ms = 0;
-	} else if (t->shrinking) {
-		t->ended_ms = now;
-		t->regrow = 0;
-	} else if (t->ended_ms) {
+		if (fall)
+			t->fall_ms = now;
+	} else if (t->freed) {	/* after a shrink: does the tier want it back? */
 		t->regrow = t->regrow + rise > fall ? t->regrow + rise - fall : 0;
 		if (t->regrow >= t->freed / 2) {
 			t->short_delay = HAK_MIN(HAK_MAX(2 * t->short_delay,
 							 (uint64_t)LEARN_DELAY_STEP_MS), max);
 			t->regrets++;
 			t->calm_ms = now;
-			t->ended_ms = 0;
-		} else if (now - t->ended_ms >= LEARN_REGRET_MS) {
-			t->ended_ms = 0;
+			t->freed = 0;
+		} else if (now - t->fall_ms >= LEARN_REGRET_MS) {
+			t->freed = 0;
 		}
 	}
 	t->shrinking = shrinking;
@@ -113,8 +120,8 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 	if (!st->started) {
 		st->started = true;
 		for (unsigned i = 0; i < LEARN_NTIERS; i++) {
-			st->tier[i].last_live = in->demand[i].live;
-			st->tier[i].calm_ms = in->now_ms;
+			st->tier[i].last_live = st->tier[i].peak = in->demand[i].live;
+			st->tier[i].calm_ms = st->tier[i].peak_ms = in->now_ms;
 		}
 		for (unsigned c = 0; c < LEARN_NCLASSES; c++) {
 			st->cls[c].last_events = in->events[c];
@@ -125,7 +132,7 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
 		struct learn_tier_state *t = &st->tier[i];
 
-		tier_learn(t, in->demand[i].live, in->now_ms, lim->delay_max[i]);
+		tier_learn(t, in->demand[i].live, in->now_ms, lim->delay_max[i], lim->front[i]);
 		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
 	}
 	for (unsigned c = 0; c < LEARN_NCLASSES; c++)

@@ -6,10 +6,11 @@
  * live (struct hak_demand), each tiny class's refills plus flushes, and the
  * memory pressure, and sets within the limits:
  *  - each tier's return delay: the option's value while the tier's live
- *    bytes hold or grow; a learned short delay while they fall (a "shrink":
- *    memory freed then is not wanted back soon). The short delay starts at
+ *    bytes hold or grow; a learned short delay while they are down to 3/4
+ *    of their peak of the last LEARN_PEAK_MS or less (a "shrink": memory
+ *    freed then is not wanted back soon). The short delay starts at
  *    0; when a tier grows back by half of what it gave up within
- *    LEARN_REGRET_MS of a shrink (a "regret"), it doubles (at least
+ *    LEARN_REGRET_MS of a shrink's last fall (a "regret"), it doubles (at least
  *    LEARN_DELAY_STEP_MS, at most the option); after LEARN_FORGET_MS
  *    without a regret it halves;
  *  - the medium and large caches' bytes: the option's during steady
@@ -31,8 +32,10 @@
 #include "../base/hak_tick.h"
 #include "../tiny/tiny.h"
 
-#define LEARN_TICK_MS		10
-#define LEARN_SHRINK_MIN	(1u << 20)	/* a fall of less is noise */
+#define LEARN_TICK_MS		50
+#define LEARN_SHRINK_MIN	(4u << 20)	/* a fall of less is noise */
+#define LEARN_PEAK_MS		1000
+#define LEARN_CREDIT_MIN	(16u << 20)	/* net frees between ticks, at least */
 #define LEARN_REGRET_MS		5000
 #define LEARN_FORGET_MS		30000
 #define LEARN_DELAY_STEP_MS	100
@@ -49,12 +52,15 @@ enum learn_mode { LEARN_STEADY, LEARN_SHRINK, LEARN_PRESSURE };
 /**
  * struct learn_limits - the hard bounds, from the options
  * @delay_max:  each tier's return delay option: the longest delay
- * @cache_max:  the medium and large caches' bytes options (0 for others)
+ * @cache_max:  the pool, medium and large caches' bytes options (0: none)
+ * @front:      the bytes a thread's bins in front of the tier may hold (a
+ *              fall of no more is not a shrink)
  * @cap_base:   HAKMEM_TINY_CACHE (0: bins do not cache; caps stay 0)
  */
 struct learn_limits {
 	uint64_t delay_max[LEARN_NTIERS];
 	uint64_t cache_max[LEARN_NTIERS];
+	uint64_t front[LEARN_NTIERS];
 	unsigned cap_base;
 };
 
@@ -75,9 +81,12 @@ struct learn_input {
 /* A tier's state and its decisions (@mode, @delay, @cache). */
 struct learn_tier_state {
 	uint64_t last_live;
+	uint64_t peak, peak_ms;	/* the live bytes' peak, and when */
+	bool fell;		/* at this tick */
 	bool shrinking;
-	uint64_t freed;		/* bytes the live fell in the last shrink */
-	uint64_t ended_ms;	/* its end, while a regret may come; 0: none */
+	uint64_t freed;		/* bytes the live fell in the last shrink; 0 once
+				 * no regret can come */
+	uint64_t fall_ms;	/* its last fall */
 	uint64_t regrow;	/* bytes the live rose since */
 	uint64_t calm_ms;	/* the last regret, or forgetting */
 	uint64_t short_delay;

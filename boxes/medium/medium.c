@@ -246,7 +246,7 @@ static void touch(unsigned cls)
 	me.used_ms[cls] = now;
 	follow_budget();
 	hak_tick(now);
-	if (now - me.scan_ms < idle)
+	if (now - me.scan_ms < HAK_MAX(idle, (uint64_t)1))	/* once per clock step at most */
 		return;
 	me.scan_ms = now;
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
@@ -284,6 +284,7 @@ void *hak_medium_alloc_slow(unsigned size_class)
 	hak_count(*(want > 1 ? &refills : &direct_allocs), 1);
 	hak_count(blocks_out, got);
 	hak_count(bytes_out, got * size);
+	hak_tick_taken(got * size);
 	return runs[0];
 }
 

@@ -472,7 +472,7 @@ static void arena_decay(struct arena *a, uint64_t now)
 {
 	struct chunk *gone = NULL;
 
-	if (now < a->decay_ms + hak_atomic_load_relaxed(&empty_delay_ms) / 2)
+	if (now < a->decay_ms + HAK_MAX(hak_atomic_load_relaxed(&empty_delay_ms) / 2, (uint64_t)1))
 		return;
 	a->decay_ms = now;
 	decay_take(a, now, false, POOL_DECAY_MAX, &gone);
@@ -745,7 +745,7 @@ static void bins_decay(uint64_t now)
 {
 	size_t spare;
 
-	if (now < bin_decay_ms + hak_atomic_load_relaxed(&empty_delay_ms))
+	if (now < bin_decay_ms + HAK_MAX(hak_atomic_load_relaxed(&empty_delay_ms), (uint64_t)1))
 		return;
 	bin_decay_ms = now;
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
@@ -783,6 +783,7 @@ static void *refill(struct hak_pool_bin *b, unsigned cls)
 	got = take(my_arena, cls, want, b->slot);
 	hak_count(class_of(cls)->refills, 1);
 	hak_count(class_of(cls)->blocks_out, got);
+	hak_tick_taken((size_t)got * hak_class_bytes[cls]);
 	if (!got)
 		return NULL;
 	b->count = got - 1;

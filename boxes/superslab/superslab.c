@@ -757,6 +757,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 		report_corrupt();
 	hak_count(c->refills, 1);
 	hak_count(c->blocks_out, got);
+	hak_tick_taken((size_t)got * hak_class_bytes[cls]);
 	return got;
 }
 
