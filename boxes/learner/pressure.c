@@ -16,7 +16,7 @@
 #include "../sysmem/sysmem.h"
 #include "pressure_internal.h"
 
-/* @dir/@name into @out (HAK_PRESSURE_PATH_MAX + 32 bytes); false if @dir is "" or it does not fit. */
+/* @dir/@name into @out (HAK_PRESSURE_PATH_MAX + 32 bytes); false for "" or too long. */
 static bool join(char *out, const char *dir, const char *name)
 {
 	size_t d = strlen(dir), n = strlen(name);

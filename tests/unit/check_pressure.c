@@ -60,23 +60,31 @@ static uint64_t page(void)
 	return (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void setup(void)
+static int remove_below(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag;
+	return ftw->level ? remove(path) : 0;
+}
+
+/* Once per run, in the Check parent: a failed test exits before any teardown of its own. */
+static void make_root(void)
 {
 	strcpy(root, "/tmp/hak_pressure.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void remove_root(void)
+{
+	nftw(root, remove_below, 16, FTW_DEPTH | FTW_PHYS);
+	rmdir(root);
+}
+
+/* Every test starts from an empty tree with a small statm and an empty cgroup mount. */
+static void setup(void)
+{
+	nftw(root, remove_below, 16, FTW_DEPTH | FTW_PHYS);
 	put("proc/self/statm", "10 5 1 1 0 2 0\n");	/* 10 pages mapped, 5 resident */
 	put("cg/.keep", "");
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void teardown(void)
-{
-	nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 START_TEST(no_cgroup_v2_line)
@@ -335,7 +343,8 @@ Suite *pressure_suite(void)
 	Suite *s = suite_create("pressure");
 	TCase *tc = tcase_create("read");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, make_root, remove_root);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, no_cgroup_v2_line);
 	tcase_add_test(tc, cgroup_v1_lines);
 	tcase_add_test(tc, root_cgroup_is_the_mount);
