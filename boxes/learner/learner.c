@@ -23,7 +23,7 @@
 #include "policy_internal.h"
 #include "pressure_internal.h"
 
-#define PRESSURE_EVERY	(1000 / LEARN_TICK_MS)	/* ticks: about a second */
+#define PRESSURE_MS	1000	/* between readings of the pressure files */
 
 static bool enabled;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -32,6 +32,7 @@ static struct learn_state state;
 static struct hak_pressure_src pressure_src;
 static struct hak_pressure pressure;
 static hak_counter_t ticks, returned_bytes, pressure_ticks, pressure_bytes;
+static _Atomic uint64_t pressure_ms;	/* the last reading */
 
 static const char *const tier_name[LEARN_NTIERS] = { "small", "pool", "medium", "large" };
 
@@ -86,10 +87,13 @@ static void tick(uint64_t now)
 	struct learn_input in = { .now_ms = now };
 	struct hak_pressure fresh;
 	struct learn_state decided;
-	bool read = hak_atomic_add_relaxed(&ticks, 1) % PRESSURE_EVERY == 0, pressed;
+	uint64_t last = hak_atomic_load_relaxed(&pressure_ms);
+	bool read = (!last || now >= last + PRESSURE_MS) &&
+		    hak_atomic_cas_acq_rel(&pressure_ms, &last, now), pressed;
 	uint64_t live = 0;
 	size_t bytes;
 
+	hak_count(ticks, 1);
 	hak_ss_demand(&in.demand[LEARN_SMALL], in.events);
 	hak_pool_demand(&in.demand[LEARN_POOL]);
 	hak_medium_demand(&in.demand[LEARN_MEDIUM]);
@@ -131,6 +135,8 @@ static int learner_init(const struct hak_options *opt)
 		.front = { [LEARN_MEDIUM] = (uint64_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10 },
 		.cap_base = hak_tiny_cap_default(),
 	};
+	for (unsigned c = 0; c < LEARN_NCLASSES; c++)	/* what the stats show before a tick */
+		state.cls[c].cap = limits.cap_base;
 	hak_pressure_init(&pressure_src, "/proc", "/sys/fs/cgroup",
 			  (uint64_t)opt->v[HAK_OPT_RSS_TARGET_MB] << 20);
 	hak_tick_register(tick, LEARN_TICK_MS);

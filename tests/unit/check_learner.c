@@ -279,6 +279,63 @@ START_TEST(without_the_learner_it_stays)
 }
 END_TEST
 
+/* @rounds of 100 B blocks made and freed by the thousand (bins refill and flush), 30 ms apart. */
+static void busy_class_100(int rounds)
+{
+	static void *p[1000];
+
+	for (int round = 0; round < rounds; round++) {
+		for (int k = 0; k < 50; k++) {
+			for (int i = 0; i < 1000; i++)
+				p[i] = hak_malloc(100);
+			for (int i = 0; i < 1000; i++)
+				hak_free(p[i]);
+		}
+		usleep(30 * 1000);	/* ticks come every 50 ms */
+	}
+}
+
+/*
+ * Over HAKMEM_RSS_TARGET_MB (this process holds more than 1 MiB from its
+ * first malloc on): pressure at its level 2, the busy class's bin at its
+ * floor, and the learner says so.
+ */
+START_TEST(over_the_rss_target_everything_shrinks)
+{
+	unsigned cls = hak_class_by_size[100];
+	char key[32];
+
+	setenv("HAKMEM_LEARN", "1", 1);
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_RSS_TARGET_MB", "1", 1);
+	busy_class_100(40);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_level "), 2);
+	ck_assert_int_gt(unit_stat("learner.", "pressure_permille "), 1000);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_limit_bytes "), 1 << 20);
+	ck_assert_int_gt(unit_stat("learner.", "pressure_returns "), 0);
+	ck_assert_int_eq(unit_stat("learner.", "small_mode "), LEARN_PRESSURE);
+	ck_assert_int_eq(unit_stat("learner.", "small_delay_ms "), 0);
+	snprintf(key, sizeof(key), "learner.class%u(", cls);
+	ck_assert_int_eq(unit_stat(key, "cap "), LEARN_CAP_MIN);
+}
+END_TEST
+
+/* The same without a target: no pressure, and the busy class's bin grew. */
+START_TEST(without_a_target_no_pressure)
+{
+	unsigned cls = hak_class_by_size[100];
+	char key[32];
+
+	setenv("HAKMEM_LEARN", "1", 1);
+	setenv("HAKMEM_CHECK", "fast", 1);
+	busy_class_100(40);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_level "), 0);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_returns "), 0);
+	snprintf(key, sizeof(key), "learner.class%u(", cls);
+	ck_assert_int_gt(unit_stat(key, "cap "), 128);
+}
+END_TEST
+
 Suite *learner_suite(void)
 {
 	Suite *s = suite_create("learner");
@@ -297,6 +354,8 @@ Suite *learner_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, a_freed_heap_goes_back);
 	tcase_add_test(tc, without_the_learner_it_stays);
+	tcase_add_test(tc, over_the_rss_target_everything_shrinks);
+	tcase_add_test(tc, without_a_target_no_pressure);
 	suite_add_tcase(s, tc);
 	return s;
 }
