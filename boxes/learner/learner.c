@@ -59,8 +59,8 @@ static const struct hak_box *const tier_boxes[LEARN_NTIERS][2] = {
 /*
  * A tier that shrinks and fell again since the last tick, or any tier
  * under pressure: what idled past its (now short) delay goes back at this
- * tick, not only at the tier's next slow path, which may never come. Each decay call is bounded; a tier
- * gets up to DECAY_CALLS of them a tick.
+ * tick, not only at the tier's next slow path, which may never come. Each
+ * decay call is bounded; a tier gets up to DECAY_CALLS of them a tick.
  */
 #define DECAY_CALLS	16
 static size_t give_back(const struct learn_state *s, uint64_t now)
@@ -68,7 +68,9 @@ static size_t give_back(const struct learn_state *s, uint64_t now)
 	size_t bytes = 0;
 
 	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
-		if (s->tier[i].mode == LEARN_STEADY || (s->tier[i].mode == LEARN_SHRINK && !s->tier[i].fell))
+		const struct learn_tier_state *t = &s->tier[i];
+
+		if (t->mode == LEARN_STEADY || (t->mode == LEARN_SHRINK && !t->fell))
 			continue;
 		for (unsigned b = 0; b < 2 && tier_boxes[i][b]; b++)
 			for (unsigned n = 0; n < DECAY_CALLS; n++) {
@@ -82,14 +84,21 @@ static size_t give_back(const struct learn_state *s, uint64_t now)
 	return bytes;
 }
 
+/* Whether this tick reads the pressure files (the first, then once per PRESSURE_MS). */
+static bool pressure_due(uint64_t now)
+{
+	uint64_t last = hak_atomic_load_relaxed(&pressure_ms);
+
+	return (!last || now >= last + PRESSURE_MS) &&
+	       hak_atomic_cas_acq_rel(&pressure_ms, &last, now);
+}
+
 static void tick(uint64_t now)
 {
 	struct learn_input in = { .now_ms = now };
 	struct hak_pressure fresh;
 	struct learn_state decided;
-	uint64_t last = hak_atomic_load_relaxed(&pressure_ms);
-	bool read = (!last || now >= last + PRESSURE_MS) &&
-		    hak_atomic_cas_acq_rel(&pressure_ms, &last, now), pressed;
+	bool read = pressure_due(now), pressed;
 	uint64_t live = 0;
 	size_t bytes;
 

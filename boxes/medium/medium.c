@@ -220,17 +220,20 @@ static void bin_flush(unsigned cls, unsigned keep)
 	}
 }
 
-/* The learner changed the budget: move this thread's room by as much, emptying bins, largest first, to fit. */
+/*
+ * The learner changed the budget: move this thread's room by as much,
+ * emptying bins, largest class first, to fit a lower one.
+ */
 static void follow_budget(void)
 {
-	size_t now = hak_atomic_load_relaxed(&learned_budget);
+	size_t want = hak_atomic_load_relaxed(&learned_budget);
 
-	if (now == me.budget)
+	if (want == me.budget)
 		return;
-	for (unsigned i = HAK_MEDIUM_NCLASSES; now < me.budget && i-- > 0 && T.room < me.budget - now;)
+	for (unsigned i = HAK_MEDIUM_NCLASSES; want < me.budget && i-- > 0 && T.room < me.budget - want;)
 		bin_flush(i, 0);
-	T.room = T.room + now >= me.budget ? T.room + now - me.budget : 0;
-	me.budget = now;
+	T.room = T.room + want >= me.budget ? T.room + want - me.budget : 0;
+	me.budget = want;
 }
 
 /*
