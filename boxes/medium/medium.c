@@ -9,6 +9,10 @@
  * class and its pages while it circulates (no search, no first touch of
  * fresh pages), and goes back to its segment only when the central list
  * overflows, idles for HAKMEM_SS_DELAY_MS or malloc_trim() empties it.
+ * An exiting thread's bins go straight back to the segments: on a central
+ * list they would serve only later threads of its shard and class, and
+ * lists kept busy by those (never idle) would gather what every dead
+ * thread left (docs/MEDIUM.md, Giving back).
  *
  * In this file a class is the tier's own index, 0..HAK_MEDIUM_NCLASSES-1
  * (size class HAK_MEDIUM_FIRST_CLASS + that); the API takes size classes.
@@ -200,8 +204,11 @@ static bool setup(void)
 	return true;
 }
 
-/* Give back @cls's newest blocks, a batch at a time, until @keep are left. */
-static void bin_flush(unsigned cls, unsigned keep)
+/*
+ * Give back @cls's newest blocks, a batch at a time, until @keep are left:
+ * to the shard's central list, or with @home straight to their segments.
+ */
+static void bin_flush(unsigned cls, unsigned keep, bool home)
 {
 	struct hak_bin *b = &T.bins[cls];
 	void *runs[BATCH_MAX];
@@ -212,7 +219,10 @@ static void bin_flush(unsigned cls, unsigned keep)
 		while (b->count > keep && n < BATCH_MAX)
 			runs[n++] = hak_bin_pop(b);
 		T.room += n * bytes_of(cls);
-		central_put(cls, runs, n);
+		if (home)
+			hak_bc_runs_free(runs, n);
+		else
+			central_put(cls, runs, n);
 		hak_count(flushes, 1);
 		hak_count(blocks_in, n);
 		hak_count(bytes_in, n * bytes_of(cls));
@@ -231,7 +241,7 @@ static void follow_budget(void)
 	if (want == me.budget)
 		return;
 	for (unsigned i = HAK_MEDIUM_NCLASSES; want < me.budget && i-- > 0 && T.room < me.budget - want;)
-		bin_flush(i, 0);
+		bin_flush(i, 0, true);	/* to the segments: the learner wants it back */
 	T.room = T.room + want >= me.budget ? T.room + want - me.budget : 0;
 	me.budget = want;
 }
@@ -254,7 +264,7 @@ static void touch(unsigned cls)
 	me.scan_ms = now;
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
 		if (T.bins[i].count && now - me.used_ms[i] >= idle) {
-			bin_flush(i, 0);
+			bin_flush(i, 0, false);
 			hak_count(shrinks, 1);
 		}
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
@@ -300,7 +310,7 @@ static bool make_room(size_t size)
 {
 	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
 		if (T.bins[i].count) {
-			bin_flush(i, T.bins[i].count / 2);
+			bin_flush(i, T.bins[i].count / 2, false);
 			break;
 		}
 	return T.room >= size;
@@ -322,7 +332,7 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 	}
 	touch(cls);
 	if (b->count >= b->cap)
-		bin_flush(cls, b->cap / 2);
+		bin_flush(cls, b->cap / 2, false);
 	if (!make_room(size)) {		/* the block goes on to the central list */
 		central_put_one(cls, p);
 		hak_count(bytes_in, size);
@@ -376,7 +386,7 @@ static void medium_thread_exit(void)
 		return;
 	me.now_ms = hak_sys_now_ms();
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
-		bin_flush(i, 0);
+		bin_flush(i, 0, true);
 		T.bins[i].cap = 0;
 	}
 	T.room = 0;

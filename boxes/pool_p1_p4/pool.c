@@ -482,7 +482,10 @@ static void arena_decay(struct arena *a, uint64_t now)
 /*
  * @p is block @bit of @sp, in another thread's arena @a. Once the OR is done
  * @sp may be collected and released by someone else at any time: nothing of
- * it is read after that unless this free is the one that queues it.
+ * it is read after that unless this free is the one that queues it (then
+ * its bit keeps @sp from being released until the push is done). After the
+ * push only @a is read: arenas are never unmapped (orphaned and adopted,
+ * never freed), though the chunk of @sp may be by then.
  */
 static void remote_free(struct arena *a, struct span *sp, uint64_t bit, void *p)
 {
@@ -931,26 +934,20 @@ static void pool_thread_exit(void)
 
 /*
  * Out of memory or malloc_trim: every orphan gives back all it keeps idle.
- * They are taken off the list (theirs alone, as if adopted) so that the
- * unmaps run without orphan_lock, then orphaned again.
+ * They stay on the list (a fork() meanwhile finds them there); their empty
+ * chunks leave them under orphan_lock and are unmapped after it.
  */
 static size_t pool_reclaim(void)
 {
-	uint64_t before = hak_atomic_load_relaxed(&chunk_bytes), after;
-	struct arena *list, *a;
+	struct chunk *gone = NULL;
 
 	orphan_lock_take();
-	list = orphans;
-	orphans = NULL;
-	for (a = list; a; a = a->next_orphan)
-		atomic_store(&a->orphan, false);
-	orphan_lock_drop();
-	while ((a = list)) {
-		list = a->next_orphan;
-		arena_orphan(a);
+	for (struct arena *a = orphans; a; a = a->next_orphan) {
+		collect(a);
+		decay_take(a, 0, true, UINT_MAX, &gone);
 	}
-	after = hak_atomic_load_relaxed(&chunk_bytes);
-	return before > after ? (size_t)(before - after) : 0;
+	orphan_lock_drop();
+	return chunks_free(gone);
 }
 
 /*

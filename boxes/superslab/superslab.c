@@ -32,10 +32,19 @@
  * used, handed out without another walk), and counts it back when it
  * disowns the span.
  * Spans nobody owns are the class lock's: free list, partial list, release.
- * Disowning (exhausted active span, thread exit, fork child) happens under
- * the class lock and drains the remote list afterwards; a remote pusher
- * re-checks the owner after its push and drains under the lock if the span
- * was disowned meanwhile, so no block is left behind (all seq_cst).
+ * Adopting and disowning (exhausted active span, thread exit) happen under
+ * the class lock. Disowning closes the remote list: it exchanges it for
+ * REMOTE_CLOSED and counts back what was on it; adopting opens it again
+ * (NULL). A pusher's CAS fails on a closed list, and the pusher then gives
+ * its blocks back under the class lock itself, so no block is left behind.
+ *
+ * Lifetime: a span (and its superslab) stays mapped while any of its blocks
+ * is out, and a pusher's blocks are out until its CAS succeeds. After that
+ * the owner may take them, hand them out and get them back, the span may be
+ * disowned, released and its superslab unmapped at any time (with
+ * HAKMEM_SS_DELAY_MS=0 at once), so push_remote() reads nothing of the span
+ * after a successful CAS. Under the class lock a list cannot close (that
+ * takes the lock), so a push there is safe too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,6 +60,7 @@
 #define LIVE_WORDS	(HAK_SS_SIZE / HAK_MIN_ALIGN / 64)
 #define CANARY		0xdb
 #define SS_DECAY_MAX	4	/* most superslabs unmapped per decay */
+#define REMOTE_CLOSED	((void *)1)	/* the remote list of a span nobody owns */
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -65,7 +75,8 @@ struct span {
 	uint8_t cls, npages, partial;
 	struct span *next;		/* a chain of spans on their way to span_release() */
 	_Atomic(const void *) owner;	/* the thread whose active span it is, or NULL */
-	_Atomic(void *) remote;		/* blocks freed by other threads, chained */
+	_Atomic(void *) remote;		/* blocks freed by other threads, chained; or
+					 * REMOTE_CLOSED while nobody owns the span */
 };
 
 struct superslab {
@@ -107,6 +118,13 @@ static _Atomic uint64_t empty_delay_ms;	/* the learner may change it */
 static bool check_full;
 static bool p0_batch = true, p0_drain = true, p0_log;	/* HAKMEM_TINY_P0_* */
 static hak_counter_t ss_mapped, ss_unmapped, ss_live, ss_purged_pages;
+
+#ifdef HAKMEM_TEST
+void (*hak_ss_pushed_hook)(void);
+#define PUSHED()	do { if (hak_ss_pushed_hook) hak_ss_pushed_hook(); } while (0)
+#else
+#define PUSHED()	((void)0)
+#endif
 
 /* ------------------------------------------------------------ size classes */
 
@@ -354,6 +372,7 @@ static struct span *span_new(unsigned cls)
 		.capacity = (uint32_t)(((size_t)n << HAK_SS_PAGE_SHIFT) / hak_class_bytes[cls]),
 		.cls = (uint8_t)cls,
 		.npages = (uint8_t)n,
+		.remote = REMOTE_CLOSED,
 	};
 	for (unsigned i = (unsigned)first; i < first + n; i++) {
 		ss->span_of_page[i] = (uint8_t)first;
@@ -598,11 +617,13 @@ static unsigned give_back(struct span *sp, void **chain)
 
 /*
  * Append the remote list of @sp, and what its owner took of it, to its free
- * list, counted; returns how many blocks came from the remote list.
+ * list, counted, leaving @sp's list empty (NULL) or closed (REMOTE_CLOSED);
+ * returns how many blocks came from the remote list.
  */
-static unsigned drain_remote(struct span *sp)
+static unsigned drain_remote(struct span *sp, void *leave)
 {
-	unsigned n = give_back(sp, atomic_exchange(&sp->remote, NULL));
+	void *list = atomic_exchange(&sp->remote, leave);
+	unsigned n = give_back(sp, list == REMOTE_CLOSED ? NULL : list);
 	unsigned left = give_back(sp, sp->taken);	/* took them whole: drained now */
 
 	sp->taken = NULL;
@@ -645,7 +666,7 @@ static struct span *settle_locked(struct class_state *c, struct span *sp)
 static struct span *disown_locked(struct class_state *c, struct span *sp)
 {
 	atomic_store(&sp->owner, NULL);
-	drain_remote(sp);
+	drain_remote(sp, REMOTE_CLOSED);
 	return settle_locked(c, sp);
 }
 
@@ -664,8 +685,7 @@ static unsigned take_central_locked(struct class_state *c, unsigned cls, unsigne
 				break;
 			partial_add(c, sp);
 		}
-		drain_remote(sp);
-		got += span_take(sp, want - got, head);
+		got += span_take(sp, want - got, head);	/* unowned: no remote blocks */
 		if (sp->used == sp->capacity)
 			partial_del(c, sp);
 	}
@@ -681,8 +701,10 @@ static struct span *adopt_locked(struct class_state *c, unsigned cls)
 		partial_del(c, sp);
 	else
 		sp = span_new(cls);
-	if (sp)
+	if (sp) {
 		atomic_store(&sp->owner, ME);
+		atomic_store(&sp->remote, NULL);	/* open: was closed, nobody pushed */
+	}
 	return sp;
 }
 
@@ -701,7 +723,6 @@ static unsigned refill_locked(struct class_state *c, unsigned cls, unsigned want
 		return take_central_locked(c, cls, want, head);
 	while (got < want && (sp = adopt_locked(c, cls))) {
 		active[cls] = sp;
-		drain_remote(sp);
 		got += span_take(sp, want - got, head);
 		if (got < want) {	/* a small span: take another */
 			struct span *g = disown_locked(c, sp);
@@ -728,7 +749,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 	if (sp) {	/* the owner's blocks: no lock */
 		got = span_take(sp, want, head);
 		if (got < want && p0_drain &&
-		    (check_full ? drain_remote(sp) != 0 : take_remote(sp)))
+		    (check_full ? drain_remote(sp, NULL) != 0 : take_remote(sp)))
 			got += span_take(sp, want - got, head);
 		if (p0_log)
 			p0_verify(sp, got);
@@ -761,23 +782,42 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 	return got;
 }
 
-/* Push @n blocks, @first to @last, onto the remote list of @sp, owned by another thread. */
+/*
+ * Push @first to @last onto the remote list of @sp; false when the list is
+ * closed (nobody owns @sp). Once it returns true @sp may be gone.
+ */
+static bool remote_push(struct span *sp, void **first, void **last)
+{
+	void *old = atomic_load(&sp->remote);
+
+	do {
+		if (old == REMOTE_CLOSED)
+			return false;
+		last[0] = old;
+	} while (!atomic_compare_exchange_weak(&sp->remote, &old, first));
+	return true;
+}
+
+/*
+ * Give back @n blocks of @sp, @first to @last: onto its remote list while
+ * another thread owns it, else (disowned meanwhile) under the class lock.
+ */
 static void push_remote(struct class_state *c, struct span *sp, void **first, void **last,
 			unsigned n)
 {
-	void *old = atomic_load(&sp->remote);
 	struct span *gone = NULL;
 
-	do
-		last[0] = old;
-	while (!atomic_compare_exchange_weak(&sp->remote, &old, first));
 	hak_count(c->remote_frees, n);
-	if (atomic_load(&sp->owner))
+	if (remote_push(sp, first, last)) {
+		PUSHED();
 		return;
-	/* Disowned meanwhile: its disowner may have drained before our push. */
+	}
 	hak_lock(&c->lock);
-	if (!atomic_load(&sp->owner) && drain_remote(sp))
+	if (!remote_push(sp, first, last)) {	/* still closed: the lock's span */
+		last[0] = NULL;
+		give_back(sp, first);
 		gone = settle_locked(c, sp);
+	}
 	hak_unlock(&c->lock);
 	if (gone)
 		span_release(gone);
@@ -827,10 +867,8 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 			struct span *sp = span_of(b), *gone;
 
 			next = b[0];
-			if (atomic_load(&sp->owner)) {	/* adopted meanwhile */
-				hak_unlock(&c->lock);
-				push_remote(c, sp, b, b, 1);
-				hak_lock(&c->lock);
+			if (remote_push(sp, b, b)) {	/* adopted meanwhile */
+				hak_count(c->remote_frees, 1);
 				continue;
 			}
 			hak_assert(sp->used > 0);
@@ -1105,6 +1143,13 @@ static int span_check(const struct span *sp)
 	    sp->carved > sp->capacity || (ntaken && !atomic_load(&sp->owner))) {
 		hak_report("self-check: span %p class %u: used %u (taken %d) + free %d != carved %u (cap %u)",
 			   (void *)sp->start, sp->cls, sp->used, ntaken, nfree, sp->carved, sp->capacity);
+		errors++;
+	}
+	if (!atomic_load(&sp->owner) != (atomic_load(&sp->remote) == REMOTE_CLOSED)) {
+		hak_report("self-check: span %p class %u: remote list %s while %s",
+			   (void *)sp->start, sp->cls,
+			   atomic_load(&sp->remote) == REMOTE_CLOSED ? "closed" : "open",
+			   atomic_load(&sp->owner) ? "owned" : "unowned");
 		errors++;
 	}
 	if (sp->partial != (!atomic_load(&sp->owner) && sp->used < sp->capacity)) {

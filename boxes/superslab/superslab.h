@@ -84,6 +84,15 @@ bool hak_ss_check_full(void);
 void hak_ss_set_delay(uint64_t ms);
 void hak_ss_demand(struct hak_demand *d, uint64_t *events);
 
+#ifdef HAKMEM_TEST
+/*
+ * Test builds: called (when set) right after a flush pushed blocks onto
+ * the remote list of another thread's span, with no lock held: where the
+ * pusher may be preempted while the owner exits and the span goes away.
+ */
+extern void (*hak_ss_pushed_hook)(void);
+#endif
+
 extern const struct hak_box hak_box_superslab;
 
 #endif /* HAK_SUPERSLAB_H */

@@ -16,6 +16,11 @@ static void start(void)
 	hak_free(hak_malloc(1));
 }
 
+static long stat1(const char *name)
+{
+	return unit_stat(name, " ");
+}
+
 /* Take @n blocks of @cls, check they are distinct, aligned and in place. */
 static void **take(unsigned cls, unsigned n)
 {
@@ -292,6 +297,66 @@ START_TEST(exit_gives_back_what_was_taken_from_remote_frees)
 }
 END_TEST
 
+/*
+ * A pusher preempted right after its push (the test hook) while the span's
+ * owner exits and the span and its superslab go back to the OS: the pusher
+ * must not read the span after its push (it would fault: unmapped).
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void *block;
+	bool go;
+	pthread_t owner;
+} push_race = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *own_one_block_then_exit(void *arg)
+{
+	void *head;
+
+	(void)arg;
+	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 1, &head), 1);
+	pthread_mutex_lock(&push_race.lock);
+	push_race.block = head;
+	pthread_cond_broadcast(&push_race.cond);
+	while (!push_race.go)
+		pthread_cond_wait(&push_race.cond, &push_race.lock);
+	pthread_mutex_unlock(&push_race.lock);
+	hak_box_superslab.thread_exit();	/* disowns the span: its block is back */
+	return NULL;
+}
+
+static void owner_exits_and_superslab_goes(void)
+{
+	hak_ss_pushed_hook = NULL;
+	pthread_mutex_lock(&push_race.lock);
+	push_race.go = true;
+	pthread_cond_broadcast(&push_race.cond);
+	pthread_mutex_unlock(&push_race.lock);
+	ck_assert_int_eq(pthread_join(push_race.owner, NULL), 0);
+	hak_box_superslab.reclaim();
+	ck_assert_int_eq(stat1("superslab.live"), 0);	/* unmapped */
+}
+
+START_TEST(remote_push_never_touches_a_span_after_the_push)
+{
+	start();
+	hak_malloc_trim(0);	/* no superslab left: the owner maps a fresh one */
+	ck_assert_int_eq(stat1("superslab.live"), 0);
+	ck_assert_int_eq(pthread_create(&push_race.owner, NULL, own_one_block_then_exit, NULL), 0);
+	pthread_mutex_lock(&push_race.lock);
+	while (!push_race.block)
+		pthread_cond_wait(&push_race.cond, &push_race.lock);
+	pthread_mutex_unlock(&push_race.lock);
+	hak_ss_pushed_hook = owner_exits_and_superslab_goes;
+	((void **)push_race.block)[0] = NULL;
+	hak_ss_flush(SPAN_CLS, push_race.block, 1);
+	ck_assert_ptr_null(hak_ss_pushed_hook);	/* the hook ran */
+	ck_assert_int_eq(stat1("superslab.unmapped"), 2);	/* start()'s, the owner's */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(out_of_memory_returns_zero_blocks)
 {
 	unsigned cls = HAK_SS_NSERVED - 1, i;
@@ -351,6 +416,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
 	tcase_add_test(tc, owner_reuses_remote_frees_before_new_memory);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
+	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
 	tcase_add_test(tc, bytes_live_never_wraps);
 	suite_add_tcase(s, tc);
