@@ -44,8 +44,8 @@ static void apply(const struct learn_state *s)
 	hak_pool_set_limits(t[LEARN_POOL].cache, t[LEARN_POOL].delay);
 	hak_medium_set_limits(t[LEARN_MEDIUM].cache, t[LEARN_MEDIUM].delay);
 	hak_bc_set_limits(t[LEARN_LARGE].cache, t[LEARN_LARGE].delay, t[LEARN_MEDIUM].delay);
-	for (unsigned c = 0; c < LEARN_NCLASSES; c++)
-		hak_tiny_set_cap(c, s->cls[c].cap);
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
+		hak_tiny_set_cap(c, s->tiny_cap);
 }
 
 /* The boxes whose decay gives back each tier's idle memory, top-down. */
@@ -103,7 +103,7 @@ static void tick(uint64_t now)
 	size_t bytes;
 
 	hak_count(ticks, 1);
-	hak_ss_demand(&in.demand[LEARN_SMALL], in.events);
+	hak_ss_demand(&in.demand[LEARN_SMALL]);
 	hak_pool_demand(&in.demand[LEARN_POOL]);
 	hak_medium_demand(&in.demand[LEARN_MEDIUM]);
 	hak_bc_demand(&in.demand[LEARN_LARGE]);
@@ -144,8 +144,7 @@ static int learner_init(const struct hak_options *opt)
 		.front = { [LEARN_MEDIUM] = (uint64_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10 },
 		.cap_base = hak_tiny_cap_default(),
 	};
-	for (unsigned c = 0; c < LEARN_NCLASSES; c++)	/* what the stats show before a tick */
-		state.cls[c].cap = limits.cap_base;
+	state.tiny_cap = limits.cap_base;	/* what the stats show before a tick */
 	hak_pressure_init(&pressure_src, "/proc", "/sys/fs/cgroup",
 			  (uint64_t)opt->v[HAK_OPT_RSS_TARGET_MB] << 20);
 	hak_tick_register(tick, LEARN_TICK_MS);
@@ -167,7 +166,7 @@ static void learner_postfork_child(void)
 	pthread_mutex_init(&lock, NULL);
 }
 
-/* What it decided and why: each tier's mode, delay and cache; each tiny class's bin. */
+/* What it decided and why: each tier's mode, delay and cache; the tiny bins. */
 static void learner_stats(struct hak_stats_sink *s)
 {
 	static const char *const field[] = { "mode", "delay_ms", "short_delay_ms", "cache_bytes",
@@ -202,12 +201,8 @@ static void learner_stats(struct hak_stats_sink *s)
 			hak_stat(s, name, v[f]);
 		}
 	}
-	for (unsigned c = 0; c < LEARN_NCLASSES && limits.cap_base; c++) {
-		s->class_begin(s, c, hak_class_bytes[c]);
-		hak_stat(s, "cap", st.cls[c].cap);
-		hak_stat(s, "batch", st.cls[c].cap / 2 + 1);
-		s->class_end(s);
-	}
+	hak_stat(s, "tiny_cap", st.tiny_cap);
+	hak_stat(s, "tiny_batch", st.tiny_cap / 2 + 1);
 }
 
 static void learner_describe(char *buf, size_t len)

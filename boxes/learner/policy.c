@@ -2,15 +2,7 @@
  * policy.c - the learner's decisions (policy_internal.h). No clock, no
  * globals, no system call: the unit tests drive it tick by tick.
  */
-#include "../base/hak_sizeclass.h"
 #include "policy_internal.h"
-
-unsigned learn_cap_max(const struct learn_limits *lim, unsigned cls)
-{
-	unsigned by_bytes = LEARN_BIN_BYTES / hak_class_bytes[cls];
-
-	return HAK_MAX(lim->cap_base, HAK_MIN(by_bytes, (unsigned)LEARN_CAP_MAX));
-}
 
 /* 0: no pressure; 1: near a limit or some stalls; 2: at a limit or many stalls. */
 static unsigned pressure_level(const struct learn_input *in)
@@ -23,9 +15,10 @@ static unsigned pressure_level(const struct learn_input *in)
 }
 
 /* Shrinks, regrets and forgetting: the tier's learned short delay. */
-static void tier_learn(struct learn_tier_state *t, uint64_t live, uint64_t now, uint64_t max,
-		       uint64_t front)
+static void tier_learn(struct learn_tier_state *t, const struct hak_demand *d, uint64_t now,
+		       uint64_t max, uint64_t front)
 {
+	uint64_t live = d->live, out = d->out;
 	uint64_t fall = t->last_live > live ? t->last_live - live : 0;
 	uint64_t rise = live > t->last_live ? live - t->last_live : 0;
 	bool shrinking;
@@ -33,10 +26,23 @@ static void tier_learn(struct learn_tier_state *t, uint64_t live, uint64_t now, 
 	if (live >= t->peak || now - t->peak_ms >= LEARN_PEAK_MS) {
 		t->peak = live;
 		t->peak_ms = now;
+		t->peak_out = out;
 	}
-	/* a fall to 3/4 of the recent peak, and by more than a thread's bins
-	 * in front of the tier hold: bins filling and emptying move less */
-	shrinking = live + HAK_MAX(HAK_MAX(t->peak / 4, front), (uint64_t)LEARN_SHRINK_MIN) <= t->peak;
+	if (now - t->win_ms >= LEARN_PEAK_MS) {
+		t->turnover = out - t->win_out;
+		t->win_out = out;
+		t->win_ms = now;
+	}
+	/*
+	 * A fall to 3/4 of the recent peak, by more than a thread's bins in
+	 * front of the tier hold (bins filling and emptying move less), with
+	 * little taken meanwhile, in a tier that does not turn its heap over
+	 * more than twice a second: a program that frees and allocates by
+	 * turns falls as far at times, and wants its memory back soon.
+	 */
+	shrinking = live + HAK_MAX(HAK_MAX(t->peak / 4, front), (uint64_t)LEARN_SHRINK_MIN) <= t->peak &&
+		    4 * (out - t->peak_out) <= t->peak - live &&
+		    HAK_MAX(t->turnover, out - t->win_out) <= 2 * t->peak;
 	t->fell = fall > 0;
 	t->last_live = live;
 	if (shrinking) {
@@ -87,29 +93,14 @@ static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max
 	}
 }
 
-static void class_step(const struct learn_limits *lim, struct learn_class_state *c,
-		       unsigned cls, uint64_t events, unsigned level)
+/* Tiny bins: halved under pressure (to 16, or the option if lower), doubled back after. */
+static unsigned tiny_cap(const struct learn_limits *lim, unsigned cap, unsigned level)
 {
-	uint64_t ev = events - c->last_events;
-	unsigned base = lim->cap_base, floor = HAK_MIN(base, (unsigned)LEARN_CAP_MIN);
+	unsigned base = lim->cap_base;
 
-	c->last_events = events;
-	if (!base) {
-		c->cap = 0;
-		return;
-	}
-	if (level) {
-		c->cap = HAK_MAX(c->cap / 2, floor);
-		c->quiet = 0;
-	} else if (c->cap < base) {	/* pressure is over */
-		c->cap = HAK_MIN(2 * c->cap, base);
-	} else if (ev >= LEARN_HOT) {
-		c->cap = HAK_MIN(2 * c->cap, learn_cap_max(lim, cls));
-		c->quiet = 0;
-	} else if (ev == 0 && ++c->quiet >= LEARN_QUIET_TICKS) {
-		c->cap = HAK_MAX(c->cap / 2, base);
-		c->quiet = 0;
-	}
+	if (level)
+		return HAK_MAX(cap / 2, HAK_MIN(base, (unsigned)LEARN_CAP_MIN));
+	return HAK_MIN(2 * cap, base);
 }
 
 bool learn_step(const struct learn_limits *lim, struct learn_state *st,
@@ -121,21 +112,19 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 		st->started = true;
 		for (unsigned i = 0; i < LEARN_NTIERS; i++) {
 			st->tier[i].last_live = st->tier[i].peak = in->demand[i].live;
+			st->tier[i].peak_out = st->tier[i].win_out = in->demand[i].out;
+			st->tier[i].win_ms = in->now_ms;
 			st->tier[i].calm_ms = st->tier[i].peak_ms = in->now_ms;
 		}
-		for (unsigned c = 0; c < LEARN_NCLASSES; c++) {
-			st->cls[c].last_events = in->events[c];
-			st->cls[c].cap = lim->cap_base;
-		}
+		st->tiny_cap = lim->cap_base;
 	}
 	st->level = level;
 	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
 		struct learn_tier_state *t = &st->tier[i];
 
-		tier_learn(t, in->demand[i].live, in->now_ms, lim->delay_max[i], lim->front[i]);
+		tier_learn(t, &in->demand[i], in->now_ms, lim->delay_max[i], lim->front[i]);
 		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
 	}
-	for (unsigned c = 0; c < LEARN_NCLASSES; c++)
-		class_step(lim, &st->cls[c], c, in->events[c], level);
+	st->tiny_cap = tiny_cap(lim, st->tiny_cap, level);
 	return level > 0;
 }

@@ -3,12 +3,14 @@
  * saw and of its own state (boxes/learner only, and its unit tests).
  *
  * Every tick learn_step() reads, per tier, the bytes handed out and still
- * live (struct hak_demand), each tiny class's refills plus flushes, and the
- * memory pressure, and sets within the limits:
+ * live (struct hak_demand) and the memory pressure, and sets within the limits:
  *  - each tier's return delay: the option's value while the tier's live
  *    bytes hold or grow; a learned short delay while they are down to 3/4
- *    of their peak of the last LEARN_PEAK_MS or less (a "shrink": memory
- *    freed then is not wanted back soon). The short delay starts at
+ *    of their peak of the last LEARN_PEAK_MS or less, with a quarter of
+ *    the fall or less taken since, in a tier that takes no more than
+ *    twice that peak a second (a "shrink": memory freed then is not
+ *    wanted back soon; a tier that turns its heap over faster frees and
+ *    takes by turns). The short delay starts at
  *    0; when a tier grows back by half of what it gave up within
  *    LEARN_REGRET_MS of a shrink's last fall (a "regret"), it doubles (at least
  *    LEARN_DELAY_STEP_MS, at most the option); after LEARN_FORGET_MS
@@ -16,10 +18,8 @@
  *  - the medium and large caches' bytes: the option's during steady
  *    use, a quarter during a shrink (once the tier has learned not to
  *    return early, the whole);
- *  - each tiny class's bin capacity (the refill batch is half of it):
- *    doubled while the class refills or flushes LEARN_HOT times a tick
- *    or more, up to its bound, halved back toward the option after
- *    LEARN_QUIET_TICKS quiet ticks;
+ *  - the tiny bins' capacity (the refill batch is half of it): the
+ *    option, halved each tick under pressure down to LEARN_CAP_MIN;
  *  - under pressure (near a limit, or stalls in memory.pressure) delays
  *    shrink, caches and bins shrink, and the learner asks for returns now.
  */
@@ -30,7 +30,6 @@
 #include <stdint.h>
 
 #include "../base/hak_tick.h"
-#include "../tiny/tiny.h"
 
 #define LEARN_TICK_MS		50
 #define LEARN_SHRINK_MIN	(4u << 20)	/* a fall of less is noise */
@@ -39,12 +38,7 @@
 #define LEARN_REGRET_MS		5000
 #define LEARN_FORGET_MS		30000
 #define LEARN_DELAY_STEP_MS	100
-#define LEARN_HOT		16
-#define LEARN_QUIET_TICKS	40
 #define LEARN_CAP_MIN		16
-#define LEARN_CAP_MAX		2048
-#define LEARN_BIN_BYTES		(64u << 10)	/* a grown bin's bytes, at most */
-#define LEARN_NCLASSES		HAK_TINY_NCLASSES
 
 enum learn_tier { LEARN_SMALL, LEARN_POOL, LEARN_MEDIUM, LEARN_LARGE, LEARN_NTIERS };
 enum learn_mode { LEARN_STEADY, LEARN_SHRINK, LEARN_PRESSURE };
@@ -67,14 +61,12 @@ struct learn_limits {
 /**
  * struct learn_input - one tick's reading
  * @demand:   each tier's bytes out and live
- * @events:   each tiny class's refills plus flushes, since start-up
  * @permille: nearness to a limit (struct hak_pressure)
  * @psi_some: memory.pressure's some avg10, in hundredths of a percent
  */
 struct learn_input {
 	uint64_t now_ms;
 	struct hak_demand demand[LEARN_NTIERS];
-	uint64_t events[LEARN_NCLASSES];
 	uint32_t permille, psi_some;
 };
 
@@ -82,6 +74,9 @@ struct learn_input {
 struct learn_tier_state {
 	uint64_t last_live;
 	uint64_t peak, peak_ms;	/* the live bytes' peak, and when */
+	uint64_t peak_out;	/* the bytes out then */
+	uint64_t win_out, win_ms;	/* bytes out at the start of this second */
+	uint64_t turnover;	/* bytes taken in the last whole second */
 	bool fell;		/* at this tick */
 	bool shrinking;
 	uint64_t freed;		/* bytes the live fell in the last shrink; 0 once
@@ -95,22 +90,16 @@ struct learn_tier_state {
 	uint64_t delay, cache;
 };
 
-struct learn_class_state {
-	uint64_t last_events;
-	uint32_t cap;
-	uint32_t quiet;
-};
-
-/* What the learner knows; all zero at first. @level: 0 none, 1 near, 2 at a limit. */
+/*
+ * What the learner knows; all zero at first. @level: 0 none, 1 near, 2 at
+ * a limit. @tiny_cap: every tiny class's bin capacity.
+ */
 struct learn_state {
 	bool started;
 	unsigned level;
+	unsigned tiny_cap;
 	struct learn_tier_state tier[LEARN_NTIERS];
-	struct learn_class_state cls[LEARN_NCLASSES];
 };
-
-/* The bound of tiny class @cls's capacity. */
-unsigned learn_cap_max(const struct learn_limits *lim, unsigned cls);
 
 /*
  * learn_step() - one tick: update @st from @in and set its decisions.

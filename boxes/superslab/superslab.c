@@ -189,6 +189,7 @@ static bool ss_grow(void)
 	ss = p;
 	ss->magic = SS_MAGIC;
 	ss->free_pages = ALL_PAGES;
+	ss->clean = ALL_PAGES;	/* never touched: nothing to purge */
 	if (hak_rmap_register(ss, HAK_SS_SIZE, HAK_RMAP_SUPERSLAB)) {
 		hak_sys_unmap(ss, HAK_SS_SIZE);
 		return false;
@@ -1102,13 +1103,10 @@ void hak_ss_set_delay(uint64_t ms)
 	hak_atomic_store_relaxed(&empty_delay_ms, ms);
 }
 
-void hak_ss_demand(struct hak_demand *d, uint64_t *events)
+void hak_ss_demand(struct hak_demand *d)
 {
 	d->out = hak_class_bytes_sum(&classes[0].blocks_out, &classes[0].blocks_in,
 				     sizeof(classes[0]), hak_class_bytes, HAK_SS_NSERVED, &d->live);
-	for (unsigned i = 0; events && i < HAK_SS_NSERVED; i++)
-		events[i] = hak_atomic_load_relaxed(&classes[i].refills) +
-			    hak_atomic_load_relaxed(&classes[i].flushes);
 }
 
 /* Blocks on @chain, all carved blocks of @sp; -1 when one is not. */

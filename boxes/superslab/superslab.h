@@ -76,13 +76,13 @@ void hak_ss_bin_drain(struct hak_bin *b, unsigned cls);
 bool hak_ss_check_full(void);
 
 /*
- * The learner's knob and reading: the idle delay of empty superslabs (at
- * first HAKMEM_SS_DELAY_MS); the bytes of blocks that left the spans (for
- * bins or programs), and when @events is not NULL each class's refills plus
- * flushes (HAK_SS_NSERVED entries), all counted since start-up.
+ * The learner's knob and reading: the idle delay of empty superslabs and
+ * of free pages in superslabs in use (at first HAKMEM_SS_DELAY_MS); the
+ * bytes of blocks that left the spans (for bins or programs) since
+ * start-up, and of those the bytes not back.
  */
 void hak_ss_set_delay(uint64_t ms);
-void hak_ss_demand(struct hak_demand *d, uint64_t *events);
+void hak_ss_demand(struct hak_demand *d);
 
 #ifdef HAKMEM_TEST
 /*

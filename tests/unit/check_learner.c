@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../boxes/base/hak_sizeclass.h"
+#include "../../boxes/tiny/tiny.h"
 #include "../../boxes/learner/policy_internal.h"
 #include "unit.h"
 
@@ -33,10 +33,8 @@ static void check_bounds(const struct learn_state *st)
 		ck_assert_uint_le(st->tier[i].short_delay, lim.delay_max[i]);
 		ck_assert_uint_le(st->tier[i].cache, lim.cache_max[i]);
 	}
-	for (unsigned c = 0; c < LEARN_NCLASSES; c++) {
-		ck_assert_uint_ge(st->cls[c].cap, LEARN_CAP_MIN);
-		ck_assert_uint_le(st->cls[c].cap, learn_cap_max(&lim, c));
-	}
+	ck_assert_uint_ge(st->tiny_cap, LEARN_CAP_MIN);
+	ck_assert_uint_le(st->tiny_cap, lim.cap_base);
 }
 
 /* One tick @ms after the last, tier @t at @live bytes; returns its mode. */
@@ -56,14 +54,6 @@ static void drive_init(struct drive *d)
 	d->in.now_ms = 100000;
 	learn_step(&lim, &d->st, &d->in);
 }
-
-START_TEST(cap_bounds_follow_the_block_size)
-{
-	ck_assert_uint_eq(learn_cap_max(&lim, 0), LEARN_CAP_MAX);	/* 16 B: 2048 blocks */
-	ck_assert_uint_eq(learn_cap_max(&lim, hak_class_by_size[256]), 256);
-	ck_assert_uint_eq(learn_cap_max(&lim, hak_class_by_size[1024]), 128);	/* the option wins */
-}
-END_TEST
 
 /* A heap that falls to a tenth goes back at once; steady use keeps the delay. */
 START_TEST(a_shrink_returns_at_once)
@@ -100,12 +90,18 @@ START_TEST(churn_is_not_a_shrink)
 		ck_assert_int_eq(step(&d, 7, LEARN_SMALL, (i & 1 ? 2 : 5) * MIB), LEARN_STEADY);
 	ck_assert_uint_eq(d.st.tier[LEARN_MEDIUM].shrinks + d.st.tier[LEARN_SMALL].shrinks, 0);
 	ck_assert_uint_eq(d.st.tier[LEARN_MEDIUM].cache, 16 * MIB);
+	/* big blocks freed and made by turns: halving the live bytes, with as much taken */
+	for (int i = 0; i < 400; i++) {
+		d.in.demand[LEARN_LARGE].out += 64 * MIB;
+		ck_assert_int_eq(step(&d, 7, LEARN_LARGE, (i & 1 ? 64 : 128) * MIB), LEARN_STEADY);
+	}
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].shrinks, 0);
 }
 END_TEST
 
 /*
- * Build, free, build again, over and over: each regrowth soon after a
- * shrink doubles the short delay, up to the option and never past it;
+ * Build, free, build again, over and over (slowly enough to count as
+ * shrinks): each regrowth soon after a shrink doubles the short delay, up to the option and never past it;
  * quiet for LEARN_FORGET_MS halves it.
  */
 START_TEST(regrets_lengthen_the_short_delay_within_bounds)
@@ -115,7 +111,7 @@ START_TEST(regrets_lengthen_the_short_delay_within_bounds)
 
 	drive_init(&d);
 	for (int round = 0; round < 12; round++) {
-		step(&d, 50, LEARN_LARGE, 200 * MIB);
+		step(&d, 500, LEARN_LARGE, 200 * MIB);	/* under twice its peak taken a second */
 		step(&d, 1, LEARN_LARGE, 10 * MIB);
 		ck_assert_int_eq(d.st.tier[LEARN_LARGE].mode, LEARN_SHRINK);
 		ck_assert_uint_eq(d.st.tier[LEARN_LARGE].delay, last);
@@ -142,27 +138,7 @@ START_TEST(regrets_lengthen_the_short_delay_within_bounds)
 }
 END_TEST
 
-/* A class hammered grows its bin to its bound; abandoned, it goes back to the option. */
-START_TEST(a_hammered_class_grows_then_comes_back)
-{
-	struct drive d;
-	unsigned hot = 3, cold = 30;
-
-	drive_init(&d);
-	for (int i = 0; i < 20; i++) {
-		d.in.events[hot] += 1000;
-		d.in.events[cold] += LEARN_HOT - 1;
-		step(&d, 50, LEARN_SMALL, MIB);
-	}
-	ck_assert_uint_eq(d.st.cls[hot].cap, learn_cap_max(&lim, hot));
-	ck_assert_uint_eq(d.st.cls[cold].cap, 128);
-	for (int i = 0; i < LEARN_QUIET_TICKS * 10; i++)
-		step(&d, 50, LEARN_SMALL, MIB);
-	ck_assert_uint_eq(d.st.cls[hot].cap, 128);
-}
-END_TEST
-
-/* Alternating bursts in every class and tier, random sizes: the bounds hold. */
+/* Bursts in every tier, random sizes, pressure coming and going: the bounds hold. */
 START_TEST(bounds_hold_under_random_bursts)
 {
 	struct drive d;
@@ -172,8 +148,6 @@ START_TEST(bounds_hold_under_random_bursts)
 	for (int i = 0; i < 5000; i++) {
 		unsigned t = (unsigned)rand_r(&seed) % LEARN_NTIERS;
 
-		for (unsigned c = 0; c < LEARN_NCLASSES; c++)
-			d.in.events[c] += (i / 100 + c) % 2 ? (uint64_t)rand_r(&seed) % 5000 : 0;
 		d.in.permille = i % 3000 < 200 ? (unsigned)rand_r(&seed) % 1200 : 0;
 		step(&d, (uint64_t)rand_r(&seed) % 200, t, (uint64_t)rand_r(&seed) % 4096 * MIB);
 	}
@@ -186,23 +160,22 @@ START_TEST(pressure_shrinks_everything_then_lets_go)
 	struct drive d;
 
 	drive_init(&d);
-	d.in.events[5] += 1000;
 	step(&d, 50, LEARN_POOL, 64 * MIB);
-	ck_assert_uint_eq(d.st.cls[5].cap, 256);
+	ck_assert_uint_eq(d.st.tiny_cap, 128);
 	d.in.permille = 850;
 	ck_assert(learn_step(&lim, &d.st, &d.in));
 	ck_assert_uint_eq(d.st.level, 1);
 	ck_assert_int_eq(d.st.tier[LEARN_POOL].mode, LEARN_PRESSURE);
 	ck_assert_uint_eq(d.st.tier[LEARN_POOL].delay, 0);
 	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 8 * MIB);
-	ck_assert_uint_eq(d.st.cls[5].cap, 128);
+	ck_assert_uint_eq(d.st.tiny_cap, 64);
 	d.in.permille = 990;
 	ck_assert(learn_step(&lim, &d.st, &d.in));
 	ck_assert_uint_eq(d.st.level, 2);
 	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].cache, 16 * MIB);
 	for (int i = 0; i < 10; i++)
 		learn_step(&lim, &d.st, &d.in);
-	ck_assert_uint_eq(d.st.cls[5].cap, LEARN_CAP_MIN);
+	ck_assert_uint_eq(d.st.tiny_cap, LEARN_CAP_MIN);
 	d.in.permille = 0;
 	d.in.psi_some = 2500;	/* memory.pressure: 25 % of the time stalled */
 	ck_assert(learn_step(&lim, &d.st, &d.in));
@@ -211,7 +184,7 @@ START_TEST(pressure_shrinks_everything_then_lets_go)
 	for (int i = 0; i < 10; i++)
 		ck_assert(!learn_step(&lim, &d.st, &d.in));
 	ck_assert_uint_eq(d.st.level, 0);
-	ck_assert_uint_eq(d.st.cls[5].cap, 128);
+	ck_assert_uint_eq(d.st.tiny_cap, 128);
 	ck_assert_int_eq(d.st.tier[LEARN_POOL].mode, LEARN_STEADY);
 	ck_assert_uint_eq(d.st.tier[LEARN_POOL].delay, 1000);
 	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 32 * MIB);
@@ -297,14 +270,11 @@ static void busy_class_100(int rounds)
 
 /*
  * Over HAKMEM_RSS_TARGET_MB (this process holds more than 1 MiB from its
- * first malloc on): pressure at its level 2, the busy class's bin at its
- * floor, and the learner says so.
+ * first malloc on): pressure at its level 2, the tiny bins at their floor
+ * (a busy class's bin too), and the learner says so.
  */
 START_TEST(over_the_rss_target_everything_shrinks)
 {
-	unsigned cls = hak_class_by_size[100];
-	char key[32];
-
 	setenv("HAKMEM_LEARN", "1", 1);
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_RSS_TARGET_MB", "1", 1);
@@ -315,24 +285,21 @@ START_TEST(over_the_rss_target_everything_shrinks)
 	ck_assert_int_gt(unit_stat("learner.", "pressure_returns "), 0);
 	ck_assert_int_eq(unit_stat("learner.", "small_mode "), LEARN_PRESSURE);
 	ck_assert_int_eq(unit_stat("learner.", "small_delay_ms "), 0);
-	snprintf(key, sizeof(key), "learner.class%u(", cls);
-	ck_assert_int_eq(unit_stat(key, "cap "), LEARN_CAP_MIN);
+	ck_assert_int_eq(unit_stat("learner.", "tiny_cap "), LEARN_CAP_MIN);
+	ck_assert_uint_le(hak_tiny_tls.bins[hak_tiny_class(100)].cap, LEARN_CAP_MIN);
 }
 END_TEST
 
-/* The same without a target: no pressure, and the busy class's bin grew. */
+/* The same without a target: no pressure, the bins at HAKMEM_TINY_CACHE. */
 START_TEST(without_a_target_no_pressure)
 {
-	unsigned cls = hak_class_by_size[100];
-	char key[32];
-
 	setenv("HAKMEM_LEARN", "1", 1);
 	setenv("HAKMEM_CHECK", "fast", 1);
 	busy_class_100(40);
 	ck_assert_int_eq(unit_stat("learner.", "pressure_level "), 0);
 	ck_assert_int_eq(unit_stat("learner.", "pressure_returns "), 0);
-	snprintf(key, sizeof(key), "learner.class%u(", cls);
-	ck_assert_int_gt(unit_stat(key, "cap "), 128);
+	ck_assert_int_eq(unit_stat("learner.", "tiny_cap "), 128);
+	ck_assert_uint_eq(hak_tiny_tls.bins[hak_tiny_class(100)].cap, 128);
 }
 END_TEST
 
@@ -342,11 +309,9 @@ Suite *learner_suite(void)
 	TCase *tc = tcase_create("policy");
 
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, cap_bounds_follow_the_block_size);
 	tcase_add_test(tc, a_shrink_returns_at_once);
 	tcase_add_test(tc, churn_is_not_a_shrink);
 	tcase_add_test(tc, regrets_lengthen_the_short_delay_within_bounds);
-	tcase_add_test(tc, a_hammered_class_grows_then_comes_back);
 	tcase_add_test(tc, bounds_hold_under_random_bursts);
 	tcase_add_test(tc, pressure_shrinks_everything_then_lets_go);
 	suite_add_tcase(s, tc);
