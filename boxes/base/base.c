@@ -12,6 +12,7 @@
 #include "hak_base.h"
 #include "hak_box.h"
 #include "hak_lock.h"
+#include "hak_tick.h"
 
 #if HAK_BACKTRACE
 #define UNW_LOCAL_ONLY
@@ -19,6 +20,46 @@
 #endif
 
 HAK_TLS int hak_locks_held;
+
+_Atomic uint64_t hak_tick_next_ms = UINT64_MAX;
+HAK_TLS long hak_tick_net;
+static _Atomic int64_t tick_credit = INT64_MAX;
+static void (*tick_fn)(uint64_t now_ms);
+static uint64_t tick_period;
+
+void hak_tick_credit(int64_t bytes)
+{
+	hak_atomic_store_relaxed(&tick_credit, bytes);
+}
+
+void hak_tick_settle(void)
+{
+	int64_t n = hak_tick_net;
+
+	hak_tick_net = 0;
+	if (n < 0)
+		hak_atomic_sub_relaxed(&tick_credit, n);
+	else if (hak_atomic_sub_relaxed(&tick_credit, n) <= n && tick_fn)
+		hak_atomic_store_relaxed(&hak_tick_next_ms, 0);	/* due at the next hak_tick() */
+}
+
+void hak_tick_register(void (*fn)(uint64_t now_ms), uint64_t period_ms)
+{
+	tick_fn = fn;
+	tick_period = period_ms;
+	hak_atomic_store_release(&hak_tick_next_ms, fn ? 0 : UINT64_MAX);
+}
+
+/* The caller that moves the next tick on runs this one. */
+void hak_tick_run(uint64_t now_ms)
+{
+	uint64_t due = hak_atomic_load_relaxed(&hak_tick_next_ms);
+
+	if (now_ms < due || !hak_atomic_cas_acq_rel(&hak_tick_next_ms, &due, now_ms + tick_period))
+		return;
+	hak_assert_no_lock();
+	tick_fn(now_ms);
+}
 
 static void vreport(const char *fmt, va_list ap)
 {
@@ -88,12 +129,13 @@ void hak_assert_fail(const char *expr, const char *file, int line)
  * left, so each class's blocks_in is read first (acquire) and its live bytes
  * clamped at 0: out - in read the other way round can wrap to ~1.8e19.
  */
-void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
-			 const hak_counter_t *in, size_t stride, const uint32_t *bytes,
-			 unsigned n)
+uint64_t hak_class_bytes_sum(const hak_counter_t *out, const hak_counter_t *in,
+			     size_t stride, const uint32_t *bytes, unsigned n,
+			     uint64_t *live)
 {
-	uint64_t total = 0, live = 0;
+	uint64_t total = 0;
 
+	*live = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const hak_counter_t *o = (const void *)((const char *)out + i * stride);
 		const hak_counter_t *b = (const void *)((const char *)in + i * stride);
@@ -101,8 +143,17 @@ void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
 		uint64_t gone = atomic_load_explicit(o, memory_order_relaxed) * bytes[i];
 
 		total += gone;
-		live += gone > back ? gone - back : 0;
+		*live += gone > back ? gone - back : 0;
 	}
+	return total;
+}
+
+void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
+			 const hak_counter_t *in, size_t stride, const uint32_t *bytes,
+			 unsigned n)
+{
+	uint64_t live, total = hak_class_bytes_sum(out, in, stride, bytes, n, &live);
+
 	hak_stat(s, "bytes_out", total);
 	hak_stat(s, "bytes_live", live);
 }

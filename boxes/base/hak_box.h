@@ -55,6 +55,11 @@ void hak_stat_bytes_live(struct hak_stats_sink *s, const hak_counter_t *out,
 			 const hak_counter_t *in, size_t stride, const uint32_t *bytes,
 			 unsigned n);
 
+/* The same sums, returned: bytes out (the result) and *@live not back yet. */
+uint64_t hak_class_bytes_sum(const hak_counter_t *out, const hak_counter_t *in,
+			     size_t stride, const uint32_t *bytes, unsigned n,
+			     uint64_t *live);
+
 /**
  * struct hak_box - a box's registry entry
  * @name:            short name, unique ("sysmem", "tiny", ...)

@@ -56,13 +56,16 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct large_hdr *buckets[NBUCKETS];
 static struct large_hdr *newest, *oldest;
 static unsigned ncached, max_entries;
-static size_t cached_bytes, max_bytes;
-static uint64_t delay_ms;
+static size_t cached_bytes;
+static size_t bound_bytes;			/* HAKMEM_BIGCACHE_MB, or its default */
+static _Atomic size_t max_bytes;		/* the learner's, at most bound_bytes */
+static _Atomic uint64_t delay_ms;		/* the learner may change it */
 static bool thp, segments;	/* segments: the page size is the one they are cut in */
 static bool close_tails;	/* HAKMEM_CHECK=full: every live block's tail is closed */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 /* bytes asked for, ever; bytes of the live blocks' own mappings, now */
 static hak_counter_t bytes_out, map_live_bytes;
+static hak_counter_t map_out_bytes;		/* mapping bytes handed out, for the learner */
 
 static size_t user_offset(size_t align)
 {
@@ -171,14 +174,16 @@ static void link_locked(struct large_hdr *h)
 static struct large_hdr *expire_locked(size_t incoming, uint64_t now, unsigned max)
 {
 	struct large_hdr *out = NULL;
+	int64_t delay = (int64_t)hak_atomic_load_relaxed(&delay_ms);
+	size_t bound = hak_atomic_load_relaxed(&max_bytes);
 
 	for (unsigned n = 0; oldest && n < max; n++) {
 		struct large_hdr *h = oldest;
 		/* signed: @now was read before the lock, an entry may be newer */
-		bool stale = (int32_t)((uint32_t)now - h->freed_ms) >= (int64_t)delay_ms;
+		bool stale = (int32_t)((uint32_t)now - h->freed_ms) >= delay;
 
 		if (!stale && ncached + (incoming ? 1 : 0) <= max_entries &&
-		    cached_bytes + incoming <= max_bytes)
+		    cached_bytes + incoming <= bound)
 			break;
 		unlink_locked(h);
 		retire_locked(h);
@@ -245,6 +250,7 @@ static struct large_hdr *cache_take(size_t need)
 	gone = expire_locked(0, now, BATCH);
 	hak_unlock(&cache_lock);
 	release_all(gone);
+	hak_tick(now);
 	return h;
 }
 
@@ -413,7 +419,8 @@ static void cache_put(struct large_hdr *h)
 {
 	struct large_hdr *gone;
 	uint64_t now = hak_sys_now_ms();
-	bool fits = max_entries > 0 && h->map_size <= max_bytes &&
+	size_t bound = hak_atomic_load_relaxed(&max_bytes);
+	bool fits = max_entries > 0 && h->map_size <= bound &&
 		    (size_t)(h->user - (char *)h) < 2 * hak_sys_page_size() &&
 		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
@@ -422,7 +429,7 @@ static void cache_put(struct large_hdr *h)
 	if (fits)
 		h = coalesce_locked(h);
 	gone = expire_locked(fits ? h->map_size : 0, now, BATCH);
-	if (fits && ncached < max_entries && cached_bytes + h->map_size <= max_bytes) {
+	if (fits && ncached < max_entries && cached_bytes + h->map_size <= bound) {
 		link_locked(h);
 		h = NULL;
 	} else {
@@ -432,6 +439,7 @@ static void cache_put(struct large_hdr *h)
 	release_all(gone);
 	if (h)
 		release(h);
+	hak_tick(now);
 }
 
 /*
@@ -497,6 +505,8 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
 	hak_count(map_live_bytes, h->map_size);
+	hak_count(map_out_bytes, h->map_size);
+	hak_tick_taken(h->map_size);
 	if (close_tails)	/* a failure leaves them open */
 		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	return h->user;
@@ -543,6 +553,7 @@ const char *hak_bc_free(void *base, void *p)
 		return "double";
 	else {
 		hak_atomic_sub_relaxed(&map_live_bytes, h->map_size);
+		hak_tick_freed(h->map_size);
 		cache_put(h);
 	}
 	if (!why)
@@ -629,6 +640,8 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	h = nb;
 	h->map_size = need;
 	hak_count(map_live_bytes, need - old);	/* modulo 2^64: shrinks too */
+	if (need > old)
+		hak_count(map_out_bytes, need - old);
 	h->user = (char *)h + off;
 	if (close_tails)
 		set_open(h, open);
@@ -655,11 +668,11 @@ static size_t cache_decay(uint64_t now)
  */
 void bc_decay_sometimes(uint64_t now)
 {
-	static _Atomic uint64_t next_ms;
+	static _Atomic uint64_t last_ms;
 
-	if (now < atomic_load_explicit(&next_ms, memory_order_relaxed))
+	if (now < hak_atomic_load_relaxed(&last_ms) + hak_atomic_load_relaxed(&delay_ms) / 2 + 1)
 		return;
-	atomic_store_explicit(&next_ms, now + delay_ms / 2 + 1, memory_order_relaxed);
+	hak_atomic_store_relaxed(&last_ms, now);
 	cache_decay(now);
 }
 
@@ -674,6 +687,26 @@ static size_t bc_decay(uint64_t now)
 	size_t bytes = cache_decay(now);
 
 	return bytes + seg_decay(now);
+}
+
+void hak_bc_set_limits(size_t cache_bytes, uint64_t delay, uint64_t runs_delay)
+{
+	hak_atomic_store_relaxed(&max_bytes, HAK_MIN(cache_bytes, bound_bytes));
+	hak_atomic_store_relaxed(&delay_ms, delay);
+	seg_set_limits(runs_delay, bound_bytes);
+}
+
+size_t hak_bc_cache_bound(void)
+{
+	return bound_bytes;
+}
+
+void hak_bc_demand(struct hak_demand *d)
+{
+	uint64_t live = hak_atomic_load_relaxed(&map_live_bytes);
+
+	d->out = hak_atomic_load_relaxed(&map_out_bytes);
+	d->live = live < d->out ? live : d->out;
 }
 
 size_t hak_bc_cached_bytes(void)
@@ -719,12 +752,13 @@ static int bc_init(const struct hak_options *opt)
 	size_t scaled = HAK_MIN(HAK_MAX(hak_sys_phys_mem() / 64, (size_t)16 << 20),
 				(size_t)1 << 30);
 
-	max_bytes = mb < 0 ? scaled : (size_t)mb << 20;
+	bound_bytes = mb < 0 ? scaled : (size_t)mb << 20;
 	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
-	delay_ms = (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS];
 	thp = opt->v[HAK_OPT_LARGE_THP];
 	close_tails = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
-	segments = seg_init(delay_ms, max_bytes);
+	segments = seg_init(0, 0);
+	hak_bc_set_limits(bound_bytes, (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS],
+			  (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS]);
 	return 0;
 }
 
@@ -796,8 +830,8 @@ static int bc_self_check(void)
 static void bc_describe(char *buf, size_t len)
 {
 	snprintf(buf, len, "blocks > %zu KiB or over-aligned; page runs for medium (segments: %s); cache of %u blocks / %zu MiB, idle %llu ms",
-		 HAK_BC_RUN_MAX >> 10, segments ? "on" : "off", max_entries, max_bytes >> 20,
-		 (unsigned long long)delay_ms);
+		 HAK_BC_RUN_MAX >> 10, segments ? "on" : "off", max_entries, bound_bytes >> 20,
+		 (unsigned long long)hak_atomic_load_relaxed(&delay_ms));
 }
 
 const struct hak_box hak_box_bigcache = {

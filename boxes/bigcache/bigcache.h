@@ -29,6 +29,7 @@
 
 #include "../base/hak_base.h"
 #include "../base/hak_box.h"
+#include "../base/hak_tick.h"
 
 /**
  * hak_bc_alloc() - a large block of at least @size bytes aligned to @align
@@ -95,6 +96,17 @@ void hak_bc_runs_free(void *const *runs, unsigned n);
  * load, no lock.
  */
 unsigned hak_bc_run_tag(void *seg, const void *p);
+
+/*
+ * The learner's knobs and reading: the bytes of freed large blocks kept (at
+ * most hak_bc_cache_bound(), HAKMEM_BIGCACHE_MB), how long they wait idle
+ * before going back, and how long a segment's free pages do (both at first
+ * HAKMEM_BIGCACHE_DELAY_MS); the bytes of large mappings handed out since
+ * start-up, and of those still in use.
+ */
+void hak_bc_set_limits(size_t cache_bytes, uint64_t delay_ms, uint64_t runs_delay_ms);
+size_t hak_bc_cache_bound(void);
+void hak_bc_demand(struct hak_demand *d);
 
 extern const struct hak_box hak_box_bigcache;
 

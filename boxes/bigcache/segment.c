@@ -82,8 +82,8 @@ static struct shard shards[SEG_SHARDS] = {
 	[0 ... SEG_SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
 static bool enabled;		/* the page size is the one segments are cut in */
-static uint64_t delay_ms;
-static size_t max_kept;		/* bound on kept, in pages */
+static _Atomic uint64_t delay_ms;	/* the learner may change both */
+static _Atomic size_t max_kept;		/* bound on kept, in pages */
 static _Atomic size_t kept;	/* free pages still committed (dirty) */
 static hak_counter_t allocs, frees, mapped, unmapped, purged_pages;
 
@@ -97,10 +97,15 @@ static struct segment *seg_of(const void *p)
 	return (struct segment *)((uintptr_t)p & ~(uintptr_t)(SEG_SIZE - 1));
 }
 
+void seg_set_limits(uint64_t delay, size_t max_bytes)
+{
+	hak_atomic_store_relaxed(&delay_ms, delay);
+	hak_atomic_store_relaxed(&max_kept, max_bytes >> SEG_PAGE_SHIFT);
+}
+
 bool seg_init(uint64_t delay, size_t max_bytes)
 {
-	delay_ms = delay;
-	max_kept = max_bytes >> SEG_PAGE_SHIFT;
+	seg_set_limits(delay, max_bytes);
 	enabled = hak_sys_page_size() == SEG_PAGE;
 	return enabled;
 }
@@ -200,6 +205,7 @@ static void collect_purge_locked(struct segment *s, struct chores *ch)
  */
 static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 {
+	uint64_t delay = hak_atomic_load_relaxed(&delay_ms);
 	struct segment *s, *next;
 
 	for (s = sh->segs; s; s = next) {
@@ -207,7 +213,7 @@ static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 
 		next = s->next;
 		/* an empty segment goes even if purged already (by the bound) */
-		if ((!s->unpurged && !empty) || (now && now < s->freed_ms + delay_ms))
+		if ((!s->unpurged && !empty) || (now && now < s->freed_ms + delay))
 			continue;
 		if (empty && ch->ngone < GONE_MAX) {
 			ch->ngone++;
@@ -350,7 +356,8 @@ static const char *free_locked(struct segment *s, void *p, uint64_t now, struct 
 	s->nfree += n;
 	s->unpurged = true;
 	s->freed_ms = now;
-	if (hak_atomic_add_relaxed(&kept, n) + n > max_kept && ch->npurge < PURGE_MAX)
+	if (hak_atomic_add_relaxed(&kept, n) + n > hak_atomic_load_relaxed(&max_kept) &&
+	    ch->npurge < PURGE_MAX)
 		collect_purge_locked(s, ch);
 	return NULL;
 }

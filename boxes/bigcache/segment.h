@@ -19,6 +19,9 @@
  */
 bool seg_init(uint64_t delay_ms, size_t max_bytes);
 
+/* seg_set_limits() - the same bounds, changed later (the learner). */
+void seg_set_limits(uint64_t delay_ms, size_t max_bytes);
+
 /* seg_kept_bytes() - free pages kept committed for reuse. */
 size_t seg_kept_bytes(void);
 

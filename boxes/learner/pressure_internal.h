@@ -31,8 +31,8 @@ struct hak_pressure_src {
 
 /**
  * struct hak_pressure - one reading; every byte count 0 when unknown
- * @limit:     the lowest of the cgroup's memory.high and memory.max ("max"
- *             is none) and @target
+ * @limit:     the lower of the cgroup's memory.high and memory.max ("max"
+ *             is none), or @target when its ratio is the larger
  * @usage:     what @limit is held against: the cgroup's memory.current for
  *             a cgroup limit, the process's resident set for @target (the
  *             larger ratio wins when both apply)

@@ -67,18 +67,21 @@ static HAK_TLS struct {
 	unsigned shard;				/* segment shard + 1; 0: none yet */
 	uint64_t now_ms;			/* read once per slow path */
 	uint64_t scan_ms;			/* last idle scan */
+	size_t budget;				/* the budget T.room counts against */
 	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
 	uint8_t batch[HAK_MEDIUM_NCLASSES];	/* next refill's size: 1, 2, 4, ... */
 } me;
 
 static struct central centrals[NSHARDS];
 static unsigned caps[HAK_MEDIUM_NCLASSES], central_caps[HAK_MEDIUM_NCLASSES];
-static size_t budget;		/* bytes per thread */
-static uint64_t idle_ms;
+static size_t budget;		/* bytes per thread: HAKMEM_MEDIUM_CACHE_KB */
+static _Atomic size_t learned_budget;	/* the learner's, at most budget */
+static _Atomic uint64_t idle_ms;	/* the learner may change it */
 static bool no_cache;		/* HAKMEM_CHECK=full or a budget of 0 */
 static _Atomic unsigned next_shard;
 static hak_counter_t refills, central_hits, flushes, blocks_out, blocks_in, direct_allocs,
 	direct_frees, shrinks, central_drains;
+static hak_counter_t bytes_out, bytes_in;	/* blocks out of / back into the tier */
 
 #define T hak_medium_tls
 
@@ -153,7 +156,9 @@ static void central_put_one(unsigned cls, void *p)
 /* Lists last used before this are idle at @now (0: none, so early after boot). */
 static uint64_t idle_since(uint64_t now)
 {
-	return now >= idle_ms ? now - idle_ms + 1 : 0;
+	uint64_t idle = hak_atomic_load_relaxed(&idle_ms);
+
+	return now >= idle ? now - idle + 1 : 0;
 }
 
 /*
@@ -190,7 +195,7 @@ static bool setup(void)
 	if (no_cache || hak_sys_thread_exiting())
 		return false;
 	me.ready = true;
-	T.room = budget;
+	T.room = me.budget = hak_atomic_load_relaxed(&learned_budget);
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
 		T.bins[i].cap = caps[i];
 		me.batch[i] = 1;
@@ -220,7 +225,25 @@ static void bin_flush(unsigned cls, unsigned keep, bool home)
 			central_put(cls, runs, n);
 		hak_count(flushes, 1);
 		hak_count(blocks_in, n);
+		hak_count(bytes_in, n * bytes_of(cls));
+		hak_tick_freed(n * bytes_of(cls));
 	}
+}
+
+/*
+ * The learner changed the budget: move this thread's room by as much,
+ * emptying bins, largest class first, to fit a lower one.
+ */
+static void follow_budget(void)
+{
+	size_t want = hak_atomic_load_relaxed(&learned_budget);
+
+	if (want == me.budget)
+		return;
+	for (unsigned i = HAK_MEDIUM_NCLASSES; want < me.budget && i-- > 0 && T.room < me.budget - want;)
+		bin_flush(i, 0, true);	/* to the segments: the learner wants it back */
+	T.room = T.room + want >= me.budget ? T.room + want - me.budget : 0;
+	me.budget = want;
 }
 
 /*
@@ -231,14 +254,16 @@ static void bin_flush(unsigned cls, unsigned keep, bool home)
  */
 static void touch(unsigned cls)
 {
-	uint64_t now = me.now_ms = hak_sys_now_ms();
+	uint64_t now = me.now_ms = hak_sys_now_ms(), idle = hak_atomic_load_relaxed(&idle_ms);
 
 	me.used_ms[cls] = now;
-	if (now - me.scan_ms < idle_ms)
+	follow_budget();
+	hak_tick(now);
+	if (now - me.scan_ms < HAK_MAX(idle, (uint64_t)1))	/* once per clock step at most */
 		return;
 	me.scan_ms = now;
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-		if (T.bins[i].count && now - me.used_ms[i] >= idle_ms) {
+		if (T.bins[i].count && now - me.used_ms[i] >= idle) {
 			bin_flush(i, 0, false);
 			hak_count(shrinks, 1);
 		}
@@ -271,6 +296,8 @@ void *hak_medium_alloc_slow(unsigned size_class)
 	T.room -= (got - 1) * size;
 	hak_count(*(want > 1 ? &refills : &direct_allocs), 1);
 	hak_count(blocks_out, got);
+	hak_count(bytes_out, got * size);
+	hak_tick_taken(got * size);
 	return runs[0];
 }
 
@@ -299,6 +326,8 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 	if (!setup() || size > budget) {
 		hak_bc_runs_free(&p, 1);
 		hak_count(direct_frees, 1);
+		hak_count(bytes_in, size);
+		hak_tick_freed(size);
 		return;
 	}
 	touch(cls);
@@ -306,6 +335,8 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 		bin_flush(cls, b->cap / 2, false);
 	if (!make_room(size)) {		/* the block goes on to the central list */
 		central_put_one(cls, p);
+		hak_count(bytes_in, size);
+		hak_tick_freed(size);
 		return;
 	}
 	hak_bin_push(b, p);
@@ -416,7 +447,7 @@ static void medium_postfork_child(void)
 static int medium_init(const struct hak_options *opt)
 {
 	budget = (size_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10;
-	idle_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
+	hak_medium_set_limits(budget, (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS]);
 	no_cache = budget == 0 || opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
 	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
 		caps[i] = no_cache ? 0 : (unsigned)HAK_MIN(HAK_MAX(budget / 4 / bytes_of(i), (size_t)1),
@@ -427,6 +458,20 @@ static int medium_init(const struct hak_options *opt)
 	for (unsigned s = 0; s < NSHARDS; s++)
 		pthread_mutex_init(&centrals[s].lock, NULL);
 	return 0;
+}
+
+void hak_medium_set_limits(size_t cache_bytes, uint64_t delay_ms)
+{
+	hak_atomic_store_relaxed(&learned_budget, HAK_MIN(cache_bytes, budget));
+	hak_atomic_store_relaxed(&idle_ms, delay_ms);
+}
+
+void hak_medium_demand(struct hak_demand *d)
+{
+	uint64_t in = atomic_load_explicit(&bytes_in, memory_order_acquire);
+
+	d->out = hak_atomic_load_relaxed(&bytes_out);
+	d->live = d->out > in ? d->out - in : 0;
 }
 
 /* Blocks in this thread's bins, in bytes. */
@@ -538,9 +583,9 @@ static int medium_self_check(void)
 		}
 		held += (size_t)n * bytes_of(i);
 	}
-	if (me.ready && held + T.room != budget) {
+	if (me.ready && held + T.room != me.budget) {
 		hak_report("self-check: medium bins hold %zu B with %zu B of room, budget %zu B",
-			   held, T.room, budget);
+			   held, T.room, me.budget);
 		errors++;
 	}
 	return errors;
@@ -551,7 +596,7 @@ static void medium_describe(char *buf, size_t len)
 	snprintf(buf, len, "%u classes %zu..%zu KiB; %zu KiB per thread%s; bins idle %llu ms empty",
 		 HAK_MEDIUM_NCLASSES, bytes_of(0) >> 10,
 		 bytes_of(HAK_MEDIUM_NCLASSES - 1) >> 10, budget >> 10,
-		 no_cache ? " (not caching)" : "", (unsigned long long)idle_ms);
+		 no_cache ? " (not caching)" : "", (unsigned long long)hak_atomic_load_relaxed(&idle_ms));
 }
 
 const struct hak_box hak_box_medium = {

@@ -25,6 +25,7 @@
 
 #include "../base/hak_bin.h"
 #include "../base/hak_sizeclass.h"
+#include "../base/hak_tick.h"
 #include "../bigcache/bigcache.h"
 
 #define HAK_MEDIUM_MAX		HAK_BC_RUN_MAX		/* 1 MiB */
@@ -80,6 +81,16 @@ HAK_FAST_PATH void *hak_medium_pop(unsigned cls)
 		hak_medium_tls.room += hak_class_bytes[cls];
 	return p;
 }
+
+/*
+ * The learner's knobs and reading: each thread's cache bound (at most
+ * HAKMEM_MEDIUM_CACHE_KB; a thread meets a lower one at its next slow path
+ * by emptying bins) and the idle delay of bins and central lists (at first
+ * HAKMEM_SS_DELAY_MS); the bytes of blocks that left the tier's central
+ * lists and segments (for bins or programs), since start-up.
+ */
+void hak_medium_set_limits(size_t cache_bytes, uint64_t delay_ms);
+void hak_medium_demand(struct hak_demand *d);
 
 extern const struct hak_box hak_box_medium;
 

@@ -88,7 +88,7 @@ struct arena {
 	_Atomic(struct span *) notify;	/* spans with remote frees */
 	_Atomic bool orphan;
 	unsigned level;			/* growth steps taken */
-	uint64_t next_decay_ms;
+	uint64_t decay_ms;		/* the owner's last arena_decay() */
 	unsigned nempty;		/* chunks without spans */
 	struct arena *next_orphan;	/* orphan_lock */
 	void *slots[];			/* the owner's bins, each after a NULL */
@@ -111,21 +111,22 @@ static struct class_state classes[HAK_POOL_NCLASSES];
  */
 static unsigned init_caps[HAK_POOL_NCLASSES], max_caps[HAK_POOL_NCLASSES];
 static unsigned slot_off[HAK_POOL_NCLASSES];
-static size_t init_bytes, budget;
+static size_t init_bytes, budget;	/* budget: HAKMEM_POOL_CACHE_KB */
+static _Atomic size_t learned_budget;	/* the learner's, at most budget */
 static _Atomic size_t claimed;		/* room claimed by all threads */
 static HAK_TLS size_t bin_bytes;	/* this thread's caps in bytes */
 static HAK_TLS size_t my_claim;		/* room this thread claimed */
 static HAK_TLS unsigned steal_next;	/* the class bin_grow() takes room from next */
 static HAK_TLS uint64_t refilled;	/* bit i: this thread refilled class i */
 static HAK_TLS uint64_t active;		/* bit i: class i refilled or grew lately */
-static HAK_TLS uint64_t next_bin_decay_ms;
+static HAK_TLS uint64_t bin_decay_ms;	/* the last bins_decay() */
 
 BUILD_BUG_ON(HAK_POOL_NCLASSES > 64);
 static size_t arena_bytes, chunk_init, chunk_max;
 static size_t thp_bytes;	/* HAKMEM_POOL_THP_MB */
 static _Atomic size_t huge_claimed;	/* of it, by all arenas' chunks */
 static unsigned growth_levels;
-static uint64_t empty_delay_ms;
+static _Atomic uint64_t empty_delay_ms;	/* the learner may change it */
 static bool check_full;
 static unsigned idle_limit[HAK_POOL_NCLASSES];
 static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -426,12 +427,13 @@ static void collect(struct arena *a)
 static unsigned decay_take(struct arena *a, uint64_t now, bool all, unsigned max,
 			   struct chunk **gone)
 {
+	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
 	unsigned n = 0;
 
 	for (unsigned c = 0; c < HAK_POOL_NCLASSES; c++) {
 		for (struct span *sp = a->partial[c], *next; sp && a->nidle[c]; sp = next) {
 			next = sp->next;
-			if (sp->free == sp->all && (all || now >= sp->idle_ms + empty_delay_ms)) {
+			if (sp->free == sp->all && (all || now >= sp->idle_ms + delay)) {
 				partial_del(a, sp);
 				span_release(a, sp, sp->idle_ms);
 				a->nidle[c]--;
@@ -439,7 +441,7 @@ static unsigned decay_take(struct arena *a, uint64_t now, bool all, unsigned max
 		}
 	}
 	for (struct chunk **pp = &a->chunks, *ch; n < max && a->nempty && (ch = *pp);) {
-		if (ch->nspans || (!all && now < ch->emptied_ms + empty_delay_ms)) {
+		if (ch->nspans || (!all && now < ch->emptied_ms + delay)) {
 			pp = &ch->next;
 			continue;
 		}
@@ -465,15 +467,14 @@ static size_t chunks_free(struct chunk *gone)
 	return bytes;
 }
 
-/* The owner's decay at its refills: at most twice per HAKMEM_SS_DELAY_MS. */
-static void arena_decay(struct arena *a)
+/* The owner's decay at its refills and flushes: at most twice per delay. */
+static void arena_decay(struct arena *a, uint64_t now)
 {
-	uint64_t now = hak_sys_now_ms();
 	struct chunk *gone = NULL;
 
-	if (now < a->next_decay_ms)
+	if (now < a->decay_ms + HAK_MAX(hak_atomic_load_relaxed(&empty_delay_ms) / 2, (uint64_t)1))
 		return;
-	a->next_decay_ms = now + empty_delay_ms / 2;
+	a->decay_ms = now;
 	decay_take(a, now, false, POOL_DECAY_MAX, &gone);
 	chunks_free(gone);
 }
@@ -671,6 +672,7 @@ static void bin_flush(struct hak_pool_bin *b, unsigned cls, unsigned n)
 	memmove(b->slot, b->slot + n, b->count * sizeof(void *));
 	hak_count(class_of(cls)->flushes, 1);
 	hak_count(class_of(cls)->blocks_in, n);
+	hak_tick_freed((size_t)n * hak_class_bytes[cls]);
 }
 
 /* Lower bin @i's cap to @cap, flushing its oldest blocks beyond it. */
@@ -691,9 +693,11 @@ static void bin_shrink(unsigned i, unsigned cap)
  */
 static bool claim(size_t bytes)
 {
-	if (atomic_load_explicit(&claimed, memory_order_relaxed) + bytes > budget)
+	size_t limit = hak_atomic_load_relaxed(&learned_budget);
+
+	if (atomic_load_explicit(&claimed, memory_order_relaxed) + bytes > limit)
 		return false;
-	if (atomic_fetch_add_explicit(&claimed, bytes, memory_order_relaxed) + bytes > budget) {
+	if (atomic_fetch_add_explicit(&claimed, bytes, memory_order_relaxed) + bytes > limit) {
 		atomic_fetch_sub_explicit(&claimed, bytes, memory_order_relaxed);
 		return false;
 	}
@@ -735,19 +739,18 @@ static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 }
 
 /*
- * Once per HAKMEM_SS_DELAY_MS (checked at refills): a bin whose class
+ * Once per HAKMEM_SS_DELAY_MS (checked at refills and flushes): a bin whose class
  * neither refilled nor grew since the last time gives back half its growth,
  * oldest blocks first, and the thread returns the room it no longer uses to
  * the budget. So bins follow what the thread uses now.
  */
-static void bins_decay(void)
+static void bins_decay(uint64_t now)
 {
-	uint64_t now = hak_sys_now_ms();
 	size_t spare;
 
-	if (now < next_bin_decay_ms)
+	if (now < bin_decay_ms + HAK_MAX(hak_atomic_load_relaxed(&empty_delay_ms), (uint64_t)1))
 		return;
-	next_bin_decay_ms = now + empty_delay_ms;
+	bin_decay_ms = now;
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
 		unsigned cap = hak_pool_tls.bins[i].cap, step = init_caps[i];
 
@@ -762,6 +765,16 @@ static void bins_decay(void)
 	}
 }
 
+/* A refill or flush of this thread's bins: its decay, and the learner's tick. */
+static void slow_tick(void)
+{
+	uint64_t now = hak_sys_now_ms();
+
+	bins_decay(now);
+	arena_decay(my_arena, now);
+	hak_tick(now);
+}
+
 static void *refill(struct hak_pool_bin *b, unsigned cls)
 {
 	unsigned want = b->cap / 2 + 1, got;
@@ -769,11 +782,11 @@ static void *refill(struct hak_pool_bin *b, unsigned cls)
 	hak_assert(b->count == 0);
 	refilled |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
 	active |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
-	bins_decay();
-	arena_decay(my_arena);
+	slow_tick();
 	got = take(my_arena, cls, want, b->slot);
 	hak_count(class_of(cls)->refills, 1);
 	hak_count(class_of(cls)->blocks_out, got);
+	hak_tick_taken((size_t)got * hak_class_bytes[cls]);
 	if (!got)
 		return NULL;
 	b->count = got - 1;
@@ -834,9 +847,28 @@ void hak_pool_free_slow(void *p, unsigned cls)
 		hak_count(class_of(cls)->blocks_in, 1);
 		return;
 	}
-	if (b->count >= b->cap && !bin_grow(b, cls))
+	if (b->count >= b->cap && !bin_grow(b, cls)) {
 		bin_flush(b, cls, b->cap / 2);
+		slow_tick();
+	}
 	b->slot[b->count++] = p;
+}
+
+void hak_pool_set_limits(size_t cache_bytes, uint64_t delay_ms)
+{
+	hak_atomic_store_relaxed(&learned_budget, HAK_MIN(cache_bytes, budget));
+	hak_atomic_store_relaxed(&empty_delay_ms, delay_ms);
+}
+
+/* Bins that grew hold freed blocks: their claimed room does not count as live. */
+void hak_pool_demand(struct hak_demand *d)
+{
+	size_t room = atomic_load_explicit(&claimed, memory_order_relaxed);
+
+	d->out = hak_class_bytes_sum(&classes[0].blocks_out, &classes[0].blocks_in,
+				     sizeof(classes[0]), &hak_class_bytes[HAK_POOL_FIRST_CLASS],
+				     HAK_POOL_NCLASSES, &d->live);
+	d->live = d->live > room ? d->live - room : 0;
 }
 
 /* -------------------------------------------------------------- box ops */
@@ -853,7 +885,7 @@ static int pool_init(const struct hak_options *opt)
 	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
 	budget = (size_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10;
 	init_bytes = 0;
-	empty_delay_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
+	hak_pool_set_limits(budget, (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS]);
 	chunk_init = (size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_INIT] * MIB;
 	chunk_max = HAK_MAX((size_t)opt->v[HAK_OPT_POOL_TLS_ARENA_MB_MAX] * MIB, chunk_init);
 	growth_levels = (unsigned)opt->v[HAK_OPT_POOL_TLS_ARENA_GROWTH_LEVELS];

@@ -19,6 +19,7 @@
 
 #include "../base/hak_box.h"
 #include "../base/hak_sizeclass.h"
+#include "../base/hak_tick.h"
 
 #define HAK_POOL_FIRST_CLASS	32	/* the size classes 32..76 */
 #define HAK_POOL_NCLASSES	(HAK_SMALL_NCLASSES - HAK_POOL_FIRST_CLASS)
@@ -31,6 +32,16 @@ void *hak_pool_alloc_slow(unsigned cls);
 
 /** hak_pool_free_slow() - the free of @p (class @cls) the fast path declined. */
 void hak_pool_free_slow(void *p, unsigned cls);
+
+/*
+ * The learner's knobs and reading: the room all threads' bins may claim
+ * beyond their first caps (at most HAKMEM_POOL_CACHE_KB) and the delay
+ * after which idle spans, empty chunks and unused bin growth go back (at
+ * first HAKMEM_SS_DELAY_MS); the bytes of blocks that left the arenas since
+ * start-up, and of those the bytes not back less the room bins claimed.
+ */
+void hak_pool_set_limits(size_t cache_bytes, uint64_t delay_ms);
+void hak_pool_demand(struct hak_demand *d);
 
 /* ---------------------------------------------------------------- fast path */
 

@@ -15,7 +15,9 @@
  * Superslabs sit on one of three lists: avail (some page free), full (none)
  * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
  * back to the OS once idle for HAKMEM_SS_DELAY_MS, a few at each span
- * change: ss_decay(), the box's decay op).
+ * change: ss_decay_sometimes(); the box's decay op is ss_decay()). Free pages
+ * of superslabs in use go back (purged, the addresses kept) once no span of
+ * theirs was released for as long.
  * A span is "partial" while nobody owns it and it has blocks to give: its bit
  * is then set in its superslab's nonempty_mask[class], and a superslab with
  * any such bit is on the class's partial list, so a refill finds a span with
@@ -80,9 +82,12 @@ struct span {
 struct superslab {
 	uint32_t magic;
 	uint32_t free_pages;		/* bit i: page i holds no span */
+	uint32_t purging;		/* free pages off free_pages while purged */
+	uint32_t clean;			/* free pages purged since their span left */
 	uint8_t span_of_page[HAK_SS_PAGES];
 	struct superslab *next, *prev;	/* avail, full or empty list */
 	uint64_t emptied_ms;
+	uint64_t freed_ms;		/* the last span_release() */
 	struct span spans[HAK_SS_PAGES];	/* by first page */
 	/* per tiny class, under its lock: bit i set when spans[i] is partial,
 	 * and while any bit is set, the links on the class's partial list */
@@ -109,10 +114,10 @@ static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct superslab *avail_list, *full_list, *empty_list;
 static _Atomic unsigned nempty;		/* ss_lock; read without it by ss_decay() */
 static unsigned keep_empty;
-static uint64_t empty_delay_ms;
+static _Atomic uint64_t empty_delay_ms;	/* the learner may change it */
 static bool check_full;
 static bool p0_batch = true, p0_drain = true, p0_log;	/* HAKMEM_TINY_P0_* */
-static hak_counter_t ss_mapped, ss_unmapped, ss_live;
+static hak_counter_t ss_mapped, ss_unmapped, ss_live, ss_purged_pages;
 
 #ifdef HAKMEM_TEST
 void (*hak_ss_pushed_hook)(void);
@@ -184,6 +189,7 @@ static bool ss_grow(void)
 	ss = p;
 	ss->magic = SS_MAGIC;
 	ss->free_pages = ALL_PAGES;
+	ss->clean = ALL_PAGES;	/* never touched: nothing to purge */
 	if (hak_rmap_register(ss, HAK_SS_SIZE, HAK_RMAP_SUPERSLAB)) {
 		hak_sys_unmap(ss, HAK_SS_SIZE);
 		return false;
@@ -206,12 +212,11 @@ static void ss_unmap(struct superslab *ss)
 }
 
 /*
- * The decay op: unmap up to SS_DECAY_MAX empty superslabs past the newest
- * HAKMEM_SS_KEEP that idled for HAKMEM_SS_DELAY_MS at @now, taken off the
- * empty list under ss_lock and unmapped after. Returns the bytes given back.
- * Run at span changes, once no lock is held.
+ * Unmap up to SS_DECAY_MAX empty superslabs past the newest HAKMEM_SS_KEEP
+ * that idled for @delay at @now, taken off the empty list under ss_lock and
+ * unmapped after. Returns the bytes given back.
  */
-static size_t ss_decay(uint64_t now)
+static size_t ss_unmap_idle(uint64_t now, uint64_t delay)
 {
 	struct superslab *gone = NULL, *ss, *next;
 	unsigned n = 0, i = 0;
@@ -221,7 +226,7 @@ static size_t ss_decay(uint64_t now)
 	hak_lock(&ss_lock);
 	for (ss = empty_list; ss && n < SS_DECAY_MAX; ss = next, i++) {
 		next = ss->next;
-		if (i < keep_empty || now < ss->emptied_ms + empty_delay_ms)
+		if (i < keep_empty || now < ss->emptied_ms + delay)
 			continue;
 		list_del(&empty_list, ss);
 		nempty--;
@@ -243,6 +248,89 @@ static void ss_empty_locked(struct superslab *ss)
 	ss->emptied_ms = hak_sys_now_ms();
 	list_add(&empty_list, ss);
 	nempty++;
+}
+
+/*
+ * Purge the free pages of up to SS_DECAY_MAX superslabs in use that had no
+ * span released for @delay at @now (@now 0: any). The pages leave
+ * free_pages for "purging" under ss_lock, so no span_new() takes them while
+ * they are purged with no lock held; then they come back as clean. Returns
+ * the bytes.
+ */
+static size_t ss_purge(uint64_t now, uint64_t delay)
+{
+	struct { struct superslab *ss; uint32_t pages, clean; } job[SS_DECAY_MAX];
+	struct superslab *ss;
+	unsigned n = 0;
+	size_t bytes = 0;
+
+	hak_lock(&ss_lock);
+	for (ss = avail_list; ss && n < SS_DECAY_MAX; ss = ss->next) {
+		uint32_t dirty = ss->free_pages & ~ss->clean;
+
+		if (!dirty || (now && now < ss->freed_ms + delay))
+			continue;
+		ss->free_pages &= ~dirty;
+		ss->purging |= dirty;
+		job[n].ss = ss;
+		job[n++].pages = dirty;
+	}
+	hak_unlock(&ss_lock);
+	for (unsigned k = 0; k < n; k++) {
+		uint32_t left = job[k].pages;
+
+		job[k].clean = 0;
+		while (left) {	/* each run of pages in one call */
+			unsigned first = (unsigned)__builtin_ctz(left);
+			unsigned len = (unsigned)__builtin_ctz(~(left >> first));
+			uint32_t run = (len == 32 ? ~0u : (1u << len) - 1) << first;
+
+			left &= ~run;
+			if (!hak_sys_decommit((char *)job[k].ss + first * SS_PAGE, len * SS_PAGE)) {
+				job[k].clean |= run;
+				bytes += len * SS_PAGE;
+				hak_count(ss_purged_pages, len);
+			}
+		}
+	}
+	hak_lock(&ss_lock);
+	for (unsigned k = 0; k < n; k++) {
+		ss = job[k].ss;
+		ss->free_pages |= job[k].pages;
+		ss->purging &= ~job[k].pages;
+		ss->clean |= job[k].clean;
+		if (ss->free_pages == ALL_PAGES)
+			ss_empty_locked(ss);
+	}
+	hak_unlock(&ss_lock);
+	return bytes;
+}
+
+/*
+ * The decay op: empty superslabs idle past HAKMEM_SS_DELAY_MS (the
+ * learner's delay) go back, then idle free pages of those in use.
+ */
+static size_t ss_decay(uint64_t now)
+{
+	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
+
+	return ss_unmap_idle(now, delay) + ss_purge(now, delay);
+}
+
+/*
+ * The same at a span change, once no lock is held: the purge's scan walks
+ * the avail list, so it runs once per half delay and clock step at most.
+ */
+static void ss_decay_sometimes(uint64_t now)
+{
+	static _Atomic uint64_t scan_ms;
+	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
+
+	ss_unmap_idle(now, delay);
+	if (now < hak_atomic_load_relaxed(&scan_ms) + HAK_MAX(delay / 2, (uint64_t)1))
+		return;
+	hak_atomic_store_relaxed(&scan_ms, now);
+	ss_purge(now, delay);
 }
 
 static int find_run(uint32_t free_pages, unsigned n)
@@ -292,7 +380,8 @@ static struct span *span_new(unsigned cls)
 		ss->free_pages &= ~(1u << i);
 	}
 	hak_rmap_set_class(sp->start, n, cls);
-	if (!ss->free_pages) {	/* full: no longer worth scanning */
+	ss->clean &= ss->free_pages;
+	if (!(ss->free_pages | ss->purging)) {	/* full: no longer worth scanning */
 		list_del(&avail_list, ss);
 		list_add(&full_list, ss);
 	}
@@ -305,20 +394,22 @@ static void span_release(struct span *sp)
 {
 	struct superslab *ss = ss_of(sp->start);
 	unsigned first = (unsigned)((sp->start - (char *)ss) >> HAK_SS_PAGE_SHIFT);
+	uint64_t now = hak_sys_now_ms();
 
 	hak_count(classes[sp->cls].spans_freed, 1);
 	hak_lock(&ss_lock);
-	if (!ss->free_pages) {
+	if (!(ss->free_pages | ss->purging)) {
 		list_del(&full_list, ss);
 		list_add(&avail_list, ss);
 	}
 	for (unsigned i = first; i < first + sp->npages; i++)
 		ss->free_pages |= 1u << i;
+	ss->freed_ms = now;
 	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (ss->free_pages == ALL_PAGES)
 		ss_empty_locked(ss);
 	hak_unlock(&ss_lock);
-	ss_decay(hak_sys_now_ms());
+	ss_decay_sometimes(now);
 }
 
 /* ---------------------------------------------------- partial span lists */
@@ -682,12 +773,13 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 			gone = g->next;
 			span_release(g);
 		}
-		ss_decay(hak_sys_now_ms());
+		ss_decay_sometimes(hak_sys_now_ms());
 	}
 	if (unlikely(corrupt.blk))
 		report_corrupt();
 	hak_count(c->refills, 1);
 	hak_count(c->blocks_out, got);
+	hak_tick_taken((size_t)got * hak_class_bytes[cls]);
 	return got;
 }
 
@@ -800,6 +892,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 	}
 	hak_count(c->flushes, 1);
 	hak_count(c->blocks_in, n);
+	hak_tick_freed((size_t)n * hak_class_bytes[cls]);
 }
 
 /* ------------------------------------------------------ thread-cache bins */
@@ -878,7 +971,7 @@ static int ss_init(const struct hak_options *opt)
 {
 	classes_init();
 	keep_empty = (unsigned)opt->v[HAK_OPT_SS_KEEP];
-	empty_delay_ms = (uint64_t)opt->v[HAK_OPT_SS_DELAY_MS];
+	hak_ss_set_delay((uint64_t)opt->v[HAK_OPT_SS_DELAY_MS]);
 	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
 	p0_batch = opt->v[HAK_OPT_TINY_P0_ENABLE];
 	p0_drain = !opt->v[HAK_OPT_TINY_P0_NO_DRAIN];
@@ -949,6 +1042,8 @@ static size_t ss_reclaim(void)
 		gone = ss->next;
 		ss_unmap(ss);
 	}
+	for (size_t got; (got = ss_purge(0, 0));)	/* stops at pages that cannot be purged */
+		bytes += got;
 	return bytes;
 }
 
@@ -983,6 +1078,7 @@ static void ss_stats(struct hak_stats_sink *s)
 {
 	hak_stat(s, "mapped", ss_mapped);
 	hak_stat(s, "unmapped", ss_unmapped);
+	hak_stat(s, "purged_pages", ss_purged_pages);
 	hak_stat(s, "live", ss_live);
 	hak_stat(s, "empty", hak_atomic_load_relaxed(&nempty));
 	for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
@@ -1000,6 +1096,17 @@ static void ss_stats(struct hak_stats_sink *s)
 	/* blocks that left the spans for a thread: in use, or cached in a bin */
 	hak_stat_bytes_live(s, &classes[0].blocks_out, &classes[0].blocks_in, sizeof(classes[0]),
 			    hak_class_bytes, HAK_SS_NSERVED);
+}
+
+void hak_ss_set_delay(uint64_t ms)
+{
+	hak_atomic_store_relaxed(&empty_delay_ms, ms);
+}
+
+void hak_ss_demand(struct hak_demand *d)
+{
+	d->out = hak_class_bytes_sum(&classes[0].blocks_out, &classes[0].blocks_in,
+				     sizeof(classes[0]), hak_class_bytes, HAK_SS_NSERVED, &d->live);
 }
 
 /* Blocks on @chain, all carved blocks of @sp; -1 when one is not. */
@@ -1057,7 +1164,7 @@ static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
 	uint32_t partial = 0;
 	int errors = 0;
 
-	if (ss->magic != SS_MAGIC || (c == 0 && on_full_list != !ss->free_pages)) {
+	if (ss->magic != SS_MAGIC || (c == 0 && on_full_list != !(ss->free_pages | ss->purging))) {
 		if (c == 0)
 			hak_report("self-check: superslab %p: bad magic or on the wrong list",
 				   (void *)ss);

@@ -21,6 +21,7 @@
 #include "../base/hak_bin.h"
 #include "../base/hak_box.h"
 #include "../base/hak_sizeclass.h"
+#include "../base/hak_tick.h"
 #include "../regionmap/regionmap.h"
 
 #define HAK_SS_SIZE		HAK_RMAP_GRANULE
@@ -73,6 +74,15 @@ void hak_ss_bin_drain(struct hak_bin *b, unsigned cls);
 
 /** hak_ss_check_full() - true when HAKMEM_CHECK=full: thread caches must stay at cap 0. */
 bool hak_ss_check_full(void);
+
+/*
+ * The learner's knob and reading: the idle delay of empty superslabs and
+ * of free pages in superslabs in use (at first HAKMEM_SS_DELAY_MS); the
+ * bytes of blocks that left the spans (for bins or programs) since
+ * start-up, and of those the bytes not back.
+ */
+void hak_ss_set_delay(uint64_t ms);
+void hak_ss_demand(struct hak_demand *d);
 
 #ifdef HAKMEM_TEST
 /*

@@ -6,7 +6,12 @@
 
 HAK_TLS struct hak_tiny_tls hak_tiny_tls;
 static HAK_TLS bool thread_ready;
-static unsigned bin_cap;
+static HAK_TLS unsigned slow_calls;
+static unsigned bin_cap;			/* HAKMEM_TINY_CACHE, 0 under full checks */
+static _Atomic uint32_t caps[HAK_TINY_NCLASSES];	/* the learner's, within bin_cap's bounds */
+
+/* Every TICK_EVERY slow calls a thread looks at the clock for the learner. */
+#define TICK_EVERY	16
 
 BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SMALL_NCLASSES);
 BUILD_BUG_ON(sizeof(hak_class_by_size) != HAK_TINY_MAX + 1);	/* hak_tiny_class() */
@@ -29,7 +34,7 @@ static void thread_setup(void)
 	if (hak_sys_thread_exiting())
 		return;
 	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
-		hak_tiny_tls.bins[c].cap = bin_cap;
+		hak_tiny_tls.bins[c].cap = hak_atomic_load_relaxed(&caps[c]);
 	thread_ready = true;
 	hak_sys_thread_watch();
 	if (PREWARM_TLS)
@@ -37,23 +42,46 @@ static void thread_setup(void)
 			prewarm(&hak_tiny_tls.bins[c], c);
 }
 
-void *hak_tiny_alloc_slow(unsigned cls)
+/* The bin of @cls, set up, at the cap the learner gives the class now. */
+static struct hak_bin *slow_bin(unsigned cls)
 {
+	struct hak_bin *b = &hak_tiny_tls.bins[cls];
+
 	if (unlikely(!thread_ready))
 		thread_setup();
-	return hak_ss_bin_refill(&hak_tiny_tls.bins[cls], cls);
+	else if (b->cap)
+		b->cap = hak_atomic_load_relaxed(&caps[cls]);
+	if (++slow_calls % TICK_EVERY == 0)
+		hak_tick(hak_sys_now_ms());
+	return b;
+}
+
+void *hak_tiny_alloc_slow(unsigned cls)
+{
+	return hak_ss_bin_refill(slow_bin(cls), cls);
 }
 
 void hak_tiny_free_slow(void *p, unsigned cls)
 {
-	if (unlikely(!thread_ready))
-		thread_setup();
-	hak_ss_bin_free_slow(&hak_tiny_tls.bins[cls], p, cls);
+	hak_ss_bin_free_slow(slow_bin(cls), p, cls);
+}
+
+void hak_tiny_set_cap(unsigned cls, unsigned cap)
+{
+	if (bin_cap)
+		hak_atomic_store_relaxed(&caps[cls], HAK_MAX(cap, 2u));
+}
+
+unsigned hak_tiny_cap_default(void)
+{
+	return bin_cap;
 }
 
 static int tiny_init(const struct hak_options *opt)
 {
 	bin_cap = hak_ss_check_full() ? 0 : (unsigned)opt->v[HAK_OPT_TINY_CACHE];
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
+		caps[c] = bin_cap;
 	return 0;
 }
 

@@ -1,0 +1,130 @@
+/*
+ * policy.c - the learner's decisions (policy_internal.h). No clock, no
+ * globals, no system call: the unit tests drive it tick by tick.
+ */
+#include "policy_internal.h"
+
+/* 0: no pressure; 1: near a limit or some stalls; 2: at a limit or many stalls. */
+static unsigned pressure_level(const struct learn_input *in)
+{
+	if (in->permille >= 950 || in->psi_some >= 2000)
+		return 2;
+	if (in->permille >= 800 || in->psi_some >= 500)
+		return 1;
+	return 0;
+}
+
+/* Shrinks, regrets and forgetting: the tier's learned short delay. */
+static void tier_learn(struct learn_tier_state *t, const struct hak_demand *d, uint64_t now,
+		       uint64_t max, uint64_t front)
+{
+	uint64_t live = d->live, out = d->out;
+	uint64_t fall = t->last_live > live ? t->last_live - live : 0;
+	uint64_t rise = live > t->last_live ? live - t->last_live : 0;
+	bool shrinking;
+
+	if (live >= t->peak || now - t->peak_ms >= LEARN_PEAK_MS) {
+		t->peak = live;
+		t->peak_ms = now;
+		t->peak_out = out;
+	}
+	if (now - t->win_ms >= LEARN_PEAK_MS) {
+		t->turnover = out - t->win_out;
+		t->win_out = out;
+		t->win_ms = now;
+	}
+	/*
+	 * A fall to 3/4 of the recent peak, by more than a thread's bins in
+	 * front of the tier hold (bins filling and emptying move less), with
+	 * little taken meanwhile, in a tier that does not turn its heap over
+	 * more than twice a second: a program that frees and allocates by
+	 * turns falls as far at times, and wants its memory back soon.
+	 */
+	shrinking = live + HAK_MAX(HAK_MAX(t->peak / 4, front), (uint64_t)LEARN_SHRINK_MIN) <= t->peak &&
+		    4 * (out - t->peak_out) <= t->peak - live &&
+		    HAK_MAX(t->turnover, out - t->win_out) <= 2 * t->peak;
+	t->fell = fall > 0;
+	t->last_live = live;
+	if (shrinking) {
+		if (!t->shrinking) {
+			t->shrinks++;
+			t->freed = t->regrow = 0;
+		}
+		t->freed += fall;
+		if (fall)
+			t->fall_ms = now;
+	} else if (t->freed) {	/* after a shrink: does the tier want it back? */
+		t->regrow = t->regrow + rise > fall ? t->regrow + rise - fall : 0;
+		if (t->regrow >= t->freed / 2) {
+			t->short_delay = HAK_MIN(HAK_MAX(2 * t->short_delay,
+							 (uint64_t)LEARN_DELAY_STEP_MS), max);
+			t->regrets++;
+			t->calm_ms = now;
+			t->freed = 0;
+		} else if (now - t->fall_ms >= LEARN_REGRET_MS) {
+			t->freed = 0;
+		}
+	}
+	t->shrinking = shrinking;
+	if (now - t->calm_ms >= LEARN_FORGET_MS) {
+		t->short_delay = t->short_delay / 2 >= LEARN_DELAY_STEP_MS ? t->short_delay / 2 : 0;
+		t->calm_ms = now;
+	}
+}
+
+static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max, uint64_t cache)
+{
+	if (level == 2) {
+		t->mode = LEARN_PRESSURE;
+		t->delay = 0;
+		t->cache = cache / 16;
+	} else if (level == 1) {
+		t->mode = LEARN_PRESSURE;
+		t->delay = HAK_MIN(t->short_delay, max / 4);
+		t->cache = cache / 4;
+	} else if (t->shrinking) {
+		t->mode = LEARN_SHRINK;
+		t->delay = t->short_delay;
+		t->cache = 2 * t->short_delay < max ? cache / 4 : cache;
+	} else {
+		t->mode = LEARN_STEADY;
+		t->delay = max;
+		t->cache = cache;
+	}
+}
+
+/* Tiny bins: halved under pressure (to 16, or the option if lower), doubled back after. */
+static unsigned tiny_cap(const struct learn_limits *lim, unsigned cap, unsigned level)
+{
+	unsigned base = lim->cap_base;
+
+	if (level)
+		return HAK_MAX(cap / 2, HAK_MIN(base, (unsigned)LEARN_CAP_MIN));
+	return HAK_MIN(2 * cap, base);
+}
+
+bool learn_step(const struct learn_limits *lim, struct learn_state *st,
+		const struct learn_input *in)
+{
+	unsigned level = pressure_level(in);
+
+	if (!st->started) {
+		st->started = true;
+		for (unsigned i = 0; i < LEARN_NTIERS; i++) {
+			st->tier[i].last_live = st->tier[i].peak = in->demand[i].live;
+			st->tier[i].peak_out = st->tier[i].win_out = in->demand[i].out;
+			st->tier[i].win_ms = in->now_ms;
+			st->tier[i].calm_ms = st->tier[i].peak_ms = in->now_ms;
+		}
+		st->tiny_cap = lim->cap_base;
+	}
+	st->level = level;
+	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
+		struct learn_tier_state *t = &st->tier[i];
+
+		tier_learn(t, &in->demand[i], in->now_ms, lim->delay_max[i], lim->front[i]);
+		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
+	}
+	st->tiny_cap = tiny_cap(lim, st->tiny_cap, level);
+	return level > 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * policy_internal.h - the learner's decisions, a pure function of what it
+ * saw and of its own state (boxes/learner only, and its unit tests).
+ *
+ * Every tick learn_step() reads, per tier, the bytes handed out and still
+ * live (struct hak_demand) and the memory pressure, and sets within the limits:
+ *  - each tier's return delay: the option's value while the tier's live
+ *    bytes hold or grow; a learned short delay while they are down to 3/4
+ *    of their peak of the last LEARN_PEAK_MS or less, with a quarter of
+ *    the fall or less taken since, in a tier that takes no more than
+ *    twice that peak a second (a "shrink": memory freed then is not
+ *    wanted back soon; a tier that turns its heap over faster frees and
+ *    takes by turns). The short delay starts at
+ *    0; when a tier grows back by half of what it gave up within
+ *    LEARN_REGRET_MS of a shrink's last fall (a "regret"), it doubles (at least
+ *    LEARN_DELAY_STEP_MS, at most the option); after LEARN_FORGET_MS
+ *    without a regret it halves;
+ *  - the medium and large caches' bytes: the option's during steady
+ *    use, a quarter during a shrink (once the tier has learned not to
+ *    return early, the whole);
+ *  - the tiny bins' capacity (the refill batch is half of it): the
+ *    option, halved each tick under pressure down to LEARN_CAP_MIN;
+ *  - under pressure (near a limit, or stalls in memory.pressure) delays
+ *    shrink, caches and bins shrink, and the learner asks for returns now.
+ */
+#ifndef HAK_POLICY_INTERNAL_H
+#define HAK_POLICY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../base/hak_tick.h"
+
+#define LEARN_TICK_MS		50
+#define LEARN_SHRINK_MIN	(4u << 20)	/* a fall of less is noise */
+#define LEARN_PEAK_MS		1000
+#define LEARN_CREDIT_MIN	(16u << 20)	/* net frees between ticks, at least */
+#define LEARN_REGRET_MS		5000
+#define LEARN_FORGET_MS		30000
+#define LEARN_DELAY_STEP_MS	100
+#define LEARN_CAP_MIN		16
+
+enum learn_tier { LEARN_SMALL, LEARN_POOL, LEARN_MEDIUM, LEARN_LARGE, LEARN_NTIERS };
+enum learn_mode { LEARN_STEADY, LEARN_SHRINK, LEARN_PRESSURE };
+
+/**
+ * struct learn_limits - the hard bounds, from the options
+ * @delay_max:  each tier's return delay option: the longest delay
+ * @cache_max:  the pool, medium and large caches' bytes options (0: none)
+ * @front:      the bytes a thread's bins in front of the tier may hold (a
+ *              fall of no more is not a shrink)
+ * @cap_base:   HAKMEM_TINY_CACHE (0: bins do not cache; caps stay 0)
+ */
+struct learn_limits {
+	uint64_t delay_max[LEARN_NTIERS];
+	uint64_t cache_max[LEARN_NTIERS];
+	uint64_t front[LEARN_NTIERS];
+	unsigned cap_base;
+};
+
+/**
+ * struct learn_input - one tick's reading
+ * @demand:   each tier's bytes out and live
+ * @permille: nearness to a limit (struct hak_pressure)
+ * @psi_some: memory.pressure's some avg10, in hundredths of a percent
+ */
+struct learn_input {
+	uint64_t now_ms;
+	struct hak_demand demand[LEARN_NTIERS];
+	uint32_t permille, psi_some;
+};
+
+/* A tier's state and its decisions (@mode, @delay, @cache). */
+struct learn_tier_state {
+	uint64_t last_live;
+	uint64_t peak, peak_ms;	/* the live bytes' peak, and when */
+	uint64_t peak_out;	/* the bytes out then */
+	uint64_t win_out, win_ms;	/* bytes out at the start of this second */
+	uint64_t turnover;	/* bytes taken in the last whole second */
+	bool fell;		/* at this tick */
+	bool shrinking;
+	uint64_t freed;		/* bytes the live fell in the last shrink; 0 once
+				 * no regret can come */
+	uint64_t fall_ms;	/* its last fall */
+	uint64_t regrow;	/* bytes the live rose since */
+	uint64_t calm_ms;	/* the last regret, or forgetting */
+	uint64_t short_delay;
+	uint64_t shrinks, regrets;
+	enum learn_mode mode;
+	uint64_t delay, cache;
+};
+
+/*
+ * What the learner knows; all zero at first. @level: 0 none, 1 near, 2 at
+ * a limit. @tiny_cap: every tiny class's bin capacity.
+ */
+struct learn_state {
+	bool started;
+	unsigned level;
+	unsigned tiny_cap;
+	struct learn_tier_state tier[LEARN_NTIERS];
+};
+
+/*
+ * learn_step() - one tick: update @st from @in and set its decisions.
+ * Returns true when memory should go back now (pressure).
+ */
+bool learn_step(const struct learn_limits *lim, struct learn_state *st,
+		const struct learn_input *in);
+
+#endif /* HAK_POLICY_INTERNAL_H */

@@ -1,0 +1,326 @@
+/*
+ * check_learner.c - the learner: its policy as a pure function driven tick
+ * by tick (bounds under adversarial patterns, shrinks, regrets, pressure),
+ * then the box in a running allocator (memory back after a shrink).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../boxes/tiny/tiny.h"
+#include "../../boxes/learner/policy_internal.h"
+#include "unit.h"
+
+#define MIB	((uint64_t)1 << 20)
+
+static const struct learn_limits lim = {
+	.delay_max = { 1000, 1000, 1000, 1000 },
+	.cache_max = { 0, 32 * MIB, 16 * MIB, 256 * MIB },
+	.front = { [LEARN_MEDIUM] = 16 * MIB },
+	.cap_base = 128,
+};
+
+/* A policy driven tick by tick; every decision checked against its bounds. */
+struct drive {
+	struct learn_state st;
+	struct learn_input in;
+};
+
+static void check_bounds(const struct learn_state *st)
+{
+	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
+		ck_assert_uint_le(st->tier[i].delay, lim.delay_max[i]);
+		ck_assert_uint_le(st->tier[i].short_delay, lim.delay_max[i]);
+		ck_assert_uint_le(st->tier[i].cache, lim.cache_max[i]);
+	}
+	ck_assert_uint_ge(st->tiny_cap, LEARN_CAP_MIN);
+	ck_assert_uint_le(st->tiny_cap, lim.cap_base);
+}
+
+/* One tick @ms after the last, tier @t at @live bytes; returns its mode. */
+static enum learn_mode step(struct drive *d, uint64_t ms, unsigned t, uint64_t live)
+{
+	d->in.now_ms += ms;
+	d->in.demand[t].out += live > d->in.demand[t].live ? live - d->in.demand[t].live : 0;
+	d->in.demand[t].live = live;
+	learn_step(&lim, &d->st, &d->in);
+	check_bounds(&d->st);
+	return d->st.tier[t].mode;
+}
+
+static void drive_init(struct drive *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->in.now_ms = 100000;
+	learn_step(&lim, &d->st, &d->in);
+}
+
+/* A heap that falls to a tenth goes back at once; steady use keeps the delay. */
+START_TEST(a_shrink_returns_at_once)
+{
+	struct drive d;
+
+	drive_init(&d);
+	for (uint64_t live = 0; live <= 256 * MIB; live += 32 * MIB)
+		ck_assert_int_eq(step(&d, 50, LEARN_SMALL, live), LEARN_STEADY);
+	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].delay, 1000);
+	ck_assert_int_eq(step(&d, 5, LEARN_SMALL, 200 * MIB), LEARN_STEADY);	/* not yet 3/4 */
+	ck_assert_int_eq(step(&d, 5, LEARN_SMALL, 150 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].delay, 0);
+	ck_assert(d.st.tier[LEARN_SMALL].fell);
+	ck_assert_int_eq(step(&d, 5, LEARN_SMALL, 26 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].shrinks, 1);
+	/* a second later the fall is the new level: steady again */
+	ck_assert_int_eq(step(&d, 1000, LEARN_SMALL, 26 * MIB), LEARN_STEADY);
+	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].delay, 1000);
+	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].regrets, 0);
+}
+END_TEST
+
+/* Bins filling and emptying, even by a quarter of a small heap, are not a shrink. */
+START_TEST(churn_is_not_a_shrink)
+{
+	struct drive d;
+
+	drive_init(&d);
+	step(&d, 50, LEARN_MEDIUM, 40 * MIB);
+	for (int i = 0; i < 400; i++)
+		ck_assert_int_eq(step(&d, 7, LEARN_MEDIUM, (i & 1 ? 30 : 40) * MIB), LEARN_STEADY);
+	for (int i = 0; i < 400; i++)
+		ck_assert_int_eq(step(&d, 7, LEARN_SMALL, (i & 1 ? 2 : 5) * MIB), LEARN_STEADY);
+	ck_assert_uint_eq(d.st.tier[LEARN_MEDIUM].shrinks + d.st.tier[LEARN_SMALL].shrinks, 0);
+	ck_assert_uint_eq(d.st.tier[LEARN_MEDIUM].cache, 16 * MIB);
+	/* big blocks freed and made by turns: halving the live bytes, with as much taken */
+	for (int i = 0; i < 400; i++) {
+		d.in.demand[LEARN_LARGE].out += 64 * MIB;
+		ck_assert_int_eq(step(&d, 7, LEARN_LARGE, (i & 1 ? 64 : 128) * MIB), LEARN_STEADY);
+	}
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].shrinks, 0);
+}
+END_TEST
+
+/*
+ * Build, free, build again, over and over (slowly enough to count as
+ * shrinks): each regrowth soon after a shrink doubles the short delay, up to the option and never past it;
+ * quiet for LEARN_FORGET_MS halves it.
+ */
+START_TEST(regrets_lengthen_the_short_delay_within_bounds)
+{
+	struct drive d;
+	uint64_t last = 0;
+
+	drive_init(&d);
+	for (int round = 0; round < 12; round++) {
+		step(&d, 500, LEARN_LARGE, 200 * MIB);	/* under twice its peak taken a second */
+		step(&d, 1, LEARN_LARGE, 10 * MIB);
+		ck_assert_int_eq(d.st.tier[LEARN_LARGE].mode, LEARN_SHRINK);
+		ck_assert_uint_eq(d.st.tier[LEARN_LARGE].delay, last);
+		step(&d, 50, LEARN_LARGE, 10 * MIB);
+		step(&d, 50, LEARN_LARGE, 200 * MIB);	/* back within LEARN_REGRET_MS */
+		ck_assert_uint_eq(d.st.tier[LEARN_LARGE].regrets, (uint64_t)round + 1);
+		last = HAK_MIN(HAK_MAX(2 * last, (uint64_t)LEARN_DELAY_STEP_MS), lim.delay_max[LEARN_LARGE]);
+		ck_assert_uint_eq(d.st.tier[LEARN_LARGE].short_delay, last);
+	}
+	ck_assert_uint_eq(last, 1000);
+	/* a tier that learned to keep its memory keeps its whole cache in a shrink */
+	step(&d, 1, LEARN_LARGE, 10 * MIB);
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].cache, 256 * MIB);
+	for (int i = 0; i < 3; i++)
+		step(&d, LEARN_FORGET_MS, LEARN_LARGE, 10 * MIB);
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].short_delay, 125);
+	/* and a regrowth long after a shrink is no regret */
+	step(&d, 50, LEARN_LARGE, 200 * MIB);
+	step(&d, 1, LEARN_LARGE, 10 * MIB);
+	step(&d, 50, LEARN_LARGE, 10 * MIB);
+	step(&d, LEARN_REGRET_MS, LEARN_LARGE, 10 * MIB);
+	step(&d, 50, LEARN_LARGE, 200 * MIB);
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].regrets, 12);
+}
+END_TEST
+
+/* Bursts in every tier, random sizes, pressure coming and going: the bounds hold. */
+START_TEST(bounds_hold_under_random_bursts)
+{
+	struct drive d;
+	unsigned seed = 7;
+
+	drive_init(&d);
+	for (int i = 0; i < 5000; i++) {
+		unsigned t = (unsigned)rand_r(&seed) % LEARN_NTIERS;
+
+		d.in.permille = i % 3000 < 200 ? (unsigned)rand_r(&seed) % 1200 : 0;
+		step(&d, (uint64_t)rand_r(&seed) % 200, t, (uint64_t)rand_r(&seed) % 4096 * MIB);
+	}
+}
+END_TEST
+
+/* Near a limit delays and caches shrink and bins halve; after, they come back. */
+START_TEST(pressure_shrinks_everything_then_lets_go)
+{
+	struct drive d;
+
+	drive_init(&d);
+	step(&d, 50, LEARN_POOL, 64 * MIB);
+	ck_assert_uint_eq(d.st.tiny_cap, 128);
+	d.in.permille = 850;
+	ck_assert(learn_step(&lim, &d.st, &d.in));
+	ck_assert_uint_eq(d.st.level, 1);
+	ck_assert_int_eq(d.st.tier[LEARN_POOL].mode, LEARN_PRESSURE);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].delay, 0);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 8 * MIB);
+	ck_assert_uint_eq(d.st.tiny_cap, 64);
+	d.in.permille = 990;
+	ck_assert(learn_step(&lim, &d.st, &d.in));
+	ck_assert_uint_eq(d.st.level, 2);
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].cache, 16 * MIB);
+	for (int i = 0; i < 10; i++)
+		learn_step(&lim, &d.st, &d.in);
+	ck_assert_uint_eq(d.st.tiny_cap, LEARN_CAP_MIN);
+	d.in.permille = 0;
+	d.in.psi_some = 2500;	/* memory.pressure: 25 % of the time stalled */
+	ck_assert(learn_step(&lim, &d.st, &d.in));
+	ck_assert_uint_eq(d.st.level, 2);
+	d.in.psi_some = 0;
+	for (int i = 0; i < 10; i++)
+		ck_assert(!learn_step(&lim, &d.st, &d.in));
+	ck_assert_uint_eq(d.st.level, 0);
+	ck_assert_uint_eq(d.st.tiny_cap, 128);
+	ck_assert_int_eq(d.st.tier[LEARN_POOL].mode, LEARN_STEADY);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].delay, 1000);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 32 * MIB);
+}
+END_TEST
+
+/* ------------------------------------------------ the box, in a running allocator */
+
+static long rss_mib(void)
+{
+	long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	ck_assert(f && fscanf(f, "%ld %ld", &size, &resident) == 2);
+	fclose(f);
+	return resident * sysconf(_SC_PAGESIZE) >> 20;
+}
+
+/*
+ * 96 MiB of 16 B..1 KiB blocks, then nine batches in ten freed: with the
+ * learner most of it is back before the last free returns; without it,
+ * little (HAKMEM_SS_DELAY_MS is a second and nothing runs after).
+ */
+static long freed_heap_kept(const char *learn)
+{
+	enum { N = 200000 };
+	static void *p[N];
+	unsigned seed = 1;
+	long before, built;
+
+	setenv("HAKMEM_LEARN", learn, 1);
+	setenv("HAKMEM_CHECK", "fast", 1);
+	before = rss_mib();
+	for (int i = 0; i < N; i++) {
+		size_t n = 16 + (size_t)rand_r(&seed) % 1009;
+
+		p[i] = hak_malloc(n);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], i, n);
+	}
+	built = rss_mib();
+	ck_assert_int_gt(built - before, 80);
+	for (int i = 0; i < N; i++)
+		if ((i / (N / 100)) % 10)
+			hak_free(p[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
+	return (rss_mib() - before) * 100 / (built - before);	/* percent kept */
+}
+
+START_TEST(a_freed_heap_goes_back)
+{
+	long kept = freed_heap_kept("1");
+
+	ck_assert_msg(kept < 60, "kept %ld %% of the heap", kept);
+	ck_assert_int_ge(unit_stat("learner.", "small_shrinks "), 1);
+}
+END_TEST
+
+START_TEST(without_the_learner_it_stays)
+{
+	long kept = freed_heap_kept("0");
+
+	ck_assert_msg(kept > 80, "kept %ld %% of the heap", kept);
+	ck_assert_int_eq(unit_stat("learner.", "enabled "), 0);
+}
+END_TEST
+
+/* @rounds of 100 B blocks made and freed by the thousand (bins refill and flush), 30 ms apart. */
+static void busy_class_100(int rounds)
+{
+	static void *p[1000];
+
+	for (int round = 0; round < rounds; round++) {
+		for (int k = 0; k < 50; k++) {
+			for (int i = 0; i < 1000; i++)
+				p[i] = hak_malloc(100);
+			for (int i = 0; i < 1000; i++)
+				hak_free(p[i]);
+		}
+		usleep(30 * 1000);	/* ticks come every 50 ms */
+	}
+}
+
+/*
+ * Over HAKMEM_RSS_TARGET_MB (this process holds more than 1 MiB from its
+ * first malloc on): pressure at its level 2, the tiny bins at their floor
+ * (a busy class's bin too), and the learner says so.
+ */
+START_TEST(over_the_rss_target_everything_shrinks)
+{
+	setenv("HAKMEM_LEARN", "1", 1);
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_RSS_TARGET_MB", "1", 1);
+	busy_class_100(40);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_level "), 2);
+	ck_assert_int_gt(unit_stat("learner.", "pressure_permille "), 1000);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_limit_bytes "), 1 << 20);
+	ck_assert_int_gt(unit_stat("learner.", "pressure_returns "), 0);
+	ck_assert_int_eq(unit_stat("learner.", "small_mode "), LEARN_PRESSURE);
+	ck_assert_int_eq(unit_stat("learner.", "small_delay_ms "), 0);
+	ck_assert_int_eq(unit_stat("learner.", "tiny_cap "), LEARN_CAP_MIN);
+	ck_assert_uint_le(hak_tiny_tls.bins[hak_tiny_class(100)].cap, LEARN_CAP_MIN);
+}
+END_TEST
+
+/* The same without a target: no pressure, the bins at HAKMEM_TINY_CACHE. */
+START_TEST(without_a_target_no_pressure)
+{
+	setenv("HAKMEM_LEARN", "1", 1);
+	setenv("HAKMEM_CHECK", "fast", 1);
+	busy_class_100(40);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_level "), 0);
+	ck_assert_int_eq(unit_stat("learner.", "pressure_returns "), 0);
+	ck_assert_int_eq(unit_stat("learner.", "tiny_cap "), 128);
+	ck_assert_uint_eq(hak_tiny_tls.bins[hak_tiny_class(100)].cap, 128);
+}
+END_TEST
+
+Suite *learner_suite(void)
+{
+	Suite *s = suite_create("learner");
+	TCase *tc = tcase_create("policy");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, a_shrink_returns_at_once);
+	tcase_add_test(tc, churn_is_not_a_shrink);
+	tcase_add_test(tc, regrets_lengthen_the_short_delay_within_bounds);
+	tcase_add_test(tc, bounds_hold_under_random_bursts);
+	tcase_add_test(tc, pressure_shrinks_everything_then_lets_go);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("box");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, a_freed_heap_goes_back);
+	tcase_add_test(tc, without_the_learner_it_stays);
+	tcase_add_test(tc, over_the_rss_target_everything_shrinks);
+	tcase_add_test(tc, without_a_target_no_pressure);
+	suite_add_tcase(s, tc);
+	return s;
+}
