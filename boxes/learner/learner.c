@@ -208,10 +208,10 @@ static void learner_stats(struct hak_stats_sink *s)
 static void learner_describe(char *buf, size_t len)
 {
 	if (!enabled) {
-		snprintf(buf, len, "off: caches and delays stay at their options");
+		snprintf(buf, len, "off (caches and delays stay at their options)");
 		return;
 	}
-	snprintf(buf, len, "on: a tick each %u ms; cgroup %s; RSS target %llu MiB",
+	snprintf(buf, len, "on (a tick each %u ms; cgroup %s; RSS target %llu MiB)",
 		 LEARN_TICK_MS, pressure_src.cgroup_dir[0] ? pressure_src.cgroup_dir : "none",
 		 (unsigned long long)(pressure_src.target >> 20));
 }

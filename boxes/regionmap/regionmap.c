@@ -99,7 +99,7 @@ void hak_rmap_set_class(const void *page, size_t npages, unsigned cls)
 		if (hak_atomic_load_acquire(&hak_rmap_class_top[a >> HAK_RMAP_LEAF_SHIFT]) ==
 		    (void *)zero_class_leaf)	/* would name every unregistered page */
 			hak_fatal("regionmap: page class set outside any region (%p)", (void *)a);
-		*class_byte(a) = (uint8_t)(cls + 1);
+		__atomic_store_n(class_byte(a), (uint8_t)(cls + 1), __ATOMIC_RELAXED);
 	}
 }
 
@@ -107,13 +107,16 @@ void hak_rmap_unregister(void *base, size_t size)
 {
 	/* A stale class would send a later foreign pointer there to a bin. The
 	 * owners clear their classes first; only bytes still set are written,
-	 * so a large region's untouched class pages stay untouched. */
+	 * so a large region's untouched class pages stay untouched. Relaxed
+	 * atomics: once unmapped, the range may be mapped again by another
+	 * thread, which sets its classes; the kernel orders the two, which
+	 * ThreadSanitizer cannot see. */
 	for (uintptr_t a = (uintptr_t)base; a < (uintptr_t)base + size;
 	     a += (uintptr_t)1 << HAK_RMAP_PAGE_SHIFT) {
 		uint8_t *c = class_byte(a);
 
-		if (*c)
-			*c = 0;
+		if (__atomic_load_n(c, __ATOMIC_RELAXED))
+			__atomic_store_n(c, 0, __ATOMIC_RELAXED);
 	}
 	set_range(base, size, 0);
 	hak_atomic_sub_relaxed(&granules_live, (size + HAK_RMAP_GRANULE - 1) >> HAK_RMAP_SHIFT);
