@@ -6,9 +6,10 @@
  *
  * Invariants: one tick runs at a time in practice (the clock's CAS), but a
  * slow tick may overlap the next, and stats read the state any time: @lock
- * guards the policy's state and the last pressure reading. No system call
- * under it: the pressure files are read before, knobs set and memory given
- * back after. It is never held with another box's lock.
+ * guards the policy's state and the last pressure reading, and orders the
+ * knobs' stores. No system call under it: the pressure files are read
+ * before, memory is given back after. It is never held with another box's
+ * lock (setting a knob is an atomic store).
  */
 #include <pthread.h>
 
@@ -119,8 +120,8 @@ static void tick(uint64_t now)
 	in.psi_some = pressure.psi_some;
 	pressed = learn_step(&limits, &state, &in);
 	decided = state;
+	apply(&decided);	/* atomic stores: in tick order */
 	hak_unlock(&lock);
-	apply(&decided);
 	bytes = give_back(&decided, now);
 	hak_count(returned_bytes, bytes);
 	if (pressed) {

@@ -107,22 +107,24 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 		const struct learn_input *in)
 {
 	unsigned level = pressure_level(in);
+	uint64_t now = HAK_MAX(in->now_ms, st->now_ms);	/* ticks may overlap */
 
 	if (!st->started) {
 		st->started = true;
 		for (unsigned i = 0; i < LEARN_NTIERS; i++) {
 			st->tier[i].last_live = st->tier[i].peak = in->demand[i].live;
 			st->tier[i].peak_out = st->tier[i].win_out = in->demand[i].out;
-			st->tier[i].win_ms = in->now_ms;
-			st->tier[i].calm_ms = st->tier[i].peak_ms = in->now_ms;
+			st->tier[i].win_ms = now;
+			st->tier[i].calm_ms = st->tier[i].peak_ms = now;
 		}
 		st->tiny_cap = lim->cap_base;
 	}
 	st->level = level;
+	st->now_ms = now;
 	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
 		struct learn_tier_state *t = &st->tier[i];
 
-		tier_learn(t, &in->demand[i], in->now_ms, lim->delay_max[i], lim->front[i]);
+		tier_learn(t, &in->demand[i], now, lim->delay_max[i], lim->front[i]);
 		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
 	}
 	st->tiny_cap = tiny_cap(lim, st->tiny_cap, level);

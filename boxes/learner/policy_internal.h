@@ -97,6 +97,7 @@ struct learn_tier_state {
 struct learn_state {
 	bool started;
 	unsigned level;
+	uint64_t now_ms;	/* the latest tick's */
 	unsigned tiny_cap;
 	struct learn_tier_state tier[LEARN_NTIERS];
 };

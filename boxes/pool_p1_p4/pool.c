@@ -849,7 +849,9 @@ void hak_pool_free_slow(void *p, unsigned cls)
 	}
 	if (b->count >= b->cap && !bin_grow(b, cls)) {
 		bin_flush(b, cls, b->cap / 2);
-		slow_tick();
+		b->slot[b->count++] = p;
+		slow_tick();	/* after the push: bins_decay() may lower the cap */
+		return;
 	}
 	b->slot[b->count++] = p;
 }

@@ -1067,11 +1067,23 @@ static void ss_postfork_parent(void)
  * memory, so the child never touches them again (their blocks are lost to
  * the child, as the dead threads' bins are).
  */
+/*
+ * A purge runs with no lock held: a fork may have copied pages reserved by
+ * a thread the child does not have. They are free: give them back (not
+ * clean, as the purge may not have run).
+ */
 static void ss_postfork_child(void)
 {
 	pthread_mutex_init(&ss_lock, NULL);
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
 		pthread_mutex_init(&classes[c].lock, NULL);
+	for (struct superslab *ss = avail_list, *next; ss; ss = next) {
+		next = ss->next;
+		ss->free_pages |= ss->purging;
+		ss->purging = 0;
+		if (ss->free_pages == ALL_PAGES)
+			ss_empty_locked(ss);
+	}
 }
 
 static void ss_stats(struct hak_stats_sink *s)
@@ -1173,7 +1185,8 @@ static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
 	for (unsigned i = 1; i < HAK_SS_PAGES; i++) {
 		const void *o = atomic_load(&ss->spans[i].owner);
 
-		if ((ss->free_pages & (1u << i)) || ss->span_of_page[i] != i || ss->spans[i].cls != c)
+		if (((ss->free_pages | ss->purging) & (1u << i)) || ss->span_of_page[i] != i ||
+		    ss->spans[i].cls != c)
 			continue;
 		partial |= (uint32_t)ss->spans[i].partial << i;
 		/* another thread's active span changes under us: not checkable */

@@ -140,6 +140,23 @@ START_TEST(regrets_lengthen_the_short_delay_within_bounds)
 }
 END_TEST
 
+/* Ticks may overlap: one older than the last changes nothing by its time. */
+START_TEST(an_older_tick_is_not_a_long_wait)
+{
+	struct drive d;
+
+	drive_init(&d);
+	step(&d, 500, LEARN_LARGE, 200 * MIB);
+	step(&d, 1, LEARN_LARGE, 10 * MIB);
+	step(&d, 50, LEARN_LARGE, 200 * MIB);	/* a regret: 100 ms */
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].short_delay, LEARN_DELAY_STEP_MS);
+	d.in.now_ms -= 20;
+	learn_step(&lim, &d.st, &d.in);
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].short_delay, LEARN_DELAY_STEP_MS);	/* not forgotten */
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].peak, 200 * MIB);
+}
+END_TEST
+
 /* Bursts in every tier, random sizes, pressure coming and going: the bounds hold. */
 START_TEST(bounds_hold_under_random_bursts)
 {
@@ -392,6 +409,7 @@ Suite *learner_suite(void)
 	tcase_add_test(tc, a_shrink_returns_at_once);
 	tcase_add_test(tc, churn_is_not_a_shrink);
 	tcase_add_test(tc, regrets_lengthen_the_short_delay_within_bounds);
+	tcase_add_test(tc, an_older_tick_is_not_a_long_wait);
 	tcase_add_test(tc, bounds_hold_under_random_bursts);
 	tcase_add_test(tc, pressure_shrinks_everything_then_lets_go);
 	suite_add_tcase(s, tc);
