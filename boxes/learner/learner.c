@@ -45,8 +45,7 @@ static void apply(const struct learn_state *s)
 	hak_pool_set_limits(t[LEARN_POOL].cache, t[LEARN_POOL].delay);
 	hak_medium_set_limits(t[LEARN_MEDIUM].cache, t[LEARN_MEDIUM].delay);
 	hak_bc_set_limits(t[LEARN_LARGE].cache, t[LEARN_LARGE].delay, t[LEARN_MEDIUM].delay);
-	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
-		hak_tiny_set_cap(c, s->tiny_cap);
+	hak_tiny_set_cap(s->tiny_cap);
 }
 
 /* The boxes whose decay gives back each tier's idle memory, top-down. */

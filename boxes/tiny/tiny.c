@@ -8,7 +8,7 @@ HAK_TLS struct hak_tiny_tls hak_tiny_tls;
 static HAK_TLS bool thread_ready;
 static HAK_TLS unsigned slow_calls;
 static unsigned bin_cap;			/* HAKMEM_TINY_CACHE, 0 under full checks */
-static _Atomic uint32_t caps[HAK_TINY_NCLASSES];	/* the learner's, within bin_cap's bounds */
+static _Atomic uint32_t cap_now;	/* the learner's, within bin_cap's bounds */
 
 /* Every TICK_EVERY slow calls a thread looks at the clock for the learner. */
 #define TICK_EVERY	16
@@ -34,7 +34,7 @@ static void thread_setup(void)
 	if (hak_sys_thread_exiting())
 		return;
 	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
-		hak_tiny_tls.bins[c].cap = hak_atomic_load_relaxed(&caps[c]);
+		hak_tiny_tls.bins[c].cap = hak_atomic_load_relaxed(&cap_now);
 	thread_ready = true;
 	hak_sys_thread_watch();
 	if (PREWARM_TLS)
@@ -42,7 +42,7 @@ static void thread_setup(void)
 			prewarm(&hak_tiny_tls.bins[c], c);
 }
 
-/* The bin of @cls, set up, at the cap the learner gives the class now. */
+/* The bin of @cls, set up, at the cap the learner gives the bins now. */
 static struct hak_bin *slow_bin(unsigned cls)
 {
 	struct hak_bin *b = &hak_tiny_tls.bins[cls];
@@ -50,7 +50,7 @@ static struct hak_bin *slow_bin(unsigned cls)
 	if (unlikely(!thread_ready))
 		thread_setup();
 	else if (b->cap)
-		b->cap = hak_atomic_load_relaxed(&caps[cls]);
+		b->cap = hak_atomic_load_relaxed(&cap_now);
 	if (++slow_calls % TICK_EVERY == 0)
 		hak_tick(hak_sys_now_ms());
 	return b;
@@ -66,10 +66,10 @@ void hak_tiny_free_slow(void *p, unsigned cls)
 	hak_ss_bin_free_slow(slow_bin(cls), p, cls);
 }
 
-void hak_tiny_set_cap(unsigned cls, unsigned cap)
+void hak_tiny_set_cap(unsigned cap)
 {
 	if (bin_cap)
-		hak_atomic_store_relaxed(&caps[cls], HAK_MAX(cap, 2u));
+		hak_atomic_store_relaxed(&cap_now, HAK_MAX(cap, 2u));
 }
 
 unsigned hak_tiny_cap_default(void)
@@ -80,8 +80,7 @@ unsigned hak_tiny_cap_default(void)
 static int tiny_init(const struct hak_options *opt)
 {
 	bin_cap = hak_ss_check_full() ? 0 : (unsigned)opt->v[HAK_OPT_TINY_CACHE];
-	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
-		caps[c] = bin_cap;
+	cap_now = bin_cap;
 	return 0;
 }
 

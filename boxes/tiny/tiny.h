@@ -30,12 +30,12 @@ void *hak_tiny_alloc_slow(unsigned cls);
 void hak_tiny_free_slow(void *p, unsigned cls);
 
 /*
- * The learner's knob: the most blocks each thread's bin of @cls keeps (at
- * least 2), taken up at the bin's next slow call. No effect when the bins
- * do not cache (HAKMEM_CHECK=full). hak_tiny_cap_default() is
+ * The learner's knob: the most blocks each thread's bin of every class
+ * keeps (at least 2), taken up at a bin's next slow call. No effect when
+ * the bins do not cache (HAKMEM_CHECK=full). hak_tiny_cap_default() is
  * HAKMEM_TINY_CACHE (0 when the bins do not cache).
  */
-void hak_tiny_set_cap(unsigned cls, unsigned cap);
+void hak_tiny_set_cap(unsigned cap);
 unsigned hak_tiny_cap_default(void);
 
 /* ---------------------------------------------------------------- fast path */
