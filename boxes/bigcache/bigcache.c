@@ -756,7 +756,7 @@ static int bc_init(const struct hak_options *opt)
 	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
 	thp = opt->v[HAK_OPT_LARGE_THP];
 	close_tails = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
-	segments = seg_init(0, 0);
+	segments = seg_init();
 	hak_bc_set_limits(bound_bytes, (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS],
 			  (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS]);
 	return 0;

@@ -103,9 +103,8 @@ void seg_set_limits(uint64_t delay, size_t max_bytes)
 	hak_atomic_store_relaxed(&max_kept, max_bytes >> SEG_PAGE_SHIFT);
 }
 
-bool seg_init(uint64_t delay, size_t max_bytes)
+bool seg_init(void)
 {
-	seg_set_limits(delay, max_bytes);
 	enabled = hak_sys_page_size() == SEG_PAGE;
 	return enabled;
 }

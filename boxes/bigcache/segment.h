@@ -13,13 +13,14 @@
 /* At a segment's first byte, where a large mapping's header has its magic. */
 #define SEG_MAGIC	0x5347455342494721ull	/* "!GIBSEGS" */
 
-/*
- * seg_init() - free pages wait @delay_ms idle before going back, and no
- * more than @max_bytes of them are kept; false: page size unsupported.
- */
-bool seg_init(uint64_t delay_ms, size_t max_bytes);
+/* seg_init() - false: the page size is not the one segments are cut in. */
+bool seg_init(void);
 
-/* seg_set_limits() - the same bounds, changed later (the learner). */
+/*
+ * seg_set_limits() - free pages wait @delay_ms idle before going back, and
+ * no more than @max_bytes of them are kept (bigcache's init and the
+ * learner).
+ */
 void seg_set_limits(uint64_t delay_ms, size_t max_bytes);
 
 /* seg_kept_bytes() - free pages kept committed for reuse. */
