@@ -47,7 +47,7 @@ void hak_tick_register(void (*fn)(uint64_t now_ms), uint64_t period_ms)
 {
 	tick_fn = fn;
 	tick_period = period_ms;
-	hak_atomic_store_release(&hak_tick_next_ms, fn ? 0 : UINT64_MAX);
+	hak_atomic_store_release(&hak_tick_next_ms, 0);
 }
 
 /* The caller that moves the next tick on runs this one. */

@@ -65,8 +65,7 @@ void hak_tick_credit(int64_t bytes);
 
 /*
  * hak_tick_register() - run @fn every @period_ms, on whichever slow path
- * comes first once it is due; NULL stops the ticks. At init, before any
- * slow path runs.
+ * comes first once it is due. At init, before any slow path runs.
  */
 void hak_tick_register(void (*fn)(uint64_t now_ms), uint64_t period_ms);
 
