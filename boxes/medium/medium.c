@@ -93,6 +93,13 @@ static size_t bytes_of(unsigned cls)
 	return (hak_class_bytes + HAK_MEDIUM_FIRST_CLASS)[cls];
 }
 
+/* @bytes of blocks left the bins or the program for the tier: counted, and the learner told. */
+static void came_back(size_t bytes)
+{
+	hak_count(bytes_in, bytes);
+	hak_tick_freed(bytes);
+}
+
 /* This thread's shard (segments and central lists): round robin at its first use. */
 static unsigned shard(void)
 {
@@ -225,8 +232,7 @@ static void bin_flush(unsigned cls, unsigned keep, bool home)
 			central_put(cls, runs, n);
 		hak_count(flushes, 1);
 		hak_count(blocks_in, n);
-		hak_count(bytes_in, n * bytes_of(cls));
-		hak_tick_freed(n * bytes_of(cls));
+		came_back(n * bytes_of(cls));
 	}
 }
 
@@ -326,8 +332,7 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 	if (!setup() || size > budget) {
 		hak_bc_runs_free(&p, 1);
 		hak_count(direct_frees, 1);
-		hak_count(bytes_in, size);
-		hak_tick_freed(size);
+		came_back(size);
 		return;
 	}
 	touch(cls);
@@ -335,8 +340,7 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 		bin_flush(cls, b->cap / 2, false);
 	if (!make_room(size)) {		/* the block goes on to the central list */
 		central_put_one(cls, p);
-		hak_count(bytes_in, size);
-		hak_tick_freed(size);
+		came_back(size);
 		return;
 	}
 	hak_bin_push(b, p);

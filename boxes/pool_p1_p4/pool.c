@@ -838,6 +838,7 @@ void *hak_pool_alloc_slow(unsigned cls)
 void hak_pool_free_slow(void *p, unsigned cls)
 {
 	struct hak_pool_bin *b = bin_of(cls);
+	bool flushed;
 
 	if (b->cap && b->count && b->slot[b->count - 1] == p)
 		hak_fatal("double free(%p)", p);
@@ -847,13 +848,12 @@ void hak_pool_free_slow(void *p, unsigned cls)
 		hak_count(class_of(cls)->blocks_in, 1);
 		return;
 	}
-	if (b->count >= b->cap && !bin_grow(b, cls)) {
+	flushed = b->count >= b->cap && !bin_grow(b, cls);
+	if (flushed)
 		bin_flush(b, cls, b->cap / 2);
-		b->slot[b->count++] = p;
-		slow_tick();	/* after the push: bins_decay() may lower the cap */
-		return;
-	}
 	b->slot[b->count++] = p;
+	if (flushed)
+		slow_tick();	/* after the push: bins_decay() may lower the cap */
 }
 
 void hak_pool_set_limits(size_t cache_bytes, uint64_t delay_ms)
