@@ -119,6 +119,7 @@ static HAK_TLS size_t my_claim;		/* room this thread claimed */
 static HAK_TLS unsigned steal_next;	/* the class bin_grow() takes room from next */
 static HAK_TLS uint64_t refilled;	/* bit i: this thread refilled class i */
 static HAK_TLS uint64_t active;		/* bit i: class i refilled or grew lately */
+static HAK_TLS uint64_t grown;		/* bit i: bin i's cap is above its first cap */
 static HAK_TLS uint64_t bin_decay_ms;	/* the last bins_decay() */
 
 BUILD_BUG_ON(HAK_POOL_NCLASSES > 64);
@@ -685,6 +686,8 @@ static void bin_shrink(unsigned i, unsigned cap)
 		bin_flush(b, HAK_POOL_FIRST_CLASS + i, b->count - cap);
 	bin_bytes -= (size_t)(b->cap - cap) * class_bytes(i);
 	b->cap = cap;
+	if (cap == init_caps[i])
+		grown &= ~((uint64_t)1 << i);
 }
 
 /*
@@ -717,24 +720,28 @@ static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 {
 	unsigned i = cls - HAK_POOL_FIRST_CLASS, step = init_caps[i];
 	size_t need = step * class_bytes(i);
+	uint64_t others = grown & ~((uint64_t)1 << i);
 
 	if (!(refilled >> i & 1) || b->cap + step > max_caps[i])
 		return false;
 	if (bin_bytes + need > init_bytes + my_claim && !claim(HAK_MAX(need, CLAIM_STEP)))
 		claim(need);	/* the budget's last bytes */
-	for (unsigned n = 0; bin_bytes + need > init_bytes + my_claim && n < HAK_POOL_NCLASSES; n++) {
-		unsigned j = steal_next;
-		unsigned cap = hak_pool_tls.bins[j].cap;
+	/* a step from each other grown bin in turn, from steal_next on */
+	while (bin_bytes + need > init_bytes + my_claim) {
+		uint64_t after = others & (~(uint64_t)0 << steal_next);
+		unsigned j;
 
+		if (!others)
+			return false;
+		j = (unsigned)__builtin_ctzll(after ? after : others);
+		others &= ~((uint64_t)1 << j);
 		steal_next = (j + 1) % HAK_POOL_NCLASSES;
-		if (j != i && cap > init_caps[j])
-			bin_shrink(j, HAK_MAX(cap - init_caps[j], init_caps[j]));
+		bin_shrink(j, HAK_MAX(hak_pool_tls.bins[j].cap - init_caps[j], init_caps[j]));
 	}
-	if (bin_bytes + need > init_bytes + my_claim)
-		return false;
 	b->cap += step;
 	bin_bytes += need;
 	active |= (uint64_t)1 << i;
+	grown |= (uint64_t)1 << i;
 	return true;
 }
 
@@ -927,7 +934,7 @@ static void pool_thread_exit(void)
 		b->cap = 0;
 	}
 	bin_bytes = 0;
-	refilled = active = 0;
+	refilled = active = grown = 0;
 	atomic_fetch_sub_explicit(&claimed, my_claim, memory_order_relaxed);
 	my_claim = 0;
 	my_arena = NULL;
