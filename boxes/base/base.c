@@ -23,23 +23,29 @@ HAK_TLS int hak_locks_held;
 
 _Atomic uint64_t hak_tick_next_ms = UINT64_MAX;
 HAK_TLS long hak_tick_net;
-static _Atomic int64_t tick_credit = INT64_MAX;
+static _Atomic int64_t tick_credit = INT64_MAX / 4;	/* no learner: never spent */
+static _Atomic int64_t tick_granted;	/* the learner's last credit */
 static void (*tick_fn)(uint64_t now_ms);
 static uint64_t tick_period;
 
 void hak_tick_credit(int64_t bytes)
 {
+	hak_atomic_store_relaxed(&tick_granted, bytes);
 	hak_atomic_store_relaxed(&tick_credit, bytes);
 }
 
+/*
+ * A tick is due once the credit is spent (the tiers took back that much,
+ * net) or doubled (they handed out that much, net): so the learner sees
+ * the heap's tops and bottoms to within a credit, however short a burst.
+ */
 void hak_tick_settle(void)
 {
-	int64_t n = hak_tick_net;
+	int64_t n = hak_tick_net, left;
 
 	hak_tick_net = 0;
-	if (n < 0)
-		hak_atomic_sub_relaxed(&tick_credit, n);
-	else if (hak_atomic_sub_relaxed(&tick_credit, n) <= n && tick_fn)
+	left = hak_atomic_sub_relaxed(&tick_credit, n) - n;
+	if (tick_fn && (left <= 0 || left >= 2 * hak_atomic_load_relaxed(&tick_granted)))
 		hak_atomic_store_relaxed(&hak_tick_next_ms, 0);	/* due at the next hak_tick() */
 }
 

@@ -32,13 +32,15 @@ struct hak_demand {
 };
 
 /*
- * Frees come in bursts shorter than a tick: so a tick is also due once the
- * tiers took back, net, the bytes the learner allowed since its last one
- * (its credit). Each thread counts what it gave back less what it took
- * (hak_tick_freed(), hak_tick_taken(), from slow paths) and settles each
- * HAK_TICK_STEP either way; the next hak_tick() after the credit ran out
- * runs the learner. Churn moves the credit back and forth, a burst of
- * frees uses it up.
+ * Frees and allocations come in bursts shorter than a tick: so a tick is
+ * also due once the tiers took back, net, the bytes the learner allowed
+ * since its last one (its credit), or handed out as much, net. Each thread
+ * counts what it gave back less what it took (hak_tick_freed(),
+ * hak_tick_taken(), from slow paths) and settles each HAK_TICK_STEP either
+ * way; the next hak_tick() after the credit ran out or doubled runs the
+ * learner. Churn moves the credit back and forth; a burst uses it up or
+ * doubles it, so the learner sees the top of a build that ends between two
+ * ticks, and the fall after it.
  */
 #define HAK_TICK_STEP	(256 << 10)
 
@@ -60,7 +62,7 @@ static inline void hak_tick_taken(size_t bytes)
 		hak_tick_settle();
 }
 
-/* hak_tick_credit() - the learner allows @bytes of frees until its next tick. */
+/* hak_tick_credit() - the learner allows @bytes, net, either way until its next tick. */
 void hak_tick_credit(int64_t bytes);
 
 /*

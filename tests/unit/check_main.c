@@ -7,7 +7,7 @@
 
 static Suite *(*const suites[])(void) = {
 	sizeclass_suite, sysmem_suite, regionmap_suite, superslab_suite, bigcache_suite,
-	pool_suite, medium_suite, tiny_suite, pressure_suite, learner_suite, frontend_suite,
+	pool_suite, medium_suite, tiny_suite, tick_suite, pressure_suite, learner_suite, frontend_suite,
 	faults_suite,
 };
 

@@ -32,6 +32,7 @@ Suite *frontend_suite(void);
 Suite *faults_suite(void);
 Suite *pressure_suite(void);
 Suite *learner_suite(void);
+Suite *tick_suite(void);
 
 /* Fill / verify @n bytes at @p with a pattern derived from @seed. */
 static inline void unit_fill(void *p, size_t n, unsigned seed)
