@@ -20,6 +20,9 @@
  * frees into a dead thread's arena are reclaimed even if no thread ever
  * adopts it (store and load both seq_cst).
  *
+ * Free pages of chunks in use are purged (the addresses kept) by the owner
+ * once idle for HAKMEM_SS_DELAY_MS: arena_purge().
+ *
  * Lock: orphan_lock, the orphan list and everything inside an orphan arena.
  * No system call under it: empty chunks leave their arena under it and are
  * unmapped after (decay_take(), chunks_free()); a thread that allocates
@@ -46,6 +49,7 @@
 #define CLAIM_STEP	((size_t)256 << 10)	/* room a thread claims at a time */
 #define IDLE_BYTES	MIB			/* idle spans kept per class */
 #define POOL_DECAY_MAX	4			/* most chunks unmapped per decay */
+#define PURGE_MAX	16			/* most page runs purged per decay */
 
 struct span {
 	char *start;
@@ -73,7 +77,9 @@ struct chunk {
 	struct arena *arena;
 	struct chunk *next;
 	uint64_t emptied_ms;		/* since when nothing in it was used */
+	uint64_t freed_ms;		/* since when its dirty pages are free */
 	uint64_t free_pages[HAK_POOL_MAX_PAGES / 64];
+	uint64_t dirty[HAK_POOL_MAX_PAGES / 64];	/* free pages that may hold memory */
 	uint16_t span_of_page[HAK_POOL_MAX_PAGES];
 	struct span spans[HAK_POOL_MAX_PAGES];	/* by first page */
 };
@@ -133,7 +139,7 @@ static unsigned idle_limit[HAK_POOL_NCLASSES];
 static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
 static HAK_TLS bool orphan_lock_held;		/* by this thread */
 static struct arena *orphans;			/* orphan_lock */
-static hak_counter_t chunks_mapped, chunks_unmapped, chunk_bytes, arenas_new;
+static hak_counter_t chunks_mapped, chunks_unmapped, chunk_bytes, arenas_new, purged_pages;
 static hak_counter_t adoptions, reclaims;
 
 static void orphan_lock_take(void)
@@ -317,6 +323,7 @@ static struct span *span_new(struct arena *a, unsigned cls)
 	for (unsigned i = (unsigned)first; i < first + n; i++)
 		ch->span_of_page[i] = (uint16_t)first;
 	hak_bits_assign(ch->free_pages, (unsigned)first, n, false);
+	hak_bits_assign(ch->dirty, (unsigned)first, n, false);
 	hak_rmap_set_class(sp->start, n, cls);
 	hak_count(class_of(cls)->spans_new, 1);
 	return sp;
@@ -329,6 +336,8 @@ static void span_release(struct arena *a, struct span *sp, uint64_t since)
 	unsigned first = (unsigned)((sp->start - (char *)ch) / PAGE);
 
 	hak_bits_assign(ch->free_pages, first, sp->npages, true);
+	hak_bits_assign(ch->dirty, first, sp->npages, true);
+	ch->freed_ms = HAK_MAX(ch->freed_ms, since);
 	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (!--ch->nspans) {
 		ch->emptied_ms = since;
@@ -468,6 +477,37 @@ static size_t chunks_free(struct chunk *gone)
 	return bytes;
 }
 
+/*
+ * The pages of released spans in @a's chunks in use, free for the delay at
+ * @now (all of them with @all), go back to the OS; the addresses stay. At
+ * most @max runs of pages; none on huge pages (a purge would split the huge
+ * pages of the spans beside them). Chunks without spans are left to
+ * decay_take(). For an arena nobody else touches, with no lock held.
+ * Returns the bytes.
+ */
+static size_t arena_purge(struct arena *a, uint64_t now, bool all, unsigned max)
+{
+	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
+	size_t bytes = 0;
+
+	for (struct chunk *ch = a->chunks; ch && max; ch = ch->next) {
+		unsigned i = (unsigned)HAK_MAX(ch->huge / PAGE, (size_t)1), end;
+
+		if (!ch->nspans || (!all && now < ch->freed_ms + delay))
+			continue;
+		for (; max && (i = hak_bits_next(ch->dirty, i, ch->npages, true)) < ch->npages; i = end) {
+			end = hak_bits_next(ch->dirty, i, ch->npages, false);
+			max--;
+			if (hak_sys_decommit((char *)ch + (size_t)i * PAGE, (size_t)(end - i) * PAGE))
+				continue;	/* e.g. locked pages: they stay dirty */
+			hak_bits_assign(ch->dirty, i, end - i, false);
+			hak_count(purged_pages, end - i);
+			bytes += (size_t)(end - i) * PAGE;
+		}
+	}
+	return bytes;
+}
+
 /* The owner's decay at its refills and flushes: at most twice per delay. */
 static void arena_decay(struct arena *a, uint64_t now)
 {
@@ -478,6 +518,7 @@ static void arena_decay(struct arena *a, uint64_t now)
 	a->decay_ms = now;
 	decay_take(a, now, false, POOL_DECAY_MAX, &gone);
 	chunks_free(gone);
+	arena_purge(a, now, false, PURGE_MAX);
 }
 
 /*
@@ -631,6 +672,7 @@ static void arena_orphan(struct arena *a)
 	collect(a);
 	decay_take(a, 0, true, UINT_MAX, &gone);
 	chunks_free(gone);
+	arena_purge(a, 0, true, UINT_MAX);
 	gone = NULL;
 	orphan_lock_take();
 	atomic_store(&a->orphan, true);
@@ -968,7 +1010,7 @@ static size_t pool_decay(uint64_t now)
 {
 	struct chunk *gone = NULL;
 	unsigned n = my_arena ? decay_take(my_arena, now, false, POOL_DECAY_MAX, &gone) : 0;
-	size_t bytes = chunks_free(gone);
+	size_t bytes = chunks_free(gone) + (my_arena ? arena_purge(my_arena, now, false, PURGE_MAX) : 0);
 
 	gone = NULL;
 	orphan_lock_take();
@@ -1025,6 +1067,7 @@ static void pool_stats(struct hak_stats_sink *s)
 	hak_stat(s, "chunks_mapped", chunks_mapped);
 	hak_stat(s, "chunks_unmapped", chunks_unmapped);
 	hak_stat(s, "chunk_bytes", chunk_bytes);
+	hak_stat(s, "purged_pages", purged_pages);
 	hak_stat(s, "bin_claimed_bytes", atomic_load_explicit(&claimed, memory_order_relaxed));
 	hak_stat(s, "huge_claimed_bytes", atomic_load_explicit(&huge_claimed, memory_order_relaxed));
 	for (unsigned i = 0; i < HAK_POOL_NCLASSES; i++) {
@@ -1087,6 +1130,9 @@ static int arena_check(struct arena *a)
 		}
 		if (nspans != ch->nspans)
 			errors += fail(ch, "span count wrong");
+		for (unsigned w = 0; w < HAK_POOL_MAX_PAGES / 64; w++)
+			if (ch->dirty[w] & ~ch->free_pages[w])
+				errors += fail(ch, "dirty page not free");
 	}
 	if (partial != on_lists)
 		errors += fail(a, "partial lists and flags disagree");

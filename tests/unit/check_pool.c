@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -662,6 +663,59 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 }
 END_TEST
 
+/*
+ * Freed spans in a chunk that still holds a live block: their pages go
+ * back once free for HAKMEM_SS_DELAY_MS (@delay_ms), the addresses stay.
+ * Returns how many of the freed blocks' first pages are still resident.
+ */
+static int resident_after_free(const char *delay_ms)
+{
+	enum { N = 60 };	/* 52 KiB blocks, 4 a span: 15 spans in 3 chunks */
+	static char *p[N];
+	unsigned char in_core;
+	int resident = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_THP_MB", "0", 1);	/* huge pages are never purged */
+	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins stay at their first 2 blocks */
+	setenv("HAKMEM_SS_DELAY_MS", delay_ms, 1);
+	for (int i = 0; i < N; i++) {
+		p[i] = hak_malloc(HAK_POOL_MAX);
+		memset(p[i], 1, HAK_POOL_MAX);
+	}
+	for (int i = 1; i < N - 1; i++)	/* the first and the last stay */
+		hak_free(p[i]);
+	for (int i = 0; i < 50; i++) {	/* refills of another class: the arena decays */
+		usleep(2000);
+		hak_free(hak_malloc(2000));
+	}
+	for (int i = 1; i < N - 1; i++) {
+		void *page = (void *)((uintptr_t)p[i] & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+
+		if (mincore(page, 1, &in_core)) {	/* its chunk went back whole */
+			ck_assert_int_eq(errno, ENOMEM);
+			continue;
+		}
+		resident += in_core & 1;
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+	return resident;
+}
+
+START_TEST(freed_spans_of_a_chunk_in_use_go_back)
+{
+	ck_assert_int_le(resident_after_free("0"), 8);	/* the bin's 2, the spans of the live blocks */
+	ck_assert_int_gt(stat1("pool.purged_pages"), 0);
+}
+END_TEST
+
+START_TEST(freed_spans_wait_for_the_delay)
+{
+	ck_assert_int_eq(resident_after_free("600000"), 60 - 2);
+	ck_assert_int_eq(stat1("pool.purged_pages"), 0);
+}
+END_TEST
+
 START_TEST(malloc_trim_returns_empty_chunks_at_once)
 {
 	enum { N = 400 };
@@ -803,6 +857,8 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, spans_go_to_the_oldest_chunk_with_room);
 	tcase_add_test(arena, empty_chunks_return_after_the_delay);
 	tcase_add_test(arena, decay_is_bounded_and_waits_for_the_delay);
+	tcase_add_test(arena, freed_spans_of_a_chunk_in_use_go_back);
+	tcase_add_test(arena, freed_spans_wait_for_the_delay);
 	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
 	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
 	tcase_add_test(arena, threads_free_each_others_blocks);
