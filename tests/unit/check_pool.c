@@ -685,9 +685,9 @@ static int resident_after_free(const char *delay_ms)
 	}
 	for (int i = 1; i < N - 1; i++)	/* the first and the last stay */
 		hak_free(p[i]);
-	for (int i = 0; i < 50; i++) {	/* refills of another class: the arena decays */
+	for (int i = 0; i < 3; i++) {	/* the box's decay op: the caller's arena */
 		usleep(2000);
-		hak_free(hak_malloc(2000));
+		hak_box_pool.decay(hak_sys_now_ms());
 	}
 	for (int i = 1; i < N - 1; i++) {
 		void *page = (void *)((uintptr_t)p[i] & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
