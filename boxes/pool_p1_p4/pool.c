@@ -787,6 +787,17 @@ static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 	return true;
 }
 
+/* Give back the room this thread claimed and its bins no longer use, in whole steps. */
+static void unclaim_spare(void)
+{
+	size_t spare = (init_bytes + my_claim - bin_bytes) / CLAIM_STEP * CLAIM_STEP;
+
+	if (spare) {
+		my_claim -= spare;
+		atomic_fetch_sub_explicit(&claimed, spare, memory_order_relaxed);
+	}
+}
+
 /*
  * Once per HAKMEM_SS_DELAY_MS (checked at refills and flushes): a bin whose class
  * neither refilled nor grew since the last time gives back half its growth,
@@ -795,8 +806,6 @@ static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
  */
 static void bins_decay(uint64_t now)
 {
-	size_t spare;
-
 	if (now < bin_decay_ms + HAK_MAX(hak_atomic_load_relaxed(&empty_delay_ms), (uint64_t)1))
 		return;
 	bin_decay_ms = now;
@@ -807,11 +816,25 @@ static void bins_decay(uint64_t now)
 			bin_shrink(i, step + (cap - step) / (2 * step) * step);
 	}
 	active = 0;
-	spare = (init_bytes + my_claim - bin_bytes) / CLAIM_STEP * CLAIM_STEP;
-	if (spare) {
-		my_claim -= spare;
-		atomic_fetch_sub_explicit(&claimed, spare, memory_order_relaxed);
+	unclaim_spare();
+}
+
+/*
+ * The learner lowered the budget below what the threads claimed (a heap
+ * that shrinks, or memory pressure): this thread gives back all its bins'
+ * growth, oldest blocks first, and the room with it.
+ */
+static void follow_budget(void)
+{
+	if (!my_claim || atomic_load_explicit(&claimed, memory_order_relaxed) <=
+			 hak_atomic_load_relaxed(&learned_budget))
+		return;
+	for (uint64_t g = grown; g; g &= g - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(g);
+
+		bin_shrink(i, init_caps[i]);
 	}
+	unclaim_spare();
 }
 
 /* A refill or flush of this thread's bins: its decay, and the learner's tick. */
@@ -819,6 +842,7 @@ static void slow_tick(void)
 {
 	uint64_t now = hak_sys_now_ms();
 
+	follow_budget();
 	bins_decay(now);
 	arena_decay(my_arena, now);
 	hak_tick(now);

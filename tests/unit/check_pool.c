@@ -252,6 +252,30 @@ START_TEST(unused_bins_shrink_after_the_delay)
 }
 END_TEST
 
+/*
+ * The learner lowers the budget below what this thread claimed: its next
+ * refill gives back the bins' growth and the room, though the class is in
+ * use (bins_decay() would keep it).
+ */
+START_TEST(bins_follow_a_lowered_budget)
+{
+	struct hak_pool_bin *b = bin_for(16384);
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	churn(16384, 64);
+	ck_assert_uint_gt(b->cap, step_of(16384));
+	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
+	hak_pool_set_limits(0, 1000);
+	hak_free(hak_malloc(2000));	/* the first of its class: a refill */
+	ck_assert_uint_eq(b->cap, step_of(16384));
+	ck_assert_uint_le(b->count, b->cap);
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+	churn(16384, 64);		/* and the bin stays at its first cap */
+	ck_assert_uint_eq(b->cap, step_of(16384));
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 static pthread_barrier_t fork_barrier;
 
 static void *grow_and_wait(void *arg)
@@ -834,6 +858,7 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, fork_child_gets_back_other_threads_room);
 	tcase_add_test(tc, fork_child_gets_back_other_threads_huge_pages);
 	tcase_add_test(tc, unused_bins_shrink_after_the_delay);
+	tcase_add_test(tc, bins_follow_a_lowered_budget);
 	tcase_add_test(tc, full_check_keeps_bins_empty);
 	suite_add_tcase(s, tc);
 
