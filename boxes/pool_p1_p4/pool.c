@@ -834,7 +834,9 @@ static void follow_budget(void)
 
 		bin_shrink(i, init_caps[i]);
 	}
-	unclaim_spare();
+	hak_assert(bin_bytes == init_bytes);
+	atomic_fetch_sub_explicit(&claimed, my_claim, memory_order_relaxed);
+	my_claim = 0;
 }
 
 /* A refill or flush of this thread's bins: its decay, and the learner's tick. */
