@@ -91,6 +91,15 @@ void hak_ss_demand(struct hak_demand *d);
  * pusher may be preempted while the owner exits and the span goes away.
  */
 extern void (*hak_ss_pushed_hook)(void);
+
+/*
+ * Test builds: how many shards there are, the calling thread's (taken at
+ * its first refill or flush if it has none yet), and the shard of the
+ * superslab holding block @p.
+ */
+unsigned hak_ss_nshards(void);
+unsigned hak_ss_thread_shard(void);
+unsigned hak_ss_shard_of(const void *p);
 #endif
 
 extern const struct hak_box hak_box_superslab;
