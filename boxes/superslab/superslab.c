@@ -9,9 +9,8 @@
  * its lists are that shard's, and its spans, while nobody owns them, are
  * that shard's class lock's, whichever thread frees into them. Against
  * memory blow-up, a refill whose shard has no partial span takes one from
- * another shard, and before mapping a superslab cuts a span from another
- * shard's (both by trylock, see below); HAKMEM_SS_KEEP is split between the
- * shards.
+ * another shard (by trylock, see below) before it cuts a new span, and
+ * HAKMEM_SS_KEEP is split between the shards.
  *
  * Locks, in the order they nest (each one per shard):
  *   class lock (one per size class)  protects the class's partial list, the
@@ -22,11 +21,11 @@
  *                                    their free_pages, span_of_page and the
  *                                    pages' classes (hak_rmap_set_class)
  * Locks of two shards are held together only by a refill that holds its own
- * shard's class lock and takes another shard's class lock or ss_lock with
- * trylock (steal_locked(), borrow_locked()): it never waits for one, so no
- * two refills wait for each other. Everything else takes one shard's locks;
- * a span of another shard that ran out is disowned once the refill dropped
- * its own lock. Fork and the self-check take the shards in index order.
+ * shard's class lock and takes another shard's class lock with trylock
+ * (steal_locked()): it never waits for it, so no two refills wait for each
+ * other. Everything else takes one shard's locks: a span of another shard
+ * that ran out is disowned once the refill dropped its own lock. Fork and
+ * the self-check take the shards in index order.
  * No system call under any (hak_lock() counts them in debug builds, and
  * sysmem asserts): a refill that finds no room drops the class lock, maps
  * and registers a superslab for its shard (ss_grow()) and takes it again;
@@ -434,14 +433,15 @@ static int find_run(uint32_t free_pages, unsigned n)
 	return -1;
 }
 
-/* A new span of class @cls cut from a superslab of @sh (its ss_lock held), or NULL. */
-static struct span *span_new_locked(struct shard *sh, unsigned cls)
+/* A new span of class @cls cut from a superslab of @sh, or NULL when none has room. */
+static struct span *span_new(struct shard *sh, unsigned cls)
 {
 	unsigned n = class_pages[cls];
 	struct superslab *ss;
 	struct span *sp;
 	int first = -1;
 
+	hak_lock(&sh->ss_lock);
 	for (ss = sh->avail_list; ss; ss = ss->next) {
 		first = find_run(ss->free_pages, n);
 		if (first >= 0)
@@ -453,8 +453,10 @@ static struct span *span_new_locked(struct shard *sh, unsigned cls)
 		list_add(&sh->avail_list, ss);
 		first = 1;
 	}
-	if (!ss)
+	if (!ss) {
+		hak_unlock(&sh->ss_lock);
 		return NULL;
+	}
 	sp = &ss->spans[first];
 	*sp = (struct span){
 		.start = (char *)ss + ((size_t)first << HAK_SS_PAGE_SHIFT),
@@ -474,18 +476,8 @@ static struct span *span_new_locked(struct shard *sh, unsigned cls)
 		list_del(&sh->avail_list, ss);
 		list_add(&sh->full_list, ss);
 	}
-	hak_count(sh->classes[cls].n.spans_new, 1);
-	return sp;
-}
-
-/* A new span of class @cls cut from a superslab of @sh, or NULL when none has room. */
-static struct span *span_new(struct shard *sh, unsigned cls)
-{
-	struct span *sp;
-
-	hak_lock(&sh->ss_lock);
-	sp = span_new_locked(sh, cls);
 	hak_unlock(&sh->ss_lock);
+	hak_count(sh->classes[cls].n.spans_new, 1);
 	return sp;
 }
 
@@ -846,31 +838,12 @@ static struct span *steal_locked(struct shard *sh, unsigned cls)
 }
 
 /*
- * A new span of class @cls cut from the superslabs of a shard other than
- * @sh, whose ss_lock is taken with trylock (the caller holds @sh's class
- * lock); NULL when none was free to take or had room. So a shard maps a
- * superslab of its own only when the others have no room or are busy.
- */
-static struct span *borrow_locked(struct shard *sh, unsigned cls)
-{
-	for (unsigned i = 1; i < nshards; i++) {
-		struct shard *o = &shards[((unsigned)(sh - shards) + i) & (nshards - 1)];
-		struct span *sp;
-
-		if (hak_trylock(&o->ss_lock))
-			continue;
-		sp = span_new_locked(o, cls);
-		hak_unlock(&o->ss_lock);
-		if (sp)
-			return sp;
-	}
-	return NULL;
-}
-
-/*
  * A new active span for this thread (@sh's class lock held): a partial one
- * of @sh, else of another shard, else cut from a superslab of @sh, else of
- * another shard; NULL when none has room.
+ * of @sh, else of another shard, else cut from a superslab of @sh; NULL
+ * when none has room. (Spans are not cut from other shards' superslabs:
+ * their lives would then take those shards' locks. A shard's superslab
+ * costs address space; only the pages of its spans are touched, and each
+ * thread has its own active spans anyway.)
  */
 static struct span *adopt_locked(struct shard *sh, unsigned cls)
 {
@@ -881,8 +854,8 @@ static struct span *adopt_locked(struct shard *sh, unsigned cls)
 		partial_del(c, sp);
 	else if ((sp = steal_locked(sh, cls)))
 		return sp;
-	else if (!(sp = span_new(sh, cls)))
-		sp = borrow_locked(sh, cls);
+	else
+		sp = span_new(sh, cls);
 	if (sp)
 		own(sp);
 	return sp;
