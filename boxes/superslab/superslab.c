@@ -2,32 +2,33 @@
  * superslab.c - superslabs, spans and the per-class central lists, in shards.
  *
  * Shards: 2..8 (a power of two, from the CPU count: shards_init()), each
- * with its own superslabs and, per class, its own lock and partial list.
- * A thread takes a shard round robin at its first refill or flush and
- * refills from it, so threads of different shards share no lock on a
- * refill or flush. A superslab belongs to one shard for life (ss->shard):
- * its lists are that shard's, and its spans, while nobody owns them, are
- * that shard's class lock's, whichever thread frees into them. Against
- * memory blow-up, a refill whose shard has no partial span takes one from
- * another shard (by trylock, see below) before it cuts a new span, and
- * HAKMEM_SS_KEEP is split between the shards.
+ * with its own lock, its own partial list per class and its own
+ * superslabs. A thread takes a shard round robin at its first refill or
+ * flush and refills from it, so threads of different shards share no lock
+ * on a refill or flush. A superslab belongs to one shard for life
+ * (ss->shard): its lists are that shard's, and its spans, while nobody owns
+ * them, are under that shard's lock, whichever thread frees into them.
+ * Against memory blow-up, a refill whose shard has no partial span takes
+ * one from another shard (by trylock, see below) before it cuts a new
+ * span, and HAKMEM_SS_KEEP is split between the shards.
  *
  * Locks, in the order they nest (each one per shard):
- *   class lock (one per size class)  protects the class's partial list, the
- *                                    superslabs' nonempty_mask[class] and the
- *                                    free list, used and carved of the
- *                                    shard's spans nobody owns
- *   ss_lock                          protects the shard's superslab lists,
- *                                    their free_pages, span_of_page and the
- *                                    pages' classes (hak_rmap_set_class)
- * Locks of two shards are held together only by a refill that holds its own
- * shard's class lock and takes another shard's class lock with trylock
+ *   lock      protects the shard's partial list of every class, its
+ *             superslabs' nonempty_mask[] and the free list, used and
+ *             carved of its spans nobody owns
+ *   ss_lock   protects the shard's superslab lists, their free_pages,
+ *             span_of_page and the pages' classes (hak_rmap_set_class)
+ * One lock for all classes of a shard, not one per class: fork holds every
+ * lock at once (ThreadSanitizer's deadlock detector allows a thread 64),
+ * and a shard's threads rarely run at the same time (twice as many shards
+ * as CPUs). Locks of two shards are held together only by a refill that
+ * holds its own shard's lock and takes another shard's with trylock
  * (steal_locked()): it never waits for it, so no two refills wait for each
  * other. Everything else takes one shard's locks: a span of another shard
  * that ran out is disowned once the refill dropped its own lock. Fork and
  * the self-check take the shards in index order.
  * No system call under any (hak_lock() counts them in debug builds, and
- * sysmem asserts): a refill that finds no room drops the class lock, maps
+ * sysmem asserts): a refill that finds no room drops the shard's lock, maps
  * and registers a superslab for its shard (ss_grow()) and takes it again;
  * empty superslabs leave their list under ss_lock and are unmapped after it.
  * A shard's superslabs sit on one of three lists: avail (some page free),
@@ -49,21 +50,21 @@
  * list whole in one exchange when it runs dry ("taken": still counted in
  * used, handed out without another walk), and counts it back when it
  * disowns the span.
- * Spans nobody owns are the class lock's (of their superslab's shard): free
- * list, partial list, release. Adopting and disowning (exhausted active
- * span, thread exit) happen under that class lock; a freshly cut span is
- * nobody's yet, so it is owned without it. Disowning closes the remote
- * list: it exchanges it for REMOTE_CLOSED and counts back what was on it;
- * adopting opens it again (NULL). A pusher's CAS fails on a closed list,
- * and the pusher then gives its blocks back under the class lock itself,
- * so no block is left behind.
+ * Spans nobody owns are their shard's lock's: free list, partial list,
+ * release. Adopting and disowning (exhausted active span, thread exit)
+ * happen under that lock; a freshly cut span is nobody's yet, so it is
+ * owned without it. Disowning closes the remote list: it exchanges it for
+ * REMOTE_CLOSED and counts back what was on it; adopting opens it again
+ * (NULL). A pusher's CAS fails on a closed list, and the pusher then gives
+ * its blocks back under the shard's lock itself, so no block is left
+ * behind.
  *
  * Lifetime: a span (and its superslab) stays mapped while any of its blocks
  * is out, and a pusher's blocks are out until its CAS succeeds. After that
  * the owner may take them, hand them out and get them back, the span may be
  * disowned, released and its superslab unmapped at any time (with
  * HAKMEM_SS_DELAY_MS=0 at once), so push_remote() reads nothing of the span
- * after a successful CAS. Under the class lock a list cannot close (that
+ * after a successful CAS. Under the shard's lock a list cannot close (that
  * takes the lock), so a push there is safe too.
  */
 #include <errno.h>
@@ -131,19 +132,20 @@ struct class_counts {
 	SS_COUNTERS(SS_FIELD)
 };
 
+/* A class in a shard, under the shard's lock. */
 struct class_state {
-	pthread_mutex_t lock;
 	struct superslab *partial;	/* the shard's superslabs with a partial span of the class */
 	unsigned npartial;		/* partial spans */
 	struct class_counts n;
 } __attribute__((aligned(64)));
 
 /*
- * A shard: per class a lock and partial list, and its own superslabs under
- * its ss_lock. Each thread refills from one (shard_me()), so threads of
- * different shards share no lock on a refill or flush.
+ * A shard: per class a partial list under its lock, and its own superslabs
+ * under its ss_lock. Each thread refills from one (shard_me()), so threads
+ * of different shards share no lock on a refill or flush.
  */
 struct shard {
+	pthread_mutex_t lock;		/* every class's partial list and unowned spans */
 	struct class_state classes[HAK_SS_NSERVED];
 	pthread_mutex_t ss_lock;
 	struct superslab *avail_list, *full_list, *empty_list;
@@ -176,7 +178,7 @@ void (*hak_ss_pushed_hook)(void);
  * Shards: twice the CPUs online, rounded up to a power of two, within
  * [2, SHARDS_MAX] (4 on 2 CPUs). Threads take them round robin, so threads
  * running at once (more threads than CPUs is common) mostly have a shard
- * each; a class lock is taken about once per span (64 to thousands of
+ * each; a shard's lock is taken about once per span (64 to thousands of
  * blocks), so more than 8 would gain little and cost each shard's own
  * superslabs and idle spans. HAKMEM_SS_KEEP is split between the shards:
  * together they keep that many empty superslabs, not nshards times as many.
@@ -193,9 +195,8 @@ static void shards_init(unsigned keep)
 	for (nshards = 2; nshards < want && nshards < SHARDS_MAX; nshards *= 2)
 		;
 	for (unsigned s = 0; s < nshards; s++) {
+		pthread_mutex_init(&shards[s].lock, NULL);
 		pthread_mutex_init(&shards[s].ss_lock, NULL);
-		for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-			pthread_mutex_init(&shards[s].classes[c].lock, NULL);
 		shards[s].keep_empty = keep / nshards + (s < keep % nshards);
 	}
 }
@@ -216,10 +217,16 @@ static struct superslab *ss_of(const void *p)
 	return (struct superslab *)((uintptr_t)p & ~(HAK_SS_SIZE - 1));
 }
 
-/* The class state of @sp's class in its superslab's shard: the lock of @sp while unowned. */
+/* The shard of @sp's superslab, whose lock @sp is under while nobody owns it. */
+static struct shard *span_shard(const struct span *sp)
+{
+	return &shards[ss_of(sp->start)->shard];
+}
+
+/* @sp's class in its shard. */
 static struct class_state *span_class(const struct span *sp)
 {
-	return &shards[ss_of(sp->start)->shard].classes[sp->cls];
+	return &span_shard(sp)->classes[sp->cls];
 }
 
 static struct span *span_of(const void *p)
@@ -566,7 +573,7 @@ static void mark_live(void *p)
 
 /*
  * HAKMEM_CHECK=full: the first freed block found written after its free,
- * noted by span_take() (which may run under a class lock) and reported by
+ * noted by span_take() (which may run under a shard's lock) and reported by
  * hak_ss_refill() once no lock is held (report_corrupt()).
  */
 static HAK_TLS struct {
@@ -764,20 +771,20 @@ static struct span *disown_locked(struct class_state *c, struct span *sp)
 	return settle_locked(c, sp);
 }
 
-/* Stop owning @sp, with no lock held: under its shard's class lock, then released if idle. */
+/* Stop owning @sp, with no lock held: under its shard's lock, then released if idle. */
 static void disown(struct span *sp)
 {
-	struct class_state *c = span_class(sp);
+	struct shard *sh = span_shard(sp);
 	struct span *gone;
 
-	hak_lock(&c->lock);
-	gone = disown_locked(c, sp);
-	hak_unlock(&c->lock);
+	hak_lock(&sh->lock);
+	gone = disown_locked(&sh->classes[sp->cls], sp);
+	hak_unlock(&sh->lock);
 	if (gone)
 		span_release(gone);
 }
 
-/* Take up to @want blocks from the spans of @sh's class lock (held; a thread that is exiting). */
+/* Take up to @want blocks from the unowned spans of @sh (its lock held; a thread that is exiting). */
 static unsigned take_central_locked(struct shard *sh, unsigned cls, unsigned want, void **head)
 {
 	struct class_state *c = &sh->classes[cls];
@@ -800,8 +807,8 @@ static unsigned take_central_locked(struct shard *sh, unsigned cls, unsigned wan
 }
 
 /*
- * This thread owns @sp now: under the class lock of @sp's shard, or with no
- * lock when @sp was just cut (nobody else can see it).
+ * This thread owns @sp now: under the lock of @sp's shard, or with no lock
+ * when @sp was just cut (nobody else can see it).
  */
 static void own(struct span *sp)
 {
@@ -811,7 +818,7 @@ static void own(struct span *sp)
 
 /*
  * A partial span of class @cls from a shard other than @sh, adopted under
- * that shard's class lock, taken with trylock (the caller holds @sh's: two
+ * that shard's lock, taken with trylock (the caller holds @sh's: two
  * refills never wait for each other); NULL when none was free to take.
  * Before a new span is cut: threads of other shards may have left spans
  * with free blocks.
@@ -819,15 +826,14 @@ static void own(struct span *sp)
 static struct span *steal_locked(struct shard *sh, unsigned cls)
 {
 	for (unsigned i = 1; i < nshards; i++) {
-		struct class_state *o =
-			&shards[((unsigned)(sh - shards) + i) & (nshards - 1)].classes[cls];
+		struct shard *o = &shards[((unsigned)(sh - shards) + i) & (nshards - 1)];
 		struct span *sp;
 
 		if (hak_trylock(&o->lock))
 			continue;
-		sp = partial_first(o, cls);
+		sp = partial_first(&o->classes[cls], cls);
 		if (sp) {
-			partial_del(o, sp);
+			partial_del(&o->classes[cls], sp);
 			own(sp);
 		}
 		hak_unlock(&o->lock);
@@ -838,7 +844,7 @@ static struct span *steal_locked(struct shard *sh, unsigned cls)
 }
 
 /*
- * A new active span for this thread (@sh's class lock held): a partial one
+ * A new active span for this thread (@sh's lock held): a partial one
  * of @sh, else of another shard, else cut from a superslab of @sh; NULL
  * when none has room. (Spans are not cut from other shards' superslabs:
  * their lives would then take those shards' locks. A shard's superslab
@@ -862,7 +868,7 @@ static struct span *adopt_locked(struct shard *sh, unsigned cls)
 }
 
 /*
- * Blocks from class @cls's spans (@sh's class lock held) until @want:
+ * Blocks from class @cls's spans (@sh's lock held) until @want:
  * adopted ones, or for a thread that is exiting, unowned ones. Spans that
  * ran out go onto @gone to release, or, another shard's, onto @dry to
  * disown once the lock is dropped. Fewer than @want: no superslab of @sh
@@ -918,17 +924,17 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 			disown(sp);
 			sp = NULL;
 		}
-		hak_lock(&c->lock);
+		hak_lock(&sh->lock);
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
 		/* a superslab is mapped with no lock held, then the refill goes on */
 		while ((got += refill_locked(sh, cls, want - got, head, &gone, &dry)) < want &&
 		       grown) {
-			hak_unlock(&c->lock);
+			hak_unlock(&sh->lock);
 			grown = ss_grow(sh);
-			hak_lock(&c->lock);
+			hak_lock(&sh->lock);
 		}
-		hak_unlock(&c->lock);
+		hak_unlock(&sh->lock);
 		while (dry) {
 			struct span *d = dry;
 
@@ -969,13 +975,13 @@ static bool remote_push(struct span *sp, void **first, void **last)
 
 /*
  * Give back @n blocks of @sp, @first to @last: onto its remote list while
- * another thread owns it, else (disowned meanwhile) under the class lock of
- * its shard. Counted in @mine (the flusher's class state).
+ * another thread owns it, else (disowned meanwhile) under the lock of its
+ * shard. Counted in @mine (the flusher's class state).
  */
 static void push_remote(struct class_state *mine, struct span *sp, void **first, void **last,
 			unsigned n)
 {
-	struct class_state *c;
+	struct shard *sh;
 	struct span *gone = NULL;
 
 	hak_count(mine->n.remote_frees, n);
@@ -983,30 +989,31 @@ static void push_remote(struct class_state *mine, struct span *sp, void **first,
 		PUSHED();
 		return;
 	}
-	c = span_class(sp);	/* unowned, and our blocks keep it mapped */
-	hak_lock(&c->lock);
+	sh = span_shard(sp);	/* unowned, and our blocks keep it mapped */
+	hak_lock(&sh->lock);
 	if (!remote_push(sp, first, last)) {	/* still closed: the lock's span */
 		last[0] = NULL;
 		give_back(sp, first);
-		gone = settle_locked(c, sp);
+		gone = settle_locked(&sh->classes[sp->cls], sp);
 	}
-	hak_unlock(&c->lock);
+	hak_unlock(&sh->lock);
 	if (gone)
 		span_release(gone);
 }
 
 /*
  * Blocks of spans nobody owns, chained on @central, back to their spans:
- * under the class lock of each one's shard, one shard at a time. Spans
- * to release go onto @to_release.
+ * under the lock of each one's shard, one shard at a time. Spans to
+ * release go onto @to_release.
  */
 static void flush_unowned(void **central, struct span **to_release)
 {
 	while (central) {
 		struct class_state *c = span_class(span_of(central));
+		struct shard *sh = span_shard(span_of(central));
 		void **other = NULL;
 
-		hak_lock(&c->lock);
+		hak_lock(&sh->lock);
 		for (void **b = central, **next; b; b = next) {
 			struct span *sp = span_of(b), *gone;
 
@@ -1030,7 +1037,7 @@ static void flush_unowned(void **central, struct span **to_release)
 				*to_release = gone;
 			}
 		}
-		hak_unlock(&c->lock);
+		hak_unlock(&sh->lock);
 		central = other;
 	}
 }
@@ -1204,7 +1211,7 @@ static struct span *idle_spans(struct shard *sh, unsigned cls)
 	struct class_state *c = &sh->classes[cls];
 	struct span *idle = NULL;
 
-	hak_lock(&c->lock);
+	hak_lock(&sh->lock);
 	for (struct superslab *ss = c->partial, *next; ss; ss = next) {
 		next = ss->pnext[cls];
 		for (uint32_t m = ss->nonempty_mask[cls]; m; m &= m - 1) {
@@ -1217,7 +1224,7 @@ static struct span *idle_spans(struct shard *sh, unsigned cls)
 			idle = sp;
 		}
 	}
-	hak_unlock(&c->lock);
+	hak_unlock(&sh->lock);
 	return idle;
 }
 
@@ -1254,12 +1261,11 @@ static size_t ss_reclaim(void)
 	return bytes;
 }
 
-/* Every lock, shard by shard in index order: its class locks, then its ss_lock. */
+/* Every lock, shard by shard in index order: its lock, then its ss_lock. */
 static void ss_prefork(void)
 {
 	for (unsigned s = 0; s < nshards; s++) {
-		for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-			hak_lock(&shards[s].classes[c].lock);
+		hak_lock(&shards[s].lock);
 		hak_lock(&shards[s].ss_lock);
 	}
 }
@@ -1268,8 +1274,7 @@ static void ss_postfork_parent(void)
 {
 	for (unsigned s = nshards; s-- > 0;) {
 		hak_unlock(&shards[s].ss_lock);
-		for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-			hak_unlock(&shards[s].classes[c].lock);
+		hak_unlock(&shards[s].lock);
 	}
 }
 
@@ -1289,9 +1294,8 @@ static void ss_postfork_child(void)
 	for (unsigned s = 0; s < nshards; s++) {
 		struct shard *sh = &shards[s];
 
+		pthread_mutex_init(&sh->lock, NULL);
 		pthread_mutex_init(&sh->ss_lock, NULL);
-		for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-			pthread_mutex_init(&sh->classes[c].lock, NULL);
 		for (struct superslab *ss = sh->avail_list, *next; ss; ss = next) {
 			next = ss->next;
 			ss->free_pages |= ss->purging;
@@ -1471,8 +1475,8 @@ static int partial_list_check(unsigned s, unsigned c)
 }
 
 /*
- * Every shard, one class at a time (its class lock, then its ss_lock), so
- * at most two locks are held.
+ * Every shard, one class at a time (its lock, then its ss_lock), so at
+ * most two locks are held.
  */
 static int ss_self_check(void)
 {
@@ -1482,7 +1486,7 @@ static int ss_self_check(void)
 		for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
 			struct shard *sh = &shards[s];
 
-			hak_lock(&sh->classes[c].lock);
+			hak_lock(&sh->lock);
 			errors += partial_list_check(s, c);
 			hak_lock(&sh->ss_lock);
 			for (int l = 0; l < 2; l++)
@@ -1490,7 +1494,7 @@ static int ss_self_check(void)
 				     ss = ss->next)
 					errors += superslab_check(ss, s, c, l == 1);
 			hak_unlock(&sh->ss_lock);
-			hak_unlock(&sh->classes[c].lock);
+			hak_unlock(&sh->lock);
 		}
 	return errors;
 }

@@ -8,8 +8,8 @@
  * hak_ss_refill() / hak_ss_flush() and the hak_ss_bin_*() helpers. Each
  * thread owns one active span per class and refills from it with no lock;
  * blocks of another thread's span go onto that span's lock-free remote list,
- * which its owner drains in batches; spans nobody owns are under their
- * class's lock in their superslab's shard. Threads take the shards (2..8,
+ * which its owner drains in batches; spans nobody owns are under the lock
+ * of their superslab's shard. Threads take the shards (2..8,
  * by CPU count) round robin; a thread's refills take its own shard's locks,
  * so threads of different shards share none.
  *
@@ -36,7 +36,7 @@
  * @head: receives the blocks, chained through their first word
  *
  * Returns how many blocks were taken: fewer than @want only when memory ran
- * out (0 then means ENOMEM). Takes the class lock of the thread's shard.
+ * out (0 then means ENOMEM). Takes the lock of the thread's shard.
  */
 unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
 
@@ -44,7 +44,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
  * hak_ss_flush() - give @n blocks of class @cls, chained through their first
  * word from @head, back to their spans: the caller's own span directly,
  * another thread's span through its remote list, an unowned span under the
- * class lock of its superslab's shard. Empty unowned spans return to their
+ * lock of its superslab's shard. Empty unowned spans return to their
  * superslab.
  */
 void hak_ss_flush(unsigned cls, void *head, unsigned n);
