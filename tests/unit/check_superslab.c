@@ -436,7 +436,7 @@ static void *give_back_in_shard_1(void *arg)
 
 /*
  * A thread of shard 1 frees blocks of a span of shard 0 nobody owns: they
- * go back under shard 0's class lock onto shard 0's partial list (the
+ * go back under shard 0's lock onto shard 0's partial list (the
  * self-check knows each list's shard), where shard 0's next refill takes
  * exactly them.
  */
@@ -482,7 +482,7 @@ static void *take_in_shard_1(void *arg)
 
 /*
  * Shard 1 has no superslab; shard 0 has two half-used spans nobody owns.
- * A refill in shard 1 takes them (trylock on shard 0's class lock) rather
+ * A refill in shard 1 takes them (trylock on shard 0's lock) rather
  * than mapping a superslab of its own.
  */
 START_TEST(refill_steals_partial_spans_from_another_shard)
