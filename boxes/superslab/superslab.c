@@ -1,27 +1,46 @@
 /*
- * superslab.c - superslabs, spans and the per-class central lists.
+ * superslab.c - superslabs, spans and the per-class central lists, in shards.
  *
- * Locks, in the order they nest:
- *   class lock (one per size class)  protects the class's partial list, the
- *                                    superslabs' nonempty_mask[class] and the
- *                                    free list, used and carved of its spans
- *   ss_lock                          protects the superslab lists, free_pages,
- *                                    span_of_page and the pages' classes
- *                                    (hak_rmap_set_class)
- * No system call under either (hak_lock() counts them in debug builds, and
- * sysmem asserts): a refill that finds no room drops the class lock, maps
- * and registers a superslab (ss_grow()) and takes it again; empty
- * superslabs leave their list under ss_lock and are unmapped after it.
- * Superslabs sit on one of three lists: avail (some page free), full (none)
- * and empty (no span at all; the newest HAKMEM_SS_KEEP stay, the others go
- * back to the OS once idle for HAKMEM_SS_DELAY_MS, a few at each span
- * change: ss_decay_sometimes(); the box's decay op is ss_decay()). Free pages
- * of superslabs in use go back (purged, the addresses kept) once no span of
- * theirs was released for as long.
+ * Shards: 2..8 (a power of two, from the CPU count: shards_init()), each
+ * with its own lock, its own partial list per class and its own
+ * superslabs. A thread takes a shard round robin at its first refill or
+ * flush and refills from it, so threads of different shards share no lock
+ * on a refill or flush. A superslab belongs to one shard for life
+ * (ss->shard): its lists are that shard's, and its spans, while nobody owns
+ * them, are under that shard's lock, whichever thread frees into them.
+ * Against memory blow-up, a refill whose shard has no partial span takes
+ * one from another shard (by trylock, see below) before it cuts a new
+ * span, and HAKMEM_SS_KEEP is split between the shards.
+ *
+ * Locks, in the order they nest (each one per shard):
+ *   lock      protects the shard's partial list of every class, its
+ *             superslabs' nonempty_mask[] and the free list, used and
+ *             carved of its spans nobody owns
+ *   ss_lock   protects the shard's superslab lists, their free_pages,
+ *             span_of_page and the pages' classes (hak_rmap_set_class)
+ * One lock for all classes of a shard, not one per class: fork holds every
+ * lock at once (ThreadSanitizer's deadlock detector allows a thread 64),
+ * and a shard's threads rarely run at the same time (twice as many shards
+ * as CPUs). Locks of two shards are held together only by a refill that
+ * holds its own shard's lock and takes another shard's with trylock
+ * (steal_locked()): it never waits for it, so no two refills wait for each
+ * other. Everything else takes one shard's locks: a span of another shard
+ * that ran out is disowned once the refill dropped its own lock. Fork and
+ * the self-check take the shards in index order.
+ * No system call under any (hak_lock() counts them in debug builds, and
+ * sysmem asserts): a refill that finds no room drops the shard's lock, maps
+ * and registers a superslab for its shard (ss_grow()) and takes it again;
+ * empty superslabs leave their list under ss_lock and are unmapped after it.
+ * A shard's superslabs sit on one of three lists: avail (some page free),
+ * full (none) and empty (no span at all; the newest keep_empty stay, the
+ * others go back to the OS once idle for HAKMEM_SS_DELAY_MS, a few at each
+ * span change: ss_decay_sometimes(); the box's decay op is ss_decay(), a few
+ * a call over all shards). Free pages of superslabs in use go back (purged,
+ * the addresses kept) once no span of theirs was released for as long.
  * A span is "partial" while nobody owns it and it has blocks to give: its bit
  * is then set in its superslab's nonempty_mask[class], and a superslab with
- * any such bit is on the class's partial list, so a refill finds a span with
- * free blocks in O(1): the list head, then ctz of its mask.
+ * any such bit is on the class's partial list of its shard, so a refill
+ * finds a span with free blocks in O(1): the list head, then ctz of its mask.
  *
  * Superslabs serve the tiny classes (the pool tier has its own arenas).
  * Ownership: each thread owns one "active" span per class and takes blocks
@@ -31,19 +50,21 @@
  * list whole in one exchange when it runs dry ("taken": still counted in
  * used, handed out without another walk), and counts it back when it
  * disowns the span.
- * Spans nobody owns are the class lock's: free list, partial list, release.
- * Adopting and disowning (exhausted active span, thread exit) happen under
- * the class lock. Disowning closes the remote list: it exchanges it for
+ * Spans nobody owns are their shard's lock's: free list, partial list,
+ * release. Adopting and disowning (exhausted active span, thread exit)
+ * happen under that lock; a freshly cut span is nobody's yet, so it is
+ * owned without it. Disowning closes the remote list: it exchanges it for
  * REMOTE_CLOSED and counts back what was on it; adopting opens it again
  * (NULL). A pusher's CAS fails on a closed list, and the pusher then gives
- * its blocks back under the class lock itself, so no block is left behind.
+ * its blocks back under the shard's lock itself, so no block is left
+ * behind.
  *
  * Lifetime: a span (and its superslab) stays mapped while any of its blocks
  * is out, and a pusher's blocks are out until its CAS succeeds. After that
  * the owner may take them, hand them out and get them back, the span may be
  * disowned, released and its superslab unmapped at any time (with
  * HAKMEM_SS_DELAY_MS=0 at once), so push_remote() reads nothing of the span
- * after a successful CAS. Under the class lock a list cannot close (that
+ * after a successful CAS. Under the shard's lock a list cannot close (that
  * takes the lock), so a push there is safe too.
  */
 #include <errno.h>
@@ -61,6 +82,7 @@
 #define CANARY		0xdb
 #define SS_DECAY_MAX	4	/* most superslabs unmapped per decay */
 #define REMOTE_CLOSED	((void *)1)	/* the remote list of a span nobody owns */
+#define SHARDS_MAX	8
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -81,6 +103,7 @@ struct span {
 
 struct superslab {
 	uint32_t magic;
+	uint32_t shard;			/* the shard whose lists and locks it is on, for life */
 	uint32_t free_pages;		/* bit i: page i holds no span */
 	uint32_t purging;		/* free pages off free_pages while purged */
 	uint32_t clean;			/* free pages purged since their span left */
@@ -100,20 +123,42 @@ BUILD_BUG_ON(sizeof(struct superslab) > SS_PAGE);
 BUILD_BUG_ON(HAK_SMALL_NCLASSES >= 255);
 BUILD_BUG_ON(HAK_SS_PAGE_SHIFT != HAK_RMAP_PAGE_SHIFT);	/* one class byte per page */
 
+/* A class's counters, one set per shard (summed for stats and the learner). */
+#define SS_COUNTERS(X)	X(refills) X(blocks_out) X(flushes) X(blocks_in) X(spans_new)	\
+			X(spans_freed) X(remote_frees) X(drains) X(drained)
+#define SS_FIELD(f)	hak_counter_t f;
+
+struct class_counts {
+	SS_COUNTERS(SS_FIELD)
+};
+
+/* A class in a shard, under the shard's lock. */
 struct class_state {
-	pthread_mutex_t lock;
-	struct superslab *partial;	/* superslabs with a partial span of the class */
+	struct superslab *partial;	/* the shard's superslabs with a partial span of the class */
 	unsigned npartial;		/* partial spans */
-	uint8_t npages;
-	hak_counter_t refills, blocks_out, flushes, blocks_in, spans_new, spans_freed;
-	hak_counter_t remote_frees, drains, drained;
+	struct class_counts n;
 } __attribute__((aligned(64)));
 
-static struct class_state classes[HAK_SS_NSERVED];
-static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct superslab *avail_list, *full_list, *empty_list;
-static _Atomic unsigned nempty;		/* ss_lock; read without it by ss_decay() */
-static unsigned keep_empty;
+/*
+ * A shard: per class a partial list under its lock, and its own superslabs
+ * under its ss_lock. Each thread refills from one (shard_me()), so threads
+ * of different shards share no lock on a refill or flush.
+ */
+struct shard {
+	pthread_mutex_t lock;		/* every class's partial list and unowned spans */
+	struct class_state classes[HAK_SS_NSERVED];
+	pthread_mutex_t ss_lock;
+	struct superslab *avail_list, *full_list, *empty_list;
+	_Atomic unsigned nempty;	/* ss_lock; read without it by ss_unmap_idle() */
+	unsigned keep_empty;		/* its share of HAKMEM_SS_KEEP */
+	_Atomic uint64_t scan_ms;	/* ss_decay_sometimes()'s last purge scan */
+} __attribute__((aligned(64)));
+
+static struct shard shards[SHARDS_MAX];
+static unsigned nshards = 1;		/* a power of two, set at init */
+static _Atomic unsigned next_shard;
+static HAK_TLS unsigned my_shard;	/* this thread's shard + 1; 0: none yet */
+static uint8_t class_pages[HAK_SS_NSERVED];	/* pages per span */
 static _Atomic uint64_t empty_delay_ms;	/* the learner may change it */
 static bool check_full;
 static bool p0_batch = true, p0_drain = true, p0_log;	/* HAKMEM_TINY_P0_* */
@@ -128,15 +173,41 @@ void (*hak_ss_pushed_hook)(void);
 
 /* ------------------------------------------------------------ size classes */
 
-/* A span holds at least 8 blocks of its class. */
-static void classes_init(void)
+/*
+ * A span holds at least 8 blocks of its class.
+ * Shards: twice the CPUs online, rounded up to a power of two, within
+ * [2, SHARDS_MAX] (4 on 2 CPUs). Threads take them round robin, so threads
+ * running at once (more threads than CPUs is common) mostly have a shard
+ * each; a shard's lock is taken about once per span (64 to thousands of
+ * blocks), so more than 8 would gain little and cost each shard's own
+ * superslabs and idle spans. HAKMEM_SS_KEEP is split between the shards:
+ * together they keep that many empty superslabs, not nshards times as many.
+ */
+static void shards_init(unsigned keep)
 {
+	unsigned want = 2 * hak_sys_ncpus();
+
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
 		size_t pages = (8 * (size_t)hak_class_bytes[c] + SS_PAGE - 1) / SS_PAGE;
 
-		classes[c].npages = (uint8_t)HAK_MAX(pages, 1);
-		pthread_mutex_init(&classes[c].lock, NULL);
+		class_pages[c] = (uint8_t)HAK_MAX(pages, 1);
 	}
+	for (nshards = 2; nshards < want && nshards < SHARDS_MAX; nshards *= 2)
+		;
+	for (unsigned s = 0; s < nshards; s++) {
+		pthread_mutex_init(&shards[s].lock, NULL);
+		pthread_mutex_init(&shards[s].ss_lock, NULL);
+		shards[s].keep_empty = keep / nshards + (s < keep % nshards);
+	}
+}
+
+/* This thread's shard: round robin at its first refill or flush. */
+static struct shard *shard_me(void)
+{
+	if (unlikely(!my_shard))
+		my_shard = (atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) &
+			    (nshards - 1)) + 1;
+	return &shards[my_shard - 1];
 }
 
 /* -------------------------------------------------------------- superslabs */
@@ -144,6 +215,18 @@ static void classes_init(void)
 static struct superslab *ss_of(const void *p)
 {
 	return (struct superslab *)((uintptr_t)p & ~(HAK_SS_SIZE - 1));
+}
+
+/* The shard of @sp's superslab, whose lock @sp is under while nobody owns it. */
+static struct shard *span_shard(const struct span *sp)
+{
+	return &shards[ss_of(sp->start)->shard];
+}
+
+/* @sp's class in its shard. */
+static struct class_state *span_class(const struct span *sp)
+{
+	return &span_shard(sp)->classes[sp->cls];
 }
 
 static struct span *span_of(const void *p)
@@ -174,12 +257,12 @@ static void list_del(struct superslab **head, struct superslab *ss)
 }
 
 /*
- * A fresh superslab, mapped and registered with no lock held, then put on
- * the avail list (not the empty one, where another thread's decay or
+ * A fresh superslab of @sh, mapped and registered with no lock held, then
+ * put on its avail list (not the empty one, where another thread's decay or
  * reclaim could unmap it before the grower's span_new() finds it). False
  * on ENOMEM.
  */
-static bool ss_grow(void)
+static bool ss_grow(struct shard *sh)
 {
 	struct superslab *ss;
 	void *p;
@@ -188,6 +271,7 @@ static bool ss_grow(void)
 		return false;
 	ss = p;
 	ss->magic = SS_MAGIC;
+	ss->shard = (uint32_t)(sh - shards);
 	ss->free_pages = ALL_PAGES;
 	ss->clean = ALL_PAGES;	/* never touched: nothing to purge */
 	if (hak_rmap_register(ss, HAK_SS_SIZE, HAK_RMAP_SUPERSLAB)) {
@@ -196,9 +280,9 @@ static bool ss_grow(void)
 	}
 	hak_count(ss_mapped, 1);
 	hak_count(ss_live, 1);
-	hak_lock(&ss_lock);
-	list_add(&avail_list, ss);
-	hak_unlock(&ss_lock);
+	hak_lock(&sh->ss_lock);
+	list_add(&sh->avail_list, ss);
+	hak_unlock(&sh->ss_lock);
 	return true;
 }
 
@@ -212,29 +296,31 @@ static void ss_unmap(struct superslab *ss)
 }
 
 /*
- * Unmap up to SS_DECAY_MAX empty superslabs past the newest HAKMEM_SS_KEEP
- * that idled for @delay at @now, taken off the empty list under ss_lock and
- * unmapped after. Returns the bytes given back.
+ * Unmap up to *@budget empty superslabs of @sh past its newest keep_empty
+ * that idled for @delay at @now, taken off the empty list under its ss_lock
+ * and unmapped after; *@budget goes down by as many. Returns the bytes
+ * given back.
  */
-static size_t ss_unmap_idle(uint64_t now, uint64_t delay)
+static size_t ss_unmap_idle(struct shard *sh, uint64_t now, uint64_t delay, unsigned *budget)
 {
 	struct superslab *gone = NULL, *ss, *next;
 	unsigned n = 0, i = 0;
 
-	if (hak_atomic_load_relaxed(&nempty) <= keep_empty)
+	if (hak_atomic_load_relaxed(&sh->nempty) <= sh->keep_empty || !*budget)
 		return 0;
-	hak_lock(&ss_lock);
-	for (ss = empty_list; ss && n < SS_DECAY_MAX; ss = next, i++) {
+	hak_lock(&sh->ss_lock);
+	for (ss = sh->empty_list; ss && n < *budget; ss = next, i++) {
 		next = ss->next;
-		if (i < keep_empty || now < ss->emptied_ms + delay)
+		if (i < sh->keep_empty || now < ss->emptied_ms + delay)
 			continue;
-		list_del(&empty_list, ss);
-		nempty--;
+		list_del(&sh->empty_list, ss);
+		sh->nempty--;
 		ss->next = gone;
 		gone = ss;
 		n++;
 	}
-	hak_unlock(&ss_lock);
+	hak_unlock(&sh->ss_lock);
+	*budget -= n;
 	for (ss = gone; ss; ss = next) {
 		next = ss->next;
 		ss_unmap(ss);
@@ -242,30 +328,33 @@ static size_t ss_unmap_idle(uint64_t now, uint64_t delay)
 	return n * HAK_SS_SIZE;
 }
 
-static void ss_empty_locked(struct superslab *ss)
+/* @ss of @sh (its ss_lock held) has no span left: onto the empty list. */
+static void ss_empty_locked(struct shard *sh, struct superslab *ss)
 {
-	list_del(&avail_list, ss);
+	list_del(&sh->avail_list, ss);
 	ss->emptied_ms = hak_sys_now_ms();
-	list_add(&empty_list, ss);
-	nempty++;
+	list_add(&sh->empty_list, ss);
+	sh->nempty++;
 }
 
 /*
- * Purge the free pages of up to SS_DECAY_MAX superslabs in use that had no
- * span released for @delay at @now (@now 0: any). The pages leave
- * free_pages for "purging" under ss_lock, so no span_new() takes them while
- * they are purged with no lock held; then they come back as clean. Returns
- * the bytes.
+ * Purge the free pages of up to *@budget (at most SS_DECAY_MAX) superslabs
+ * of @sh in use that had no span released for @delay at @now (@now 0: any);
+ * *@budget goes down by as many. The pages leave free_pages for "purging"
+ * under ss_lock, so no span_new() takes them while they are purged with no
+ * lock held; then they come back as clean. Returns the bytes.
  */
-static size_t ss_purge(uint64_t now, uint64_t delay)
+static size_t ss_purge(struct shard *sh, uint64_t now, uint64_t delay, unsigned *budget)
 {
 	struct { struct superslab *ss; uint32_t pages, clean; } job[SS_DECAY_MAX];
 	struct superslab *ss;
-	unsigned n = 0;
+	unsigned n = 0, max = HAK_MIN(*budget, (unsigned)SS_DECAY_MAX);
 	size_t bytes = 0;
 
-	hak_lock(&ss_lock);
-	for (ss = avail_list; ss && n < SS_DECAY_MAX; ss = ss->next) {
+	if (!max)
+		return 0;
+	hak_lock(&sh->ss_lock);
+	for (ss = sh->avail_list; ss && n < max; ss = ss->next) {
 		uint32_t dirty = ss->free_pages & ~ss->clean;
 
 		if (!dirty || (now && now < ss->freed_ms + delay))
@@ -275,7 +364,8 @@ static size_t ss_purge(uint64_t now, uint64_t delay)
 		job[n].ss = ss;
 		job[n++].pages = dirty;
 	}
-	hak_unlock(&ss_lock);
+	hak_unlock(&sh->ss_lock);
+	*budget -= n;
 	for (unsigned k = 0; k < n; k++) {
 		uint32_t left = job[k].pages;
 
@@ -293,44 +383,51 @@ static size_t ss_purge(uint64_t now, uint64_t delay)
 			}
 		}
 	}
-	hak_lock(&ss_lock);
+	hak_lock(&sh->ss_lock);
 	for (unsigned k = 0; k < n; k++) {
 		ss = job[k].ss;
 		ss->free_pages |= job[k].pages;
 		ss->purging &= ~job[k].pages;
 		ss->clean |= job[k].clean;
 		if (ss->free_pages == ALL_PAGES)
-			ss_empty_locked(ss);
+			ss_empty_locked(sh, ss);
 	}
-	hak_unlock(&ss_lock);
+	hak_unlock(&sh->ss_lock);
 	return bytes;
 }
 
 /*
  * The decay op: empty superslabs idle past HAKMEM_SS_DELAY_MS (the
- * learner's delay) go back, then idle free pages of those in use.
+ * learner's delay) go back, then idle free pages of those in use; shard by
+ * shard, SS_DECAY_MAX superslabs of each kind a call in all.
  */
 static size_t ss_decay(uint64_t now)
 {
 	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
+	unsigned unmaps = SS_DECAY_MAX, purges = SS_DECAY_MAX;
+	size_t bytes = 0;
 
-	return ss_unmap_idle(now, delay) + ss_purge(now, delay);
+	for (unsigned s = 0; s < nshards; s++)
+		bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
+	for (unsigned s = 0; s < nshards; s++)
+		bytes += ss_purge(&shards[s], now, delay, &purges);
+	return bytes;
 }
 
 /*
- * The same at a span change, once no lock is held: the purge's scan walks
- * the avail list, so it runs once per half delay and clock step at most.
+ * The same for @sh at a span change, once no lock is held: the purge's scan
+ * walks the avail list, so it runs once per half delay and clock step at most.
  */
-static void ss_decay_sometimes(uint64_t now)
+static void ss_decay_sometimes(struct shard *sh, uint64_t now)
 {
-	static _Atomic uint64_t scan_ms;
 	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
+	unsigned unmaps = SS_DECAY_MAX, purges = SS_DECAY_MAX;
 
-	ss_unmap_idle(now, delay);
-	if (now < hak_atomic_load_relaxed(&scan_ms) + HAK_MAX(delay / 2, (uint64_t)1))
+	ss_unmap_idle(sh, now, delay, &unmaps);
+	if (now < hak_atomic_load_relaxed(&sh->scan_ms) + HAK_MAX(delay / 2, (uint64_t)1))
 		return;
-	hak_atomic_store_relaxed(&scan_ms, now);
-	ss_purge(now, delay);
+	hak_atomic_store_relaxed(&sh->scan_ms, now);
+	ss_purge(sh, now, delay, &purges);
 }
 
 static int find_run(uint32_t free_pages, unsigned n)
@@ -343,27 +440,28 @@ static int find_run(uint32_t free_pages, unsigned n)
 	return -1;
 }
 
-static struct span *span_new(unsigned cls)
+/* A new span of class @cls cut from a superslab of @sh, or NULL when none has room. */
+static struct span *span_new(struct shard *sh, unsigned cls)
 {
-	unsigned n = classes[cls].npages;
+	unsigned n = class_pages[cls];
 	struct superslab *ss;
 	struct span *sp;
 	int first = -1;
 
-	hak_lock(&ss_lock);
-	for (ss = avail_list; ss; ss = ss->next) {
+	hak_lock(&sh->ss_lock);
+	for (ss = sh->avail_list; ss; ss = ss->next) {
 		first = find_run(ss->free_pages, n);
 		if (first >= 0)
 			break;
 	}
-	if (!ss && (ss = empty_list)) {	/* the most recently emptied: its pages are warm */
-		list_del(&empty_list, ss);
-		nempty--;
-		list_add(&avail_list, ss);
+	if (!ss && (ss = sh->empty_list)) {	/* the most recently emptied: its pages are warm */
+		list_del(&sh->empty_list, ss);
+		sh->nempty--;
+		list_add(&sh->avail_list, ss);
 		first = 1;
 	}
 	if (!ss) {
-		hak_unlock(&ss_lock);
+		hak_unlock(&sh->ss_lock);
 		return NULL;
 	}
 	sp = &ss->spans[first];
@@ -382,34 +480,36 @@ static struct span *span_new(unsigned cls)
 	hak_rmap_set_class(sp->start, n, cls);
 	ss->clean &= ss->free_pages;
 	if (!(ss->free_pages | ss->purging)) {	/* full: no longer worth scanning */
-		list_del(&avail_list, ss);
-		list_add(&full_list, ss);
+		list_del(&sh->avail_list, ss);
+		list_add(&sh->full_list, ss);
 	}
-	hak_unlock(&ss_lock);
-	hak_count(classes[cls].spans_new, 1);
+	hak_unlock(&sh->ss_lock);
+	hak_count(sh->classes[cls].n.spans_new, 1);
 	return sp;
 }
 
+/* Unowned @sp, off every list, back to its superslab (no lock held). */
 static void span_release(struct span *sp)
 {
 	struct superslab *ss = ss_of(sp->start);
+	struct shard *sh = &shards[ss->shard];
 	unsigned first = (unsigned)((sp->start - (char *)ss) >> HAK_SS_PAGE_SHIFT);
 	uint64_t now = hak_sys_now_ms();
 
-	hak_count(classes[sp->cls].spans_freed, 1);
-	hak_lock(&ss_lock);
+	hak_count(sh->classes[sp->cls].n.spans_freed, 1);
+	hak_lock(&sh->ss_lock);
 	if (!(ss->free_pages | ss->purging)) {
-		list_del(&full_list, ss);
-		list_add(&avail_list, ss);
+		list_del(&sh->full_list, ss);
+		list_add(&sh->avail_list, ss);
 	}
 	for (unsigned i = first; i < first + sp->npages; i++)
 		ss->free_pages |= 1u << i;
 	ss->freed_ms = now;
 	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (ss->free_pages == ALL_PAGES)
-		ss_empty_locked(ss);
-	hak_unlock(&ss_lock);
-	ss_decay_sometimes(now);
+		ss_empty_locked(sh, ss);
+	hak_unlock(&sh->ss_lock);
+	ss_decay_sometimes(sh, now);
 }
 
 /* ---------------------------------------------------- partial span lists */
@@ -473,7 +573,7 @@ static void mark_live(void *p)
 
 /*
  * HAKMEM_CHECK=full: the first freed block found written after its free,
- * noted by span_take() (which may run under a class lock) and reported by
+ * noted by span_take() (which may run under a shard's lock) and reported by
  * hak_ss_refill() once no lock is held (report_corrupt()).
  */
 static HAK_TLS struct {
@@ -568,7 +668,7 @@ static unsigned span_take(struct span *sp, unsigned want, void **head)
 	/* blocks on "taken" are counted in used already */
 	taken = splice(&sp->taken, want - got, head);
 	if (taken)
-		hak_count(classes[sp->cls].drained, taken);
+		hak_count(span_class(sp)->n.drained, taken);
 	while (got + taken < want && sp->carved < sp->capacity) {
 		void **b = (void **)(sp->start + (size_t)sp->carved++ * sp->bsize);
 
@@ -629,9 +729,9 @@ static unsigned drain_remote(struct span *sp, void *leave)
 
 	sp->taken = NULL;
 	if (n)
-		hak_count(classes[sp->cls].drains, 1);
+		hak_count(span_class(sp)->n.drains, 1);
 	if (n + left)
-		hak_count(classes[sp->cls].drained, n + left);
+		hak_count(span_class(sp)->n.drained, n + left);
 	return n;
 }
 
@@ -646,7 +746,7 @@ static bool take_remote(struct span *sp)
 	sp->taken = atomic_exchange(&sp->remote, NULL);
 	if (!sp->taken)
 		return false;
-	hak_count(classes[sp->cls].drains, 1);
+	hak_count(span_class(sp)->n.drains, 1);
 	return true;
 }
 
@@ -671,17 +771,30 @@ static struct span *disown_locked(struct class_state *c, struct span *sp)
 	return settle_locked(c, sp);
 }
 
-/* Take up to @want blocks from the class lock's spans (a thread that is exiting). */
-static unsigned take_central_locked(struct class_state *c, unsigned cls, unsigned want,
-				    void **head)
+/* Stop owning @sp, with no lock held: under its shard's lock, then released if idle. */
+static void disown(struct span *sp)
 {
+	struct shard *sh = span_shard(sp);
+	struct span *gone;
+
+	hak_lock(&sh->lock);
+	gone = disown_locked(&sh->classes[sp->cls], sp);
+	hak_unlock(&sh->lock);
+	if (gone)
+		span_release(gone);
+}
+
+/* Take up to @want blocks from the unowned spans of @sh (its lock held; a thread that is exiting). */
+static unsigned take_central_locked(struct shard *sh, unsigned cls, unsigned want, void **head)
+{
+	struct class_state *c = &sh->classes[cls];
 	unsigned got = 0;
 
 	while (got < want) {
 		struct span *sp = partial_first(c, cls);
 
 		if (!sp) {
-			sp = span_new(cls);
+			sp = span_new(sh, cls);
 			if (!sp)
 				break;
 			partial_add(c, sp);
@@ -693,43 +806,92 @@ static unsigned take_central_locked(struct class_state *c, unsigned cls, unsigne
 	return got;
 }
 
-/* A new active span for this thread (@c locked), or NULL when no superslab has room. */
-static struct span *adopt_locked(struct class_state *c, unsigned cls)
+/*
+ * This thread owns @sp now: under the lock of @sp's shard, or with no lock
+ * when @sp was just cut (nobody else can see it).
+ */
+static void own(struct span *sp)
 {
+	atomic_store(&sp->owner, ME);
+	atomic_store(&sp->remote, NULL);	/* open: was closed, nobody pushed */
+}
+
+/*
+ * A partial span of class @cls from a shard other than @sh, adopted under
+ * that shard's lock, taken with trylock (the caller holds @sh's: two
+ * refills never wait for each other); NULL when none was free to take.
+ * Before a new span is cut: threads of other shards may have left spans
+ * with free blocks.
+ */
+static struct span *steal_locked(struct shard *sh, unsigned cls)
+{
+	for (unsigned i = 1; i < nshards; i++) {
+		struct shard *o = &shards[((unsigned)(sh - shards) + i) & (nshards - 1)];
+		struct span *sp;
+
+		if (hak_trylock(&o->lock))
+			continue;
+		sp = partial_first(&o->classes[cls], cls);
+		if (sp) {
+			partial_del(&o->classes[cls], sp);
+			own(sp);
+		}
+		hak_unlock(&o->lock);
+		if (sp)
+			return sp;
+	}
+	return NULL;
+}
+
+/*
+ * A new active span for this thread (@sh's lock held): a partial one
+ * of @sh, else of another shard, else cut from a superslab of @sh; NULL
+ * when none has room. (Spans are not cut from other shards' superslabs:
+ * their lives would then take those shards' locks. A shard's superslab
+ * costs address space; only the pages of its spans are touched, and each
+ * thread has its own active spans anyway.)
+ */
+static struct span *adopt_locked(struct shard *sh, unsigned cls)
+{
+	struct class_state *c = &sh->classes[cls];
 	struct span *sp = partial_first(c, cls);
 
 	if (sp)
 		partial_del(c, sp);
+	else if ((sp = steal_locked(sh, cls)))
+		return sp;
 	else
-		sp = span_new(cls);
-	if (sp) {
-		atomic_store(&sp->owner, ME);
-		atomic_store(&sp->remote, NULL);	/* open: was closed, nobody pushed */
-	}
+		sp = span_new(sh, cls);
+	if (sp)
+		own(sp);
 	return sp;
 }
 
 /*
- * Blocks from class @cls's spans (@c locked) until @want: adopted ones, or
- * for a thread that is exiting, unowned ones; spans to release go onto
- * @gone. Fewer than @want: no superslab has room (ss_grow() it, unlocked).
+ * Blocks from class @cls's spans (@sh's lock held) until @want:
+ * adopted ones, or for a thread that is exiting, unowned ones. Spans that
+ * ran out go onto @gone to release, or, another shard's, onto @dry to
+ * disown once the lock is dropped. Fewer than @want: no superslab of @sh
+ * has room (ss_grow() it, unlocked).
  */
-static unsigned refill_locked(struct class_state *c, unsigned cls, unsigned want,
-			      void **head, struct span **gone)
+static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, void **head,
+			      struct span **gone, struct span **dry)
 {
-	struct span *sp;
+	struct class_state *c = &sh->classes[cls];
+	struct span *sp, *g;
 	unsigned got = 0;
 
 	if (hak_sys_thread_exiting())
-		return take_central_locked(c, cls, want, head);
-	while (got < want && (sp = adopt_locked(c, cls))) {
+		return take_central_locked(sh, cls, want, head);
+	while (got < want && (sp = adopt_locked(sh, cls))) {
 		active[cls] = sp;
 		got += span_take(sp, want - got, head);
 		if (got < want) {	/* a small span: take another */
-			struct span *g = disown_locked(c, sp);
-
 			active[cls] = NULL;
-			if (g) {
+			if (span_class(sp) != c) {
+				sp->next = *dry;
+				*dry = sp;
+			} else if ((g = disown_locked(c, sp))) {
 				g->next = *gone;
 				*gone = g;
 			}
@@ -740,8 +902,9 @@ static unsigned refill_locked(struct class_state *c, unsigned cls, unsigned want
 
 unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 {
-	struct class_state *c = &classes[cls];
-	struct span *sp = active[cls], *gone = NULL;
+	struct shard *sh = shard_me();
+	struct class_state *c = &sh->classes[cls];
+	struct span *sp = active[cls], *gone = NULL, *dry = NULL;
 	unsigned got = 0;
 	bool grown = true;
 
@@ -756,29 +919,40 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 			p0_verify(sp, got);
 	}
 	if (got < want) {
-		hak_lock(&c->lock);
+		active[cls] = NULL;
+		if (sp && span_class(sp) != c) {	/* another shard's: its lock, not with ours */
+			disown(sp);
+			sp = NULL;
+		}
+		hak_lock(&sh->lock);
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
-		active[cls] = NULL;
 		/* a superslab is mapped with no lock held, then the refill goes on */
-		while ((got += refill_locked(c, cls, want - got, head, &gone)) < want && grown) {
-			hak_unlock(&c->lock);
-			grown = ss_grow();
-			hak_lock(&c->lock);
+		while ((got += refill_locked(sh, cls, want - got, head, &gone, &dry)) < want &&
+		       grown) {
+			hak_unlock(&sh->lock);
+			grown = ss_grow(sh);
+			hak_lock(&sh->lock);
 		}
-		hak_unlock(&c->lock);
+		hak_unlock(&sh->lock);
+		while (dry) {
+			struct span *d = dry;
+
+			dry = d->next;
+			disown(d);
+		}
 		while (gone) {
 			struct span *g = gone;
 
 			gone = g->next;
 			span_release(g);
 		}
-		ss_decay_sometimes(hak_sys_now_ms());
+		ss_decay_sometimes(sh, hak_sys_now_ms());
 	}
 	if (unlikely(corrupt.blk))
 		report_corrupt();
-	hak_count(c->refills, 1);
-	hak_count(c->blocks_out, got);
+	hak_count(c->n.refills, 1);
+	hak_count(c->n.blocks_out, got);
 	hak_tick_taken((size_t)got * hak_class_bytes[cls]);
 	return got;
 }
@@ -801,32 +975,76 @@ static bool remote_push(struct span *sp, void **first, void **last)
 
 /*
  * Give back @n blocks of @sp, @first to @last: onto its remote list while
- * another thread owns it, else (disowned meanwhile) under the class lock.
+ * another thread owns it, else (disowned meanwhile) under the lock of its
+ * shard. Counted in @mine (the flusher's class state).
  */
-static void push_remote(struct class_state *c, struct span *sp, void **first, void **last,
+static void push_remote(struct class_state *mine, struct span *sp, void **first, void **last,
 			unsigned n)
 {
+	struct shard *sh;
 	struct span *gone = NULL;
 
-	hak_count(c->remote_frees, n);
+	hak_count(mine->n.remote_frees, n);
 	if (remote_push(sp, first, last)) {
 		PUSHED();
 		return;
 	}
-	hak_lock(&c->lock);
+	sh = span_shard(sp);	/* unowned, and our blocks keep it mapped */
+	hak_lock(&sh->lock);
 	if (!remote_push(sp, first, last)) {	/* still closed: the lock's span */
 		last[0] = NULL;
 		give_back(sp, first);
-		gone = settle_locked(c, sp);
+		gone = settle_locked(&sh->classes[sp->cls], sp);
 	}
-	hak_unlock(&c->lock);
+	hak_unlock(&sh->lock);
 	if (gone)
 		span_release(gone);
 }
 
+/*
+ * Blocks of spans nobody owns, chained on @central, back to their spans:
+ * under the lock of each one's shard, one shard at a time. Spans to
+ * release go onto @to_release.
+ */
+static void flush_unowned(void **central, struct span **to_release)
+{
+	while (central) {
+		struct class_state *c = span_class(span_of(central));
+		struct shard *sh = span_shard(span_of(central));
+		void **other = NULL;
+
+		hak_lock(&sh->lock);
+		for (void **b = central, **next; b; b = next) {
+			struct span *sp = span_of(b), *gone;
+
+			next = b[0];
+			if (span_class(sp) != c) {	/* another shard's: next round */
+				b[0] = other;
+				other = b;
+				continue;
+			}
+			if (remote_push(sp, b, b)) {	/* adopted meanwhile */
+				hak_count(c->n.remote_frees, 1);
+				continue;
+			}
+			hak_assert(sp->used > 0);
+			b[0] = sp->free;
+			sp->free = b;
+			sp->used--;
+			gone = settle_locked(c, sp);
+			if (gone) {
+				gone->next = *to_release;
+				*to_release = gone;
+			}
+		}
+		hak_unlock(&sh->lock);
+		central = other;
+	}
+}
+
 void hak_ss_flush(unsigned cls, void *head, unsigned n)
 {
-	struct class_state *c = &classes[cls];
+	struct class_state *c = &shard_me()->classes[cls];
 	struct span *to_release = NULL, *rsp = NULL;
 	void **central = NULL, **rfirst = NULL, **rlast = NULL;
 	unsigned rn = 0;
@@ -862,36 +1080,15 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 	}
 	if (rsp)
 		push_remote(c, rsp, rfirst, rlast, rn);
-	if (central) {
-		hak_lock(&c->lock);
-		for (void **b = central, **next; b; b = next) {
-			struct span *sp = span_of(b), *gone;
-
-			next = b[0];
-			if (remote_push(sp, b, b)) {	/* adopted meanwhile */
-				hak_count(c->remote_frees, 1);
-				continue;
-			}
-			hak_assert(sp->used > 0);
-			b[0] = sp->free;
-			sp->free = b;
-			sp->used--;
-			gone = settle_locked(c, sp);
-			if (gone) {
-				gone->next = to_release;
-				to_release = gone;
-			}
-		}
-		hak_unlock(&c->lock);
-	}
+	flush_unowned(central, &to_release);
 	while (to_release) {
 		struct span *sp = to_release;
 
 		to_release = sp->next;
 		span_release(sp);
 	}
-	hak_count(c->flushes, 1);
-	hak_count(c->blocks_in, n);
+	hak_count(c->n.flushes, 1);
+	hak_count(c->n.blocks_in, n);
 	hak_tick_freed((size_t)n * hak_class_bytes[cls]);
 }
 
@@ -965,12 +1162,28 @@ void hak_ss_bin_drain(struct hak_bin *b, unsigned cls)
 	b->cap = 0;
 }
 
+#ifdef HAKMEM_TEST
+unsigned hak_ss_nshards(void)
+{
+	return nshards;
+}
+
+unsigned hak_ss_thread_shard(void)
+{
+	return (unsigned)(shard_me() - shards);
+}
+
+unsigned hak_ss_shard_of(const void *p)
+{
+	return ss_of(p)->shard;
+}
+#endif
+
 /* ------------------------------------------------------------ box ops */
 
 static int ss_init(const struct hak_options *opt)
 {
-	classes_init();
-	keep_empty = (unsigned)opt->v[HAK_OPT_SS_KEEP];
+	shards_init((unsigned)opt->v[HAK_OPT_SS_KEEP]);
 	hak_ss_set_delay((uint64_t)opt->v[HAK_OPT_SS_DELAY_MS]);
 	check_full = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
 	p0_batch = opt->v[HAK_OPT_TINY_P0_ENABLE];
@@ -983,26 +1196,22 @@ static int ss_init(const struct hak_options *opt)
 static void ss_thread_exit(void)
 {
 	for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++) {
-		struct span *sp = active[cls], *gone;
+		struct span *sp = active[cls];
 
 		if (!sp)
 			continue;
-		hak_lock(&classes[cls].lock);
-		gone = disown_locked(&classes[cls], sp);
 		active[cls] = NULL;
-		hak_unlock(&classes[cls].lock);
-		if (gone)
-			span_release(gone);
+		disown(sp);
 	}
 }
 
-/* The unowned spans of class @cls with no block out, taken off its partial list. */
-static struct span *idle_spans(unsigned cls)
+/* The unowned spans of @sh's class @cls with no block out, taken off its partial list. */
+static struct span *idle_spans(struct shard *sh, unsigned cls)
 {
-	struct class_state *c = &classes[cls];
+	struct class_state *c = &sh->classes[cls];
 	struct span *idle = NULL;
 
-	hak_lock(&c->lock);
+	hak_lock(&sh->lock);
 	for (struct superslab *ss = c->partial, *next; ss; ss = next) {
 		next = ss->pnext[cls];
 		for (uint32_t m = ss->nonempty_mask[cls]; m; m &= m - 1) {
@@ -1015,50 +1224,58 @@ static struct span *idle_spans(unsigned cls)
 			idle = sp;
 		}
 	}
-	hak_unlock(&c->lock);
+	hak_unlock(&sh->lock);
 	return idle;
 }
 
 /*
- * Out of memory or malloc_trim: idle spans go back to their superslabs,
- * and every empty superslab to the OS, unmapped after ss_lock is dropped.
+ * Out of memory or malloc_trim, shard by shard: idle spans go back to
+ * their superslabs, and every empty superslab to the OS, unmapped after
+ * the shard's ss_lock is dropped.
  */
 static size_t ss_reclaim(void)
 {
 	struct superslab *gone, *ss;
 	size_t bytes = 0;
 
-	for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++)
-		for (struct span *sp = idle_spans(cls), *next; sp; sp = next) {
-			next = sp->next;
-			span_release(sp);
+	for (unsigned s = 0; s < nshards; s++) {
+		struct shard *sh = &shards[s];
+
+		for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++)
+			for (struct span *sp = idle_spans(sh, cls), *next; sp; sp = next) {
+				next = sp->next;
+				span_release(sp);
+			}
+		hak_lock(&sh->ss_lock);
+		gone = sh->empty_list;
+		sh->empty_list = NULL;
+		sh->nempty = 0;
+		hak_unlock(&sh->ss_lock);
+		for (; (ss = gone); bytes += HAK_SS_SIZE) {
+			gone = ss->next;
+			ss_unmap(ss);
 		}
-	hak_lock(&ss_lock);
-	gone = empty_list;
-	empty_list = NULL;
-	nempty = 0;
-	hak_unlock(&ss_lock);
-	for (; (ss = gone); bytes += HAK_SS_SIZE) {
-		gone = ss->next;
-		ss_unmap(ss);
+		for (size_t got; (got = ss_purge(sh, 0, 0, &(unsigned){ SS_DECAY_MAX }));)
+			bytes += got;	/* stops at pages that cannot be purged */
 	}
-	for (size_t got; (got = ss_purge(0, 0));)	/* stops at pages that cannot be purged */
-		bytes += got;
 	return bytes;
 }
 
+/* Every lock, shard by shard in index order: its lock, then its ss_lock. */
 static void ss_prefork(void)
 {
-	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-		hak_lock(&classes[c].lock);
-	hak_lock(&ss_lock);
+	for (unsigned s = 0; s < nshards; s++) {
+		hak_lock(&shards[s].lock);
+		hak_lock(&shards[s].ss_lock);
+	}
 }
 
 static void ss_postfork_parent(void)
 {
-	hak_unlock(&ss_lock);
-	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-		hak_unlock(&classes[c].lock);
+	for (unsigned s = nshards; s-- > 0;) {
+		hak_unlock(&shards[s].ss_lock);
+		hak_unlock(&shards[s].lock);
+	}
 }
 
 /*
@@ -1074,39 +1291,60 @@ static void ss_postfork_parent(void)
  */
 static void ss_postfork_child(void)
 {
-	pthread_mutex_init(&ss_lock, NULL);
-	for (unsigned c = 0; c < HAK_SS_NSERVED; c++)
-		pthread_mutex_init(&classes[c].lock, NULL);
-	for (struct superslab *ss = avail_list, *next; ss; ss = next) {
-		next = ss->next;
-		ss->free_pages |= ss->purging;
-		ss->purging = 0;
-		if (ss->free_pages == ALL_PAGES)
-			ss_empty_locked(ss);
+	for (unsigned s = 0; s < nshards; s++) {
+		struct shard *sh = &shards[s];
+
+		pthread_mutex_init(&sh->lock, NULL);
+		pthread_mutex_init(&sh->ss_lock, NULL);
+		for (struct superslab *ss = sh->avail_list, *next; ss; ss = next) {
+			next = ss->next;
+			ss->free_pages |= ss->purging;
+			ss->purging = 0;
+			if (ss->free_pages == ALL_PAGES)
+				ss_empty_locked(sh, ss);
+		}
 	}
+}
+
+/* Every class's counters, summed over the shards. */
+static void counts_sum(struct class_counts sum[HAK_SS_NSERVED])
+{
+	memset(sum, 0, HAK_SS_NSERVED * sizeof(sum[0]));
+	for (unsigned s = 0; s < nshards; s++)
+		for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
+			const struct class_counts *c = &shards[s].classes[i].n;
+#define SUM(f) sum[i].f += c->f;
+			SS_COUNTERS(SUM)
+#undef SUM
+		}
 }
 
 static void ss_stats(struct hak_stats_sink *s)
 {
+	struct class_counts sum[HAK_SS_NSERVED];
+	unsigned empty = 0;
+
+	for (unsigned i = 0; i < nshards; i++)
+		empty += hak_atomic_load_relaxed(&shards[i].nempty);
 	hak_stat(s, "mapped", ss_mapped);
 	hak_stat(s, "unmapped", ss_unmapped);
 	hak_stat(s, "purged_pages", ss_purged_pages);
 	hak_stat(s, "live", ss_live);
-	hak_stat(s, "empty", hak_atomic_load_relaxed(&nempty));
+	hak_stat(s, "empty", empty);
+	counts_sum(sum);
 	for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
-		struct class_state *c = &classes[i];
+		const struct class_counts *c = &sum[i];
 
 		if (!c->refills)
 			continue;
 		s->class_begin(s, i, hak_class_bytes[i]);
 #define P(f) hak_stat(s, #f, c->f);
-		P(refills) P(blocks_out) P(flushes) P(blocks_in) P(spans_new) P(spans_freed)
-		P(remote_frees) P(drains) P(drained)
+		SS_COUNTERS(P)
 #undef P
 		s->class_end(s);
 	}
 	/* blocks that left the spans for a thread: in use, or cached in a bin */
-	hak_stat_bytes_live(s, &classes[0].blocks_out, &classes[0].blocks_in, sizeof(classes[0]),
+	hak_stat_bytes_live(s, &sum[0].blocks_out, &sum[0].blocks_in, sizeof(sum[0]),
 			    hak_class_bytes, HAK_SS_NSERVED);
 }
 
@@ -1115,10 +1353,18 @@ void hak_ss_set_delay(uint64_t ms)
 	hak_atomic_store_relaxed(&empty_delay_ms, ms);
 }
 
+/* From the learner's tick on any slow path: only the two counters it needs, on the stack. */
 void hak_ss_demand(struct hak_demand *d)
 {
-	d->out = hak_class_bytes_sum(&classes[0].blocks_out, &classes[0].blocks_in,
-				     sizeof(classes[0]), hak_class_bytes, HAK_SS_NSERVED, &d->live);
+	struct { hak_counter_t out, in; } sum[HAK_SS_NSERVED] = { 0 };
+
+	for (unsigned s = 0; s < nshards; s++)
+		for (unsigned i = 0; i < HAK_SS_NSERVED; i++) {
+			sum[i].out += shards[s].classes[i].n.blocks_out;
+			sum[i].in += shards[s].classes[i].n.blocks_in;
+		}
+	d->out = hak_class_bytes_sum(&sum[0].out, &sum[0].in, sizeof(sum[0]), hak_class_bytes,
+				     HAK_SS_NSERVED, &d->live);
 }
 
 /* Blocks on @chain, all carved blocks of @sp; -1 when one is not. */
@@ -1170,13 +1416,14 @@ static int span_check(const struct span *sp)
 	return errors;
 }
 
-/* The spans of class @c in @ss, and (once, for class 0) its list placement. */
-static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
+/* The spans of class @c in @ss of shard @s, and (once, for class 0) its list placement. */
+static int superslab_check(struct superslab *ss, unsigned s, unsigned c, bool on_full_list)
 {
 	uint32_t partial = 0;
 	int errors = 0;
 
-	if (ss->magic != SS_MAGIC || (c == 0 && on_full_list != !(ss->free_pages | ss->purging))) {
+	if (ss->magic != SS_MAGIC || ss->shard != s ||
+	    (c == 0 && on_full_list != !(ss->free_pages | ss->purging))) {
 		if (c == 0)
 			hak_report("self-check: superslab %p: bad magic or on the wrong list",
 				   (void *)ss);
@@ -1201,52 +1448,63 @@ static int superslab_check(struct superslab *ss, unsigned c, bool on_full_list)
 	return errors;
 }
 
-/* Class @c's partial list: superslabs with a nonempty mask, as many bits as npartial. */
-static int partial_list_check(unsigned c)
+/*
+ * Class @c's partial list in shard @s: the shard's superslabs with a
+ * nonempty mask, as many bits as npartial.
+ */
+static int partial_list_check(unsigned s, unsigned c)
 {
+	const struct class_state *cs = &shards[s].classes[c];
 	unsigned n = 0, listed = 0;
 
-	for (struct superslab *ss = classes[c].partial; ss && listed <= 1u << 20;
+	for (struct superslab *ss = cs->partial; ss && listed <= 1u << 20;
 	     ss = ss->pnext[c], listed++) {
-		if (!ss->nonempty_mask[c]) {
-			hak_report("self-check: superslab %p on class %u's partial list with an empty mask",
-				   (void *)ss, c);
+		if (!ss->nonempty_mask[c] || ss->shard != s) {
+			hak_report("self-check: superslab %p of shard %u on shard %u's class %u partial list, mask %#x",
+				   (void *)ss, ss->shard, s, c, ss->nonempty_mask[c]);
 			return 1;
 		}
 		n += (unsigned)__builtin_popcount(ss->nonempty_mask[c]);
 	}
-	if (n != classes[c].npartial) {
-		hak_report("self-check: class %u: %u partial spans listed, %u counted",
-			   c, n, classes[c].npartial);
+	if (n != cs->npartial) {
+		hak_report("self-check: shard %u class %u: %u partial spans listed, %u counted",
+			   s, c, n, cs->npartial);
 		return 1;
 	}
 	return 0;
 }
 
-/* One class at a time (class lock, then ss_lock), so at most two locks are held. */
+/*
+ * Every shard, one class at a time (its lock, then its ss_lock), so at
+ * most two locks are held.
+ */
 static int ss_self_check(void)
 {
 	int errors = 0;
 
-	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
-		hak_lock(&classes[c].lock);
-		errors += partial_list_check(c);
-		hak_lock(&ss_lock);
-		for (int l = 0; l < 2; l++)
-			for (struct superslab *ss = l ? full_list : avail_list; ss; ss = ss->next)
-				errors += superslab_check(ss, c, l == 1);
-		hak_unlock(&ss_lock);
-		hak_unlock(&classes[c].lock);
-	}
+	for (unsigned s = 0; s < nshards; s++)
+		for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
+			struct shard *sh = &shards[s];
+
+			hak_lock(&sh->lock);
+			errors += partial_list_check(s, c);
+			hak_lock(&sh->ss_lock);
+			for (int l = 0; l < 2; l++)
+				for (struct superslab *ss = l ? sh->full_list : sh->avail_list; ss;
+				     ss = ss->next)
+					errors += superslab_check(ss, s, c, l == 1);
+			hak_unlock(&sh->ss_lock);
+			hak_unlock(&sh->lock);
+		}
 	return errors;
 }
 
 static void ss_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "%u classes %u..%u B, %zu KiB pages in %zu MiB superslabs, check %s",
+	snprintf(buf, len, "%u classes %u..%u B, %zu KiB pages in %zu MiB superslabs, %u shards, check %s",
 		 HAK_SS_NSERVED, hak_class_bytes[0],
 		 hak_class_bytes[HAK_SS_NSERVED - 1], SS_PAGE >> 10,
-		 HAK_SS_SIZE >> 20, check_full ? "full" : "fast");
+		 HAK_SS_SIZE >> 20, nshards, check_full ? "full" : "fast");
 }
 
 const struct hak_box hak_box_superslab = {

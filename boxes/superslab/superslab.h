@@ -8,8 +8,10 @@
  * hak_ss_refill() / hak_ss_flush() and the hak_ss_bin_*() helpers. Each
  * thread owns one active span per class and refills from it with no lock;
  * blocks of another thread's span go onto that span's lock-free remote list,
- * which its owner drains in batches; spans nobody owns are under their
- * class's lock.
+ * which its owner drains in batches; spans nobody owns are under the lock
+ * of their superslab's shard. Threads take the shards (2..8,
+ * by CPU count) round robin; a thread's refills take its own shard's locks,
+ * so threads of different shards share none.
  *
  * With HAKMEM_CHECK=full the box also keeps one "live" bit per 16 B, fills
  * freed blocks with a canary and checks it when they are handed out again.
@@ -34,7 +36,7 @@
  * @head: receives the blocks, chained through their first word
  *
  * Returns how many blocks were taken: fewer than @want only when memory ran
- * out (0 then means ENOMEM). Takes the class lock.
+ * out (0 then means ENOMEM). Takes the lock of the thread's shard.
  */
 unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
 
@@ -42,7 +44,8 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
  * hak_ss_flush() - give @n blocks of class @cls, chained through their first
  * word from @head, back to their spans: the caller's own span directly,
  * another thread's span through its remote list, an unowned span under the
- * class lock. Empty unowned spans return to their superslab.
+ * lock of its superslab's shard. Empty unowned spans return to their
+ * superslab.
  */
 void hak_ss_flush(unsigned cls, void *head, unsigned n);
 
@@ -91,6 +94,15 @@ void hak_ss_demand(struct hak_demand *d);
  * pusher may be preempted while the owner exits and the span goes away.
  */
 extern void (*hak_ss_pushed_hook)(void);
+
+/*
+ * Test builds: how many shards there are, the calling thread's (taken at
+ * its first refill or flush if it has none yet), and the shard of the
+ * superslab holding block @p.
+ */
+unsigned hak_ss_nshards(void);
+unsigned hak_ss_thread_shard(void);
+unsigned hak_ss_shard_of(const void *p);
 #endif
 
 extern const struct hak_box hak_box_superslab;

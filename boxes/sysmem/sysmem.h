@@ -108,6 +108,9 @@ uint64_t hak_sys_now_ms(void);
 /** hak_sys_phys_mem() - bytes of physical memory on this machine. */
 size_t hak_sys_phys_mem(void);
 
+/** hak_sys_ncpus() - CPUs online (at least 1). */
+unsigned hak_sys_ncpus(void);
+
 /**
  * hak_sys_thread_watch() - make sure the thread-exit hook runs when the
  * calling thread exits (a pthread key destructor). Call from a slow path the

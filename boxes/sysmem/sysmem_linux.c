@@ -89,6 +89,13 @@ size_t hak_sys_phys_mem(void)
 	return (size_t)sysconf(_SC_PHYS_PAGES) * hak_sys_page_size();
 }
 
+unsigned hak_sys_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
 static int map_raw(size_t size, int prot, int extra, void **out)
 {
 	void *p;

@@ -426,15 +426,15 @@ static void allocating_abort_handler(int sig)
 	static const char done[] = "abort handler allocated\n";
 
 	(void)sig;
-	for (int i = 0; i < 5000; i++)	/* refills that take the class lock */
+	for (int i = 0; i < 5000; i++)	/* refills that take a superslab shard lock */
 		hak_malloc(300);
 	(void)!write(STDERR_FILENO, done, sizeof(done) - 1);
 }
 
 /*
- * The canary check of a span taken under its class lock reports after the
- * lock is dropped: an abort handler that allocates (a crash reporter) must
- * not deadlock on it.
+ * The canary check of a span taken under a superslab shard lock reports
+ * after the lock is dropped: an abort handler that allocates (a crash
+ * reporter) must not deadlock on it.
  */
 static void canary_found_under_class_lock(void)
 {
@@ -445,7 +445,7 @@ static void canary_found_under_class_lock(void)
 	hak_free(hak_malloc(1));
 	pthread_create(&t, NULL, free_then_write, NULL);
 	pthread_join(t, NULL);
-	hak_malloc(300);	/* adopts that thread's span under the class lock */
+	hak_malloc(300);	/* adopts that thread's span under a shard lock */
 }
 
 START_TEST(corruption_reported_with_no_lock_held)

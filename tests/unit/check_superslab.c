@@ -1,4 +1,4 @@
-/* check_superslab.c - carving, refill/flush, span life, self-check. */
+/* check_superslab.c - carving, refill/flush, span life, shards, self-check. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -375,6 +375,240 @@ START_TEST(out_of_memory_returns_zero_blocks)
 }
 END_TEST
 
+/* ------------------------------------------------------------- shards */
+
+/* Run @fn(@arg) in a thread of its own, to its end. */
+static void in_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+/* The thread's shard, and that of the superslab its first block comes from. */
+static void *note_shards(void *arg)
+{
+	unsigned *shard = arg;
+	void *head;
+
+	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 1, &head), 1);
+	shard[0] = hak_ss_thread_shard();
+	shard[1] = hak_ss_shard_of(head);
+	return NULL;	/* keeps its block and span: nothing for the next to take */
+}
+
+/* Threads take the shards round robin, and cut spans from their own shard's superslabs. */
+START_TEST(threads_take_shards_round_robin)
+{
+	unsigned n, shard[2];
+
+	start();	/* the first thread: shard 0 */
+	n = hak_ss_nshards();
+	ck_assert_uint_ge(n, 2);
+	ck_assert_uint_le(n, 8);
+	ck_assert_uint_eq(n & (n - 1), 0);
+	ck_assert_uint_eq(hak_ss_thread_shard(), 0);
+	for (unsigned k = 1; k <= 2 * n; k++) {
+		in_thread(note_shards, shard);
+		ck_assert_uint_eq(shard[0], k % n);
+		ck_assert_uint_eq(shard[1], k % n);
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* Blocks of another shard's span, and the count of them to give back. */
+struct shard_job {
+	void **blocks;
+	unsigned n;
+};
+
+static void *give_back_in_shard_1(void *arg)
+{
+	struct shard_job *j = arg;
+
+	ck_assert_uint_eq(hak_ss_thread_shard(), 1);
+	ck_assert_uint_eq(hak_ss_shard_of(j->blocks[0]), 0);
+	give_back(SPAN_CLS, j->blocks, j->n);
+	return NULL;
+}
+
+/*
+ * A thread of shard 1 frees blocks of a span of shard 0 nobody owns: they
+ * go back under shard 0's lock onto shard 0's partial list (the
+ * self-check knows each list's shard), where shard 0's next refill takes
+ * exactly them.
+ */
+START_TEST(unowned_span_takes_blocks_back_from_another_shard)
+{
+	struct shard_job j;
+	void **first, **again;
+	size_t mapped;
+
+	start();
+	first = take(SPAN_CLS, SPAN_BLOCKS);	/* one whole span */
+	hak_box_superslab.thread_exit();	/* nobody owns it now */
+	j = (struct shard_job){ first, SPAN_BLOCKS / 2 };
+	in_thread(give_back_in_shard_1, &j);
+	ck_assert_int_eq(hak_self_check(), 0);
+	mapped = hak_sys_bytes_mapped();
+	again = take(SPAN_CLS, SPAN_BLOCKS / 2);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);
+	qsort(first, SPAN_BLOCKS / 2, sizeof(void *), cmp_ptr);
+	qsort(again, SPAN_BLOCKS / 2, sizeof(void *), cmp_ptr);
+	ck_assert_mem_eq(first, again, SPAN_BLOCKS / 2 * sizeof(void *));
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(first);
+	free(again);
+}
+END_TEST
+
+static void *take_in_shard_1(void *arg)
+{
+	struct shard_job *j = arg;
+	void **got;
+
+	ck_assert_uint_eq(hak_ss_thread_shard(), 1);
+	got = take(SPAN_CLS, j->n);
+	qsort(got, j->n, sizeof(void *), cmp_ptr);
+	ck_assert_mem_eq(got, j->blocks, j->n * sizeof(void *));
+	ck_assert_int_eq(hak_self_check(), 0);
+	give_back(SPAN_CLS, got, j->n);
+	hak_box_superslab.thread_exit();
+	free(got);
+	return NULL;
+}
+
+/*
+ * Shard 1 has no superslab; shard 0 has two half-used spans nobody owns.
+ * A refill in shard 1 takes them (trylock on shard 0's lock) rather
+ * than mapping a superslab of its own.
+ */
+START_TEST(refill_steals_partial_spans_from_another_shard)
+{
+	unsigned n = 2 * SPAN_BLOCKS, half = n / 2;
+	struct shard_job j;
+	void **all, **odd;
+	long mapped;
+	size_t bytes;
+
+	start();
+	all = take(SPAN_CLS, n);	/* two whole spans */
+	hak_box_superslab.thread_exit();
+	odd = malloc(half * sizeof(*odd));
+	for (unsigned i = 0; i < half; i++)
+		odd[i] = all[2 * i + 1];
+	give_back(SPAN_CLS, odd, half);
+	qsort(odd, half, sizeof(*odd), cmp_ptr);
+	mapped = stat1("superslab.mapped");
+	bytes = hak_sys_bytes_mapped();
+	j = (struct shard_job){ odd, half };
+	in_thread(take_in_shard_1, &j);
+	ck_assert_int_eq(stat1("superslab.mapped"), mapped);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), bytes);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(odd);
+	free(all);
+}
+END_TEST
+
+/* Five superslabs' worth of blocks, all given back, the thread's spans disowned. */
+static void *fill_and_empty(void *arg)
+{
+	unsigned n = 5 * HAK_SS_PAGES * SPAN_BLOCKS;
+	void **all = take(SPAN_CLS, n);
+
+	(void)arg;
+	give_back(SPAN_CLS, all, n);
+	hak_box_superslab.thread_exit();
+	free(all);
+	return NULL;
+}
+
+/* HAKMEM_SS_KEEP empty superslabs are kept in all, not in each shard. */
+START_TEST(shards_split_the_empty_superslabs_kept)
+{
+	setenv("HAKMEM_SS_KEEP", "2", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
+	start();
+	for (unsigned k = 1; k <= hak_ss_nshards(); k++)	/* one thread in each shard */
+		in_thread(fill_and_empty, NULL);
+	while (hak_box_superslab.decay(hak_sys_now_ms()))
+		;
+	ck_assert_int_le(stat1("superslab.empty"), 2);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* 16 threads hand tiny blocks to each other through shared slots. */
+#define XT_THREADS	16
+#define XT_SLOTS	64
+#define XT_ROUNDS	4000
+
+static _Atomic(unsigned char *) xt_slots[XT_SLOTS];
+static _Atomic unsigned xt_shards;	/* bit s: a thread of shard s ran */
+
+/* A block: its size and a tag in its first 4 bytes, a pattern from the tag after them. */
+static unsigned char *xt_new(uint64_t x)
+{
+	unsigned size = 4 + (unsigned)(x >> 20) % (hak_class_bytes[HAK_SS_NSERVED - 1] - 3);
+	unsigned tag = (unsigned)(x >> 40) & 0xffff;
+	unsigned char *p = hak_malloc(size);
+
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, &(uint16_t){ (uint16_t)size }, 2);
+	memcpy(p + 2, &(uint16_t){ (uint16_t)tag }, 2);
+	unit_fill(p + 4, size - 4, tag);
+	return p;
+}
+
+static void xt_check_free(unsigned char *p)
+{
+	uint16_t size, tag;
+
+	memcpy(&size, p, 2);
+	memcpy(&tag, p + 2, 2);
+	ck_assert_uint_ge(size, 4);
+	ck_assert(unit_verify(p + 4, size - 4u, tag));
+	hak_free(p);
+}
+
+static void *xt_worker(void *arg)
+{
+	uint64_t x = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+
+	for (int r = 0; r < XT_ROUNDS; r++) {
+		unsigned char *old;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		old = atomic_exchange(&xt_slots[x % XT_SLOTS], xt_new(x));
+		if (old)
+			xt_check_free(old);
+	}
+	atomic_fetch_or(&xt_shards, 1u << hak_ss_thread_shard());
+	return NULL;
+}
+
+START_TEST(threads_cross_free_tiny_blocks_contents_verified)
+{
+	pthread_t t[XT_THREADS];
+
+	hak_free(hak_malloc(1));
+	for (uintptr_t i = 0; i < XT_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, xt_worker, (void *)(i + 1)), 0);
+	for (int i = 0; i < XT_THREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	ck_assert_uint_eq(xt_shards, (1u << hak_ss_nshards()) - 1);	/* every shard */
+	for (int i = 0; i < XT_SLOTS; i++)
+		if (xt_slots[i])
+			xt_check_free(xt_slots[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_malloc_trim(0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* A sink that keeps bytes_out and bytes_live. */
 static uint64_t got_out, got_live;
 
@@ -419,6 +653,17 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
 	tcase_add_test(tc, bytes_live_never_wraps);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("shards");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, threads_take_shards_round_robin);
+	tcase_add_test(tc, unowned_span_takes_blocks_back_from_another_shard);
+	tcase_add_test(tc, refill_steals_partial_spans_from_another_shard);
+	tcase_add_test(tc, shards_split_the_empty_superslabs_kept);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("stress");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, threads_cross_free_tiny_blocks_contents_verified);
 	suite_add_tcase(s, tc);
 	return s;
 }
