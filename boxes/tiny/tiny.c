@@ -21,7 +21,7 @@ static void prewarm(struct hak_bin *b, unsigned cls)
 {
 	void *p;
 
-	if (b->cap && !b->count && (p = hak_ss_bin_refill(b, cls)))
+	if (b->cap && !b->count && (p = hak_ss_bin_refill(b, cls, b->cap / 2 + 1)))
 		hak_bin_push(b, p);
 }
 
@@ -58,7 +58,9 @@ static struct hak_bin *slow_bin(unsigned cls)
 
 void *hak_tiny_alloc_slow(unsigned cls)
 {
-	return hak_ss_bin_refill(slow_bin(cls), cls);
+	struct hak_bin *b = slow_bin(cls);
+
+	return hak_ss_bin_refill(b, cls, b->cap / 2 + 1);
 }
 
 void hak_tiny_free_slow(void *p, unsigned cls)
