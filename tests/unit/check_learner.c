@@ -572,6 +572,19 @@ START_TEST(many_threads_each_on_one_class)
 	ck_assert_int_le(unit_stat("learner.", "medium_cache_bytes "), 16 << 20);
 	ck_assert_int_le(unit_stat("learner.", "pool_cache_bytes "), 32 << 20);
 	ck_assert_int_eq(unit_stat("learner.", "tiny_cap "), 128);
+	for (unsigned i = 0; i < 3; i++) {	/* the tiny classes the threads used */
+		static const size_t tiny[] = { 24, 200, 1000 };
+		char line[40];
+		long cap, batch;
+
+		snprintf(line, sizeof(line), "learner.class%u(", hak_tiny_class(tiny[i]));
+		cap = unit_stat(line, "cap ");
+		batch = unit_stat(line, "batch ");
+		ck_assert_int_ge(cap, LEARN_CAP_MIN);
+		ck_assert_int_le(cap, 128);
+		ck_assert_int_ge(batch, 1);
+		ck_assert_int_le(batch, cap / 2 + 1);
+	}
 }
 END_TEST
 
