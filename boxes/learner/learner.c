@@ -182,7 +182,8 @@ static void learner_postfork_child(void)
 /*
  * What it decided and why: each tier's mode, delay and cache; the tiny
  * bins' ceiling, and each tiny class used so far: its cap, batch, misses
- * (since start-up, and at the last tick) and whether its cap is falling.
+ * (since start-up, and at the last tick), whether its cap is falling, and
+ * how long it must be unused for that.
  */
 static void learner_stats(struct hak_stats_sink *s)
 {
@@ -231,6 +232,7 @@ static void learner_stats(struct hak_stats_sink *s)
 		hak_stat(s, "tick_misses", k->tick_misses);
 		hak_stat(s, "overflows", k->overflows);
 		hak_stat(s, "decaying", k->idle);
+		hak_stat(s, "hold_ms", k->hold_ms);
 		s->class_end(s);
 	}
 }

@@ -105,9 +105,11 @@ static unsigned tiny_cap(const struct learn_limits *lim, unsigned cap, unsigned 
 
 /*
  * A tiny class at a tick, @misses and @overflows its counters: its batch
- * follows its misses this tick; its cap falls once it was unused for
- * LEARN_IDLE_MS and comes back to the @ceiling while it is used again.
- * It never grows past the option: busy classes' bins are not enlarged.
+ * follows its misses this tick; its cap falls once it was unused for its
+ * hold time and comes back to the @ceiling while it is used again. A class
+ * used again soon after its cap began to fall was not abandoned (its bins
+ * served it on the fast path until the cap fell): its hold time doubles.
+ * The cap never grows past the option: busy classes' bins are not enlarged.
  */
 static void tiny_class(const struct learn_limits *lim, struct learn_class *k, unsigned ceiling,
 		       uint64_t misses, uint64_t overflows, uint64_t now)
@@ -119,9 +121,14 @@ static void tiny_class(const struct learn_limits *lim, struct learn_class *k, un
 	k->misses = HAK_MAX(misses, k->misses);	/* an older tick's reading may come late */
 	k->overflows = HAK_MAX(overflows, k->overflows);
 	k->tick_misses = m;
-	if (used)
+	if (used) {
+		if (k->idle && now - k->fall_ms < LEARN_REGRET_MS)
+			k->hold_ms = HAK_MIN(2 * k->hold_ms, (uint64_t)LEARN_IDLE_MAX_MS);
 		k->busy_ms = now;
-	k->idle = now - k->busy_ms >= LEARN_IDLE_MS;
+	}
+	if (!k->idle && now - k->busy_ms >= k->hold_ms)
+		k->fall_ms = now;
+	k->idle = now - k->busy_ms >= k->hold_ms;
 	if (k->idle)
 		k->cap /= 2;
 	else if (used)
@@ -153,6 +160,7 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 			st->tiny[c].cap = lim->cap_base;
 			st->tiny[c].batch = lim->cap_base / 2 + 1;
 			st->tiny[c].busy_ms = now;
+			st->tiny[c].hold_ms = LEARN_IDLE_MS;
 			st->tiny[c].misses = in->tiny_misses[c];
 			st->tiny[c].overflows = in->tiny_overflows[c];
 		}

@@ -20,8 +20,11 @@
  *    return early, the whole);
  *  - each tiny class's bin capacity and refill batch: the capacity stays
  *    at the option while the class misses or overflows, halves each tick
- *    (down to LEARN_CAP_MIN) once it did neither for LEARN_IDLE_MS, and
- *    under pressure every class's is halved each tick; the batch doubles
+ *    (down to LEARN_CAP_MIN) once it did neither for LEARN_IDLE_MS (doubled,
+ *    up to LEARN_IDLE_MAX_MS, each time the class is used again within
+ *    LEARN_REGRET_MS of a fall: a class its bins serve on the fast path
+ *    also has no misses), and under pressure every class's is halved each
+ *    tick; the batch doubles
  *    (up to cap/2+1) at a tick with LEARN_MISS_BUSY misses or more and
  *    halves (down to LEARN_BATCH_MIN) at one with fewer than
  *    LEARN_MISS_QUIET;
@@ -48,6 +51,7 @@
 #define LEARN_MISS_BUSY		8	/* misses a tick of a class whose batch doubles */
 #define LEARN_MISS_QUIET	2	/* fewer: its batch halves */
 #define LEARN_IDLE_MS		2000	/* no miss nor overflow for this long: the cap falls */
+#define LEARN_IDLE_MAX_MS	32000	/* ... at most, once used again soon after a fall */
 #define LEARN_TINY_CLASSES	32
 
 enum learn_tier { LEARN_SMALL, LEARN_POOL, LEARN_MEDIUM, LEARN_LARGE, LEARN_NTIERS };
@@ -110,6 +114,8 @@ struct learn_class {
 	uint64_t misses, overflows;
 	uint64_t tick_misses;	/* at the last tick */
 	uint64_t busy_ms;
+	uint64_t hold_ms;	/* how long unused before the cap falls */
+	uint64_t fall_ms;	/* when it began to fall last */
 	bool idle;
 	unsigned cap, batch;
 };

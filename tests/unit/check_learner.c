@@ -42,6 +42,8 @@ static void check_bounds(const struct learn_state *st)
 		ck_assert_uint_le(st->tiny[c].cap, st->tiny_cap);
 		ck_assert_uint_ge(st->tiny[c].batch, 1);
 		ck_assert_uint_le(st->tiny[c].batch, st->tiny[c].cap / 2 + 1);
+		ck_assert_uint_ge(st->tiny[c].hold_ms, LEARN_IDLE_MS);
+		ck_assert_uint_le(st->tiny[c].hold_ms, LEARN_IDLE_MAX_MS);
 	}
 }
 
@@ -306,6 +308,34 @@ START_TEST(a_class_hammered_then_abandoned)
 	tiny_step(&d, 50, 5, 1, 0);
 	ck_assert(!k->idle);
 	ck_assert_uint_eq(k->cap, 2 * LEARN_CAP_MIN);
+}
+END_TEST
+
+/*
+ * A class its bins serve on the fast path has no miss either: its cap
+ * falls, and it misses again at once. Each such fall doubles the time the
+ * class must be unused before the next, up to LEARN_IDLE_MAX_MS.
+ */
+START_TEST(a_hot_class_falls_less_often)
+{
+	struct drive d;
+	const struct learn_class *k = &d.st.tiny[9];
+	uint64_t hold = LEARN_IDLE_MS;
+
+	drive_init(&d);
+	for (int round = 0; round < 8; round++) {
+		uint64_t quiet = 0;
+
+		while (!tiny_step(&d, 50, 9, 0, 0)->idle)
+			quiet += 50;
+		ck_assert_uint_eq(quiet + 50, hold);
+		ck_assert_uint_eq(k->cap, lim.cap_base / 2);
+		tiny_step(&d, 50, 9, 20, 20);	/* the working set no longer fits */
+		hold = HAK_MIN(2 * hold, (uint64_t)LEARN_IDLE_MAX_MS);
+		ck_assert_uint_eq(k->hold_ms, hold);
+		ck_assert_uint_eq(k->cap, lim.cap_base);
+	}
+	ck_assert_uint_eq(hold, LEARN_IDLE_MAX_MS);
 }
 END_TEST
 
@@ -602,6 +632,7 @@ Suite *learner_suite(void)
 	tcase_add_test(tc, pressure_shrinks_everything_then_lets_go);
 	tcase_add_test(tc, tiny_classes_in_bounds_under_alternating_bursts);
 	tcase_add_test(tc, a_class_hammered_then_abandoned);
+	tcase_add_test(tc, a_hot_class_falls_less_often);
 	tcase_add_test(tc, classes_each_on_their_own);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("box");
