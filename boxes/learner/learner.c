@@ -37,15 +37,23 @@ static _Atomic uint64_t pressure_ms;	/* the last reading */
 
 static const char *const tier_name[LEARN_NTIERS] = { "small", "pool", "medium", "large" };
 
+BUILD_BUG_ON(LEARN_TINY_CLASSES != HAK_TINY_NCLASSES);
+
 static void apply(const struct learn_state *s)
 {
 	const struct learn_tier_state *t = s->tier;
+	unsigned cap[HAK_TINY_NCLASSES], batch[HAK_TINY_NCLASSES];
+
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+		cap[c] = s->tiny[c].cap;
+		batch[c] = s->tiny[c].batch;
+	}
 
 	hak_ss_set_delay(t[LEARN_SMALL].delay);
 	hak_pool_set_limits(t[LEARN_POOL].cache, t[LEARN_POOL].delay);
 	hak_medium_set_limits(t[LEARN_MEDIUM].cache, t[LEARN_MEDIUM].delay);
 	hak_bc_set_limits(t[LEARN_LARGE].cache, t[LEARN_LARGE].delay, t[LEARN_MEDIUM].delay);
-	hak_tiny_set_cap(s->tiny_cap);
+	hak_tiny_set_classes(cap, batch);
 }
 
 /* The boxes whose decay gives back each tier's idle memory, top-down. */
@@ -107,6 +115,7 @@ static void tick(uint64_t now)
 	hak_pool_demand(&in.demand[LEARN_POOL]);
 	hak_medium_demand(&in.demand[LEARN_MEDIUM]);
 	hak_bc_demand(&in.demand[LEARN_LARGE]);
+	hak_tiny_demand(in.tiny_misses, in.tiny_overflows);
 	for (unsigned i = 0; i < LEARN_NTIERS; i++)
 		live += in.demand[i].live;
 	hak_tick_credit((int64_t)HAK_MAX(live / 8, (uint64_t)LEARN_CREDIT_MIN));
@@ -145,6 +154,10 @@ static int learner_init(const struct hak_options *opt)
 		.cap_base = hak_tiny_cap_default(),
 	};
 	state.tiny_cap = limits.cap_base;	/* what the stats show before a tick */
+	for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+		state.tiny[c].cap = limits.cap_base;
+		state.tiny[c].batch = limits.cap_base / 2 + 1;
+	}
 	hak_pressure_init(&pressure_src, "/proc", "/sys/fs/cgroup",
 			  (uint64_t)opt->v[HAK_OPT_RSS_TARGET_MB] << 20);
 	hak_tick_register(tick, LEARN_TICK_MS);
@@ -166,7 +179,12 @@ static void learner_postfork_child(void)
 	pthread_mutex_init(&lock, NULL);
 }
 
-/* What it decided and why: each tier's mode, delay and cache; the tiny bins. */
+/*
+ * What it decided and why: each tier's mode, delay and cache; the tiny
+ * bins' ceiling, and each tiny class used so far: its cap, batch, misses
+ * (since start-up, and at the last tick), whether its cap is falling, and
+ * how long it must be unused for that.
+ */
 static void learner_stats(struct hak_stats_sink *s)
 {
 	static const char *const field[] = { "mode", "delay_ms", "short_delay_ms", "cache_bytes",
@@ -202,7 +220,21 @@ static void learner_stats(struct hak_stats_sink *s)
 		}
 	}
 	hak_stat(s, "tiny_cap", st.tiny_cap);
-	hak_stat(s, "tiny_batch", st.tiny_cap / 2 + 1);
+	for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+		const struct learn_class *k = &st.tiny[c];
+
+		if (!k->misses && !k->overflows)
+			continue;
+		s->class_begin(s, c, hak_class_bytes[c]);
+		hak_stat(s, "cap", k->cap);
+		hak_stat(s, "batch", k->batch);
+		hak_stat(s, "misses", k->misses);
+		hak_stat(s, "tick_misses", k->tick_misses);
+		hak_stat(s, "overflows", k->overflows);
+		hak_stat(s, "decaying", k->idle);
+		hak_stat(s, "hold_ms", k->hold_ms);
+		s->class_end(s);
+	}
 }
 
 static void learner_describe(char *buf, size_t len)

@@ -93,7 +93,7 @@ static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max
 	}
 }
 
-/* Tiny bins: halved under pressure (to 16, or the option if lower), doubled back after. */
+/* The tiny bins' ceiling: halved under pressure (to 16, or the option if lower), doubled back after. */
 static unsigned tiny_cap(const struct learn_limits *lim, unsigned cap, unsigned level)
 {
 	unsigned base = lim->cap_base;
@@ -101,6 +101,44 @@ static unsigned tiny_cap(const struct learn_limits *lim, unsigned cap, unsigned 
 	if (level)
 		return HAK_MAX(cap / 2, HAK_MIN(base, (unsigned)LEARN_CAP_MIN));
 	return HAK_MIN(2 * cap, base);
+}
+
+/*
+ * A tiny class at a tick, @misses and @overflows its counters: its batch
+ * follows its misses this tick; its cap falls once it was unused for its
+ * hold time and comes back to the @ceiling while it is used again. A class
+ * used again soon after its cap began to fall was not abandoned (its bins
+ * served it on the fast path until the cap fell): its hold time doubles.
+ * The cap never grows past the option: busy classes' bins are not enlarged.
+ */
+static void tiny_class(const struct learn_limits *lim, struct learn_class *k, unsigned ceiling,
+		       uint64_t misses, uint64_t overflows, uint64_t now)
+{
+	unsigned cap_min = HAK_MIN(lim->cap_base, (unsigned)LEARN_CAP_MIN);
+	uint64_t m = misses > k->misses ? misses - k->misses : 0;
+	bool used = m || overflows > k->overflows;
+
+	k->misses = HAK_MAX(misses, k->misses);	/* an older tick's reading may come late */
+	k->overflows = HAK_MAX(overflows, k->overflows);
+	k->tick_misses = m;
+	if (used) {
+		if (k->idle && now - k->fall_ms < LEARN_REGRET_MS)
+			k->hold_ms = HAK_MIN(2 * k->hold_ms, (uint64_t)LEARN_IDLE_MAX_MS);
+		k->busy_ms = now;
+	}
+	if (!k->idle && now - k->busy_ms >= k->hold_ms)
+		k->fall_ms = now;
+	k->idle = now - k->busy_ms >= k->hold_ms;
+	if (k->idle)
+		k->cap /= 2;
+	else if (used)
+		k->cap *= 2;
+	k->cap = HAK_MAX(HAK_MIN(k->cap, ceiling), cap_min);
+	if (m >= LEARN_MISS_BUSY)
+		k->batch *= 2;
+	else if (m < LEARN_MISS_QUIET)
+		k->batch /= 2;
+	k->batch = HAK_MIN(HAK_MAX(k->batch, (unsigned)LEARN_BATCH_MIN), k->cap / 2 + 1);
 }
 
 bool learn_step(const struct learn_limits *lim, struct learn_state *st,
@@ -118,6 +156,14 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 			st->tier[i].calm_ms = st->tier[i].peak_ms = now;
 		}
 		st->tiny_cap = lim->cap_base;
+		for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+			st->tiny[c].cap = lim->cap_base;
+			st->tiny[c].batch = lim->cap_base / 2 + 1;
+			st->tiny[c].busy_ms = now;
+			st->tiny[c].hold_ms = LEARN_IDLE_MS;
+			st->tiny[c].misses = in->tiny_misses[c];
+			st->tiny[c].overflows = in->tiny_overflows[c];
+		}
 	}
 	st->level = level;
 	st->now_ms = now;
@@ -128,5 +174,8 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
 	}
 	st->tiny_cap = tiny_cap(lim, st->tiny_cap, level);
+	for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++)
+		tiny_class(lim, &st->tiny[c], st->tiny_cap, in->tiny_misses[c],
+			   in->tiny_overflows[c], now);
 	return level > 0;
 }

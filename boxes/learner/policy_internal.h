@@ -18,8 +18,16 @@
  *  - the medium and large caches' bytes: the option's during steady
  *    use, a quarter during a shrink (once the tier has learned not to
  *    return early, the whole);
- *  - the tiny bins' capacity (the refill batch is half of it): the
- *    option, halved each tick under pressure down to LEARN_CAP_MIN;
+ *  - each tiny class's bin capacity and refill batch: the capacity stays
+ *    at the option while the class misses or overflows, halves each tick
+ *    (down to LEARN_CAP_MIN) once it did neither for LEARN_IDLE_MS (doubled,
+ *    up to LEARN_IDLE_MAX_MS, each time the class is used again within
+ *    LEARN_REGRET_MS of a fall: a class its bins serve on the fast path
+ *    also has no misses), and under pressure every class's is halved each
+ *    tick; the batch doubles
+ *    (up to cap/2+1) at a tick with LEARN_MISS_BUSY misses or more and
+ *    halves (down to LEARN_BATCH_MIN) at one with fewer than
+ *    LEARN_MISS_QUIET;
  *  - under pressure (near a limit, or stalls in memory.pressure) delays
  *    shrink, caches and bins shrink, and the learner asks for returns now.
  */
@@ -38,7 +46,13 @@
 #define LEARN_REGRET_MS		5000
 #define LEARN_FORGET_MS		30000
 #define LEARN_DELAY_STEP_MS	100
-#define LEARN_CAP_MIN		16
+#define LEARN_CAP_MIN		16	/* a tiny bin's floor (or the option, if lower) */
+#define LEARN_BATCH_MIN		8	/* a tiny refill batch's (or cap/2+1, if lower) */
+#define LEARN_MISS_BUSY		8	/* misses a tick of a class whose batch doubles */
+#define LEARN_MISS_QUIET	2	/* fewer: its batch halves */
+#define LEARN_IDLE_MS		2000	/* no miss nor overflow for this long: the cap falls */
+#define LEARN_IDLE_MAX_MS	32000	/* ... at most, once used again soon after a fall */
+#define LEARN_TINY_CLASSES	32
 
 enum learn_tier { LEARN_SMALL, LEARN_POOL, LEARN_MEDIUM, LEARN_LARGE, LEARN_NTIERS };
 enum learn_mode { LEARN_STEADY, LEARN_SHRINK, LEARN_PRESSURE };
@@ -63,11 +77,13 @@ struct learn_limits {
  * @demand:   each tier's bytes out and live
  * @permille: nearness to a limit (struct hak_pressure)
  * @psi_some: memory.pressure's some avg10, in hundredths of a percent
+ * @tiny_misses, @tiny_overflows: each tiny class's, since start-up
  */
 struct learn_input {
 	uint64_t now_ms;
 	struct hak_demand demand[LEARN_NTIERS];
 	uint32_t permille, psi_some;
+	uint64_t tiny_misses[LEARN_TINY_CLASSES], tiny_overflows[LEARN_TINY_CLASSES];
 };
 
 /* A tier's state and its decisions (@mode, @delay, @cache). */
@@ -91,8 +107,23 @@ struct learn_tier_state {
 };
 
 /*
+ * A tiny class: its slow calls at the last tick, its last tick with one,
+ * and its decisions (@idle: its cap falls for want of use).
+ */
+struct learn_class {
+	uint64_t misses, overflows;
+	uint64_t tick_misses;	/* at the last tick */
+	uint64_t busy_ms;
+	uint64_t hold_ms;	/* how long unused before the cap falls */
+	uint64_t fall_ms;	/* when it began to fall last */
+	bool idle;
+	unsigned cap, batch;
+};
+
+/*
  * What the learner knows; all zero at first. @level: 0 none, 1 near, 2 at
- * a limit. @tiny_cap: every tiny class's bin capacity.
+ * a limit. @tiny_cap: the ceiling of every tiny class's cap (the option,
+ * halved under pressure).
  */
 struct learn_state {
 	bool started;
@@ -100,6 +131,7 @@ struct learn_state {
 	uint64_t now_ms;	/* the latest tick's */
 	unsigned tiny_cap;
 	struct learn_tier_state tier[LEARN_NTIERS];
+	struct learn_class tiny[LEARN_TINY_CLASSES];
 };
 
 /*

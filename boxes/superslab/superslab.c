@@ -1099,12 +1099,12 @@ bool hak_ss_check_full(void)
 	return check_full;
 }
 
-void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls)
+void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls, unsigned batch)
 {
-	unsigned want = p0_batch ? b->cap / 2 + 1 : 1, got;
+	unsigned want = p0_batch ? batch : 1, got;
 	void **head;
 
-	hak_assert(b->head == NULL && b->count == 0);
+	hak_assert(b->head == NULL && b->count == 0 && batch >= 1);
 	got = hak_ss_refill(cls, want, (void **)&head);
 	if (!got)
 		return NULL;

@@ -55,11 +55,11 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n);
  */
 
 /**
- * hak_ss_bin_refill() - @b is empty: refill it with a batch of class @cls
- * blocks (half its cap; one block when the cap is 0) and return one more
- * block for the caller, or NULL when memory ran out.
+ * hak_ss_bin_refill() - @b is empty: take @batch (>= 1) blocks of class
+ * @cls, one when HAKMEM_TINY_P0_ENABLE=0; return one for the caller and put
+ * the rest on @b. NULL when memory ran out.
  */
-void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls);
+void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls, unsigned batch);
 
 /**
  * hak_ss_bin_free_slow() - the free of @p (class @cls) that the fast path

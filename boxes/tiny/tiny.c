@@ -7,8 +7,17 @@
 HAK_TLS struct hak_tiny_tls hak_tiny_tls;
 static HAK_TLS bool thread_ready;
 static HAK_TLS unsigned slow_calls;
+static HAK_TLS uint32_t caps_seen;	/* the caps_gen this thread's bins follow */
 static unsigned bin_cap;			/* HAKMEM_TINY_CACHE, 0 under full checks */
-static _Atomic uint32_t cap_now;	/* the learner's, within bin_cap's bounds */
+
+/* The learner's settings, within bin_cap's bounds; caps_gen grows when a cap changes. */
+static _Atomic uint32_t class_cap[HAK_TINY_NCLASSES], class_batch[HAK_TINY_NCLASSES];
+static _Atomic uint32_t caps_gen;
+
+/* Slow-path counts, every thread's; apart from the settings, which are read-mostly. */
+static struct {
+	hak_counter_t misses[HAK_TINY_NCLASSES], overflows[HAK_TINY_NCLASSES];
+} demand __attribute__((aligned(64)));
 
 /* Every TICK_EVERY slow calls a thread looks at the clock for the learner. */
 #define TICK_EVERY	16
@@ -16,12 +25,18 @@ static _Atomic uint32_t cap_now;	/* the learner's, within bin_cap's bounds */
 BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SMALL_NCLASSES);
 BUILD_BUG_ON(sizeof(hak_class_by_size) != HAK_TINY_MAX + 1);	/* hak_tiny_class() */
 
-/* PREWARM_TLS: fill an empty bin halfway before the thread's first miss on it. */
+/* The refill batch of @b (class @cls): the learner's, at most half the bin's cap plus one. */
+static unsigned batch(const struct hak_bin *b, unsigned cls)
+{
+	return HAK_MIN(hak_atomic_load_relaxed(&class_batch[cls]), b->cap / 2 + 1);
+}
+
+/* PREWARM_TLS: fill an empty bin with a batch before the thread's first miss on it. */
 static void prewarm(struct hak_bin *b, unsigned cls)
 {
 	void *p;
 
-	if (b->cap && !b->count && (p = hak_ss_bin_refill(b, cls)))
+	if (b->cap && !b->count && (p = hak_ss_bin_refill(b, cls, batch(b, cls))))
 		hak_bin_push(b, p);
 }
 
@@ -33,8 +48,9 @@ static void thread_setup(void)
 {
 	if (hak_sys_thread_exiting())
 		return;
+	caps_seen = hak_atomic_load_acquire(&caps_gen);
 	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++)
-		hak_tiny_tls.bins[c].cap = hak_atomic_load_relaxed(&cap_now);
+		hak_tiny_tls.bins[c].cap = hak_atomic_load_relaxed(&class_cap[c]);
 	thread_ready = true;
 	hak_sys_thread_watch();
 	if (PREWARM_TLS)
@@ -42,34 +58,87 @@ static void thread_setup(void)
 			prewarm(&hak_tiny_tls.bins[c], c);
 }
 
-/* The bin of @cls, set up, at the cap the learner gives the bins now. */
+/*
+ * The caps changed (generation @gen): every caching bin takes its class's
+ * cap, and one that holds more gives back its oldest blocks (the newest
+ * stay: warm, and a second free of one of them is still caught). Rare: at
+ * most once a learner tick per thread.
+ */
+static void refit(uint32_t gen)
+{
+	caps_seen = gen;
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+		struct hak_bin *b = &hak_tiny_tls.bins[c];
+		void **last = b->head;
+
+		if (!b->cap)	/* not caching: full checks, or the thread is exiting */
+			continue;
+		b->cap = hak_atomic_load_relaxed(&class_cap[c]);
+		if (b->count <= b->cap)
+			continue;
+		for (unsigned i = 1; i < b->cap; i++)	/* cap >= 2 */
+			last = last[0];
+		hak_ss_flush(c, last[0], b->count - b->cap);
+		last[0] = NULL;
+		b->count = b->cap;
+	}
+}
+
+/* The bin of @cls, set up, its thread's bins at the caps the learner gives now. */
 static struct hak_bin *slow_bin(unsigned cls)
 {
-	struct hak_bin *b = &hak_tiny_tls.bins[cls];
+	uint32_t gen;
 
 	if (unlikely(!thread_ready))
 		thread_setup();
-	else if (b->cap)
-		b->cap = hak_atomic_load_relaxed(&cap_now);
+	else if (unlikely((gen = hak_atomic_load_acquire(&caps_gen)) != caps_seen))
+		refit(gen);
 	if (++slow_calls % TICK_EVERY == 0)
 		hak_tick(hak_sys_now_ms());
-	return b;
+	return &hak_tiny_tls.bins[cls];
 }
 
 void *hak_tiny_alloc_slow(unsigned cls)
 {
-	return hak_ss_bin_refill(slow_bin(cls), cls);
+	struct hak_bin *b = slow_bin(cls);
+
+	hak_count(demand.misses[cls], 1);
+	return hak_ss_bin_refill(b, cls, batch(b, cls));
 }
 
 void hak_tiny_free_slow(void *p, unsigned cls)
 {
-	hak_ss_bin_free_slow(slow_bin(cls), p, cls);
+	struct hak_bin *b = slow_bin(cls);
+
+	if (b->cap && b->count >= b->cap)
+		hak_count(demand.overflows[cls], 1);
+	hak_ss_bin_free_slow(b, p, cls);
 }
 
-void hak_tiny_set_cap(unsigned cap)
+void hak_tiny_set_classes(const unsigned cap[HAK_TINY_NCLASSES],
+			  const unsigned batch[HAK_TINY_NCLASSES])
 {
-	if (bin_cap)
-		hak_atomic_store_relaxed(&cap_now, HAK_MAX(cap, 2u));
+	bool changed = false;
+
+	if (!bin_cap)
+		return;
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+		unsigned k = HAK_MIN(HAK_MAX(cap[c], 2u), bin_cap);
+
+		changed |= k != hak_atomic_load_relaxed(&class_cap[c]);
+		hak_atomic_store_relaxed(&class_cap[c], k);
+		hak_atomic_store_relaxed(&class_batch[c], HAK_MIN(HAK_MAX(batch[c], 1u), k / 2 + 1));
+	}
+	if (changed)	/* release: a thread that sees the generation sees the caps */
+		atomic_fetch_add_explicit(&caps_gen, 1, memory_order_release);
+}
+
+void hak_tiny_demand(uint64_t misses[HAK_TINY_NCLASSES], uint64_t overflows[HAK_TINY_NCLASSES])
+{
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+		misses[c] = hak_atomic_load_relaxed(&demand.misses[c]);
+		overflows[c] = hak_atomic_load_relaxed(&demand.overflows[c]);
+	}
 }
 
 unsigned hak_tiny_cap_default(void)
@@ -80,7 +149,10 @@ unsigned hak_tiny_cap_default(void)
 static int tiny_init(const struct hak_options *opt)
 {
 	bin_cap = hak_ss_check_full() ? 0 : (unsigned)opt->v[HAK_OPT_TINY_CACHE];
-	cap_now = bin_cap;
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+		class_cap[c] = bin_cap;
+		class_batch[c] = bin_cap / 2 + 1;
+	}
 	return 0;
 }
 

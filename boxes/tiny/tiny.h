@@ -30,13 +30,23 @@ void *hak_tiny_alloc_slow(unsigned cls);
 void hak_tiny_free_slow(void *p, unsigned cls);
 
 /*
- * The learner's knob: the most blocks each thread's bin of every class
- * keeps (at least 2), taken up at a bin's next slow call. No effect when
- * the bins do not cache (HAKMEM_CHECK=full). hak_tiny_cap_default() is
- * HAKMEM_TINY_CACHE (0 when the bins do not cache).
+ * The learner's knobs, per class: each thread's bin cap (at most
+ * HAKMEM_TINY_CACHE, at least 2) and refill batch (1 to cap/2+1; at first
+ * cap/2+1). A thread takes the caps up at its next slow call of any class:
+ * a bin that holds more than its new cap gives its oldest blocks back then.
+ * No effect when the bins do not cache (HAKMEM_CHECK=full).
+ * hak_tiny_cap_default() is HAKMEM_TINY_CACHE (0 when the bins do not cache).
  */
-void hak_tiny_set_cap(unsigned cap);
+void hak_tiny_set_classes(const unsigned cap[HAK_TINY_NCLASSES],
+			  const unsigned batch[HAK_TINY_NCLASSES]);
 unsigned hak_tiny_cap_default(void);
+
+/*
+ * The learner's reading: each class's misses (mallocs its bins could not
+ * serve) and overflows (frees into a full bin) since start-up, over every
+ * thread. Counted on the slow paths only.
+ */
+void hak_tiny_demand(uint64_t misses[HAK_TINY_NCLASSES], uint64_t overflows[HAK_TINY_NCLASSES]);
 
 /* ---------------------------------------------------------------- fast path */
 

@@ -37,6 +37,14 @@ static void check_bounds(const struct learn_state *st)
 	}
 	ck_assert_uint_ge(st->tiny_cap, LEARN_CAP_MIN);
 	ck_assert_uint_le(st->tiny_cap, lim.cap_base);
+	for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+		ck_assert_uint_ge(st->tiny[c].cap, LEARN_CAP_MIN);
+		ck_assert_uint_le(st->tiny[c].cap, st->tiny_cap);
+		ck_assert_uint_ge(st->tiny[c].batch, 1);
+		ck_assert_uint_le(st->tiny[c].batch, st->tiny[c].cap / 2 + 1);
+		ck_assert_uint_ge(st->tiny[c].hold_ms, LEARN_IDLE_MS);
+		ck_assert_uint_le(st->tiny[c].hold_ms, LEARN_IDLE_MAX_MS);
+	}
 }
 
 /* One tick @ms after the last, tier @t at @live bytes; returns its mode. */
@@ -55,6 +63,18 @@ static void drive_init(struct drive *d)
 	memset(d, 0, sizeof(*d));
 	d->in.now_ms = 100000;
 	learn_step(&lim, &d->st, &d->in);
+}
+
+/* One tick @ms after the last, tiny class @c with @misses and @overflows more. */
+static const struct learn_class *tiny_step(struct drive *d, uint64_t ms, unsigned c,
+					   uint64_t misses, uint64_t overflows)
+{
+	d->in.now_ms += ms;
+	d->in.tiny_misses[c] += misses;
+	d->in.tiny_overflows[c] += overflows;
+	learn_step(&lim, &d->st, &d->in);
+	check_bounds(&d->st);
+	return &d->st.tiny[c];
 }
 
 /* A heap that falls to a tenth goes back at once; steady use keeps the delay. */
@@ -210,6 +230,147 @@ START_TEST(pressure_shrinks_everything_then_lets_go)
 }
 END_TEST
 
+/*
+ * Every tiny class in bursts of misses and overflows of random lengths and
+ * rates, gaps longer than LEARN_IDLE_MS now and then, pressure coming and
+ * going: caps and batches stay in their bounds, and reach both ends.
+ */
+START_TEST(tiny_classes_in_bounds_under_alternating_bursts)
+{
+	struct drive d;
+	unsigned seed = 11, on[LEARN_TINY_CLASSES] = { 0 };
+	bool cap_min = false, cap_max = false, batch_min = false, batch_max = false;
+
+	drive_init(&d);
+	for (int i = 0; i < 5000; i++) {
+		uint64_t ms = i % 500 == 499 ? 3 * LEARN_IDLE_MS : (uint64_t)rand_r(&seed) % 200;
+
+		d.in.permille = i % 1500 < 100 ? (unsigned)rand_r(&seed) % 1200 : 0;
+		for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+			if (!on[c] && (unsigned)rand_r(&seed) % 40 == 0)
+				on[c] = 1 + (unsigned)rand_r(&seed) % 30;	/* a burst of so many ticks */
+			if (!on[c])
+				continue;
+			on[c]--;
+			d.in.tiny_misses[c] += (unsigned)rand_r(&seed) % 300;
+			d.in.tiny_overflows[c] += (unsigned)rand_r(&seed) % 3;
+		}
+		tiny_step(&d, ms, 0, 0, 0);
+		for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+			cap_min |= d.st.tiny[c].cap == LEARN_CAP_MIN;
+			cap_max |= d.st.tiny[c].cap == lim.cap_base;
+			batch_min |= d.st.tiny[c].batch == LEARN_BATCH_MIN;
+			batch_max |= d.st.tiny[c].batch == lim.cap_base / 2 + 1;
+		}
+	}
+	ck_assert(cap_min && cap_max && batch_min && batch_max);
+}
+END_TEST
+
+/*
+ * One class quiet, then hammered, then abandoned: its batch falls to its
+ * floor, doubles up to cap/2+1 while it misses, falls back at once when it
+ * stops; its cap holds for LEARN_IDLE_MS, then halves to its floor and stays
+ * there; a miss later brings it back.
+ */
+START_TEST(a_class_hammered_then_abandoned)
+{
+	struct drive d;
+	const struct learn_class *k = &d.st.tiny[5];
+	unsigned batch = lim.cap_base / 2 + 1;
+
+	drive_init(&d);
+	ck_assert_uint_eq(k->batch, batch / 2);	/* the first tick saw no miss */
+	for (int i = 0; i < 3; i++)
+		tiny_step(&d, 50, 5, 1, 0);
+	ck_assert_uint_eq(k->batch, LEARN_BATCH_MIN);
+	ck_assert_uint_eq(k->cap, lim.cap_base);
+	for (unsigned want = 2 * LEARN_BATCH_MIN; want < 2 * batch; want *= 2) {
+		tiny_step(&d, 50, 5, 500, 40);
+		ck_assert_uint_eq(k->batch, HAK_MIN(want, batch));
+		ck_assert_uint_eq(k->cap, lim.cap_base);
+	}
+	for (uint64_t ms = 50; ms < LEARN_IDLE_MS; ms += 50) {
+		tiny_step(&d, 50, 5, 0, 0);
+		ck_assert_uint_eq(k->cap, lim.cap_base);
+		ck_assert(!k->idle);
+	}
+	ck_assert_uint_eq(k->batch, LEARN_BATCH_MIN);
+	for (unsigned want = lim.cap_base / 2; want >= LEARN_CAP_MIN; want /= 2) {
+		tiny_step(&d, 50, 5, 0, 0);
+		ck_assert(k->idle);
+		ck_assert_uint_eq(k->cap, want);
+	}
+	for (int i = 0; i < 1000; i++)
+		tiny_step(&d, 50 + 100 * (i % 3), 5, 0, 0);
+	ck_assert_uint_eq(k->cap, LEARN_CAP_MIN);
+	ck_assert_uint_eq(k->batch, LEARN_BATCH_MIN);
+	tiny_step(&d, 50, 5, 1, 0);
+	ck_assert(!k->idle);
+	ck_assert_uint_eq(k->cap, 2 * LEARN_CAP_MIN);
+}
+END_TEST
+
+/*
+ * A class its bins serve on the fast path has no miss either: its cap
+ * falls, and it misses again at once. Each such fall doubles the time the
+ * class must be unused before the next, up to LEARN_IDLE_MAX_MS.
+ */
+START_TEST(a_hot_class_falls_less_often)
+{
+	struct drive d;
+	const struct learn_class *k = &d.st.tiny[9];
+	uint64_t hold = LEARN_IDLE_MS;
+
+	drive_init(&d);
+	for (int round = 0; round < 8; round++) {
+		uint64_t quiet = 0;
+
+		while (!tiny_step(&d, 50, 9, 0, 0)->idle)
+			quiet += 50;
+		ck_assert_uint_eq(quiet + 50, hold);
+		ck_assert_uint_eq(k->cap, lim.cap_base / 2);
+		tiny_step(&d, 50, 9, 20, 20);	/* the working set no longer fits */
+		hold = HAK_MIN(2 * hold, (uint64_t)LEARN_IDLE_MAX_MS);
+		ck_assert_uint_eq(k->hold_ms, hold);
+		ck_assert_uint_eq(k->cap, lim.cap_base);
+	}
+	ck_assert_uint_eq(hold, LEARN_IDLE_MAX_MS);
+}
+END_TEST
+
+/*
+ * Each class touched by its own thread at its own rate: untouched, a miss
+ * a tick, many, only frees into a full bin. Each class's settings follow its
+ * own use; pressure lowers them all, and after it the used ones come back.
+ */
+START_TEST(classes_each_on_their_own)
+{
+	static const unsigned misses[4] = { 0, 1, 30, 0 }, overflows[4] = { 0, 0, 5, 10 };
+	struct drive d;
+
+	drive_init(&d);
+	for (int i = 0; i < 100; i++) {
+		for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+			d.in.tiny_misses[c] += misses[c % 4];
+			d.in.tiny_overflows[c] += overflows[c % 4];
+		}
+		d.in.permille = i >= 60 && i < 70 ? 990 : 0;
+		tiny_step(&d, 50, 0, 0, 0);
+		if (i == 69)
+			for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++)
+				ck_assert_uint_eq(d.st.tiny[c].cap, LEARN_CAP_MIN);
+	}
+	for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
+		const struct learn_class *k = &d.st.tiny[c];
+
+		ck_assert_uint_eq(k->cap, c % 4 ? lim.cap_base : LEARN_CAP_MIN);
+		ck_assert_uint_eq(k->batch, c % 4 == 2 ? lim.cap_base / 2 + 1 : LEARN_BATCH_MIN);
+		ck_assert(k->idle == !(c % 4));
+	}
+}
+END_TEST
+
 /* ------------------------------------------------ the box, in a running allocator */
 
 static long rss_mib(void)
@@ -348,6 +509,48 @@ START_TEST(without_a_target_no_pressure)
 END_TEST
 
 /*
+ * A thread fills its bin of 48 B blocks, then uses only 100 B blocks: once
+ * the 48 B class was idle for LEARN_IDLE_MS the learner lowers its cap, and
+ * a slow call of the thread's (on 100 B blocks) gives the bin's excess back.
+ */
+START_TEST(an_abandoned_class_gives_its_bin_back)
+{
+	enum { N = 1000, M = 300 };
+	static void *p[N];
+	const struct hak_bin *b = &hak_tiny_tls.bins[hak_tiny_class(48)];
+	char line[40];
+	double end;
+
+	setenv("HAKMEM_LEARN", "1", 1);
+	setenv("HAKMEM_CHECK", "fast", 1);
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(p[i] = hak_malloc(48));
+	for (int i = 0; i < N; i++)
+		hak_free(p[i]);
+	ck_assert_uint_gt(b->count, LEARN_CAP_MIN);
+	end = now_s() + (LEARN_IDLE_MS + 1500) / 1000.0;
+	while (now_s() < end) {	/* misses and overflows of 100 B blocks drive the ticks */
+		for (int i = 0; i < M; i++)
+			ck_assert_ptr_nonnull(p[i] = hak_malloc(100));
+		for (int i = 0; i < M; i++)
+			hak_free(p[i]);
+		usleep(20 * 1000);
+	}
+	ck_assert_uint_eq(b->cap, LEARN_CAP_MIN);
+	ck_assert_uint_le(b->count, LEARN_CAP_MIN);
+	snprintf(line, sizeof(line), "learner.class%u(", hak_tiny_class(48));
+	ck_assert_int_eq(unit_stat(line, "cap "), LEARN_CAP_MIN);
+	ck_assert_int_eq(unit_stat(line, "batch "), LEARN_BATCH_MIN);
+	ck_assert_int_eq(unit_stat(line, "decaying "), 1);
+	snprintf(line, sizeof(line), "learner.class%u(", hak_tiny_class(100));
+	ck_assert_int_eq(unit_stat(line, "cap "), 128);
+	ck_assert_int_eq(unit_stat(line, "decaying "), 0);
+	ck_assert_uint_eq(hak_tiny_tls.bins[hak_tiny_class(100)].cap, 128);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
  * Many threads, each hammering its own class (tiny to large) in bursts
  * that build and free a heap, while ticks run on whichever thread comes:
  * contents survive, the knobs stay in their bounds, the boxes check out.
@@ -399,6 +602,19 @@ START_TEST(many_threads_each_on_one_class)
 	ck_assert_int_le(unit_stat("learner.", "medium_cache_bytes "), 16 << 20);
 	ck_assert_int_le(unit_stat("learner.", "pool_cache_bytes "), 32 << 20);
 	ck_assert_int_eq(unit_stat("learner.", "tiny_cap "), 128);
+	for (unsigned i = 0; i < 3; i++) {	/* the tiny classes the threads used */
+		static const size_t tiny[] = { 24, 200, 1000 };
+		char line[40];
+		long cap, batch;
+
+		snprintf(line, sizeof(line), "learner.class%u(", hak_tiny_class(tiny[i]));
+		cap = unit_stat(line, "cap ");
+		batch = unit_stat(line, "batch ");
+		ck_assert_int_ge(cap, LEARN_CAP_MIN);
+		ck_assert_int_le(cap, 128);
+		ck_assert_int_ge(batch, 1);
+		ck_assert_int_le(batch, cap / 2 + 1);
+	}
 }
 END_TEST
 
@@ -414,6 +630,10 @@ Suite *learner_suite(void)
 	tcase_add_test(tc, an_older_tick_is_not_a_long_wait);
 	tcase_add_test(tc, bounds_hold_under_random_bursts);
 	tcase_add_test(tc, pressure_shrinks_everything_then_lets_go);
+	tcase_add_test(tc, tiny_classes_in_bounds_under_alternating_bursts);
+	tcase_add_test(tc, a_class_hammered_then_abandoned);
+	tcase_add_test(tc, a_hot_class_falls_less_often);
+	tcase_add_test(tc, classes_each_on_their_own);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("box");
 	tcase_set_timeout(tc, 60);
@@ -421,6 +641,7 @@ Suite *learner_suite(void)
 	tcase_add_test(tc, without_the_learner_it_stays);
 	tcase_add_test(tc, over_the_rss_target_everything_shrinks);
 	tcase_add_test(tc, without_a_target_no_pressure);
+	tcase_add_test(tc, an_abandoned_class_gives_its_bin_back);
 	tcase_add_test(tc, many_threads_each_on_one_class);
 	suite_add_tcase(s, tc);
 	return s;

@@ -201,6 +201,60 @@ START_TEST(without_p0_bins_refill_one_block)
 }
 END_TEST
 
+/*
+ * The learner's knobs per class, set directly: a miss takes the class's
+ * batch (one block without P0); a lower cap reaches a fuller bin of another
+ * class at the thread's next slow call, which gives the oldest blocks back
+ * and keeps the newest. Settings out of bounds are clamped; the demand
+ * counts misses and frees into a full bin.
+ */
+START_TEST(class_settings_reach_the_bins)
+{
+	enum { N = 150 };
+	static void *p[N];
+	unsigned cap[HAK_TINY_NCLASSES], batch[HAK_TINY_NCLASSES];
+	uint64_t misses[HAK_TINY_NCLASSES], overflows[HAK_TINY_NCLASSES];
+	unsigned a = hak_tiny_class(48), z = hak_tiny_class(500);
+	const struct hak_bin *b = &hak_tiny_tls.bins[a];
+	bool p0;	/* tools/run_tests.sh also runs the tests with P0 off */
+	void *newest;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	hak_free(hak_malloc(200));	/* sets the allocator and this thread up */
+	p0 = !getenv("HAKMEM_TINY_P0_ENABLE") || strcmp(getenv("HAKMEM_TINY_P0_ENABLE"), "0");
+	for (unsigned c = 0; c < HAK_TINY_NCLASSES; c++) {
+		cap[c] = 1000;	/* clamped to HAKMEM_TINY_CACHE */
+		batch[c] = c == a ? 5 : 0;	/* 0: clamped to 1 */
+	}
+	hak_tiny_set_classes(cap, batch);
+	p[0] = hak_malloc(48);
+	ck_assert_uint_eq(b->count, p0 ? 4 : 0);
+	hak_free(p[0]);
+	for (int i = 0; i < N; i++)
+		p[i] = hak_malloc(48);
+	for (int i = 0; i < N; i++)
+		hak_free(p[i]);
+	ck_assert_uint_eq(b->cap, 128);
+	ck_assert_uint_gt(b->count, 16);
+	newest = b->head;
+	cap[a] = 16;
+	hak_tiny_set_classes(cap, batch);
+	ck_assert_uint_gt(b->count, 16);	/* not before a slow call */
+	p[0] = hak_malloc(500);	/* another class's first miss */
+	ck_assert_uint_eq(hak_tiny_tls.bins[z].count, 0);	/* its batch: 1 */
+	ck_assert_uint_eq(b->cap, 16);
+	ck_assert_uint_eq(b->count, 16);
+	ck_assert_ptr_eq(b->head, newest);
+	hak_free(p[0]);
+	hak_tiny_demand(misses, overflows);
+	ck_assert_uint_ge(misses[a], 2);
+	ck_assert_uint_ge(overflows[a], 1);
+	ck_assert_uint_eq(misses[z], 1);
+	ck_assert_uint_eq(overflows[z], 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 Suite *tiny_suite(void)
 {
 	Suite *s = suite_create("tiny");
@@ -215,6 +269,7 @@ Suite *tiny_suite(void)
 	tcase_add_test(tc, blocks_freed_by_another_thread);
 	tcase_add_test(tc, remote_frees_are_drained_by_the_owner);
 	tcase_add_test(tc, without_p0_bins_refill_one_block);
+	tcase_add_test(tc, class_settings_reach_the_bins);
 	suite_add_tcase(s, tc);
 	return s;
 }
