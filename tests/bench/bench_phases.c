@@ -1,5 +1,5 @@
 /*
- * bench_phases HEAP SEED [HOLD IDLE [OUT]] - resident memory over time
+ * bench_phases HEAP SEED [HOLD IDLE [OUT [TIERS]]] - resident memory over time
  * while the heap changes shape: does the allocator give memory back when
  * the program stops needing it? (issue 17's phase benchmark)
  *
@@ -12,6 +12,9 @@
  *   mid_build, mid_free      the same with 8 KiB..512 KiB (log-uniform);
  *   large_build, large_free  the same with 1 MiB..8 MiB (log-uniform);
  *   idle         nothing for IDLE seconds (default 5).
+ * TIERS (default small,mid,large) names the build/free pairs to run, the
+ * others are skipped with their PHASE lines: "mid" alone asks how one
+ * tier gives back, with nothing of another beside it.
  * The blocks kept by a free phase stay live to the end. After each phase
  * the program holds still for HOLD seconds (default 1); a sample belongs
  * to the phase last begun. At the end of the hold after each free phase,
@@ -228,6 +231,34 @@ static double secs_arg(const char *arg, const char *what)
 	return v;
 }
 
+static const char *const tier_name[3] = { "small", "mid", "large" };
+
+/* TIERS: a comma list of tier names, as a bit mask; else exit 2. */
+static unsigned tiers_arg(const char *arg)
+{
+	unsigned mask = 0;
+
+	for (const char *at = arg; *at;) {
+		size_t len = strcspn(at, ",");
+		unsigned t = 0;
+
+		while (t < 3 && (strlen(tier_name[t]) != len || strncmp(at, tier_name[t], len)))
+			t++;
+		if (t == 3 || mask >> t & 1) {
+			fprintf(stderr, "bench_phases: bad TIERS '%s' (want a list of small, mid, large)\n",
+				arg);
+			exit(2);
+		}
+		mask |= 1u << t;
+		at += len + (at[len] == ',');
+	}
+	if (!mask) {
+		fprintf(stderr, "bench_phases: bad TIERS '' (want a list of small, mid, large)\n");
+		exit(2);
+	}
+	return mask;
+}
+
 static void *map(size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
@@ -271,12 +302,13 @@ int main(int argc, char **argv)
 	struct sample after[NPHASES] = { 0 };
 	struct heap h = { 0 };
 	double hold = 1, idle = 5;
+	unsigned tiers = 7;	/* bit t: run tier t's phases */
 	pthread_t tid;
 	uint64_t seed;
 
 	bench_init("bench_phases");
-	if (argc != 3 && argc != 5 && argc != 6) {
-		fprintf(stderr, "usage: %s HEAP SEED [HOLD IDLE [OUT]]\n",
+	if (argc != 3 && argc != 5 && argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: %s HEAP SEED [HOLD IDLE [OUT [TIERS]]]\n",
 			argv[0]);
 		return 2;
 	}
@@ -286,6 +318,8 @@ int main(int argc, char **argv)
 		hold = secs_arg(argv[3], "HOLD");
 		idle = secs_arg(argv[4], "IDLE");
 	}
+	if (argc == 7)
+		tiers = tiers_arg(argv[6]);
 	s.page = sysconf(_SC_PAGESIZE);
 	s.statm = open("/proc/self/statm", O_RDONLY);
 	if (s.statm < 0)
@@ -297,12 +331,15 @@ int main(int argc, char **argv)
 	s.samples = map(MAX_SAMPLES * sizeof(*s.samples));
 
 	s.t0 = bench_now();
+	begin(2 * (unsigned)__builtin_ctz(tiers));
 	take_sample();		/* before the first malloc of the phases */
 	if (pthread_create(&tid, NULL, sampler, NULL))
 		bench_die("pthread_create failed");
 	for (unsigned t = 0; t < 3; t++) {
 		size_t first = h.n;
 
+		if (!(tiers >> t & 1))
+			continue;
 		begin(2 * t);
 		build(&h, t);
 		sleep_until(bench_now() + hold);
@@ -315,10 +352,12 @@ int main(int argc, char **argv)
 	atomic_store(&s.stop, true);
 	pthread_join(tid, NULL);
 
-	write_samples(argc == 6 && strcmp(argv[5], "-") ? argv[5] : NULL);
+	write_samples(argc >= 6 && strcmp(argv[5], "-") ? argv[5] : NULL);
 	for (unsigned i = 0; i < 4; i++) {
 		enum phase p = reported[i];
 
+		if (p != IDLE && !(tiers >> (p / 2) & 1))
+			continue;
 		printf("PHASE name=%s after_secs=%.2f rss_bytes=%llu "
 		       "live_bytes=%llu rss_per_live=%.3f\n", phase_name[p],
 		       p == IDLE ? idle : hold,

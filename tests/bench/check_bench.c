@@ -309,6 +309,33 @@ START_TEST(test_phases_output)
 }
 END_TEST
 
+/* TIERS "mid": the mid pair alone, so its PHASE line and idle's only. */
+START_TEST(test_phases_one_tier)
+{
+	static const struct bench_case c = {
+		"bench_phases", { "1m", "7", "0.05", "0.05", "-", "mid" }
+	};
+	static struct outcome o;
+	const char *at;
+
+	run_case(&c, variants[_i], false, &o);
+	ck_assert_msg(o.status == 0, "bench_phases_%s exited %d:\n%s",
+		      variants[_i], o.status, o.out);
+	ck_assert_msg(!strstr(o.out, ",small_build,") && !strstr(o.out, ",large_build,"),
+		      "bench_phases_%s: a sample of a tier not asked for:\n%s",
+		      variants[_i], o.out);
+	at = strstr(o.out, "PHASE name=");
+	ck_assert_msg(at && !strncmp(at, "PHASE name=mid_free ", 20),
+		      "bench_phases_%s: first PHASE line is not mid_free:\n%s",
+		      variants[_i], o.out);
+	at = strstr(at + 1, "PHASE name=");
+	ck_assert_msg(at && !strncmp(at, "PHASE name=idle ", 16) &&
+		      !strstr(at + 1, "PHASE name="),
+		      "bench_phases_%s: not mid_free then idle alone:\n%s",
+		      variants[_i], o.out);
+}
+END_TEST
+
 /* Bad arguments: exit 2 with a message. */
 static const struct bench_case bad_args[] = {
 	{ "bench_sweep", { "2", "0.05", "1", "16" } },		/* MIN alone */
@@ -321,6 +348,9 @@ static const struct bench_case bad_args[] = {
 	{ "bench_phases", { "1m", "1", "0.01" } },		/* HOLD alone */
 	{ "bench_phases", { "1m", "1", "-1", "0" } },
 	{ "bench_phases", { "64k", "1" } },			/* too small */
+	{ "bench_phases", { "1m", "1", "0", "0", "-", "tiny" } },
+	{ "bench_phases", { "1m", "1", "0", "0", "-", "mid,mid" } },
+	{ "bench_phases", { "1m", "1", "0", "0", "-", "" } },
 };
 
 START_TEST(test_bad_args_rejected)
@@ -384,6 +414,7 @@ static Suite *bench_suite(void)
 	tcase_add_loop_test(tc, test_duration_is_honoured, 0, 2);
 	tcase_add_loop_test(tc, test_mleak_reports_leak, 0, 2);
 	tcase_add_loop_test(tc, test_phases_output, 0, 2);
+	tcase_add_loop_test(tc, test_phases_one_tier, 0, 2);
 	tcase_add_loop_test(tc, test_bad_args_rejected, 0,
 			    (int)(sizeof(bad_args) / sizeof(bad_args[0])));
 	tcase_add_loop_test(tc, test_launcher_env, 0,
