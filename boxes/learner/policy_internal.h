@@ -42,7 +42,7 @@
 #define LEARN_TICK_MS		50
 #define LEARN_SHRINK_MIN	(4u << 20)	/* a fall of less is noise */
 #define LEARN_PEAK_MS		1000
-#define LEARN_CREDIT_MIN	(2u << 20)	/* net frees between ticks, at least */
+#define LEARN_CREDIT_MIN	(4u << 20)	/* net frees or allocations between ticks, at least */
 #define LEARN_REGRET_MS		5000
 #define LEARN_FORGET_MS		30000
 #define LEARN_DELAY_STEP_MS	100
