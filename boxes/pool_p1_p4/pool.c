@@ -787,15 +787,11 @@ static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 	return true;
 }
 
-/* Give back the room this thread claimed and its bins no longer use, in whole steps. */
-static void unclaim_spare(void)
+/* Give @bytes of the room this thread claimed back to the process's budget. */
+static void unclaim(size_t bytes)
 {
-	size_t spare = (init_bytes + my_claim - bin_bytes) / CLAIM_STEP * CLAIM_STEP;
-
-	if (spare) {
-		my_claim -= spare;
-		atomic_fetch_sub_explicit(&claimed, spare, memory_order_relaxed);
-	}
+	my_claim -= bytes;
+	atomic_fetch_sub_explicit(&claimed, bytes, memory_order_relaxed);
 }
 
 /*
@@ -816,7 +812,7 @@ static void bins_decay(uint64_t now)
 			bin_shrink(i, step + (cap - step) / (2 * step) * step);
 	}
 	active = 0;
-	unclaim_spare();
+	unclaim((init_bytes + my_claim - bin_bytes) / CLAIM_STEP * CLAIM_STEP);	/* whole steps */
 }
 
 /*
@@ -835,8 +831,7 @@ static void follow_budget(void)
 		bin_shrink(i, init_caps[i]);
 	}
 	hak_assert(bin_bytes == init_bytes);
-	atomic_fetch_sub_explicit(&claimed, my_claim, memory_order_relaxed);
-	my_claim = 0;
+	unclaim(my_claim);
 }
 
 /* A refill or flush of this thread's bins: its decay, and the learner's tick. */
@@ -1003,8 +998,7 @@ static void pool_thread_exit(void)
 	}
 	bin_bytes = 0;
 	refilled = active = grown = 0;
-	atomic_fetch_sub_explicit(&claimed, my_claim, memory_order_relaxed);
-	my_claim = 0;
+	unclaim(my_claim);
 	my_arena = NULL;
 	arena_orphan(a);
 }
