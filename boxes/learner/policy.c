@@ -116,7 +116,7 @@ static void tiny_class(const struct learn_limits *lim, struct learn_class *k, un
 {
 	unsigned cap_min = HAK_MIN(lim->cap_base, (unsigned)LEARN_CAP_MIN);
 	uint64_t m = misses > k->misses ? misses - k->misses : 0;
-	bool used = m || overflows > k->overflows;
+	bool used = m || overflows > k->overflows, idle;
 
 	k->misses = HAK_MAX(misses, k->misses);	/* an older tick's reading may come late */
 	k->overflows = HAK_MAX(overflows, k->overflows);
@@ -126,10 +126,11 @@ static void tiny_class(const struct learn_limits *lim, struct learn_class *k, un
 			k->hold_ms = HAK_MIN(2 * k->hold_ms, (uint64_t)LEARN_IDLE_MAX_MS);
 		k->busy_ms = now;
 	}
-	if (!k->idle && now - k->busy_ms >= k->hold_ms)
+	idle = now - k->busy_ms >= k->hold_ms;
+	if (idle && !k->idle)
 		k->fall_ms = now;
-	k->idle = now - k->busy_ms >= k->hold_ms;
-	if (k->idle)
+	k->idle = idle;
+	if (idle)
 		k->cap /= 2;
 	else if (used)
 		k->cap *= 2;
