@@ -36,7 +36,11 @@
  * others go back to the OS once idle for HAKMEM_SS_DELAY_MS, a few at each
  * span change: ss_decay_sometimes(); the box's decay op is ss_decay(), a few
  * a call over all shards). Free pages of superslabs in use go back (purged,
- * the addresses kept) once no span of theirs was released for as long.
+ * the addresses kept) once no span of theirs was released for as long; so
+ * do whole free system pages inside partial spans nobody owns, once no
+ * block came back to the span for as long: their blocks leave the free
+ * list while the pages are purged with no lock held, and come back when
+ * the span's next owner used up the rest (park_pages(), unpark()).
  * A span is "partial" while nobody owns it and it has blocks to give: its bit
  * is then set in its superslab's nonempty_mask[class], and a superslab with
  * any such bit is on the class's partial list of its shard, so a refill
@@ -83,6 +87,8 @@
 #define SS_DECAY_MAX	4	/* most superslabs unmapped per decay */
 #define REMOTE_CLOSED	((void *)1)	/* the remote list of a span nobody owns */
 #define SHARDS_MAX	8
+#define PARK_SPANS	8	/* most spans whose free pages are purged per call */
+#define PARK_BLOCKS	4096	/* most free blocks walked per call to find them */
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -95,6 +101,11 @@ struct span {
 	uint32_t capacity;
 	uint32_t bsize;
 	uint8_t cls, npages, partial;
+	uint8_t purging;	/* its parked pages are being purged: on no list, not released */
+	uint8_t seen;		/* looked at by park_pages() since blocks last came back */
+	uint32_t parked;	/* bit i: system page i purged, its blocks off the free list */
+	uint32_t nparked;	/* free blocks off the free list (on parked pages) */
+	uint64_t back_ms;	/* when blocks last came back while nobody owned it */
 	struct span *next;		/* a chain of spans on their way to span_release() */
 	_Atomic(const void *) owner;	/* the thread whose active span it is, or NULL */
 	_Atomic(void *) remote;		/* blocks freed by other threads, chained; or
@@ -152,6 +163,7 @@ struct shard {
 	_Atomic unsigned nempty;	/* ss_lock; read without it by ss_unmap_idle() */
 	unsigned keep_empty;		/* its share of HAKMEM_SS_KEEP */
 	_Atomic uint64_t scan_ms;	/* ss_decay_sometimes()'s last purge scan */
+	unsigned park_cls;		/* lock: the class park() looks at first */
 } __attribute__((aligned(64)));
 
 static struct shard shards[SHARDS_MAX];
@@ -162,7 +174,8 @@ static uint8_t class_pages[HAK_SS_NSERVED];	/* pages per span */
 static _Atomic uint64_t empty_delay_ms;	/* the learner may change it */
 static bool check_full;
 static bool p0_batch = true, p0_drain = true, p0_log;	/* HAKMEM_TINY_P0_* */
-static hak_counter_t ss_mapped, ss_unmapped, ss_live, ss_purged_pages;
+static hak_counter_t ss_mapped, ss_unmapped, ss_live, ss_purged_pages, ss_parked_pages;
+static size_t sys_page;		/* the unit of parked pages */
 
 #ifdef HAKMEM_TEST
 void (*hak_ss_pushed_hook)(void);
@@ -191,7 +204,9 @@ static void shards_init(unsigned keep)
 		size_t pages = (8 * (size_t)hak_class_bytes[c] + SS_PAGE - 1) / SS_PAGE;
 
 		class_pages[c] = (uint8_t)HAK_MAX(pages, 1);
+		hak_assert(class_pages[c] * SS_PAGE / hak_sys_page_size() <= 32);	/* parked fits */
 	}
+	sys_page = hak_sys_page_size();
 	for (nshards = 2; nshards < want && nshards < SHARDS_MAX; nshards *= 2)
 		;
 	for (unsigned s = 0; s < nshards; s++) {
@@ -396,10 +411,13 @@ static size_t ss_purge(struct shard *sh, uint64_t now, uint64_t delay, unsigned 
 	return bytes;
 }
 
+static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay);
+
 /*
  * The decay op: empty superslabs idle past HAKMEM_SS_DELAY_MS (the
  * learner's delay) go back, then idle free pages of those in use; shard by
- * shard, SS_DECAY_MAX superslabs of each kind a call in all.
+ * shard, SS_DECAY_MAX superslabs of each kind a call in all; then free
+ * pages inside partial spans (park_pages()).
  */
 static size_t ss_decay(uint64_t now)
 {
@@ -411,6 +429,8 @@ static size_t ss_decay(uint64_t now)
 		bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
 	for (unsigned s = 0; s < nshards; s++)
 		bytes += ss_purge(&shards[s], now, delay, &purges);
+	for (unsigned s = 0; s < nshards; s++)
+		bytes += park_pages(&shards[s], now, delay);
 	return bytes;
 }
 
@@ -428,6 +448,7 @@ static void ss_decay_sometimes(struct shard *sh, uint64_t now)
 		return;
 	hak_atomic_store_relaxed(&sh->scan_ms, now);
 	ss_purge(sh, now, delay, &purges);
+	park_pages(sh, now, delay);
 }
 
 static int find_run(uint32_t free_pages, unsigned n)
@@ -646,6 +667,40 @@ static unsigned splice(void **chain, unsigned want, void **head)
 	return n;
 }
 
+/*
+ * Parked pages: a partial span nobody owns may hold whole system pages of
+ * free blocks (a heap that shrank around a few live blocks). park_pages()
+ * takes their blocks off the free list and purges them; span_take() gets
+ * them back (unpark()) once the free list, the remote frees and the
+ * uncarved blocks are used up. A carved block that overlaps a parked page
+ * is free and off the free list, and comes back with the last parked page
+ * it overlaps.
+ */
+static bool block_parked(const struct span *sp, size_t b)
+{
+	size_t first = b * sp->bsize / sys_page, last = ((b + 1) * sp->bsize - 1) / sys_page;
+
+	return sp->parked & (uint32_t)(((uint64_t)2 << last) - ((uint64_t)1 << first));
+}
+
+/* The lowest parked page of @sp back: its blocks onto the free list. */
+static void unpark(struct span *sp)
+{
+	unsigned page = (unsigned)__builtin_ctz(sp->parked);
+	size_t lo = page * sys_page;
+
+	sp->parked &= ~(1u << page);
+	for (size_t b = lo / sp->bsize; b * sp->bsize < lo + sys_page; b++) {
+		void **blk = (void **)(sp->start + b * sp->bsize);
+
+		if (block_parked(sp, b))
+			continue;
+		blk[0] = sp->free;
+		sp->free = blk;
+		sp->nparked--;
+	}
+}
+
 /* Take up to @want blocks from @sp onto @head; returns how many. */
 static unsigned span_take(struct span *sp, unsigned want, void **head)
 {
@@ -678,6 +733,10 @@ static unsigned span_take(struct span *sp, unsigned want, void **head)
 		*head = b;
 		got++;
 	}
+	while (got + taken < want && sp->parked) {
+		unpark(sp);
+		got += splice(&sp->free, want - got - taken, head);
+	}
 	sp->used += got;
 	return got + taken;
 }
@@ -690,8 +749,8 @@ static void p0_verify(const struct span *sp, unsigned got)
 	for (void **b = sp->free; b && nfree <= sp->carved; b = b[0])
 		nfree++;
 	hak_report("p0: class %u refill %u: span %p used %u + free %u %s carved %u",
-		   sp->cls, got, (void *)sp->start, sp->used, nfree,
-		   sp->used + nfree == sp->carved ? "==" : "!=", sp->carved);
+		   sp->cls, got, (void *)sp->start, sp->used, nfree + sp->nparked,
+		   sp->used + nfree + sp->nparked == sp->carved ? "==" : "!=", sp->carved);
 }
 
 /* This thread's identity as an owner, and its active span per class. */
@@ -750,9 +809,17 @@ static bool take_remote(struct span *sp)
 	return true;
 }
 
-/* Unowned @sp got blocks back (@c locked): partial again, or released. */
-static struct span *settle_locked(struct class_state *c, struct span *sp)
+/*
+ * Unowned @sp got blocks back at @now (@c locked): partial again, or
+ * released; not while its parked pages are purged (park_pages() settles
+ * it after).
+ */
+HAK_FAST_PATH struct span *settle_locked(struct class_state *c, struct span *sp, uint64_t now)
 {
+	sp->back_ms = now;
+	sp->seen = 0;
+	if (sp->purging)
+		return NULL;
 	if (!sp->partial && sp->used < sp->capacity)
 		partial_add(c, sp);
 	/* Keep one span per class to avoid churn at a span boundary. */
@@ -768,7 +835,7 @@ static struct span *disown_locked(struct class_state *c, struct span *sp)
 {
 	atomic_store(&sp->owner, NULL);
 	drain_remote(sp, REMOTE_CLOSED);
-	return settle_locked(c, sp);
+	return settle_locked(c, sp, hak_sys_now_ms());
 }
 
 /* Stop owning @sp, with no lock held: under its shard's lock, then released if idle. */
@@ -994,7 +1061,7 @@ static void push_remote(struct class_state *mine, struct span *sp, void **first,
 	if (!remote_push(sp, first, last)) {	/* still closed: the lock's span */
 		last[0] = NULL;
 		give_back(sp, first);
-		gone = settle_locked(&sh->classes[sp->cls], sp);
+		gone = settle_locked(&sh->classes[sp->cls], sp, hak_sys_now_ms());
 	}
 	hak_unlock(&sh->lock);
 	if (gone)
@@ -1008,6 +1075,8 @@ static void push_remote(struct class_state *mine, struct span *sp, void **first,
  */
 static void flush_unowned(void **central, struct span **to_release)
 {
+	uint64_t now = central ? hak_sys_now_ms() : 0;
+
 	while (central) {
 		struct class_state *c = span_class(span_of(central));
 		struct shard *sh = span_shard(span_of(central));
@@ -1031,7 +1100,7 @@ static void flush_unowned(void **central, struct span **to_release)
 			b[0] = sp->free;
 			sp->free = b;
 			sp->used--;
-			gone = settle_locked(c, sp);
+			gone = settle_locked(c, sp, now);
 			if (gone) {
 				gone->next = *to_release;
 				*to_release = gone;
@@ -1205,6 +1274,143 @@ static void ss_thread_exit(void)
 	}
 }
 
+/*
+ * @sp unowned and partial (its shard's lock held): take the blocks of its
+ * whole free system pages off the free list and mark the pages parked;
+ * returns them (0: none, @sp unchanged).
+ */
+static uint32_t park(struct span *sp)
+{
+	uint64_t free[SS_PAGE / HAK_MIN_ALIGN / 64] = { 0 };
+	size_t end = (size_t)sp->carved * sp->bsize;
+	uint32_t pages = 0, n = 0;
+	void **kept = NULL, **tail = NULL;
+
+	hak_assert(sp->capacity <= sizeof(free) * 8);
+	for (void **b = sp->free; b; b = b[0]) {
+		size_t off = (size_t)((char *)b - sp->start), i = off / sp->bsize;
+
+		if (off >= end || off % sp->bsize || ++n > sp->carved)
+			return 0;	/* written after free: refills and checks report it */
+		free[i / 64] |= (uint64_t)1 << (i % 64);
+	}
+	/* pages wholly carved: a block carved later overlaps no parked page */
+	for (unsigned pg = 0; (pg + 1) * sys_page <= end; pg++) {
+		size_t i = pg * sys_page / sp->bsize, last = ((pg + 1) * sys_page - 1) / sp->bsize;
+
+		if (sp->parked >> pg & 1)
+			continue;
+		while (i <= last && (free[i / 64] >> (i % 64) & 1 || block_parked(sp, i)))
+			i++;
+		if (i > last)
+			pages |= 1u << pg;
+	}
+	if (!pages)
+		return 0;
+	sp->parked |= pages;
+	for (void **b = sp->free, **next; b; b = next) {
+		next = b[0];
+		if (block_parked(sp, (size_t)((char *)b - sp->start) / sp->bsize)) {
+			sp->nparked++;
+			continue;
+		}
+		if (tail)
+			tail[0] = b;
+		else
+			kept = b;
+		tail = b;
+	}
+	if (tail)
+		tail[0] = NULL;
+	sp->free = kept;
+	return pages;
+}
+
+/*
+ * Purge the whole free system pages inside partial spans of @sh nobody
+ * owns that got no block back for @delay at @now (@now 0: any), each
+ * looked at once per change: PARK_BLOCKS free blocks walked and PARK_SPANS
+ * spans purged a call at most. A span being purged is on no list, so
+ * nobody takes blocks from it or releases it; blocks may come back to it.
+ * Returns the bytes.
+ */
+static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay)
+{
+	struct { struct span *sp; uint32_t pages; } job[PARK_SPANS];
+	unsigned n = 0, walk = 0;
+	struct span *gone = NULL;
+	size_t bytes = 0;
+
+	if (check_full)		/* free blocks keep their canaries */
+		return 0;
+	hak_lock(&sh->lock);
+	for (unsigned k = 0; k < HAK_SS_NSERVED && n < PARK_SPANS && walk < PARK_BLOCKS; k++) {
+		unsigned cls = (sh->park_cls + k) % HAK_SS_NSERVED;
+		struct class_state *c = &sh->classes[cls];
+
+		for (struct superslab *ss = c->partial, *next; ss && n < PARK_SPANS && walk < PARK_BLOCKS;
+		     ss = next) {
+			next = ss->pnext[cls];
+			for (uint32_t m = ss->nonempty_mask[cls]; m && n < PARK_SPANS; m &= m - 1) {
+				struct span *sp = &ss->spans[__builtin_ctz(m)];
+				size_t nfree = sp->carved - sp->used - sp->nparked;
+
+				if (sp->seen || (now && now < sp->back_ms + delay))
+					continue;	/* seen since, or blocks came back lately */
+				if (nfree * sp->bsize < sys_page) {
+					sp->seen = 1;
+					continue;	/* no whole free page */
+				}
+				if (walk + nfree > PARK_BLOCKS && walk)
+					break;
+				walk += (unsigned)nfree;
+				sp->seen = 1;
+				job[n].pages = park(sp);
+				if (!job[n].pages)
+					continue;
+				partial_del(c, sp);
+				sp->purging = 1;
+				job[n++].sp = sp;
+			}
+		}
+	}
+	sh->park_cls = (sh->park_cls + 1) % HAK_SS_NSERVED;
+	hak_unlock(&sh->lock);
+	for (unsigned k = 0; k < n; k++)
+		for (uint32_t left = job[k].pages; left;) {	/* each run of pages in one call */
+			unsigned first = (unsigned)__builtin_ctz(left);
+			unsigned len = (unsigned)__builtin_ctz(~(left >> first));
+
+			left &= ~(uint32_t)((((uint64_t)1 << len) - 1) << first);
+			if (!hak_sys_decommit(job[k].sp->start + first * sys_page, len * sys_page)) {
+				bytes += len * sys_page;
+				hak_count(ss_parked_pages, len);
+			}
+		}
+	hak_lock(&sh->lock);
+	for (unsigned k = 0; k < n; k++) {
+		struct span *sp = job[k].sp, *g;
+		uint64_t back = sp->back_ms;	/* settling is not a block coming back */
+		uint8_t seen = sp->seen;
+
+		sp->purging = 0;
+		g = settle_locked(&sh->classes[sp->cls], sp, back);
+		sp->seen = seen;
+		if (g) {
+			g->next = gone;
+			gone = g;
+		}
+	}
+	hak_unlock(&sh->lock);
+	while (gone) {
+		struct span *g = gone;
+
+		gone = g->next;
+		span_release(g);
+	}
+	return bytes;
+}
+
 /* The unowned spans of @sh's class @cls with no block out, taken off its partial list. */
 static struct span *idle_spans(struct shard *sh, unsigned cls)
 {
@@ -1231,7 +1437,7 @@ static struct span *idle_spans(struct shard *sh, unsigned cls)
 /*
  * Out of memory or malloc_trim, shard by shard: idle spans go back to
  * their superslabs, and every empty superslab to the OS, unmapped after
- * the shard's ss_lock is dropped.
+ * the shard's ss_lock is dropped, and the free pages inside partial spans.
  */
 static size_t ss_reclaim(void)
 {
@@ -1257,6 +1463,8 @@ static size_t ss_reclaim(void)
 		}
 		for (size_t got; (got = ss_purge(sh, 0, 0, &(unsigned){ SS_DECAY_MAX }));)
 			bytes += got;	/* stops at pages that cannot be purged */
+		for (size_t got; (got = park_pages(sh, 0, 0));)
+			bytes += got;
 	}
 	return bytes;
 }
@@ -1296,6 +1504,17 @@ static void ss_postfork_child(void)
 
 		pthread_mutex_init(&sh->lock, NULL);
 		pthread_mutex_init(&sh->ss_lock, NULL);
+		for (int l = 0; l < 2; l++)	/* spans whose pages a thread was parking */
+			for (struct superslab *ss = l ? sh->full_list : sh->avail_list; ss; ss = ss->next)
+				for (unsigned i = 1; i < HAK_SS_PAGES; i++) {
+					struct span *sp = &ss->spans[i];
+
+					if (((ss->free_pages | ss->purging) >> i & 1) ||
+					    ss->span_of_page[i] != i || !sp->purging)
+						continue;
+					sp->purging = 0;
+					partial_add(&sh->classes[sp->cls], sp);
+				}
 		for (struct superslab *ss = sh->avail_list, *next; ss; ss = next) {
 			next = ss->next;
 			ss->free_pages |= ss->purging;
@@ -1329,6 +1548,7 @@ static void ss_stats(struct hak_stats_sink *s)
 	hak_stat(s, "mapped", ss_mapped);
 	hak_stat(s, "unmapped", ss_unmapped);
 	hak_stat(s, "purged_pages", ss_purged_pages);
+	hak_stat(s, "parked_pages", ss_parked_pages);
 	hak_stat(s, "live", ss_live);
 	hak_stat(s, "empty", empty);
 	counts_sum(sum);
@@ -1367,7 +1587,7 @@ void hak_ss_demand(struct hak_demand *d)
 				     HAK_SS_NSERVED, &d->live);
 }
 
-/* Blocks on @chain, all carved blocks of @sp; -1 when one is not. */
+/* Blocks on @chain, all carved blocks of @sp on no parked page; -1 when one is not. */
 static int chain_check(const struct span *sp, void **chain, const char *what)
 {
 	unsigned n = 0;
@@ -1375,7 +1595,8 @@ static int chain_check(const struct span *sp, void **chain, const char *what)
 	for (void **b = chain; b; b = b[0]) {
 		size_t off = (size_t)((char *)b - sp->start);
 
-		if (off % sp->bsize || off / sp->bsize >= sp->carved || ++n > sp->carved) {
+		if (off % sp->bsize || off / sp->bsize >= sp->carved || ++n > sp->carved ||
+		    block_parked(sp, off / sp->bsize)) {
 			hak_report("self-check: span %p class %u: bad %s block %p",
 				   (void *)sp->start, sp->cls, what, (void *)b);
 			return -1;
@@ -1391,14 +1612,19 @@ static int chain_check(const struct span *sp, void **chain, const char *what)
 static int span_check(const struct span *sp)
 {
 	int nfree = chain_check(sp, sp->free, "free"), ntaken = chain_check(sp, sp->taken, "taken");
+	unsigned parked = 0;
 	int errors = 0;
 
 	if (nfree < 0 || ntaken < 0)
 		return 1;
-	if (sp->used + (unsigned)nfree != sp->carved || (unsigned)ntaken > sp->used ||
-	    sp->carved > sp->capacity || (ntaken && !atomic_load(&sp->owner))) {
-		hak_report("self-check: span %p class %u: used %u (taken %d) + free %d != carved %u (cap %u)",
-			   (void *)sp->start, sp->cls, sp->used, ntaken, nfree, sp->carved, sp->capacity);
+	for (size_t b = 0; sp->parked && b < sp->carved; b++)
+		parked += block_parked(sp, b);
+	if (sp->used + (unsigned)nfree + sp->nparked != sp->carved || parked != sp->nparked ||
+	    (unsigned)ntaken > sp->used || sp->carved > sp->capacity ||
+	    (ntaken && !atomic_load(&sp->owner))) {
+		hak_report("self-check: span %p class %u: used %u (taken %d) + free %d + parked %u (of %u) != carved %u (cap %u)",
+			   (void *)sp->start, sp->cls, sp->used, ntaken, nfree, sp->nparked,
+			   parked, sp->carved, sp->capacity);
 		errors++;
 	}
 	if (!atomic_load(&sp->owner) != (atomic_load(&sp->remote) == REMOTE_CLOSED)) {
@@ -1408,7 +1634,7 @@ static int span_check(const struct span *sp)
 			   atomic_load(&sp->owner) ? "owned" : "unowned");
 		errors++;
 	}
-	if (sp->partial != (!atomic_load(&sp->owner) && sp->used < sp->capacity)) {
+	if (sp->partial != (!atomic_load(&sp->owner) && sp->used < sp->capacity && !sp->purging)) {
 		hak_report("self-check: span %p class %u: partial flag %u with used %u of %u",
 			   (void *)sp->start, sp->cls, sp->partial, sp->used, sp->capacity);
 		errors++;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../../boxes/superslab/superslab.h"
@@ -590,7 +591,7 @@ static void *xt_worker(void *arg)
 	return NULL;
 }
 
-START_TEST(threads_cross_free_tiny_blocks_contents_verified)
+static void cross_free(void)
 {
 	pthread_t t[XT_THREADS];
 
@@ -606,6 +607,92 @@ START_TEST(threads_cross_free_tiny_blocks_contents_verified)
 	ck_assert_int_eq(hak_self_check(), 0);
 	hak_malloc_trim(0);
 	ck_assert_int_eq(hak_self_check(), 0);
+}
+
+START_TEST(threads_cross_free_tiny_blocks_contents_verified)
+{
+	cross_free();
+}
+END_TEST
+
+/* The same with no decay delay: pages park and come back under the threads' feet. */
+START_TEST(threads_cross_free_while_pages_park)
+{
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
+	setenv("HAKMEM_CHECK", "fast", 1);	/* full checks keep canaries: nothing parks */
+	cross_free();
+	ck_assert_int_gt(stat1("superslab.parked_pages"), 0);
+}
+END_TEST
+
+/* Resident system pages of [@p, @p + @len). */
+static unsigned resident_pages(const void *p, size_t len)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE), n = len / ps;
+	unsigned char vec[64];
+	unsigned r = 0;
+
+	ck_assert_uint_le(n, sizeof(vec));
+	ck_assert_int_eq(mincore((void *)p, len, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		r += vec[i] & 1;
+	return r;
+}
+
+/*
+ * A span whose blocks are all free but those of its first system page:
+ * once no block came back for a decay round, its other pages are purged
+ * (the live blocks untouched), and its owner gets every block back later
+ * without new memory. Odd sizes, so blocks straddle pages.
+ */
+START_TEST(free_pages_inside_partial_spans_are_purged_and_come_back)
+{
+	unsigned classes[] = { 2, 13, HAK_SS_NSERVED - 1 };
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE), span = (size_t)1 << HAK_SS_PAGE_SHIFT;
+
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
+	start();
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned cls = classes[k], bytes = hak_class_bytes[cls];
+		unsigned n = 4 * (unsigned)(span / bytes), nkept = 0, nfreed = 0;
+		void **all = take(cls, n), **kept = calloc(n, sizeof(void *));
+		void **freed = calloc(n, sizeof(void *)), **again;
+		char *first = (char *)((uintptr_t)all[0] & ~(span - 1));
+		long parked = stat1("superslab.parked_pages");
+		size_t mapped;
+
+		for (unsigned i = 0; i < n; i++) {
+			size_t off = (uintptr_t)all[i] & (span - 1);
+
+			if (off < ps)	/* starts on its span's first page: stays */
+				kept[nkept++] = all[i];
+			else
+				freed[nfreed++] = all[i];
+		}
+		give_back(cls, freed, nfreed);
+		hak_box_superslab.decay(hak_sys_now_ms());
+		ck_assert_int_ge(stat1("superslab.parked_pages") - parked, 2 * (long)(span / ps - 2));
+		ck_assert_uint_le(resident_pages(first, span), 2 + (unsigned)(bytes / ps) + 1);
+		for (unsigned i = 0; i < n; i++)	/* the kept blocks are whole */
+			if ((uintptr_t)all[i] % span < ps)
+				ck_assert(unit_verify(all[i], bytes, i));
+		ck_assert_int_eq(hak_self_check(), 0);
+		mapped = hak_sys_bytes_mapped();
+		again = take(cls, nfreed);	/* distinct, writable, no overlap with each other */
+		ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);
+		ck_assert_int_eq(unit_count_in(again, (int)nfreed, kept, (int)nkept), 0);
+		for (unsigned i = 0; i < n; i++)
+			if ((uintptr_t)all[i] % span < ps)
+				ck_assert(unit_verify(all[i], bytes, i));
+		ck_assert_int_eq(hak_self_check(), 0);
+		give_back(cls, again, nfreed);
+		give_back(cls, kept, nkept);
+		ck_assert_int_eq(hak_self_check(), 0);
+		free(again);
+		free(freed);
+		free(kept);
+		free(all);
+	}
 }
 END_TEST
 
@@ -653,6 +740,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
 	tcase_add_test(tc, bytes_live_never_wraps);
+	tcase_add_test(tc, free_pages_inside_partial_spans_are_purged_and_come_back);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("shards");
 	tcase_set_timeout(tc, 30);
@@ -664,6 +752,7 @@ Suite *superslab_suite(void)
 	tc = tcase_create("stress");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, threads_cross_free_tiny_blocks_contents_verified);
+	tcase_add_test(tc, threads_cross_free_while_pages_park);
 	suite_add_tcase(s, tc);
 	return s;
 }
