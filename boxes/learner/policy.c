@@ -85,7 +85,8 @@ static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max
 	} else if (t->shrinking) {
 		t->mode = LEARN_SHRINK;
 		t->delay = t->short_delay;
-		t->cache = 2 * t->short_delay < max ? cache / 4 : cache;
+		/* a quarter of the option, or of what is left live if less */
+		t->cache = 2 * t->short_delay < max ? HAK_MIN(cache, t->last_live) / 4 : cache;
 	} else {
 		t->mode = LEARN_STEADY;
 		t->delay = max;

@@ -99,6 +99,24 @@ START_TEST(a_shrink_returns_at_once)
 }
 END_TEST
 
+/* In a shrink a tier's cache is a quarter of the option, or of what stays live if less. */
+START_TEST(a_shrink_caches_a_quarter_of_what_stays)
+{
+	struct drive d;
+
+	drive_init(&d);
+	for (uint64_t live = 0; live <= 128 * MIB; live += 32 * MIB)
+		step(&d, 50, LEARN_POOL, live);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 32 * MIB);
+	ck_assert_int_eq(step(&d, 5, LEARN_POOL, 64 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 8 * MIB);	/* the option's quarter */
+	ck_assert_int_eq(step(&d, 5, LEARN_POOL, 4 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 1 * MIB);	/* the live bytes' */
+	ck_assert_int_eq(step(&d, 1000, LEARN_POOL, 4 * MIB), LEARN_STEADY);
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 32 * MIB);
+}
+END_TEST
+
 /* Bins filling and emptying, even by a quarter of a small heap, are not a shrink. */
 START_TEST(churn_is_not_a_shrink)
 {
@@ -625,6 +643,7 @@ Suite *learner_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, a_shrink_returns_at_once);
+	tcase_add_test(tc, a_shrink_caches_a_quarter_of_what_stays);
 	tcase_add_test(tc, churn_is_not_a_shrink);
 	tcase_add_test(tc, regrets_lengthen_the_short_delay_within_bounds);
 	tcase_add_test(tc, an_older_tick_is_not_a_long_wait);
