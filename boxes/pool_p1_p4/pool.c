@@ -481,17 +481,19 @@ static size_t chunks_free(struct chunk *gone)
  * The pages of released spans in @a's chunks in use, free for the delay at
  * @now (all of them with @all), go back to the OS; the addresses stay. At
  * most @max runs of pages; none on huge pages (a purge would split the huge
- * pages of the spans beside them). Chunks without spans are left to
- * decay_take(). For an arena nobody else touches, with no lock held.
- * Returns the bytes.
+ * pages of the spans beside them) unless @all or the learner lowered the
+ * budget (a heap that shrank, or memory pressure: memory matters more).
+ * Chunks without spans are left to decay_take(). For an arena nobody else
+ * touches, with no lock held. Returns the bytes.
  */
 static size_t arena_purge(struct arena *a, uint64_t now, bool all, unsigned max)
 {
 	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
+	bool split = all || hak_atomic_load_relaxed(&learned_budget) < budget;
 	size_t bytes = 0;
 
 	for (struct chunk *ch = a->chunks; ch && max; ch = ch->next) {
-		unsigned i = (unsigned)HAK_MAX(ch->huge / PAGE, (size_t)1), end;
+		unsigned i = split ? 1 : (unsigned)HAK_MAX(ch->huge / PAGE, (size_t)1), end;
 
 		if (!ch->nspans || (!all && now < ch->freed_ms + delay))
 			continue;
@@ -1022,14 +1024,19 @@ static size_t pool_reclaim(void)
 }
 
 /*
- * The decay op: this thread's arena, then the orphans (under orphan_lock),
- * give back what idled; at most POOL_DECAY_MAX chunks in all, unmapped
- * with no lock held.
+ * The decay op: this thread's bins follow the budget (the learner's tick
+ * that lowered it may be the last slow path for a while), then its arena,
+ * then the orphans (under orphan_lock), give back what idled; at most
+ * POOL_DECAY_MAX chunks in all, unmapped with no lock held.
  */
 static size_t pool_decay(uint64_t now)
 {
 	struct chunk *gone = NULL;
-	unsigned n = my_arena ? decay_take(my_arena, now, false, POOL_DECAY_MAX, &gone) : 0;
+	unsigned n;
+
+	if (my_arena)
+		follow_budget();
+	n = my_arena ? decay_take(my_arena, now, false, POOL_DECAY_MAX, &gone) : 0;
 	size_t bytes = chunks_free(gone) + (my_arena ? arena_purge(my_arena, now, false, PURGE_MAX) : 0);
 
 	gone = NULL;

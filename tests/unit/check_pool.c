@@ -740,6 +740,45 @@ START_TEST(freed_spans_wait_for_the_delay)
 }
 END_TEST
 
+/*
+ * The learner lowered the budget (a heap that shrank) and no refill or
+ * flush comes: the decay op alone makes the caller's bins give their
+ * growth back, and purges freed spans on huge pages too.
+ */
+START_TEST(a_lowered_budget_returns_bins_and_huge_pages_at_decay)
+{
+	enum { N = 60 };	/* 52 KiB blocks: the 1, 2 and 4 MiB chunks, two on huge pages */
+	static char *p[N];
+	unsigned char in_core;
+	int resident = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
+	for (int i = 0; i < N; i++) {
+		p[i] = hak_malloc(HAK_POOL_MAX);
+		memset(p[i], 1, HAK_POOL_MAX);
+	}
+	for (int i = 1; i < N - 1; i++)	/* the first and the last stay */
+		hak_free(p[i]);
+	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
+	hak_pool_set_limits(0, 0);
+	for (int i = 0; i < 3; i++)
+		hak_box_pool.decay(hak_sys_now_ms());
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+	for (int i = 1; i < N - 1; i++) {
+		void *page = (void *)((uintptr_t)p[i] & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+
+		if (mincore(page, 1, &in_core)) {	/* its chunk went back whole */
+			ck_assert_int_eq(errno, ENOMEM);
+			continue;
+		}
+		resident += in_core & 1;
+	}
+	ck_assert_int_le(resident, 8);	/* the bin's 2, the spans of the live blocks */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(malloc_trim_returns_empty_chunks_at_once)
 {
 	enum { N = 400 };
@@ -884,6 +923,7 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, decay_is_bounded_and_waits_for_the_delay);
 	tcase_add_test(arena, freed_spans_of_a_chunk_in_use_go_back);
 	tcase_add_test(arena, freed_spans_wait_for_the_delay);
+	tcase_add_test(arena, a_lowered_budget_returns_bins_and_huge_pages_at_decay);
 	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
 	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
 	tcase_add_test(arena, threads_free_each_others_blocks);
