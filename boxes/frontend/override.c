@@ -37,6 +37,19 @@ HAK_EXPORT void cfree(void *p) { hak_free(p); }
 
 HAK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HAK_EXPORT struct mallinfo2 mallinfo2(void) { return hak_mallinfo2(); }
+
+/* The deprecated mallinfo(): mallinfo2's numbers cut to int, as glibc's. */
+HAK_EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m = hak_mallinfo2();
+
+	return (struct mallinfo){
+		.arena = (int)m.arena, .ordblks = (int)m.ordblks, .smblks = (int)m.smblks,
+		.hblks = (int)m.hblks, .hblkhd = (int)m.hblkhd, .usmblks = (int)m.usmblks,
+		.fsmblks = (int)m.fsmblks, .uordblks = (int)m.uordblks,
+		.fordblks = (int)m.fordblks, .keepcost = (int)m.keepcost,
+	};
+}
 HAK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
 HAK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }
 HAK_EXPORT int malloc_info(int options, FILE *out) { return hak_malloc_info(options, out); }
