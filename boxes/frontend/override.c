@@ -7,7 +7,11 @@
  *
  * C++: operator new throws std::bad_alloc through libstdc++'s own thrower,
  * found as a weak symbol so C programs need no libstdc++; this file is built
- * with -fexceptions so the exception can pass through it. Sized deletes
+ * with -fexceptions so the exception can pass through it. The nothrow forms
+ * of new are libstdc++'s own: they call the throwing form (ours) and turn
+ * its exception, or the new_handler's, into nullptr - which C cannot
+ * catch; a nothrow new that skipped the new_handler would break the
+ * standard's contract (the handler runs, then nullptr). Sized deletes
  * ignore the size: free() finds the block's class itself, so a wrong size
  * cannot corrupt the heap.
  */
@@ -33,6 +37,19 @@ HAK_EXPORT void cfree(void *p) { hak_free(p); }
 
 HAK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HAK_EXPORT struct mallinfo2 mallinfo2(void) { return hak_mallinfo2(); }
+
+/* The deprecated mallinfo(): mallinfo2's numbers cut to int, as glibc's. */
+HAK_EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m = hak_mallinfo2();
+
+	return (struct mallinfo){
+		.arena = (int)m.arena, .ordblks = (int)m.ordblks, .smblks = (int)m.smblks,
+		.hblks = (int)m.hblks, .hblkhd = (int)m.hblkhd, .usmblks = (int)m.usmblks,
+		.fsmblks = (int)m.fsmblks, .uordblks = (int)m.uordblks,
+		.fordblks = (int)m.fordblks, .keepcost = (int)m.keepcost,
+	};
+}
 HAK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
 HAK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }
 HAK_EXPORT int malloc_info(int options, FILE *out) { return hak_malloc_info(options, out); }
@@ -90,12 +107,8 @@ static inline void *new_aligned(size_t n, size_t a)
 
 HAK_EXPORT void *_Znwm(size_t n) { return new_impl(n); }
 HAK_EXPORT void *_Znam(size_t n) { return new_impl(n); }
-HAK_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, NOTHROW_T t) { (void)t; return hak_malloc(n); }
-HAK_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, NOTHROW_T t) { (void)t; return hak_malloc(n); }
 HAK_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return new_aligned(n, a); }
 HAK_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t a) { return new_aligned(n, a); }
-HAK_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, NOTHROW_T t) { (void)t; return hak_memalign(a, n); }
-HAK_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, NOTHROW_T t) { (void)t; return hak_memalign(a, n); }
 
 HAK_EXPORT void _ZdlPv(void *p) { hak_free(p); }
 HAK_EXPORT void _ZdaPv(void *p) { hak_free(p); }

@@ -681,6 +681,31 @@ START_TEST(usable_size_bounded_waste)
 }
 END_TEST
 
+/* ------------------------------------------------------- glibc extras */
+
+/*
+ * The old mallinfo() (deprecated, still in glibc and called by programs
+ * and test suites) reports HAKMEM's heap, as mallinfo2() does, not the
+ * idle glibc heap: a block in use shows in uordblks.
+ */
+START_TEST(mallinfo_reports_hakmem)
+{
+	void *p = malloc(itest_opaque(20480));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	struct mallinfo mi = mallinfo();
+#pragma GCC diagnostic pop
+	struct mallinfo2 mi2 = mallinfo2();
+
+	ck_assert_ptr_nonnull(p);
+	itest_check(mi.uordblks >= 20480, "mallinfo().uordblks %d with 20480 B in use", mi.uordblks);
+	itest_check(mi2.uordblks >= 20480, "mallinfo2().uordblks %zu with 20480 B in use",
+		    mi2.uordblks);
+	ck_assert_int_eq(mi.smblks, 0);
+	free(p);
+}
+END_TEST
+
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -718,6 +743,9 @@ Suite *api_suite(void)
 	tc = itest_tcase(s, "usable_size", 60);
 	tcase_add_test(tc, usable_size_all_writable);
 	tcase_add_test(tc, usable_size_bounded_waste);
+
+	tc = itest_tcase(s, "glibc_extras", 30);
+	tcase_add_test(tc, mallinfo_reports_hakmem);
 	return s;
 }
 

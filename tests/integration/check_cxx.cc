@@ -250,6 +250,60 @@ START_TEST(new_handler_runs)
 }
 END_TEST
 
+static void throwing_handler()
+{
+	handler_calls++;
+	throw std::bad_alloc();
+}
+
+static void *reserve;
+
+static void release_reserve_handler()
+{
+	handler_calls++;
+	::operator delete(reserve);	/* memory for the retry */
+	reserve = nullptr;
+	std::set_new_handler(nullptr);
+}
+
+/*
+ * The nothrow forms fail as the throwing forms do, new_handler included:
+ * the handler runs; its std::bad_alloc turns into nullptr, it does not
+ * leave the nothrow operator; a handler that returns gets a retry.
+ */
+START_TEST(nothrow_new_handler)
+{
+	volatile size_t huge = SIZE_MAX / 4;
+	void *p = &handler_calls;
+
+	handler_calls = 0;
+	std::set_new_handler(throwing_handler);
+	try {
+		p = ::operator new(huge, std::nothrow);
+		ck_assert_ptr_null(p);
+		p = ::operator new[](huge, std::nothrow);
+		ck_assert_ptr_null(p);
+		p = ::operator new(huge, std::align_val_t(64), std::nothrow);
+		ck_assert_ptr_null(p);
+		p = ::operator new[](huge, std::align_val_t(64), std::nothrow);
+		ck_assert_ptr_null(p);
+	} catch (...) {
+		ck_abort_msg("a nothrow operator new let the handler's exception out");
+	}
+	ck_assert_int_eq(handler_calls, 4);
+	std::set_new_handler(nullptr);
+
+	/* a handler that returns: the allocation is tried again (and fails again) */
+	handler_calls = 0;
+	reserve = ::operator new(1000);
+	std::set_new_handler(release_reserve_handler);
+	p = ::operator new(huge, std::nothrow);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(handler_calls, 1);
+	ck_assert_ptr_null(reserve);
+}
+END_TEST
+
 START_TEST(containers)
 {
 	std::map<std::string, std::vector<int>> m;
@@ -283,6 +337,7 @@ static Suite *cxx_suite(void)
 	tcase_add_test(tc, array_new_delete);
 	tcase_add_test(tc, bad_alloc_thrown);
 	tcase_add_test(tc, new_handler_runs);
+	tcase_add_test(tc, nothrow_new_handler);
 	tcase_add_test(tc, containers);
 	return s;
 }

@@ -1,0 +1,2 @@
+/* mimalloc-override.h (HAKMEM shim): the process malloc is the one tested */
+#include "mimalloc.h"
