@@ -4,6 +4,8 @@
  * overflow, calloc zeroing, realloc across the tiers, the aligned
  * allocators and malloc_usable_size.
  */
+#include <limits.h>
+
 #include "itest.h"
 
 #define MiB (1024 * 1024ul)
@@ -681,6 +683,37 @@ START_TEST(usable_size_bounded_waste)
 }
 END_TEST
 
+/* ------------------------------------------------------- glibc's extras */
+
+/*
+ * The old mallinfo() (int fields, deprecated but still called) must be
+ * HAKMEM's: glibc's own would report its idle arena, nothing in use.
+ * Its fields are mallinfo2's, clamped to INT_MAX.
+ */
+static size_t as_int(size_t v)
+{
+	return v < INT_MAX ? v : INT_MAX;
+}
+
+START_TEST(mallinfo_is_hakmems)
+{
+	void *keep = malloc(100000);
+	struct mallinfo2 m2 = mallinfo2();
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	struct mallinfo m = mallinfo();
+#pragma GCC diagnostic pop
+
+	ck_assert_ptr_nonnull(keep);
+	itest_check(m2.uordblks >= 100000, "mallinfo2: %zu B in use", m2.uordblks);
+	itest_check(m.uordblks > 0 && (size_t)m.uordblks == as_int(m2.uordblks),
+		    "mallinfo: %d B in use, mallinfo2: %zu", m.uordblks, m2.uordblks);
+	itest_check((size_t)m.arena == as_int(m2.arena),
+		    "mallinfo: arena %d, mallinfo2: %zu", m.arena, m2.arena);
+	free(keep);
+}
+END_TEST
+
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -718,6 +751,9 @@ Suite *api_suite(void)
 	tc = itest_tcase(s, "usable_size", 60);
 	tcase_add_test(tc, usable_size_all_writable);
 	tcase_add_test(tc, usable_size_bounded_waste);
+
+	tc = itest_tcase(s, "extras", 30);
+	tcase_add_test(tc, mallinfo_is_hakmems);
 	return s;
 }
 
