@@ -934,6 +934,45 @@ START_TEST(thousand_short_threads)
 }
 END_TEST
 
+/* A thread of in_use_back_after_threads: blocks of every tier, all freed but one. */
+static void *use_and_leave(void *arg)
+{
+	static const size_t sizes[] = { 16, 100, 1000, 4000, 30000, 100000, 300000, 3 * MiB };
+	void *p[sizeof(sizes) / sizeof(sizes[0])];
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		p[i] = malloc(sizes[i]);
+		memset(p[i], 1, sizes[i]);
+	}
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		free(p[i]);
+	return malloc(32);	/* freed by the main thread */
+}
+
+/*
+ * mallinfo2's uordblks is the bytes in use: threads that come, allocate,
+ * free and exit leave it where it was (give or take the main thread's
+ * caches), however much memory stays mapped for reuse.
+ */
+START_TEST(in_use_back_after_threads)
+{
+	size_t before = mallinfo2().uordblks, after;
+
+	for (int i = 0; i < 500; i++) {
+		pthread_t t;
+		void *ret;
+
+		ck_assert_int_eq(pthread_create(&t, NULL, use_and_leave, NULL), 0);
+		pthread_join(t, &ret);
+		free(ret);
+	}
+	after = mallinfo2().uordblks;
+	ck_assert_msg(after <= before + 256 * 1024,
+		      "in use: %zu B before 500 threads, %zu B after", before, after);
+}
+END_TEST
+
 /* Threads that only free (blocks of others), and threads that never allocate. */
 static void *free_only(void *arg)
 {
@@ -1149,6 +1188,7 @@ static Suite *threads_suite(void)
 	tcase_add_test(tc, fork_in_signal_handler);
 	tcase_add_test(tc, fork_after_a_prepare_handler_starts_a_thread);
 	tcase_add_test(tc, thousand_short_threads);
+	tcase_add_test(tc, in_use_back_after_threads);
 	tcase_add_test(tc, malloc_in_tls_destructor);
 
 	tc = itest_tcase(s, "early_late", 60);
