@@ -2,6 +2,7 @@
  * glibc.c - the glibc extras programs call (malloc_stats, mallinfo2,
  * malloc_trim, mallopt; malloc_info is in stats.c) and the self-check.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "../bigcache/bigcache.h"
@@ -14,9 +15,14 @@ HAK_EXPORT int hak_self_check(void)
 	return hak_atomic_load_acquire(&hak_state) == HAK_UP ? hak_registry_self_check() : 0;
 }
 
+/* Not a cancellation point (as glibc's): a pending cancel waits for the whole report. */
 HAK_EXPORT void hak_malloc_stats(void)
 {
+	int state;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
 	hak_stats_print(stderr);
+	pthread_setcancelstate(state, NULL);
 }
 
 /* A stats sink that adds up the boxes' "bytes_live" counters. */

@@ -973,6 +973,52 @@ START_TEST(in_use_back_after_threads)
 }
 END_TEST
 
+/* A thread of stats_not_cancelled: cancelled before it prints the stats. */
+static void *stats_when_cancelled(void *arg)
+{
+	pthread_barrier_t *b = arg;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_barrier_wait(b);	/* the main thread cancels us now */
+	pthread_barrier_wait(b);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	malloc_stats();
+	pthread_testcancel();
+	return NULL;
+}
+
+/*
+ * malloc_stats() is not a cancellation point: a thread with a pending
+ * cancel prints the whole report, and is cancelled at the next point.
+ */
+START_TEST(stats_not_cancelled)
+{
+	static char out[1 << 16];
+	pthread_barrier_t b;
+	pthread_t t;
+	void *ret;
+	int pipefd[2], saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	dup2(pipefd[1], STDERR_FILENO);	/* the report is a few KiB: the pipe holds it */
+	pthread_barrier_init(&b, NULL, 2);
+	ck_assert_int_eq(pthread_create(&t, NULL, stats_when_cancelled, &b), 0);
+	pthread_barrier_wait(&b);
+	pthread_cancel(t);
+	pthread_barrier_wait(&b);
+	pthread_join(t, &ret);
+	dup2(saved, STDERR_FILENO);
+	close(pipefd[1]);
+	n = read(pipefd[0], out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = 0;
+	ck_assert_msg(ret == PTHREAD_CANCELED, "the thread was not cancelled");
+	/* the frontend is the registry's last box */
+	ck_assert_msg(strstr(out, "\nfrontend.") != NULL,
+		      "malloc_stats() cut short by the cancel (%zd bytes):\n%s", n, out);
+}
+END_TEST
+
 /* Threads that only free (blocks of others), and threads that never allocate. */
 static void *free_only(void *arg)
 {
@@ -1189,6 +1235,7 @@ static Suite *threads_suite(void)
 	tcase_add_test(tc, fork_after_a_prepare_handler_starts_a_thread);
 	tcase_add_test(tc, thousand_short_threads);
 	tcase_add_test(tc, in_use_back_after_threads);
+	tcase_add_test(tc, stats_not_cancelled);
 	tcase_add_test(tc, malloc_in_tls_destructor);
 
 	tc = itest_tcase(s, "early_late", 60);
