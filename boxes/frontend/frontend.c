@@ -231,10 +231,15 @@ static HAK_SLOW_PATH void free_slow(void *p)
 	next_free(p);
 }
 
-/* A medium block's class is its run's tag in its segment; anything else is free_slow()'s. */
+/*
+ * A medium block's class is its run's tag in its segment; anything else is
+ * free_slow()'s. free() keeps errno: unmapping, the tick and the caches'
+ * decay may make system calls that fail.
+ */
 static __attribute__((noinline)) void free_other(void *p)
 {
 	uint32_t e = hak_rmap_lookup(p);
+	int saved = errno;
 
 	if (likely(hak_rmap_kind(e) == HAK_RMAP_SEGMENT)) {
 		STAT_FAST(frees);
@@ -242,6 +247,7 @@ static __attribute__((noinline)) void free_other(void *p)
 	} else {
 		free_slow(p);
 	}
+	errno = saved;
 }
 
 /*
