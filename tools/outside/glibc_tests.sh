@@ -76,6 +76,9 @@ ar rcs "$work/libsupport.a" "$work"/obj/*.o
 skip=" tst-alloc_buffer tst-dynarray tst-dynarray-fail tst-dynarray-at-fail tst-scratch_buffer "
 skip+=" tst-compathooks-off tst-compathooks-on tst-mallocstate tst-interpose-aux "
 skip+=" tst-interpose-aux-nothread tst-interpose-aux-thread tst-interpose-skeleton "
+# what libhakmem.a needs: the debug build's libunwind, after libgcc_s (config/debug.mk)
+haklibs=(-lpthread)
+ldd "$lib" | grep -q libunwind && haklibs+=("-Wl,--no-as-needed" -lgcc_s -lunwind)
 tests=()
 echo "glibc_tests: building the tests"
 for f in "$src"/malloc/tst-*.c "$src"/malloc/mallocbug.c; do
@@ -91,8 +94,8 @@ for f in "$src"/malloc/tst-*.c "$src"/malloc/mallocbug.c; do
 	tests+=("$t")
 	# the interpose tests bring their own malloc: no HAKMEM to link in
 	[ -f "$liba" ] && [ ${#extra[@]} = 0 ] &&
-		gcc "${cflags[@]}" "$f" -o "$work/bin-static/$t" "$work/libsupport.a" "$liba" -lpthread $(
-			ldd "$lib" | grep -q libunwind && echo -Wl,--no-as-needed -lgcc_s -lunwind) 2>>"$work/logs/$t.build"
+		gcc "${cflags[@]}" "$f" -o "$work/bin-static/$t" "$work/libsupport.a" "$liba" "${haklibs[@]}" \
+			2>>"$work/logs/$t.build"
 done
 
 # --------------------------------------------------------------- the runs
