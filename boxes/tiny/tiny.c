@@ -2,6 +2,7 @@
  * tiny.c - the tiny tier's thread caches: set-up, slow paths, thread exit.
  */
 #include <errno.h>
+
 #include "../sysmem/sysmem.h"
 #include "tiny.h"
 
