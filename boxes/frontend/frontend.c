@@ -231,7 +231,12 @@ static HAK_SLOW_PATH void free_slow(void *p)
 	next_free(p);
 }
 
-/* A medium block's class is its run's tag in its segment; anything else is free_slow()'s. */
+/*
+ * A medium block's class is its run's tag in its segment; anything else is
+ * free_slow()'s. free() keeps errno (each tier's slow path saves it, as
+ * here): unmapping, the tick and the caches' decay may make system calls
+ * that fail.
+ */
 static __attribute__((noinline)) void free_other(void *p)
 {
 	uint32_t e = hak_rmap_lookup(p);
@@ -240,7 +245,10 @@ static __attribute__((noinline)) void free_other(void *p)
 		STAT_FAST(frees);
 		hak_medium_free(hak_rmap_base(e, p), p);
 	} else {
+		int saved = errno;
+
 		free_slow(p);
+		errno = saved;
 	}
 }
 

@@ -2,6 +2,9 @@
  * glibc.c - the glibc extras programs call (malloc_stats, mallinfo2,
  * malloc_trim, mallopt; malloc_info is in stats.c) and the self-check.
  */
+#include <pthread.h>
+#include <string.h>
+
 #include "../bigcache/bigcache.h"
 #include "../sysmem/sysmem.h"
 #include "frontend_internal.h"
@@ -12,25 +15,53 @@ HAK_EXPORT int hak_self_check(void)
 	return hak_atomic_load_acquire(&hak_state) == HAK_UP ? hak_registry_self_check() : 0;
 }
 
+/* Not a cancellation point (as glibc's): a pending cancel waits for the whole report. */
 HAK_EXPORT void hak_malloc_stats(void)
 {
+	int state;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
 	hak_stats_print(stderr);
+	pthread_setcancelstate(state, NULL);
+}
+
+/* A stats sink that adds up the boxes' "bytes_live" counters. */
+struct live_sum {
+	struct hak_stats_sink sink;
+	unsigned depth;		/* inside a size class */
+	uint64_t live;
+};
+
+#define LS(s) ((struct live_sum *)(s))
+
+static void ls_box_begin(struct hak_stats_sink *s, const char *name) { (void)s; (void)name; }
+static void ls_box_end(struct hak_stats_sink *s) { (void)s; }
+static void ls_class_begin(struct hak_stats_sink *s, unsigned c, unsigned b) { (void)c; (void)b; LS(s)->depth++; }
+static void ls_class_end(struct hak_stats_sink *s) { LS(s)->depth--; }
+
+static void ls_value(struct hak_stats_sink *s, const char *name, uint64_t v)
+{
+	if (!LS(s)->depth && strcmp(name, "bytes_live") == 0)
+		LS(s)->live += v;
 }
 
 /*
- * What HAKMEM can say cheaply: arena = bytes mapped now, hblkhd = large
- * blocks kept for reuse (free), the rest in use. Blocks cached in thread
- * bins count as in use.
+ * arena = bytes mapped now; uordblks = bytes of the blocks out of the tiers
+ * (in use, or cached in thread bins: the boxes' bytes_live); fordblks = the
+ * rest of the mapped bytes; hblkhd = large blocks kept for reuse (free).
  */
 HAK_EXPORT struct mallinfo2 hak_mallinfo2(void)
 {
+	struct live_sum sum = {
+		{ ls_box_begin, ls_box_end, ls_value, ls_class_begin, ls_class_end }, 0, 0,
+	};
 	struct mallinfo2 mi = { 0 };
-	size_t cached = hak_bc_cached_bytes();
 
+	hak_registry_stats(&sum.sink);
 	mi.arena = hak_sys_bytes_mapped();
-	mi.hblkhd = cached;
-	mi.fordblks = cached;
-	mi.uordblks = mi.arena - cached;
+	mi.hblkhd = hak_bc_cached_bytes();
+	mi.uordblks = HAK_MIN(sum.live, mi.arena);
+	mi.fordblks = mi.arena - mi.uordblks;
 	return mi;
 }
 

@@ -2,8 +2,8 @@
  * override.c - the libc and C++ names, forwarding to hak_*. Only in
  * libhakmem.a and libhakmem.so (not in the unit-test library, and not when
  * HAKMEM_FORCE_LIBC_ALLOC_BUILD lets a sanitizer own malloc). Each wrapper
- * compiles to a single tail jump; malloc and free themselves are aliases in
- * frontend.c, with no jump at all.
+ * compiles to a single tail jump (mallinfo converts mallinfo2's fields);
+ * malloc and free themselves are aliases in frontend.c, with no jump at all.
  *
  * C++: operator new throws std::bad_alloc through libstdc++'s own thrower,
  * found as a weak symbol so C programs need no libstdc++; this file is built
@@ -16,6 +16,7 @@
  * cannot corrupt the heap.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "../base/hak_base.h"
@@ -38,21 +39,27 @@ HAK_EXPORT void cfree(void *p) { hak_free(p); }
 HAK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HAK_EXPORT struct mallinfo2 mallinfo2(void) { return hak_mallinfo2(); }
 
-/* The deprecated mallinfo(): mallinfo2's numbers cut to int, as glibc's. */
-HAK_EXPORT struct mallinfo mallinfo(void)
-{
-	struct mallinfo2 m = hak_mallinfo2();
-
-	return (struct mallinfo){
-		.arena = (int)m.arena, .ordblks = (int)m.ordblks, .smblks = (int)m.smblks,
-		.hblks = (int)m.hblks, .hblkhd = (int)m.hblkhd, .usmblks = (int)m.usmblks,
-		.fsmblks = (int)m.fsmblks, .uordblks = (int)m.uordblks,
-		.fordblks = (int)m.fordblks, .keepcost = (int)m.keepcost,
-	};
-}
 HAK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
 HAK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }
 HAK_EXPORT int malloc_info(int options, FILE *out) { return hak_malloc_info(options, out); }
+
+/* glibc's older mallinfo, int fields (deprecated, still called): mallinfo2's, clamped. */
+static int clamp_int(size_t v)
+{
+	return v < INT_MAX ? (int)v : INT_MAX;
+}
+
+HAK_EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = hak_mallinfo2();
+	struct mallinfo m = { 0 };
+
+	m.arena = clamp_int(m2.arena);
+	m.hblkhd = clamp_int(m2.hblkhd);
+	m.fordblks = clamp_int(m2.fordblks);
+	m.uordblks = clamp_int(m2.uordblks);
+	return m;
+}
 
 /* glibc's internal names: no glibc path may hand out a pointer HAKMEM cannot free. */
 HAK_EXPORT void *__libc_malloc(size_t n) { return hak_malloc(n); }

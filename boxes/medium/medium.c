@@ -322,10 +322,12 @@ static bool make_room(size_t size)
 	return T.room >= size;
 }
 
+/* free() keeps errno: the tick, flushes and runs freed may make system calls that fail. */
 static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 {
 	struct hak_bin *b = &T.bins[cls];
 	size_t size = bytes_of(cls);
+	int saved = errno;
 
 	if (hak_bin_has_key(p) && hak_bin_contains(b, p))
 		hak_fatal("double free(%p)", p);
@@ -333,18 +335,19 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 		hak_bc_runs_free(&p, 1);
 		hak_count(direct_frees, 1);
 		came_back(size);
-		return;
+	} else {
+		touch(cls);
+		if (b->count >= b->cap)
+			bin_flush(cls, b->cap / 2, false);
+		if (make_room(size)) {
+			hak_bin_push(b, p);
+			T.room -= size;
+		} else {	/* the block goes on to the central list */
+			central_put_one(cls, p);
+			came_back(size);
+		}
 	}
-	touch(cls);
-	if (b->count >= b->cap)
-		bin_flush(cls, b->cap / 2, false);
-	if (!make_room(size)) {		/* the block goes on to the central list */
-		central_put_one(cls, p);
-		came_back(size);
-		return;
-	}
-	hak_bin_push(b, p);
-	T.room -= size;
+	errno = saved;
 }
 
 /* @p in @seg has no class: report why (a run being purged reads as invalid). */

@@ -907,9 +907,11 @@ void *hak_pool_alloc_slow(unsigned cls)
 	return p;
 }
 
+/* free() keeps errno: the flush and the tick may make system calls that fail. */
 void hak_pool_free_slow(void *p, unsigned cls)
 {
 	struct hak_pool_bin *b = bin_of(cls);
+	int saved = errno;
 	bool flushed;
 
 	if (b->cap && b->count && b->slot[b->count - 1] == p)
@@ -918,6 +920,7 @@ void hak_pool_free_slow(void *p, unsigned cls)
 	if (!b->cap) {	/* no caching: full checks, or no arena */
 		give(my_arena, p);
 		hak_count(class_of(cls)->blocks_in, 1);
+		errno = saved;
 		return;
 	}
 	flushed = b->count >= b->cap && !bin_grow(b, cls);
@@ -926,6 +929,7 @@ void hak_pool_free_slow(void *p, unsigned cls)
 	b->slot[b->count++] = p;
 	if (flushed)
 		slow_tick();	/* after the push: bins_decay() may lower the cap */
+	errno = saved;
 }
 
 void hak_pool_set_limits(size_t cache_bytes, uint64_t delay_ms)

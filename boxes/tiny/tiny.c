@@ -1,6 +1,8 @@
 /*
  * tiny.c - the tiny tier's thread caches: set-up, slow paths, thread exit.
  */
+#include <errno.h>
+
 #include "../sysmem/sysmem.h"
 #include "tiny.h"
 
@@ -106,13 +108,16 @@ void *hak_tiny_alloc_slow(unsigned cls)
 	return hak_ss_bin_refill(b, cls, batch(b, cls));
 }
 
+/* free() keeps errno: the tick and the flush may make system calls that fail. */
 void hak_tiny_free_slow(void *p, unsigned cls)
 {
+	int saved = errno;
 	struct hak_bin *b = slow_bin(cls);
 
 	if (b->cap && b->count >= b->cap)
 		hak_count(demand.overflows[cls], 1);
 	hak_ss_bin_free_slow(b, p, cls);
+	errno = saved;
 }
 
 void hak_tiny_set_classes(const unsigned cap[HAK_TINY_NCLASSES],

@@ -934,6 +934,142 @@ START_TEST(thousand_short_threads)
 }
 END_TEST
 
+/* A thread of in_use_back_after_threads: blocks of every tier, all freed but one. */
+static void *use_and_leave(void *arg)
+{
+	static const size_t sizes[] = { 16, 100, 1000, 4000, 30000, 100000, 300000, 3 * MiB };
+	void *p[sizeof(sizes) / sizeof(sizes[0])];
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		p[i] = malloc(sizes[i]);
+		memset(p[i], 1, sizes[i]);
+	}
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		free(p[i]);
+	return malloc(32);	/* freed by the main thread */
+}
+
+/*
+ * mallinfo2's uordblks is the bytes in use: threads that come, allocate,
+ * free and exit leave it where it was (give or take the main thread's
+ * caches), however much memory stays mapped for reuse.
+ */
+START_TEST(in_use_back_after_threads)
+{
+	size_t before = mallinfo2().uordblks, after;
+
+	for (int i = 0; i < 500; i++) {
+		pthread_t t;
+		void *ret;
+
+		ck_assert_int_eq(pthread_create(&t, NULL, use_and_leave, NULL), 0);
+		pthread_join(t, &ret);
+		free(ret);
+	}
+	after = mallinfo2().uordblks;
+	ck_assert_msg(after <= before + 256 * 1024,
+		      "in use: %zu B before 500 threads, %zu B after", before, after);
+}
+END_TEST
+
+/* What run_with_pending_cancel() runs: @fn(@arg) with a cancel pending. */
+struct pending_cancel {
+	pthread_barrier_t b;
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *with_pending_cancel(void *arg)
+{
+	struct pending_cancel *c = arg;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_barrier_wait(&c->b);	/* the main thread cancels us now */
+	pthread_barrier_wait(&c->b);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	c->fn(c->arg);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* Run @fn(@arg) in a thread whose cancel is pending; true if it was cancelled. */
+static bool run_with_pending_cancel(void (*fn)(void *), void *arg)
+{
+	struct pending_cancel c = { .fn = fn, .arg = arg };
+	pthread_t t;
+	void *ret;
+
+	pthread_barrier_init(&c.b, NULL, 2);
+	ck_assert_int_eq(pthread_create(&t, NULL, with_pending_cancel, &c), 0);
+	pthread_barrier_wait(&c.b);
+	pthread_cancel(t);
+	pthread_barrier_wait(&c.b);
+	pthread_join(t, &ret);
+	pthread_barrier_destroy(&c.b);
+	return ret == PTHREAD_CANCELED;
+}
+
+static void print_stats(void *arg)
+{
+	(void)arg;
+	malloc_stats();
+}
+
+/*
+ * malloc_stats() is not a cancellation point: a thread with a pending
+ * cancel prints the whole report, and is cancelled at the next point.
+ */
+START_TEST(stats_not_cancelled)
+{
+	static char out[1 << 16];
+	int pipefd[2], saved = dup(STDERR_FILENO);
+	bool cancelled;
+	ssize_t n;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	dup2(pipefd[1], STDERR_FILENO);	/* the report is a few KiB: the pipe holds it */
+	cancelled = run_with_pending_cancel(print_stats, NULL);
+	dup2(saved, STDERR_FILENO);
+	close(pipefd[1]);
+	n = read(pipefd[0], out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = 0;
+	close(pipefd[0]);
+	ck_assert_msg(cancelled, "the thread was not cancelled");
+	/* the frontend is the registry's last box */
+	ck_assert_msg(strstr(out, "\nfrontend.") != NULL,
+		      "malloc_stats() cut short by the cancel (%zd bytes):\n%s", n, out);
+}
+END_TEST
+
+static void write_line(void *f)
+{
+	fputs("written by a thread being cancelled\n", f);
+}
+
+/*
+ * A thread cancelled inside stdio's write() unwinds through libc's cleanups,
+ * which unlock the FILE. They did not run in the debug build, whose
+ * libunwind (for HAKMEM's backtraces) came before libgcc_s in the symbol
+ * search and took over libgcc_s's own calls: the next use of the FILE hung.
+ */
+START_TEST(cancel_unlocks_stdio)
+{
+	int pipefd[2];
+	FILE *f;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	f = fdopen(pipefd[1], "w");
+	ck_assert_ptr_nonnull(f);
+	setvbuf(f, NULL, _IONBF, 0);	/* every fputs is a write(): a cancellation point */
+	ck_assert_msg(run_with_pending_cancel(write_line, f), "the thread was not cancelled");
+	ck_assert_msg(ftrylockfile(f) == 0, "the cancelled thread left its FILE locked");
+	funlockfile(f);
+	fclose(f);
+	close(pipefd[0]);
+}
+END_TEST
+
 /* Threads that only free (blocks of others), and threads that never allocate. */
 static void *free_only(void *arg)
 {
@@ -1149,6 +1285,9 @@ static Suite *threads_suite(void)
 	tcase_add_test(tc, fork_in_signal_handler);
 	tcase_add_test(tc, fork_after_a_prepare_handler_starts_a_thread);
 	tcase_add_test(tc, thousand_short_threads);
+	tcase_add_test(tc, in_use_back_after_threads);
+	tcase_add_test(tc, stats_not_cancelled);
+	tcase_add_test(tc, cancel_unlocks_stdio);
 	tcase_add_test(tc, malloc_in_tls_destructor);
 
 	tc = itest_tcase(s, "early_late", 60);

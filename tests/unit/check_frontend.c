@@ -10,6 +10,7 @@
 
 #include "../../boxes/base/hak_bin.h"
 #include "../../boxes/base/hak_lock.h"
+#include "../../boxes/base/hak_tick.h"
 #include "../../boxes/bigcache/bigcache.h"
 #include "../../boxes/frontend/frontend_internal.h"
 #include "../../boxes/sysmem/sysmem.h"
@@ -205,6 +206,45 @@ START_TEST(stats_count_live_large_bytes)
 	hak_free(p);
 	hak_free(q);
 	ck_assert_int_eq(unit_stat("bigcache.bytes_live", " "), before);
+}
+END_TEST
+
+/* A learner tick whose system calls failed, as a read of a missing cgroup file does. */
+static unsigned failed_ticks;
+
+static void failing_tick(uint64_t now)
+{
+	(void)now;
+	failed_ticks++;
+	errno = ENOENT;
+}
+
+/*
+ * free() leaves errno alone (glibc since 2.33, POSIX.1-2024), also when its
+ * slow path runs the learner's tick and a system call there fails: for
+ * blocks of each tier, with the tick due at every pass. (Not every tier's
+ * free ticks in every profile: with full checks the pool caches nothing.)
+ */
+START_TEST(free_keeps_errno_through_a_failing_tick)
+{
+	static const size_t sizes[] = { 32, 4096, 200000, 4 << 20 };
+	enum { N = 3000 };
+	static void *p[N];
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		unsigned n = sizes[s] > 1000000 ? 8 : sizes[s] > 100000 ? 64 : N;
+
+		for (unsigned i = 0; i < n; i++)
+			ck_assert_ptr_nonnull(p[i] = hak_malloc(sizes[s]));
+		hak_tick_register(failing_tick, 1u << 30);	/* due at the next slow path */
+		for (unsigned i = 0; i < n; i++) {
+			errno = 4321;
+			hak_free(p[i]);
+			ck_assert_msg(errno == 4321, "free of a %zu B block set errno to %d (%u ticks)",
+				      sizes[s], errno, failed_ticks);
+		}
+	}
+	ck_assert_msg(failed_ticks > 0, "no tick while freeing");
 }
 END_TEST
 
@@ -607,6 +647,7 @@ Suite *frontend_suite(void)
 	tcase_add_test(tc, stats_report_every_box);
 	tcase_add_test(tc, stats_json_is_the_text_report_as_json);
 	tcase_add_test(tc, stats_count_live_large_bytes);
+	tcase_add_test(tc, free_keeps_errno_through_a_failing_tick);
 	tcase_add_test(tc, realloc_in_place_and_across_tiers);
 	tcase_add_test(tc, malloc_in_thread_destructors);
 	tcase_add_test(tc, free_key_is_not_from_at_random);
