@@ -633,7 +633,7 @@ static int check_free(void *p)
 	if (hak_rmap_class(p) == HAK_RMAP_NO_CLASS)
 		return -EINVAL;
 	off = (size_t)((char *)p - sp->start);
-	if (off % sp->bsize != 0 || off / sp->bsize >= sp->capacity)
+	if (!sp->bsize || off % sp->bsize != 0 || off / sp->bsize >= sp->capacity)	/* !bsize: overwritten */
 		return -EINVAL;
 	b = live_bit(p);
 	bit = (uint64_t)1 << (b % 64);

@@ -39,7 +39,7 @@ for pid in "${pids[@]}"; do
 	wait "$pid" || exit 1
 done
 "$CLANG" "${flags[@]}" -Wall -Wextra -fsanitize=fuzzer tests/fuzz/fuzz_api.c "${objs[@]}" \
-	-o "$out/fuzz_api" -lpthread -lunwind
+	-o "$out/fuzz_api" -lpthread -Wl,--push-state,--no-as-needed -lgcc_s -Wl,--pop-state -lunwind
 
 echo "fuzz: running fuzz_api for ${secs}s (seeds: tests/fuzz/corpus)"
 # HAKMEM_CHECK=fast: thread caches on, as users run it (the debug config
