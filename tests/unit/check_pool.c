@@ -687,6 +687,24 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 }
 END_TEST
 
+/* How many of @p[1..@n-2] (the freed ones) still have their first page resident. */
+static int freed_resident(char *const *p, int n)
+{
+	unsigned char in_core;
+	int resident = 0;
+
+	for (int i = 1; i < n - 1; i++) {
+		void *page = (void *)((uintptr_t)p[i] & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+
+		if (mincore(page, 1, &in_core)) {	/* its chunk went back whole */
+			ck_assert_int_eq(errno, ENOMEM);
+			continue;
+		}
+		resident += in_core & 1;
+	}
+	return resident;
+}
+
 /*
  * Freed spans in a chunk that still holds a live block: their pages go
  * back once free for HAKMEM_SS_DELAY_MS (@delay_ms), the addresses stay.
@@ -696,11 +714,10 @@ static int resident_after_free(const char *delay_ms)
 {
 	enum { N = 60 };	/* 52 KiB blocks, 4 a span: 15 spans in 3 chunks */
 	static char *p[N];
-	unsigned char in_core;
-	int resident = 0;
+	int resident;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
-	setenv("HAKMEM_POOL_THP_MB", "0", 1);	/* huge pages are never purged */
+	setenv("HAKMEM_POOL_THP_MB", "0", 1);	/* huge pages stay while the budget is not lowered */
 	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins stay at their first 2 blocks */
 	setenv("HAKMEM_SS_DELAY_MS", delay_ms, 1);
 	for (int i = 0; i < N; i++) {
@@ -713,15 +730,7 @@ static int resident_after_free(const char *delay_ms)
 		usleep(2000);
 		hak_box_pool.decay(hak_sys_now_ms());
 	}
-	for (int i = 1; i < N - 1; i++) {
-		void *page = (void *)((uintptr_t)p[i] & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
-
-		if (mincore(page, 1, &in_core)) {	/* its chunk went back whole */
-			ck_assert_int_eq(errno, ENOMEM);
-			continue;
-		}
-		resident += in_core & 1;
-	}
+	resident = freed_resident(p, N);
 	ck_assert_int_eq(hak_self_check(), 0);
 	return resident;
 }
@@ -749,8 +758,6 @@ START_TEST(a_lowered_budget_returns_bins_and_huge_pages_at_decay)
 {
 	enum { N = 60 };	/* 52 KiB blocks: the 1, 2 and 4 MiB chunks, two on huge pages */
 	static char *p[N];
-	unsigned char in_core;
-	int resident = 0;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
@@ -765,16 +772,7 @@ START_TEST(a_lowered_budget_returns_bins_and_huge_pages_at_decay)
 	for (int i = 0; i < 3; i++)
 		hak_box_pool.decay(hak_sys_now_ms());
 	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
-	for (int i = 1; i < N - 1; i++) {
-		void *page = (void *)((uintptr_t)p[i] & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
-
-		if (mincore(page, 1, &in_core)) {	/* its chunk went back whole */
-			ck_assert_int_eq(errno, ENOMEM);
-			continue;
-		}
-		resident += in_core & 1;
-	}
-	ck_assert_int_le(resident, 8);	/* the bin's 2, the spans of the live blocks */
+	ck_assert_int_le(freed_resident(p, N), 8);	/* the bin's 2, the spans of the live blocks */
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
