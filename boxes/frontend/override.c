@@ -38,7 +38,6 @@ HAK_EXPORT void cfree(void *p) { hak_free(p); }
 
 HAK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HAK_EXPORT struct mallinfo2 mallinfo2(void) { return hak_mallinfo2(); }
-
 HAK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
 HAK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }
 HAK_EXPORT int malloc_info(int options, FILE *out) { return hak_malloc_info(options, out); }

@@ -1036,12 +1036,14 @@ static size_t pool_reclaim(void)
 static size_t pool_decay(uint64_t now)
 {
 	struct chunk *gone = NULL;
-	unsigned n;
+	unsigned n = 0;
+	size_t bytes = 0;
 
-	if (my_arena)
+	if (my_arena) {
 		follow_budget();
-	n = my_arena ? decay_take(my_arena, now, false, POOL_DECAY_MAX, &gone) : 0;
-	size_t bytes = chunks_free(gone) + (my_arena ? arena_purge(my_arena, now, false, PURGE_MAX) : 0);
+		n = decay_take(my_arena, now, false, POOL_DECAY_MAX, &gone);
+		bytes = chunks_free(gone) + arena_purge(my_arena, now, false, PURGE_MAX);
+	}
 
 	gone = NULL;
 	orphan_lock_take();

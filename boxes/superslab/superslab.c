@@ -75,6 +75,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../base/hak_bitmap.h"
 #include "../base/hak_lock.h"
 #include "../sysmem/sysmem.h"
 #include "superslab.h"
@@ -200,13 +201,13 @@ static void shards_init(unsigned keep)
 {
 	unsigned want = 2 * hak_sys_ncpus();
 
+	sys_page = hak_sys_page_size();
 	for (unsigned c = 0; c < HAK_SS_NSERVED; c++) {
 		size_t pages = (8 * (size_t)hak_class_bytes[c] + SS_PAGE - 1) / SS_PAGE;
 
 		class_pages[c] = (uint8_t)HAK_MAX(pages, 1);
-		hak_assert(class_pages[c] * SS_PAGE / hak_sys_page_size() <= 32);	/* parked fits */
+		hak_assert(class_pages[c] * SS_PAGE / sys_page <= 32);	/* parked fits */
 	}
-	sys_page = hak_sys_page_size();
 	for (nshards = 2; nshards < want && nshards < SHARDS_MAX; nshards *= 2)
 		;
 	for (unsigned s = 0; s < nshards; s++) {
@@ -353,6 +354,23 @@ static void ss_empty_locked(struct shard *sh, struct superslab *ss)
 }
 
 /*
+ * Purge the runs of @pages (bit i: the @unit bytes at @base + i * @unit),
+ * one call each, with no lock held; returns the pages purged.
+ */
+static uint32_t purge_runs(char *base, uint32_t pages, size_t unit)
+{
+	uint64_t w = pages;
+	uint32_t done = 0;
+
+	for (unsigned i = hak_bits_next(&w, 0, 32, true), end; i < 32; i = hak_bits_next(&w, end, 32, true)) {
+		end = hak_bits_next(&w, i, 32, false);
+		if (!hak_sys_decommit(base + i * unit, (end - i) * unit))
+			done |= (uint32_t)((((uint64_t)1 << (end - i)) - 1) << i);
+	}
+	return done;
+}
+
+/*
  * Purge the free pages of up to *@budget (at most SS_DECAY_MAX) superslabs
  * of @sh in use that had no span released for @delay at @now (@now 0: any);
  * *@budget goes down by as many. The pages leave free_pages for "purging"
@@ -382,21 +400,12 @@ static size_t ss_purge(struct shard *sh, uint64_t now, uint64_t delay, unsigned 
 	hak_unlock(&sh->ss_lock);
 	*budget -= n;
 	for (unsigned k = 0; k < n; k++) {
-		uint32_t left = job[k].pages;
+		unsigned len;
 
-		job[k].clean = 0;
-		while (left) {	/* each run of pages in one call */
-			unsigned first = (unsigned)__builtin_ctz(left);
-			unsigned len = (unsigned)__builtin_ctz(~(left >> first));
-			uint32_t run = (len == 32 ? ~0u : (1u << len) - 1) << first;
-
-			left &= ~run;
-			if (!hak_sys_decommit((char *)job[k].ss + first * SS_PAGE, len * SS_PAGE)) {
-				job[k].clean |= run;
-				bytes += len * SS_PAGE;
-				hak_count(ss_purged_pages, len);
-			}
-		}
+		job[k].clean = purge_runs((char *)job[k].ss, job[k].pages, SS_PAGE);
+		len = (unsigned)__builtin_popcount(job[k].clean);
+		bytes += len * SS_PAGE;
+		hak_count(ss_purged_pages, len);
 	}
 	hak_lock(&sh->ss_lock);
 	for (unsigned k = 0; k < n; k++) {
@@ -1281,18 +1290,18 @@ static void ss_thread_exit(void)
  */
 static uint32_t park(struct span *sp)
 {
-	uint64_t free[SS_PAGE / HAK_MIN_ALIGN / 64] = { 0 };
+	uint64_t freed[SS_PAGE / HAK_MIN_ALIGN / 64] = { 0 };	/* bit i: block i on the free list */
 	size_t end = (size_t)sp->carved * sp->bsize;
 	uint32_t pages = 0, n = 0;
 	void **kept = NULL, **tail = NULL;
 
-	hak_assert(sp->capacity <= sizeof(free) * 8);
+	hak_assert(sp->capacity <= sizeof(freed) * 8);
 	for (void **b = sp->free; b; b = b[0]) {
 		size_t off = (size_t)((char *)b - sp->start), i = off / sp->bsize;
 
 		if (off >= end || off % sp->bsize || ++n > sp->carved)
 			return 0;	/* written after free: refills and checks report it */
-		free[i / 64] |= (uint64_t)1 << (i % 64);
+		hak_bits_assign(freed, (unsigned)i, 1, true);
 	}
 	/* pages wholly carved: a block carved later overlaps no parked page */
 	for (unsigned pg = 0; (pg + 1) * sys_page <= end; pg++) {
@@ -1300,7 +1309,7 @@ static uint32_t park(struct span *sp)
 
 		if (sp->parked >> pg & 1)
 			continue;
-		while (i <= last && (free[i / 64] >> (i % 64) & 1 || block_parked(sp, i)))
+		while (i <= last && (hak_bit(freed, (unsigned)i) || block_parked(sp, i)))
 			i++;
 		if (i > last)
 			pages |= 1u << pg;
@@ -1376,17 +1385,13 @@ static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay)
 	}
 	sh->park_cls = (sh->park_cls + 1) % HAK_SS_NSERVED;
 	hak_unlock(&sh->lock);
-	for (unsigned k = 0; k < n; k++)
-		for (uint32_t left = job[k].pages; left;) {	/* each run of pages in one call */
-			unsigned first = (unsigned)__builtin_ctz(left);
-			unsigned len = (unsigned)__builtin_ctz(~(left >> first));
+	for (unsigned k = 0; k < n; k++) {
+		unsigned len = (unsigned)__builtin_popcount(purge_runs(job[k].sp->start, job[k].pages,
+								      sys_page));
 
-			left &= ~(uint32_t)((((uint64_t)1 << len) - 1) << first);
-			if (!hak_sys_decommit(job[k].sp->start + first * sys_page, len * sys_page)) {
-				bytes += len * sys_page;
-				hak_count(ss_parked_pages, len);
-			}
-		}
+		bytes += len * sys_page;
+		hak_count(ss_parked_pages, len);
+	}
 	hak_lock(&sh->lock);
 	for (unsigned k = 0; k < n; k++) {
 		struct span *sp = job[k].sp, *g;
