@@ -90,12 +90,24 @@ unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out
  */
 void hak_bc_runs_free(void *const *runs, unsigned n);
 
+#define HAK_BC_SEG_SIZE	((size_t)4 << 20)	/* segments are aligned to their size */
+#define HAK_BC_SEG_TAGS	64			/* where a segment's page tags start */
+
 /**
- * hak_bc_run_tag() - the tag of the live run that starts at @p in segment
- * @seg (the region map's base of @p), 0 for any other pointer in it. One
- * load, no lock.
+ * hak_bc_run_tag() - the tag of the live run that starts at @p, a pointer
+ * into a segment (its page's class reads HAK_RMAP_RUNS), 0 for any other
+ * pointer in it. One load, no lock: the segment's header holds a tag byte
+ * per page, and page 0 (the header) never starts a run.
  */
-unsigned hak_bc_run_tag(void *seg, const void *p);
+HAK_FAST_PATH unsigned hak_bc_run_tag(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, seg = a & ~(HAK_BC_SEG_SIZE - 1);
+
+	if (unlikely(a % HAK_BC_RUN_ALIGN))
+		return 0;
+	return __atomic_load_n((const uint8_t *)seg + HAK_BC_SEG_TAGS + (a - seg) / HAK_BC_RUN_ALIGN,
+			       __ATOMIC_RELAXED);
+}
 
 /*
  * The learner's knobs and reading: the bytes of freed large blocks kept (at

@@ -5,12 +5,13 @@
  * A segment is 4 MiB from sysmem, aligned to its size (so a run finds its
  * segment by masking), registered in the region map as HAK_RMAP_SEGMENT
  * (so the large-mapping coalescer, which reads its HAK_RMAP_LARGE
- * neighbours' headers, never looks at one), cut into 1024 pages of 4 KiB:
- * page 0 is this header, and a run is whole pages found first-fit in the
- * free-page bitmap, with no header of its own. Each run's first page
- * carries a tag byte (the medium class) written before the run is handed
- * out and cleared when it comes back, so a free reads the class with one
- * load and no lock.
+ * neighbours' headers, never looks at one) with every page's class
+ * HAK_RMAP_RUNS, cut into 1024 pages of 4 KiB: page 0 is this header, and
+ * a run is whole pages found first-fit in the free-page bitmap, with no
+ * header of its own. Each run's first page has a tag byte (the medium
+ * class) near the segment's start, written before the run is handed out and
+ * cleared when it comes back, so a free reads the class with one load and
+ * no lock (hak_bc_run_tag()).
  *
  * Segments belong to one of SEG_SHARDS shards; a thread allocates from the
  * shard its caller names, and a run goes back to its own segment's shard.
@@ -40,7 +41,7 @@
 
 #define SEG_PAGE_SHIFT	12
 #define SEG_PAGE	((size_t)1 << SEG_PAGE_SHIFT)
-#define SEG_SIZE	((size_t)4 << 20)	/* three 1 MiB runs fit */
+#define SEG_SIZE	HAK_BC_SEG_SIZE		/* three 1 MiB runs fit */
 #define SEG_PAGES	((unsigned)(SEG_SIZE >> SEG_PAGE_SHIFT))
 #define SEG_WORDS	(SEG_PAGES / 64)
 #define SEG_SHARDS	8
@@ -54,20 +55,22 @@ struct shard {
 } __attribute__((aligned(64)));
 
 struct segment {
-	uint64_t magic;			/* SEG_MAGIC */
+	uint64_t magic;			/* SEG_MAGIC, where a large mapping has its own */
 	struct segment *next, *prev;
 	struct shard *shard;		/* set before it is linked, never changed */
 	unsigned nfree;			/* free pages */
 	bool unpurged;			/* free pages may hold memory */
 	uint64_t freed_ms;		/* last free */
+	/* the live run's tag, 0 elsewhere: at HAK_BC_SEG_TAGS for hak_bc_run_tag() */
+	_Atomic uint8_t tag[SEG_PAGES] __attribute__((aligned(64)));
 	uint64_t free[SEG_WORDS];	/* bit: page free (never page 0) */
 	uint64_t dirty[SEG_WORDS];	/* bit: page handed out since mapped or purged */
 	uint16_t run[SEG_PAGES];	/* pages of the run starting here; kept after
 					 * its free, so that a second free is told apart */
-	_Atomic uint8_t tag[SEG_PAGES];	/* the live run's tag, 0 elsewhere */
 };
 
 BUILD_BUG_ON(sizeof(struct segment) > SEG_PAGE);
+BUILD_BUG_ON(offsetof(struct segment, tag) != HAK_BC_SEG_TAGS || SEG_PAGE != HAK_BC_RUN_ALIGN);
 BUILD_BUG_ON(HAK_BC_RUN_MAX / SEG_PAGE >= SEG_PAGES);
 BUILD_BUG_ON(SEG_SIZE % HAK_RMAP_GRANULE);
 
@@ -157,6 +160,7 @@ static struct segment *seg_new(struct shard *sh)
 		hak_sys_unmap(p, SEG_SIZE);
 		return NULL;
 	}
+	hak_rmap_set_class(p, SEG_SIZE >> HAK_RMAP_PAGE_SHIFT, HAK_RMAP_RUNS);
 	hak_count(mapped, 1);
 	return s;
 }
@@ -400,16 +404,6 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 	if (bad)
 		hak_fatal("%s free(%p)", why, bad);
 	bc_decay_sometimes(now);
-}
-
-unsigned hak_bc_run_tag(void *seg, const void *p)
-{
-	struct segment *s = seg;
-	size_t off = (size_t)((const char *)p - (const char *)s);
-
-	if (off % SEG_PAGE || off == 0 || off >= SEG_SIZE)
-		return 0;
-	return atomic_load_explicit(&s->tag[off >> SEG_PAGE_SHIFT], memory_order_relaxed);
 }
 
 size_t seg_usable(void *seg, const void *p, const char **why)

@@ -192,7 +192,7 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 	case HAK_RMAP_POOL:
 		hak_fatal("invalid %s(%p): not a block hakmem handed out", api, p);
 	case HAK_RMAP_SEGMENT:
-		n = hak_medium_usable(hak_rmap_base(e, p), p, &why);
+		n = hak_medium_usable(p, &why);
 		if (!n)
 			hak_fatal("%s %s(%p)", why, api, p);
 		return n;
@@ -206,64 +206,52 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 	}
 }
 
-static HAK_SLOW_PATH void free_slow(void *p)
+/*
+ * Whatever the fast path of free() does not serve: large blocks, NULL,
+ * foreign and bad pointers. Keeps errno: unmapping and the caches' decay
+ * may make system calls that fail.
+ */
+static HAK_SLOW_PATH void free_other(void *p)
 {
-	if (!p)
-		return;
 	static void (*next_free)(void *);
-	uint32_t e = hak_rmap_lookup(p);
+	int saved = errno;
+	uint32_t e;
 	const char *why;
 
+	if (!p)
+		return;
+	e = hak_rmap_lookup(p);
 	if (hak_rmap_kind(e) == HAK_RMAP_LARGE) {	/* checked and freed in one step */
 		why = hak_bc_free(hak_rmap_base(e, p), p);
 		if (why)
 			hak_fatal("%s free(%p)", why, p);
-		return;
-	}
-	/* HAKMEM's page but not a block: fatal inside; a class that appeared
-	 * after hak_free() read none means a span was carved under a pointer
-	 * that was never handed out */
-	if (usable_or_die(p, e, "free"))
-		hak_fatal("invalid free(%p): not a block hakmem handed out", p);
-	foreign(p, "free");
-	if (!next_free)
-		next_free = (void (*)(void *))next_symbol("free");
-	next_free(p);
-}
-
-/*
- * A medium block's class is its run's tag in its segment; anything else is
- * free_slow()'s. free() keeps errno (each tier's slow path saves it, as
- * here): unmapping, the tick and the caches' decay may make system calls
- * that fail.
- */
-static __attribute__((noinline)) void free_other(void *p)
-{
-	uint32_t e = hak_rmap_lookup(p);
-
-	if (likely(hak_rmap_kind(e) == HAK_RMAP_SEGMENT)) {
-		STAT_FAST(frees);
-		hak_medium_free(hak_rmap_base(e, p), p);
 	} else {
-		int saved = errno;
-
-		free_slow(p);
-		errno = saved;
+		/* HAKMEM's page but not a block: fatal inside; a class that
+		 * appeared after hak_free() read none means a span was carved
+		 * under a pointer that was never handed out */
+		if (usable_or_die(p, e, "free"))
+			hak_fatal("invalid free(%p): not a block hakmem handed out", p);
+		foreign(p, "free");
+		if (!next_free)
+			next_free = (void (*)(void *))next_symbol("free");
+		next_free(p);
 	}
+	errno = saved;
 }
 
 /*
  * One lookup in the page-class map finds both the tier and the class of a
- * tiny or pool block; a medium block is found through the region map
- * (free_other()); anything else (large, foreign, NULL, misaligned) goes
- * to free_slow(). A block whose bin declines it goes to that tier's slow path.
+ * tiny or pool block, and a medium block's tier (its class is its run's
+ * tag); anything else (large, foreign, NULL, misaligned) goes to
+ * free_other(). A block whose bin declines it goes to that tier's slow
+ * path; each of those keeps errno too.
  */
 HAK_EXPORT void hak_free(void *p)
 {
 	unsigned cls;
 
 	if (unlikely((uintptr_t)p % HAK_MIN_ALIGN)) {
-		free_slow(p);
+		free_other(p);
 		return;
 	}
 	cls = hak_rmap_class(p);
@@ -273,6 +261,9 @@ HAK_EXPORT void hak_free(void *p)
 	} else if (likely(cls < HAK_SMALL_NCLASSES)) {
 		STAT_FAST(frees);
 		hak_pool_free(p, cls);
+	} else if (likely(cls == HAK_RMAP_RUNS)) {
+		STAT_FAST(frees);
+		hak_medium_free(p);
 	} else {
 		free_other(p);
 	}

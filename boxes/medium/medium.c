@@ -322,13 +322,27 @@ static bool make_room(size_t size)
 	return T.room >= size;
 }
 
-/* free() keeps errno: the tick, flushes and runs freed may make system calls that fail. */
-static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
+/* @p in a segment has no class: report why (a run being purged reads as invalid). */
+static HAK_SLOW_PATH const char *why_not(const void *p)
 {
-	struct hak_bin *b = &T.bins[cls];
-	size_t size = bytes_of(cls);
+	const char *why = "invalid";
+
+	if (!hak_bc_usable(hak_rmap_base(hak_rmap_lookup(p), p), p, &why))
+		return why;
+	return "invalid";
+}
+
+/* free() keeps errno: the tick, flushes and runs freed may make system calls that fail. */
+HAK_SLOW_PATH void hak_medium_free_slow(void *p, unsigned cls)
+{
+	struct hak_bin *b;
+	size_t size;
 	int saved = errno;
 
+	if (cls >= HAK_MEDIUM_NCLASSES)
+		hak_fatal("%s free(%p)", why_not(p), p);
+	b = &T.bins[cls];
+	size = bytes_of(cls);
 	if (hak_bin_has_key(p) && hak_bin_contains(b, p))
 		hak_fatal("double free(%p)", p);
 	if (!setup() || size > budget) {
@@ -350,39 +364,13 @@ static HAK_SLOW_PATH void free_slow(void *p, unsigned cls)
 	errno = saved;
 }
 
-/* @p in @seg has no class: report why (a run being purged reads as invalid). */
-static HAK_SLOW_PATH const char *why_not(void *seg, const void *p)
+size_t hak_medium_usable(const void *p, const char **why)
 {
-	const char *why = "invalid";
-
-	if (!hak_bc_usable(seg, p, &why))
-		return why;
-	return "invalid";
-}
-
-void hak_medium_free(void *seg, void *p)
-{
-	unsigned tag = hak_bc_run_tag(seg, p), cls = tag - 1;
-	struct hak_bin *b;
-
-	if (unlikely(cls >= HAK_MEDIUM_NCLASSES))
-		hak_fatal("%s free(%p)", why_not(seg, p), p);
-	b = &T.bins[cls];
-	if (likely(b->count < b->cap && T.room >= bytes_of(cls) && !hak_bin_has_key(p))) {
-		hak_bin_push(b, p);
-		T.room -= bytes_of(cls);
-		return;
-	}
-	free_slow(p, cls);
-}
-
-size_t hak_medium_usable(void *seg, const void *p, const char **why)
-{
-	unsigned cls = hak_bc_run_tag(seg, p) - 1;
+	unsigned cls = hak_bc_run_tag(p) - 1;
 
 	if (cls < HAK_MEDIUM_NCLASSES)
 		return bytes_of(cls);
-	*why = why_not(seg, p);
+	*why = why_not(p);
 	return 0;
 }
 
@@ -519,9 +507,7 @@ static size_t medium_reclaim(void)
 /* @p is a live run of class @cls. */
 static bool is_block_of(const void *p, unsigned cls)
 {
-	uint32_t e = hak_rmap_lookup(p);
-
-	return hak_rmap_kind(e) == HAK_RMAP_SEGMENT && hak_bc_run_tag(hak_rmap_base(e, p), p) == cls + 1;
+	return hak_rmap_class(p) == HAK_RMAP_RUNS && hak_bc_run_tag(p) == cls + 1;
 }
 
 /* Shard @s's central lists: within their caps, each block a live run of its class, the bytes counted. */

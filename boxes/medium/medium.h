@@ -13,8 +13,9 @@
  * cuts one from bigcache's sharded segments; an overflow puts a batch into
  * the central list (what does not fit goes back to the segments): one lock
  * per batch.
- * A block freed by another thread goes into the freeing thread's bin. Free finds the class in the run's tag byte in its segment
- * (hak_bc_run_tag()): one load, no lock. Bins unused for HAKMEM_SS_DELAY_MS
+ * A block freed by another thread goes into the freeing thread's bin. Free
+ * finds the class in the run's tag byte in its segment (hak_bc_run_tag()):
+ * one load, no lock. Bins unused for HAKMEM_SS_DELAY_MS
  * are emptied from the thread's own slow paths, and so are idle central
  * lists of its shard; thread exit empties the bins, malloc_trim() the
  * caller's bins and every central list. HAKMEM_CHECK=full caches nothing, so every
@@ -40,17 +41,17 @@
 void *hak_medium_alloc_slow(unsigned cls);
 
 /**
- * hak_medium_free() - free @p, which the region map places in the segment
- * at @seg. A pointer that is not a live medium block is reported (fatal).
+ * hak_medium_free_slow() - the free of @p, a pointer into a segment, that
+ * the fast path declined; @i is its run's tag - 1. A pointer that is not a
+ * live medium block is reported (fatal).
  */
-void hak_medium_free(void *seg, void *p);
-
+void hak_medium_free_slow(void *p, unsigned i);
 
 /**
- * hak_medium_usable() - the usable size of @p in the segment at @seg, or 0
- * with @why set ("double" or "invalid") when it is not a live block.
+ * hak_medium_usable() - the usable size of @p, a pointer into a segment, or
+ * 0 with @why set ("double" or "invalid") when it is not a live block.
  */
-size_t hak_medium_usable(void *seg, const void *p, const char **why);
+size_t hak_medium_usable(const void *p, const char **why);
 
 /* ---------------------------------------------------------------- fast path */
 
@@ -80,6 +81,28 @@ HAK_FAST_PATH void *hak_medium_pop(unsigned cls)
 	if (likely(p))
 		hak_medium_tls.room += hak_class_bytes[cls];
 	return p;
+}
+
+/*
+ * hak_medium_free() - free @p, a pointer into a segment (its page's class
+ * reads HAK_RMAP_RUNS). The run's tag is the tier's class + 1.
+ */
+HAK_FAST_PATH void hak_medium_free(void *p)
+{
+	unsigned i = hak_bc_run_tag(p) - 1;
+	struct hak_bin *b;
+	size_t size;
+
+	if (likely(i < HAK_MEDIUM_NCLASSES)) {
+		b = &hak_medium_tls.bins[i];
+		size = hak_class_bytes[HAK_MEDIUM_FIRST_CLASS + i];
+		if (likely(b->count < b->cap && hak_medium_tls.room >= size && !hak_bin_has_key(p))) {
+			hak_bin_push(b, p);
+			hak_medium_tls.room -= size;
+			return;
+		}
+	}
+	hak_medium_free_slow(p, i);
 }
 
 /*

@@ -18,8 +18,9 @@
  * class of the blocks on that page, set by the superslab and pool boxes when
  * they carve a span and cleared when the span goes back. free() finds the
  * class of a tiny or pool block from it alone, in one lookup that touches no
- * region header. A region's class leaves are mapped when it registers, so
- * setting a class cannot fail.
+ * region header; a segment's pages read HAK_RMAP_RUNS, which sends free()
+ * straight to the medium tier. A region's class leaves are mapped when it
+ * registers, so setting a class cannot fail.
  *
  * Registration is done by the owner of a fresh region before any pointer into
  * it escapes, and undone before the region is unmapped; lookups need no lock.
@@ -40,6 +41,7 @@
 #define HAK_RMAP_PAGE_SHIFT	16
 #define HAK_RMAP_CLASS_LEAF_SIZE ((size_t)1 << (HAK_RMAP_LEAF_SHIFT - HAK_RMAP_PAGE_SHIFT))
 #define HAK_RMAP_NO_CLASS	(~0u)		/* hak_rmap_class() of a page without blocks */
+#define HAK_RMAP_RUNS		254u		/* ... of a segment's page: runs, each tagged with its class */
 
 enum hak_rmap_kind {
 	HAK_RMAP_NONE = 0,

@@ -97,7 +97,7 @@ START_TEST(allocations_are_registered)
 	ck_assert_uint_eq(hak_rmap_class(mid), hak_size_class(20000));
 	ck_assert_uint_eq(hak_rmap_class(big), HAK_RMAP_NO_CLASS);
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(seg)), HAK_RMAP_SEGMENT);
-	ck_assert_uint_eq(hak_rmap_class(seg), HAK_RMAP_NO_CLASS);
+	ck_assert_uint_eq(hak_rmap_class(seg), HAK_RMAP_RUNS);
 	hak_free(seg);
 	hak_free(small);
 	hak_free(mid);
