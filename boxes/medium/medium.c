@@ -284,10 +284,12 @@ void *hak_medium_alloc_slow(unsigned size_class)
 	unsigned want = 1, got;
 	void *runs[BATCH_MAX];
 
-	if (setup()) {		/* slow start: a short-lived thread takes few blocks */
+	/* slow start: a short-lived thread takes few blocks; and at most half
+	 * the room left, so that the frees of other classes still fit */
+	if (setup()) {
 		touch(cls);
 		want = HAK_MIN(HAK_MIN(T.bins[cls].cap / 2 + 1, (unsigned)me.batch[cls]),
-			       (unsigned)(T.room / size) + 1);
+			       (unsigned)(T.room / size / 2) + 1);
 		me.batch[cls] = (uint8_t)HAK_MIN(2u * me.batch[cls], (unsigned)BATCH_MAX);
 	}
 	got = me.ready ? central_take(cls, runs, want) : 0;
@@ -308,17 +310,24 @@ void *hak_medium_alloc_slow(unsigned size_class)
 }
 
 /*
- * Make room for @size bytes: halve the non-empty bin of the biggest class
- * (one batch, so a full cache turns over towards the classes in use).
- * False when that was not enough.
+ * Make room for @size bytes: halve the bin that holds the most bytes, so a
+ * full cache turns over towards the classes in use while each class keeps
+ * blocks in its bin. False when that was not enough.
  */
 static bool make_room(size_t size)
 {
-	for (unsigned i = HAK_MEDIUM_NCLASSES; i-- > 0 && T.room < size;)
-		if (T.bins[i].count) {
-			bin_flush(i, T.bins[i].count / 2, false);
-			break;
+	size_t most = 0;
+	unsigned fat = 0;
+
+	if (T.room >= size)
+		return true;
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
+		if (T.bins[i].count * bytes_of(i) > most) {
+			most = T.bins[i].count * bytes_of(i);
+			fat = i;
 		}
+	if (most)
+		bin_flush(fat, T.bins[fat].count / 2, false);
 	return T.room >= size;
 }
 
