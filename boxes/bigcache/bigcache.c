@@ -13,6 +13,9 @@
  * refill or flush of the medium tier (at most twice per delay), or by the
  * box's decay op (the registry runs every box's at thread exit).
  *
+ * In front of the cache, slots (slot_put()) keep a thread's last freed
+ * mappings of up to 8 MiB with no lock, counted against the same bounds.
+ *
  * Lock: cache_lock protects the table, the age list and the byte count.
  * A live block's header is written only by the thread that owns the block.
  * No system call under it: mappings to release are unlinked and leave the
@@ -21,6 +24,7 @@
  * leaves exist and nothing is mapped. Never held with another lock.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 
 #include "../base/hak_lock.h"
@@ -38,6 +42,9 @@
 #define DECAY_MAX	4	/* ... and per decay */
 #define NCLASSES	(HAK_RMAP_ADDR_BITS * 4)	/* size classes of 47-bit mappings */
 #define MIN_SPLIT	((size_t)64 << 10)	/* smallest tail worth caching */
+#define SLOT_SHARDS	8			/* sets of slots, one per thread group */
+#define SLOT_N		2			/* slots per set */
+#define SLOT_GRANULES	4			/* a slot holds at most 8 MiB */
 
 struct large_hdr {
 	_Atomic uint64_t magic;		/* neighbours read it to coalesce */
@@ -66,6 +73,20 @@ static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, ex
 /* bytes asked for, ever; bytes of the live blocks' own mappings, now */
 static hak_counter_t bytes_out, map_live_bytes;
 static hak_counter_t map_out_bytes;		/* mapping bytes handed out, for the learner */
+static hak_counter_t slot_hits, slot_bytes, slot_blocks;	/* taken from slots; in them now */
+
+/*
+ * Slots: freed mappings (FREE_MAGIC, whole, registered) kept outside the
+ * cache's lock, each a word of the mapping's address | its granules, 0 when
+ * empty, taken and filled by atomic exchange. A thread uses the set of its
+ * group (round robin), so one that frees and allocates large blocks of the
+ * same few sizes takes no lock; the decay op and trim empty any slot.
+ */
+static struct {
+	_Atomic uintptr_t v[SLOT_N];
+} __attribute__((aligned(64))) slots[SLOT_SHARDS];
+static _Atomic unsigned next_slots;
+static HAK_TLS unsigned my_slots;	/* this thread's set + 1; 0: none yet */
 
 static size_t user_offset(size_t align)
 {
@@ -182,8 +203,8 @@ static struct large_hdr *expire_locked(size_t incoming, uint64_t now, unsigned m
 		/* signed: @now was read before the lock, an entry may be newer */
 		bool stale = (int32_t)((uint32_t)now - h->freed_ms) >= delay;
 
-		if (!stale && ncached + (incoming ? 1 : 0) <= max_entries &&
-		    cached_bytes + incoming <= bound)
+		if (!stale && ncached + hak_atomic_load_relaxed(&slot_blocks) + (incoming ? 1 : 0) <= max_entries &&
+		    cached_bytes + hak_atomic_load_relaxed(&slot_bytes) + incoming <= bound)
 			break;
 		unlink_locked(h);
 		retire_locked(h);
@@ -429,7 +450,8 @@ static void cache_put(struct large_hdr *h)
 	if (fits)
 		h = coalesce_locked(h);
 	gone = expire_locked(fits ? h->map_size : 0, now, BATCH);
-	if (fits && ncached < max_entries && cached_bytes + h->map_size <= bound) {
+	if (fits && ncached + hak_atomic_load_relaxed(&slot_blocks) < max_entries &&
+	    cached_bytes + hak_atomic_load_relaxed(&slot_bytes) + h->map_size <= bound) {
 		link_locked(h);
 		h = NULL;
 	} else {
@@ -440,6 +462,188 @@ static void cache_put(struct large_hdr *h)
 	if (h)
 		release(h);
 	hak_tick(now);
+}
+
+/*
+ * A slot's word: the mapping's address (2 MiB aligned), its granules in
+ * bits 0-2 and when it was freed, in 16 ms steps modulo 2^18 (70 minutes),
+ * in bits 3-20: so nobody reads a header to choose a slot.
+ */
+#define SLOT_GMASK	7u
+#define STAMP_SHIFT	4			/* 16 ms steps */
+#define STAMP_MASK	((1u << 18) - 1)
+
+BUILD_BUG_ON(SLOT_GRANULES > SLOT_GMASK || (STAMP_MASK << 3 | SLOT_GMASK) >= HAK_RMAP_GRANULE);
+
+static struct large_hdr *slot_hdr(uintptr_t v)
+{
+	return (struct large_hdr *)(v & ~(uintptr_t)(HAK_RMAP_GRANULE - 1));
+}
+
+static size_t slot_size(uintptr_t v)
+{
+	return (v & SLOT_GMASK) * HAK_RMAP_GRANULE;
+}
+
+/* How long ago @v was slotted at @now (it reads younger once 70 minutes old). */
+static uint64_t slot_age(uintptr_t v, uint64_t now)
+{
+	return (uint64_t)(((unsigned)(now >> STAMP_SHIFT) - (unsigned)(v >> 3)) & STAMP_MASK) << STAMP_SHIFT;
+}
+
+static _Atomic uintptr_t *my_set(void)
+{
+	if (!my_slots)
+		my_slots = atomic_fetch_add_explicit(&next_slots, 1, memory_order_relaxed) % SLOT_SHARDS + 1;
+	return slots[my_slots - 1].v;
+}
+
+/* Empty @slot if it holds @v; its mapping is then the caller's. */
+static bool slot_claim(_Atomic uintptr_t *slot, uintptr_t v)
+{
+	/* acquire: the header written before the slot was filled */
+	if (!atomic_compare_exchange_strong_explicit(slot, &v, 0, memory_order_acquire, memory_order_relaxed))
+		return false;
+	hak_atomic_sub_relaxed(&slot_bytes, slot_size(v));
+	hak_atomic_sub_relaxed(&slot_blocks, 1);
+	return true;
+}
+
+/* Unregister @h, which nobody else can reach, for release(). */
+static void retire(struct large_hdr *h)
+{
+	hak_lock(&cache_lock);
+	retire_locked(h);
+	hak_unlock(&cache_lock);
+}
+
+/* A slotted mapping of exactly @need bytes, from this thread's set, or NULL. */
+static struct large_hdr *slot_take(size_t need)
+{
+	_Atomic uintptr_t *set;
+
+	if (need > SLOT_GRANULES * HAK_RMAP_GRANULE)
+		return NULL;
+	set = my_set();
+	for (unsigned i = 0; i < SLOT_N; i++) {
+		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
+
+		if (v && slot_size(v) == need && slot_claim(&set[i], v)) {
+			hak_count(slot_hits, 1);
+			return slot_hdr(v);
+		}
+	}
+	return NULL;
+}
+
+/* The slot of @set to empty first at @now: the oldest occupied one; with @empty, an empty one before. */
+static unsigned slot_oldest(_Atomic uintptr_t *set, uint64_t now, bool empty)
+{
+	unsigned pick = SLOT_N;
+	uint64_t most = 0;
+
+	for (unsigned i = 0; i < SLOT_N; i++) {
+		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
+		uint64_t age = v ? slot_age(v, now) : empty ? UINT64_MAX : 0;
+
+		if ((v || empty) && (pick == SLOT_N || age > most)) {
+			pick = i;
+			most = age;
+		}
+	}
+	return pick;
+}
+
+/*
+ * Keep freed @h (FREE_MAGIC) in a slot of this thread's set: a plain mapping
+ * of at most SLOT_GRANULES that the cache's bounds would keep, opened whole
+ * as the cache keeps them. Mappings of the set idle for the delay go back
+ * to the OS. When the set is full, or the slots of all sets fill the
+ * cache's bounds, @h takes an empty slot or else the oldest one's, whose
+ * mapping goes on to the cache. False when @h is not for a slot.
+ */
+static bool slot_put(struct large_hdr *h)
+{
+	uint64_t now = hak_sys_now_ms(), delay = hak_atomic_load_relaxed(&delay_ms);
+	uintptr_t v = (uintptr_t)h | (uintptr_t)((now >> STAMP_SHIFT) & STAMP_MASK) << 3 |
+		      h->map_size / HAK_RMAP_GRANULE, old;
+	bool room = hak_atomic_load_relaxed(&slot_blocks) < max_entries &&
+		    hak_atomic_load_relaxed(&slot_bytes) + h->map_size <= hak_atomic_load_relaxed(&max_bytes);
+	_Atomic uintptr_t *set;
+
+	if (close_tails || h->map_size > SLOT_GRANULES * HAK_RMAP_GRANULE || max_entries == 0 ||
+	    h->map_size > hak_atomic_load_relaxed(&max_bytes) ||
+	    (size_t)(h->user - (char *)h) >= 2 * hak_sys_page_size() || set_open(h, h->map_size))
+		return false;
+	set = my_set();
+	hak_count(slot_bytes, h->map_size);	/* before a mapping it displaces is cached */
+	hak_count(slot_blocks, 1);
+	for (unsigned i = 0; i < SLOT_N; i++) {
+		old = hak_atomic_load_relaxed(&set[i]);
+		if (old && slot_age(old, now) >= delay && slot_claim(&set[i], old)) {
+			retire(slot_hdr(old));
+			release(slot_hdr(old));
+			hak_count(expired, 1);
+			old = 0;
+		}
+		/* release: the header before the slot */
+		if (!old && room && atomic_compare_exchange_strong_explicit(&set[i], &old, v, memory_order_release,
+									    memory_order_relaxed))
+			return true;
+	}
+	old = atomic_exchange_explicit(&set[slot_oldest(set, now, true)], v, memory_order_acq_rel);
+	if (old) {
+		hak_atomic_sub_relaxed(&slot_bytes, slot_size(old));
+		hak_atomic_sub_relaxed(&slot_blocks, 1);
+		cache_put(slot_hdr(old));
+	}
+	return true;
+}
+
+/*
+ * This thread's slotted mappings go to the cache, oldest first, so that a
+ * request none fits can find them merged or gather them. False when the
+ * set was empty.
+ */
+static bool slots_flush_mine(void)
+{
+	_Atomic uintptr_t *set = my_set();
+	uint64_t now = hak_sys_now_ms();
+	bool any = false;
+	unsigned i;
+
+	for (unsigned n = 0; n < SLOT_N && (i = slot_oldest(set, now, false)) < SLOT_N; n++) {
+		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
+
+		if (v && slot_claim(&set[i], v)) {
+			cache_put(slot_hdr(v));
+			any = true;
+		}
+	}
+	return any;
+}
+
+/*
+ * Take out of the slots of every set, at most @max, the mappings idle for
+ * @idle ms at @now (all: 0), unregistered, onto @gone for release_all().
+ * Returns how many.
+ */
+static unsigned slots_expire(uint64_t now, uint64_t idle, unsigned max, struct large_hdr **gone)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < SLOT_SHARDS && n < max; s++)
+		for (unsigned i = 0; i < SLOT_N && n < max; i++) {
+			uintptr_t v = hak_atomic_load_relaxed(&slots[s].v[i]);
+
+			if (v && slot_age(v, now) >= idle && slot_claim(&slots[s].v[i], v)) {
+				retire(slot_hdr(v));
+				slot_hdr(v)->next = *gone;
+				*gone = slot_hdr(v);
+				n++;
+			}
+		}
+	return n;
 }
 
 /*
@@ -490,7 +694,8 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	hak_count(bytes_out, size);
 	/* Whole granules, so that freed neighbours can merge. */
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
-	if (plain && (h = cache_take(need))) {
+	if (plain && ((h = slot_take(need)) || (h = cache_take(need)) ||
+		      (slots_flush_mine() && (h = cache_take(need))))) {
 		hak_count(hits, 1);	/* split to @need: the rest stays cached */
 		advise_huge(h, off + size);	/* may be advised in part only */
 	} else if (plain && !zero && (h = cache_gather(need))) {
@@ -554,7 +759,8 @@ const char *hak_bc_free(void *base, void *p)
 	else {
 		hak_atomic_sub_relaxed(&map_live_bytes, h->map_size);
 		hak_tick_freed(h->map_size);
-		cache_put(h);
+		if (!slot_put(h))
+			cache_put(h);
 	}
 	if (!why)
 		hak_count(frees, 1);
@@ -649,16 +855,23 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	return h->user;
 }
 
-/* Up to DECAY_MAX mappings idle at @now, unless the cache is busy (its user expires it). */
+/*
+ * Up to DECAY_MAX mappings idle at @now, from the slots and the cache,
+ * unless the cache is busy (its user expires it).
+ */
 static size_t cache_decay(uint64_t now)
 {
-	struct large_hdr *gone;
+	struct large_hdr *gone = NULL;
+	unsigned n = slots_expire(now, hak_atomic_load_relaxed(&delay_ms), DECAY_MAX, &gone);
+	size_t bytes = release_all(gone);
 
-	if (hak_trylock(&cache_lock))
-		return 0;
-	gone = expire_locked(0, now, DECAY_MAX);
-	hak_unlock(&cache_lock);
-	return release_all(gone);
+	hak_count(expired, n);
+	if (n < DECAY_MAX && !hak_trylock(&cache_lock)) {
+		gone = expire_locked(0, now, DECAY_MAX - n);
+		hak_unlock(&cache_lock);
+		bytes += release_all(gone);
+	}
+	return bytes;
 }
 
 /*
@@ -716,7 +929,7 @@ size_t hak_bc_cached_bytes(void)
 	hak_lock(&cache_lock);
 	n = cached_bytes;
 	hak_unlock(&cache_lock);
-	return n + seg_kept_bytes();
+	return n + hak_atomic_load_relaxed(&slot_bytes) + seg_kept_bytes();
 }
 
 size_t hak_bc_trim(void)
@@ -724,8 +937,10 @@ size_t hak_bc_trim(void)
 	struct large_hdr *all = NULL;
 	size_t bytes;
 
+	bytes = hak_atomic_load_relaxed(&slot_bytes);
+	slots_expire(0, 0, UINT_MAX, &all);
 	hak_lock(&cache_lock);
-	bytes = cached_bytes;
+	bytes += cached_bytes;
 	while (oldest) {
 		struct large_hdr *h = oldest;
 
@@ -785,13 +1000,49 @@ static void bc_stats(struct hak_stats_sink *s)
 	uint64_t live;
 
 #define P(f) hak_stat(s, #f, f);
-	P(allocs) P(frees) P(hits) P(misses) P(gathers) P(splits) P(evictions) P(expired) P(resizes) P(trims)
+	P(allocs) P(frees) P(hits) P(slot_hits) P(misses) P(gathers) P(splits) P(evictions) P(expired)
+	P(resizes) P(trims) P(slot_blocks) P(slot_bytes)
 #undef P
 	hak_stat(s, "cached_blocks", ncached);
 	hak_stat(s, "cached_bytes", cached_bytes);
 	live = seg_stats(s) + hak_atomic_load_relaxed(&map_live_bytes);
 	hak_stat(s, "bytes_out", bytes_out);
 	hak_stat(s, "bytes_live", live);
+}
+
+/*
+ * Each slotted mapping is marked free, registered where it starts and as
+ * big as its slot says: checked while claimed, then slotted again (or, if
+ * the slot was refilled meanwhile, cached).
+ */
+static int slots_check(void)
+{
+	int errors = 0;
+
+	for (unsigned s = 0; s < SLOT_SHARDS; s++)
+		for (unsigned i = 0; i < SLOT_N; i++) {
+			uintptr_t v = hak_atomic_load_relaxed(&slots[s].v[i]), old = 0;
+			struct large_hdr *h = slot_hdr(v);
+			uint32_t e;
+
+			if (!v || !slot_claim(&slots[s].v[i], v))
+				continue;
+			e = hak_rmap_lookup(h);
+			if (h->magic != FREE_MAGIC || hak_rmap_kind(e) != HAK_RMAP_LARGE ||
+			    hak_rmap_base(e, h) != (void *)h || h->map_size != slot_size(v)) {
+				hak_report("self-check: large block %p in a slot: bad mark, region or size",
+					   (void *)h);
+				errors++;
+			}
+			if (atomic_compare_exchange_strong_explicit(&slots[s].v[i], &old, v,
+								    memory_order_release, memory_order_relaxed)) {
+				hak_count(slot_bytes, slot_size(v));
+				hak_count(slot_blocks, 1);
+			} else {
+				cache_put(h);
+			}
+		}
+	return errors;
 }
 
 /* The age list and the buckets hold the same blocks, each marked free and
@@ -824,7 +1075,7 @@ static int bc_self_check(void)
 		errors++;
 	}
 	hak_unlock(&cache_lock);
-	return errors + seg_self_check();
+	return errors + slots_check() + seg_self_check();
 }
 
 static void bc_describe(char *buf, size_t len)

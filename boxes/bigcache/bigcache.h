@@ -17,7 +17,12 @@
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
  * cache operation, medium run refill or flush, or decay (the box's decay op,
  * which the registry runs at thread exit; there is no background thread).
- * malloc_trim() empties it.
+ * Mappings of up to 8 MiB a thread frees wait first in two slots of its
+ * thread group's (8 groups), taken and filled by atomic exchange: a thread
+ * that frees and allocates large blocks of the same sizes takes no lock.
+ * They count against the same bounds, go back once idle as cached ones do,
+ * and move into the cache (to merge or be gathered) when a request of the
+ * thread finds no fit. malloc_trim() empties both.
  * A request no cached mapping holds gathers cached ones instead: their pages
  * are moved (mremap, no copy, no fault) into one fresh mapping, so the memory
  * the cache kept becomes the block's. HAKMEM_LARGE_THP=1 asks for huge pages

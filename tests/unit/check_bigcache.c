@@ -3,6 +3,7 @@
  * alignment, reuse, bounds, trim, resize. Segment runs: check_medium.c.
  */
 #include <errno.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -207,6 +208,76 @@ START_TEST(hits_misses_and_chaining)
 }
 END_TEST
 
+/*
+ * A thread that frees a block of up to 8 MiB and asks for the same size
+ * again gets it back from its slots, never touching the locked cache. A
+ * request no slot or cached block fits first moves the slots' blocks into
+ * the cache, where it gathers them.
+ */
+START_TEST(a_thread_takes_back_its_freed_block_from_a_slot)
+{
+	char *a, *b;
+
+	setenv("HAKMEM_CHECK", "fast", 1);	/* full: no slots, every tail closed */
+	a = hak_malloc(3 * MiB);
+	memset(a, 1, 3 * MiB);
+	hak_free(a);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 1);
+	ck_assert_int_eq(unit_stat("bigcache.cached_blocks", " "), 0);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 4 * MiB);
+	ck_assert_int_eq(hak_self_check(), 0);
+	b = hak_malloc(3 * MiB + 4096);		/* the same two granules */
+	ck_assert_ptr_eq(b, a);
+	ck_assert_int_eq(unit_stat("bigcache.slot_hits", " "), 1);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 0);
+	memset(b, 2, 3 * MiB + 4096);		/* opened whole while slotted */
+	hak_free(b);
+	b = hak_malloc(5 * MiB);		/* three granules */
+	ck_assert_int_eq(unit_stat("bigcache.slot_hits", " "), 1);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 0);
+	ck_assert_int_eq(unit_stat("bigcache.gathers", " "), 1);
+	hak_free(b);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* A block waiting in a slot is free: a second free of it is reported. */
+START_TEST(a_slotted_block_freed_twice_aborts)
+{
+	void *p;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	p = hak_malloc(2 * MiB);
+	hak_free(p);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 1);
+	hak_free(p);
+}
+END_TEST
+
+/* The decay op gives slotted blocks back once idle for the delay, as trim does at once. */
+START_TEST(slotted_blocks_go_back_at_decay_and_trim)
+{
+	void *a, *b;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "100", 1);
+	a = hak_malloc(2 * MiB);
+	b = hak_malloc(2 * MiB);
+	hak_free(a);
+	ck_assert_uint_eq(hak_box_bigcache.decay(hak_sys_now_ms()), 0);
+	ck_assert_uint_ne(hak_rmap_lookup(a), 0);
+	ck_assert_uint_eq(hak_box_bigcache.decay(hak_sys_now_ms() + 200), 4 * MiB);
+	ck_assert_uint_eq(hak_rmap_lookup(a), 0);
+	hak_free(b);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 1);
+	ck_assert_uint_ge(hak_bc_trim(), 4 * MiB);
+	ck_assert_uint_eq(hak_rmap_lookup(b), 0);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 0);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* Three separate freed 4 MiB blocks, each filled with its index. */
 static void cache_three_blocks(void *spacer[3])
 {
@@ -217,8 +288,10 @@ static void cache_three_blocks(void *spacer[3])
 		memset(p[i], 'a' + i, 4 * MiB - 64);
 		spacer[i] = hak_malloc(1200000);	/* live: keeps them apart */
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		hak_free(p[i]);
+		usleep(20 * 1000);	/* slots tell ages apart in 16 ms steps */
+	}
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 12 * MiB);
 }
 
@@ -817,6 +890,9 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, usable_sees_double_free_after_merge);
 	tcase_add_test(tc, out_of_memory_is_enomem);
 	tcase_add_test(tc, hits_misses_and_chaining);
+	tcase_add_test(tc, a_thread_takes_back_its_freed_block_from_a_slot);
+	tcase_add_test(tc, slotted_blocks_go_back_at_decay_and_trim);
+	tcase_add_test_raise_signal(tc, a_slotted_block_freed_twice_aborts, SIGABRT);
 	tcase_add_test(tc, cached_blocks_split_and_coalesce);
 	tcase_add_test(tc, a_miss_gathers_cached_blocks);
 	tcase_add_test(tc, a_failed_gather_is_enomem_and_recoverable);
