@@ -23,6 +23,15 @@
  * Free pages of chunks in use are purged (the addresses kept) by the owner
  * once idle for HAKMEM_SS_DELAY_MS: arena_purge().
  *
+ * Huge pages: a new chunk claims what is left of the process's share
+ * (HAKMEM_POOL_THP_MB, whole granules from its start) but starts on 4 KiB
+ * pages, so a small heap never pays a whole granule. Once the arena's spans
+ * cover HUGE_HEAP, each granule of a share with nearly all its pages in
+ * spans is asked for huge pages and collapsed onto one (MADV_COLLAPSE), by
+ * the owner at the end of a refill, one granule at a time: granule_huge().
+ * Spans there are "huge": first on their partial lists, never purged
+ * unless memory is short.
+ *
  * Lock: orphan_lock, the orphan list and everything inside an orphan arena.
  * No system call under it: empty chunks leave their arena under it and are
  * unmapped after (decay_take(), chunks_free()); a thread that allocates
@@ -50,6 +59,16 @@
 #define IDLE_BYTES	MIB			/* idle spans kept per class */
 #define POOL_DECAY_MAX	4			/* most chunks unmapped per decay */
 #define PURGE_MAX	16			/* most page runs purged per decay */
+#define GRANULE		HAK_RMAP_GRANULE	/* the size of a transparent huge page */
+#define GRANULE_PAGES	((unsigned)(GRANULE / PAGE))
+/*
+ * Huge pages (docs/POOL.md): only once an arena's spans cover HUGE_HEAP
+ * (what the TLB covers with 4 KiB pages: 1536-2048 entries, 6-8 MiB), for
+ * granules of its share with DENSE_PAGES carved (all but 4: spans of up to
+ * 4 pages may leave 3 at a granule's end).
+ */
+#define HUGE_HEAP_PAGES	((unsigned)(8 * MIB / PAGE))
+#define DENSE_PAGES	(GRANULE_PAGES - 4)
 
 struct span {
 	char *start;
@@ -73,7 +92,9 @@ struct chunk {
 	uint32_t npages;		/* page 0 is this header */
 	uint32_t nspans;
 	size_t size;			/* bytes in use; the rest of the last granule is guarded */
-	size_t huge;			/* bytes from the start on transparent huge pages */
+	size_t share;			/* bytes of the huge-page share it holds, from the start */
+	uint16_t want;			/* granules of the share not yet asked for huge pages */
+	uint16_t huge;			/* granules asked for transparent huge pages */
 	struct arena *arena;
 	struct chunk *next;
 	uint64_t emptied_ms;		/* since when nothing in it was used */
@@ -85,6 +106,7 @@ struct chunk {
 };
 
 BUILD_BUG_ON(sizeof(struct chunk) > PAGE);
+BUILD_BUG_ON(HAK_POOL_MAX_PAGES * PAGE / GRANULE > 16);	/* a granule a bit of want, huge */
 BUILD_BUG_ON(HAK_POOL_PAGE_SHIFT != HAK_RMAP_PAGE_SHIFT);	/* one class byte per page */
 
 struct arena {
@@ -96,6 +118,8 @@ struct arena {
 	unsigned level;			/* growth steps taken */
 	uint64_t decay_ms;		/* the owner's last arena_decay() */
 	unsigned nempty;		/* chunks without spans */
+	bool dense;			/* a granule of a share found dense: take() asks */
+	unsigned carved;		/* pages in spans */
 	struct arena *next_orphan;	/* orphan_lock */
 	void *slots[];			/* the owner's bins, each after a NULL */
 };
@@ -227,7 +251,7 @@ static size_t huge_claim(size_t size)
 /* A new chunk of the arena's next size (at least @pages + the header). */
 static struct chunk *chunk_new(struct arena *a, unsigned pages)
 {
-	size_t size = HAK_MIN(chunk_init << a->level, chunk_max), map, huge;
+	size_t size = HAK_MIN(chunk_init << a->level, chunk_max), map;
 	struct chunk *ch;
 	void *p;
 
@@ -241,22 +265,16 @@ static struct chunk *chunk_new(struct arena *a, unsigned pages)
 		hak_sys_unmap(p, map);
 		return NULL;
 	}
-	/* before the header is written, or its page would keep the first
-	 * granule on 4 KiB pages */
-	huge = huge_claim(size);
-	if (huge && hak_sys_hugepage(p, huge)) {	/* no THP in this kernel */
-		hak_atomic_sub_relaxed(&huge_claimed, huge);
-		huge = 0;
-	}
 	ch = p;
-	ch->huge = huge;
+	ch->share = huge_claim(size);	/* asked for granule by granule: densify() */
+	ch->want = (uint16_t)((1u << (ch->share / GRANULE)) - 1);
 	ch->magic = CHUNK_MAGIC;
 	ch->npages = (uint32_t)(size / PAGE);
 	ch->size = size;
 	ch->arena = a;
 	hak_bits_assign(ch->free_pages, 1, ch->npages - 1, true);	/* page 0: this header */
 	if (hak_rmap_register(ch, map, HAK_RMAP_POOL)) {
-		hak_atomic_sub_relaxed(&huge_claimed, huge);
+		hak_atomic_sub_relaxed(&huge_claimed, ch->share);
 		hak_sys_unguard((char *)p + size, map - size);
 		hak_sys_unmap(p, size);
 		return NULL;
@@ -273,7 +291,7 @@ static void chunk_free(struct chunk *ch)
 {
 	size_t size = ch->size, map = chunk_mapping(size);
 
-	hak_atomic_sub_relaxed(&huge_claimed, ch->huge);
+	hak_atomic_sub_relaxed(&huge_claimed, ch->share);
 	hak_rmap_unregister(ch, map);
 	if (map > size)
 		hak_sys_unguard((char *)ch + size, map - size);
@@ -285,6 +303,17 @@ static void chunk_free(struct chunk *ch)
 static struct chunk *chunk_of(const void *p)
 {
 	return hak_rmap_base(hak_rmap_lookup(p), p);
+}
+
+/*
+ * Is granule @g of @ch one of its share's not yet asked for huge pages, with
+ * DENSE_PAGES of its pages carved into spans (the header's counts)?
+ */
+static bool granule_dense(const struct chunk *ch, unsigned g)
+{
+	return (ch->want >> g & 1) &&
+	       GRANULE_PAGES - hak_bits_count(ch->free_pages, g * GRANULE_PAGES, GRANULE_PAGES) >=
+		       DENSE_PAGES;
 }
 
 /* ------------------------------------------------------------------- spans */
@@ -317,15 +346,21 @@ static struct span *span_new(struct arena *a, unsigned cls)
 		.inv = (uint32_t)((((uint64_t)1 << 32) + bsize - 1) / bsize),
 		.cls = (uint8_t)cls,
 		.npages = (uint8_t)n,
-		.huge = (size_t)first * PAGE < ch->huge,
+		.huge = ch->huge >> (first / GRANULE_PAGES) & 1,
 	};
 	sp->free = sp->all;
 	for (unsigned i = (unsigned)first; i < first + n; i++)
 		ch->span_of_page[i] = (uint16_t)first;
 	hak_bits_assign(ch->free_pages, (unsigned)first, n, false);
+	a->carved += n;
 	hak_bits_assign(ch->dirty, (unsigned)first, n, false);
 	hak_rmap_set_class(sp->start, n, cls);
 	hak_count(class_of(cls)->spans_new, 1);
+	/* the arena reached HUGE_HEAP (its old granules wait), or a granule got dense */
+	if (a->carved >= HUGE_HEAP_PAGES &&
+	    (a->carved - n < HUGE_HEAP_PAGES || granule_dense(ch, (unsigned)first / GRANULE_PAGES) ||
+	     granule_dense(ch, (first + n - 1) / GRANULE_PAGES)))
+		a->dense = true;
 	return sp;
 }
 
@@ -336,6 +371,7 @@ static void span_release(struct arena *a, struct span *sp, uint64_t since)
 	unsigned first = (unsigned)((sp->start - (char *)ch) / PAGE);
 
 	hak_bits_assign(ch->free_pages, first, sp->npages, true);
+	a->carved -= sp->npages;
 	hak_bits_assign(ch->dirty, first, sp->npages, true);
 	ch->freed_ms = HAK_MAX(ch->freed_ms, since);
 	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
@@ -493,12 +529,19 @@ static size_t arena_purge(struct arena *a, uint64_t now, bool all, unsigned max)
 	size_t bytes = 0;
 
 	for (struct chunk *ch = a->chunks; ch && max; ch = ch->next) {
-		unsigned i = split ? 1 : (unsigned)HAK_MAX(ch->huge / PAGE, (size_t)1), end;
+		unsigned huge = split ? 0 : ch->huge, i = 1, end;
 
 		if (!ch->nspans || (!all && now < ch->freed_ms + delay))
 			continue;
 		for (; max && (i = hak_bits_next(ch->dirty, i, ch->npages, true)) < ch->npages; i = end) {
-			end = hak_bits_next(ch->dirty, i, ch->npages, false);
+			unsigned g = i / GRANULE_PAGES, later = huge >> g;
+
+			if (later & 1) {	/* left alone */
+				end = (g + 1) * GRANULE_PAGES;
+				continue;
+			}
+			end = later ? (g + (unsigned)__builtin_ctz(later)) * GRANULE_PAGES : ch->npages;
+			end = hak_bits_next(ch->dirty, i, end, false);
 			max--;
 			if (hak_sys_decommit((char *)ch + (size_t)i * PAGE, (size_t)(end - i) * PAGE))
 				continue;	/* e.g. locked pages: they stay dirty */
@@ -585,6 +628,68 @@ static void check_canary(const struct span *sp, const void *blk)
 				  blk, sp->bsize, i);
 }
 
+/*
+ * Granule @g of @ch goes on huge pages: MADV_HUGEPAGE, then MADV_COLLAPSE
+ * to move what is resident onto one now, as the pages were faulted small.
+ * Its spans become huge ones, first on their partial lists. Asked once:
+ * when the kernel cannot collapse (before 6.1, or no huge page at hand)
+ * khugepaged may do it later; without THP at all the chunk gives back the
+ * rest of its share.
+ */
+static void granule_huge(struct arena *a, struct chunk *ch, unsigned g)
+{
+	char *p = (char *)ch + (size_t)g * GRANULE;
+
+	ch->want &= (uint16_t)~(1u << g);
+	if (hak_sys_hugepage(p, GRANULE)) {
+		size_t back = (size_t)(__builtin_popcount(ch->want) + 1) * GRANULE;
+
+		ch->want = 0;
+		ch->share -= back;
+		hak_atomic_sub_relaxed(&huge_claimed, back);
+		return;
+	}
+	hak_sys_collapse(p, GRANULE);
+	ch->huge |= (uint16_t)(1u << g);
+	for (unsigned i = HAK_MAX(g * GRANULE_PAGES, 1u); i < (g + 1) * GRANULE_PAGES; i++) {
+		struct span *sp = &ch->spans[i];
+
+		if (page_free(ch, i) || ch->span_of_page[i] != i)
+			continue;
+		sp->huge = 1;
+		if (sp->partial) {	/* to its place among the huge ones */
+			partial_del(a, sp);
+			partial_add(a, sp);
+		}
+	}
+}
+
+/*
+ * span_new() found a granule of a chunk's huge-page share dense: the first
+ * such granule of @a's goes on huge pages. One a call, for a collapse copies
+ * up to 2 MiB: the next slow path does the next. No lock held.
+ */
+static void densify(struct arena *a)
+{
+	bool done = false;
+
+	a->dense = false;
+	for (struct chunk *ch = a->chunks; ch; ch = ch->next) {
+		for (unsigned w = ch->want; w; w &= w - 1) {
+			unsigned g = (unsigned)__builtin_ctz(w);
+
+			if (!granule_dense(ch, g))
+				continue;
+			if (done) {
+				a->dense = true;
+				return;
+			}
+			granule_huge(a, ch, g);
+			done = true;
+		}
+	}
+}
+
 /* Up to @want blocks of @cls into @out, from the first partial span on; returns how many. */
 static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
 {
@@ -622,6 +727,8 @@ static unsigned take(struct arena *a, unsigned cls, unsigned want, void **out)
 	}
 	if (got < want)		/* out of memory: close the gap */
 		memmove(out, out + want - got, got * sizeof(*out));
+	if (unlikely(a->dense))
+		densify(a);
 	return got;
 }
 
@@ -1065,13 +1172,13 @@ static void pool_postfork_parent(void)
 	hak_unlock(&orphan_lock);
 }
 
-/* Huge-page bytes of @a's chunks. */
-static size_t arena_huge(const struct arena *a)
+/* The bytes of the huge-page share @a's chunks hold. */
+static size_t arena_share(const struct arena *a)
 {
 	size_t n = 0;
 
 	for (const struct chunk *ch = a ? a->chunks : NULL; ch; ch = ch->next)
-		n += ch->huge;
+		n += ch->share;
 	return n;
 }
 
@@ -1083,12 +1190,12 @@ static size_t arena_huge(const struct arena *a)
  */
 static void pool_postfork_child(void)
 {
-	size_t huge = arena_huge(my_arena);
+	size_t huge = arena_share(my_arena);
 
 	pthread_mutex_init(&orphan_lock, NULL);
 	atomic_store(&claimed, my_claim);	/* the other threads are gone */
 	for (struct arena *a = orphans; a; a = a->next_orphan)
-		huge += arena_huge(a);
+		huge += arena_share(a);
 	atomic_store(&huge_claimed, huge);	/* so are their arenas' chunks */
 }
 
@@ -1158,11 +1265,15 @@ static int arena_check(struct arena *a)
 			partial += sp->partial;
 			if ((sp->free & ~sp->all) || (sp->free & atomic_load(&sp->remote)) ||
 			    sp->partial != (sp->free != 0) ||
+			    sp->huge != (ch->huge >> (i / GRANULE_PAGES) & 1) ||
 			    sp->start != (char *)ch + (size_t)i * PAGE)
-				errors += fail(sp->start, "bitmaps, partial flag or start wrong");
+				errors += fail(sp->start, "bitmaps, partial or huge flag or start wrong");
 		}
 		if (nspans != ch->nspans)
 			errors += fail(ch, "span count wrong");
+		if ((ch->want & ch->huge) ||
+		    (size_t)__builtin_popcount((unsigned)ch->want | ch->huge) * GRANULE > ch->share)
+			errors += fail(ch, "huge-page granules outside its share");
 		for (unsigned w = 0; w < HAK_POOL_MAX_PAGES / 64; w++)
 			if (ch->dirty[w] & ~ch->free_pages[w])
 				errors += fail(ch, "dirty page not free");

@@ -12,6 +12,9 @@
  * bitmap. Blocks freed by another thread are set in their span's remote
  * bitmap with one atomic OR; the owner collects them. An exiting thread's
  * arena is orphaned and adopted whole by the next thread that needs one.
+ * The process's oldest chunks hold a share of HAKMEM_POOL_THP_MB for
+ * transparent huge pages, asked for a 2 MiB granule at a time once the
+ * arena's spans cover 8 MiB and the granule is nearly all spans.
  * P4: sysmem maps the chunks. See docs/POOL.md.
  */
 #ifndef HAK_POOL_H

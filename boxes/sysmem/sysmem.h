@@ -62,6 +62,15 @@ int hak_sys_decommit(void *p, size_t size);
 int hak_sys_hugepage(void *p, size_t size);
 
 /**
+ * hak_sys_collapse() - put the resident pages of [@p, @p + @size) (whole
+ * 2 MiB granules) on transparent huge pages now (MADV_COLLAPSE, Linux 6.1):
+ * copies them, and commits every byte of each granule. Returns 0, or
+ * -EINVAL (older kernel, THP off), -EAGAIN or -ENOMEM (no huge page at
+ * hand now) and the like: the pages stay as they were.
+ */
+int hak_sys_collapse(void *p, size_t size);
+
+/**
  * hak_sys_guard() - give back the pages of [@p, @p + @size) but keep the
  * addresses reserved (inaccessible), so no other mapping can land there.
  * Counted as returned. Undo only with hak_sys_unguard().
@@ -134,9 +143,10 @@ size_t hak_sys_bytes_mapped(void);
 #ifdef HAKMEM_TEST
 /*
  * Test builds: every system call above (map, map_part's split, reserve,
- * unmap, guard, unguard, decommit, hugepage, close, reopen, remap, move)
- * fails once this many more calls succeeded (-1: never); then every call
- * fails, or with hak_sys_fail_once only that one. hak_sys_calls counts them.
+ * unmap, guard, unguard, decommit, hugepage, collapse, close, reopen, remap,
+ * move) fails once this many more calls succeeded (-1: never); then every
+ * call fails, or with hak_sys_fail_once only that one. hak_sys_calls counts
+ * them.
  */
 extern _Atomic long hak_sys_fail_after;
 extern _Atomic bool hak_sys_fail_once;

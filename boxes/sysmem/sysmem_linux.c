@@ -15,10 +15,15 @@
 #include "../base/hak_lock.h"
 #include "sysmem.h"
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25	/* Linux 6.1; older headers lack it */
+#endif
+
 #define HAK_SYS_STAT_FIELDS(X)						\
 	X(map_calls) X(unmap_calls) X(decommit_calls) X(remap_calls)	\
 	X(bytes_mapped) X(bytes_unmapped) X(bytes_decommitted) X(map_failures) \
-	X(unmap_failures) X(bytes_stranded) X(hugepage_bytes)
+	X(unmap_failures) X(bytes_stranded) X(hugepage_bytes) X(collapse_bytes) \
+	X(collapse_failures)
 
 static struct {
 #define X(f) hak_counter_t f;
@@ -269,6 +274,23 @@ int hak_sys_hugepage(void *p, size_t size)
 	if (madvise(p, size, MADV_HUGEPAGE) != 0)
 		return -errno;
 	hak_count(st.hugepage_bytes, size);
+	return 0;
+}
+
+int hak_sys_collapse(void *p, size_t size)
+{
+	int err = 0;
+
+	hak_assert_no_lock();
+	if (inject_fault())
+		err = -ENOMEM;
+	else if (madvise(p, size, MADV_COLLAPSE) != 0)
+		err = -errno;
+	if (err) {
+		hak_count(st.collapse_failures, 1);
+		return err;
+	}
+	hak_count(st.collapse_bytes, size);
 	return 0;
 }
 

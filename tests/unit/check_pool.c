@@ -15,6 +15,9 @@
 #include "unit.h"
 
 #define MIB (1L << 20)
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25	/* Linux 6.1 */
+#endif
 
 static struct hak_pool_bin *bin_for(size_t size)
 {
@@ -557,17 +560,22 @@ START_TEST(arena_without_growth_levels_keeps_its_size)
 }
 END_TEST
 
-/* By default 10 MiB of whole granules (the 2 and 4 MiB chunks, half the first 8) are on huge pages. */
+/*
+ * By default the share is 10 MiB of whole granules (the 2 and 4 MiB chunks,
+ * half the first 8), asked for huge pages once the arena's spans cover 8 MiB.
+ */
 START_TEST(first_10_mib_on_huge_pages_by_default)
 {
 	char *p;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	ck_assert_int_eq(grow_to(1), 1 * MIB);
-	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);	/* 1 MiB is no whole granule */
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), 0);	/* 1 MiB is no whole granule */
 	ck_assert_int_eq(grow_to(3), (1 + 2 + 4) * MIB);
-	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4) * MIB);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);	/* spans cover 3 MiB */
 	ck_assert_int_eq(grow_to(5), (1 + 2 + 4 + 8 + 8) * MIB);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4 + 4) * MIB);
 	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4 + 4) * MIB);
 	p = hak_malloc(HAK_POOL_MAX);
 	memset(p, 7, HAK_POOL_MAX);
@@ -593,7 +601,7 @@ START_TEST(threads_share_the_huge_pages)
 	ck_assert_int_eq(pthread_create(&t, NULL, grow_to_6, NULL), 0);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(stat1("pool.chunks_mapped"), 6);
-	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4 + 2 + 2) * MIB);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4 + 2 + 2) * MIB);
 }
 END_TEST
 
@@ -610,8 +618,63 @@ START_TEST(thp_option_0_means_none)
 {
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_POOL_THP_MB", "0", 1);
-	ck_assert_int_eq(grow_to(3), (1 + 2 + 4) * MIB);
+	ck_assert_int_eq(grow_to(5), (1 + 2 + 4 + 8 + 8) * MIB);
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), 0);
 	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);
+}
+END_TEST
+
+/* Does the kernel collapse a touched granule of a control mapping onto a huge page? */
+static bool collapse_works(void)
+{
+	char *raw = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	bool ok;
+
+	if (raw == MAP_FAILED)
+		return false;
+	p = (char *)(((uintptr_t)raw + 2 * MIB - 1) & ~(uintptr_t)(2 * MIB - 1));
+	memset(p, 1, 2 * MIB);
+	ok = !madvise(p, 2 * MIB, MADV_COLLAPSE) && unit_huge_kb_at(p) >= 2048;
+	munmap(raw, 4 * MIB);
+	return ok;
+}
+
+/*
+ * A small heap's chunks stay on 4 KiB pages, its share too: a 2 MiB granule
+ * costs it more than its TLB misses do. Once the arena's spans cover 8 MiB,
+ * its share's dense granules are asked for huge pages and collapsed onto
+ * them (where the kernel can: Linux 6.1 on, THP not "never").
+ */
+START_TEST(huge_pages_wait_for_a_large_dense_heap)
+{
+	char *second = NULL, *p;
+	long n = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	while (stat1("pool.chunks_mapped") < 3) {	/* the 1 MiB and 2 MiB chunks full */
+		p = hak_malloc(HAK_POOL_MAX);
+		ck_assert_ptr_nonnull(p);
+		memset(p, 1, HAK_POOL_MAX);
+		if (!second && stat1("pool.chunks_mapped") == 2)	/* from the new chunk */
+			second = hak_rmap_base(hak_rmap_lookup(p), p);
+		ck_assert_int_lt(++n, 10000);
+	}
+	ck_assert_int_eq(stat1("pool.huge_claimed_bytes"), (2 + 4) * MIB);
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), 0);
+	ck_assert_uint_eq(unit_huge_kb_at(second), 0);
+	ck_assert_ptr_null(strstr(unit_smaps_line(second, "VmFlags:"), " hg"));
+	ck_assert_int_eq(grow_to(5), (1 + 2 + 4 + 8 + 8) * MIB);	/* spans cover 14 MiB */
+	if (!stat1("pool.huge_claimed_bytes")) {	/* MADV_HUGEPAGE refused: the share went back */
+		fprintf(stderr, "huge_pages_wait_for_a_large_dense_heap: no THP, not checked\n");
+		return;
+	}
+	ck_assert_int_eq(stat1("sysmem.hugepage_bytes"), (2 + 4 + 4) * MIB);
+	ck_assert_ptr_nonnull(strstr(unit_smaps_line(second, "VmFlags:"), " hg"));
+	if (collapse_works())
+		ck_assert_uint_ge(unit_huge_kb_at(second), 2048);
+	else
+		fprintf(stderr, "huge_pages_wait_for_a_large_dense_heap: no collapse for a control mapping, not checked\n");
+	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
 
@@ -756,7 +819,7 @@ END_TEST
  */
 START_TEST(a_lowered_budget_returns_bins_and_huge_pages_at_decay)
 {
-	enum { N = 60 };	/* 52 KiB blocks: the 1, 2 and 4 MiB chunks, two on huge pages */
+	enum { N = 200 };	/* 52 KiB blocks: 10 MiB, the share on huge pages */
 	static char *p[N];
 
 	setenv("HAKMEM_CHECK", "fast", 1);
@@ -773,6 +836,50 @@ START_TEST(a_lowered_budget_returns_bins_and_huge_pages_at_decay)
 		hak_box_pool.decay(hak_sys_now_ms());
 	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
 	ck_assert_int_le(freed_resident(p, N), 8);	/* the bin's 2, the spans of the live blocks */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
+ * While the budget is not lowered, the pages of freed spans on huge pages
+ * stay (a purge would split the huge page); the others go back.
+ */
+START_TEST(freed_spans_on_huge_pages_stay)
+{
+	enum { N = 200 };	/* 52 KiB blocks: 10 MiB, the share on huge pages */
+	static char *p[N];
+	int huge = 0, small_resident = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins stay at their first 2 blocks */
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
+	for (int i = 0; i < N; i++) {
+		p[i] = hak_malloc(HAK_POOL_MAX);
+		memset(p[i], 1, HAK_POOL_MAX);
+	}
+	for (int i = 1; i < N - 1; i++)	/* the first and the last stay */
+		hak_free(p[i]);
+	for (int i = 0; i < 3; i++)
+		hak_box_pool.decay(hak_sys_now_ms());
+	if (!stat1("pool.huge_claimed_bytes")) {	/* MADV_HUGEPAGE refused: the share went back */
+		fprintf(stderr, "freed_spans_on_huge_pages_stay: no THP, not checked\n");
+		return;
+	}
+	for (int i = 1; i < N - 1; i++) {
+		unsigned char in_core;
+
+		if (mincore((void *)((uintptr_t)p[i] & ~(uintptr_t)4095), 1, &in_core))
+			continue;	/* its chunk went back whole */
+		if (strstr(unit_smaps_line(p[i], "VmFlags:"), " hg")) {
+			ck_assert(in_core & 1);
+			huge++;
+		} else {
+			small_resident += in_core & 1;
+		}
+	}
+	ck_assert_int_gt(huge, 0);
+	ck_assert_int_le(small_resident, 8);	/* the bin's 2, the spans of the live blocks */
+	ck_assert_int_gt(stat1("pool.purged_pages"), 0);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -916,12 +1023,14 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, threads_share_the_huge_pages);
 	tcase_add_test(arena, thp_option_sets_the_share);
 	tcase_add_test(arena, thp_option_0_means_none);
+	tcase_add_test(arena, huge_pages_wait_for_a_large_dense_heap);
 	tcase_add_test(arena, spans_go_to_the_oldest_chunk_with_room);
 	tcase_add_test(arena, empty_chunks_return_after_the_delay);
 	tcase_add_test(arena, decay_is_bounded_and_waits_for_the_delay);
 	tcase_add_test(arena, freed_spans_of_a_chunk_in_use_go_back);
 	tcase_add_test(arena, freed_spans_wait_for_the_delay);
 	tcase_add_test(arena, a_lowered_budget_returns_bins_and_huge_pages_at_decay);
+	tcase_add_test(arena, freed_spans_on_huge_pages_stay);
 	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
 	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
 	tcase_add_test(arena, threads_free_each_others_blocks);
