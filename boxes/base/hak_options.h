@@ -53,7 +53,7 @@ static inline bool hak_option_is_path(const char *keywords)
 	X(POOL_TLS_ARENA_GROWTH_LEVELS, 3, 0, 5, NULL,			\
 	  "times a thread's next chunk doubles, from _MB_INIT towards _MB_MAX") \
 	X(POOL_THP_MB, 10, 0, 1048576, NULL,				\
-	  "MiB of pool arena chunks on transparent huge pages, for the whole process: whole 2 MiB granules of new chunks, first come first served (faster 1-52 KiB blocks; each touched 2 MiB is committed whole)") \
+	  "MiB of pool arena chunks on transparent huge pages, for the whole process: whole 2 MiB granules of the first chunks, asked once their arena holds 8 MiB of spans and the granule is nearly all spans (faster 1-52 KiB blocks; each such 2 MiB is committed whole)") \
 	X(MEDIUM_CACHE_KB, 16384, 0, 1048576, NULL,			\
 	  "most KiB of free medium blocks (52 KiB-1 MiB) each thread keeps; 0: none") \
 	X(SS_KEEP, 2, 0, 1024, NULL,					\
