@@ -43,7 +43,7 @@
 #define NCLASSES	(HAK_RMAP_ADDR_BITS * 4)	/* size classes of 47-bit mappings */
 #define MIN_SPLIT	((size_t)64 << 10)	/* smallest tail worth caching */
 #define SLOT_SHARDS	8			/* sets of slots, one per thread group */
-#define SLOT_N		2			/* slots per set */
+#define SLOT_N		4			/* slots per set */
 #define SLOT_GRANULES	4			/* a slot holds at most 8 MiB */
 
 struct large_hdr {
@@ -517,38 +517,46 @@ static void retire(struct large_hdr *h)
 	hak_unlock(&cache_lock);
 }
 
-/* A slotted mapping of exactly @need bytes, from this thread's set, or NULL. */
+/*
+ * The newest slotted mapping of exactly @need bytes (of equals, the last),
+ * from this thread's set, or NULL.
+ */
 static struct large_hdr *slot_take(size_t need)
 {
+	uint64_t now = hak_sys_now_ms(), least = UINT64_MAX;
 	_Atomic uintptr_t *set;
+	unsigned pick = SLOT_N;
+	uintptr_t v;
 
 	if (need > SLOT_GRANULES * HAK_RMAP_GRANULE)
 		return NULL;
 	set = my_set();
 	for (unsigned i = 0; i < SLOT_N; i++) {
-		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
-
-		if (v && slot_size(v) == need && slot_claim(&set[i], v)) {
-			hak_count(slot_hits, 1);
-			return slot_hdr(v);
+		v = hak_atomic_load_relaxed(&set[i]);
+		if (v && slot_size(v) == need && slot_age(v, now) <= least) {
+			pick = i;
+			least = slot_age(v, now);
 		}
 	}
-	return NULL;
+	if (pick == SLOT_N || !(v = hak_atomic_load_relaxed(&set[pick])) || slot_size(v) != need ||
+	    !slot_claim(&set[pick], v))
+		return NULL;
+	hak_count(slot_hits, 1);
+	return slot_hdr(v);
 }
 
-/* The slot of @set to empty first at @now: the oldest occupied one; with @empty, an empty one before. */
-static unsigned slot_oldest(_Atomic uintptr_t *set, uint64_t now, bool empty)
+/* The occupied slot of @set to empty first at @now: the oldest (of equals, the first); SLOT_N if none. */
+static unsigned slot_oldest(_Atomic uintptr_t *set, uint64_t now)
 {
 	unsigned pick = SLOT_N;
 	uint64_t most = 0;
 
 	for (unsigned i = 0; i < SLOT_N; i++) {
 		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
-		uint64_t age = v ? slot_age(v, now) : empty ? UINT64_MAX : 0;
 
-		if ((v || empty) && (pick == SLOT_N || age > most)) {
+		if (v && (pick == SLOT_N || slot_age(v, now) > most)) {
 			pick = i;
-			most = age;
+			most = slot_age(v, now);
 		}
 	}
 	return pick;
@@ -559,8 +567,9 @@ static unsigned slot_oldest(_Atomic uintptr_t *set, uint64_t now, bool empty)
  * of at most SLOT_GRANULES that the cache's bounds would keep, opened whole
  * as the cache keeps them. Mappings of the set idle for the delay go back
  * to the OS. When the set is full, or the slots of all sets fill the
- * cache's bounds, @h takes an empty slot or else the oldest one's, whose
- * mapping goes on to the cache. False when @h is not for a slot.
+ * cache's bounds, @h takes the slot of the set's oldest, which goes on to
+ * the cache. False when @h is not for a slot (or the set is empty while
+ * the others fill the bounds).
  */
 static bool slot_put(struct large_hdr *h)
 {
@@ -570,6 +579,7 @@ static bool slot_put(struct large_hdr *h)
 	bool room = hak_atomic_load_relaxed(&slot_blocks) < max_entries &&
 		    hak_atomic_load_relaxed(&slot_bytes) + h->map_size <= hak_atomic_load_relaxed(&max_bytes);
 	_Atomic uintptr_t *set;
+	unsigned i;
 
 	if (close_tails || h->map_size > SLOT_GRANULES * HAK_RMAP_GRANULE || max_entries == 0 ||
 	    h->map_size > hak_atomic_load_relaxed(&max_bytes) ||
@@ -578,7 +588,7 @@ static bool slot_put(struct large_hdr *h)
 	set = my_set();
 	hak_count(slot_bytes, h->map_size);	/* before a mapping it displaces is cached */
 	hak_count(slot_blocks, 1);
-	for (unsigned i = 0; i < SLOT_N; i++) {
+	for (i = 0; i < SLOT_N; i++) {
 		old = hak_atomic_load_relaxed(&set[i]);
 		if (old && slot_age(old, now) >= delay && slot_claim(&set[i], old)) {
 			retire(slot_hdr(old));
@@ -591,7 +601,13 @@ static bool slot_put(struct large_hdr *h)
 									    memory_order_relaxed))
 			return true;
 	}
-	old = atomic_exchange_explicit(&set[slot_oldest(set, now, true)], v, memory_order_acq_rel);
+	i = slot_oldest(set, now);
+	if (i == SLOT_N) {	/* the other sets fill the bounds: @h goes to the cache */
+		hak_atomic_sub_relaxed(&slot_bytes, h->map_size);
+		hak_atomic_sub_relaxed(&slot_blocks, 1);
+		return false;
+	}
+	old = atomic_exchange_explicit(&set[i], v, memory_order_acq_rel);
 	if (old) {
 		hak_atomic_sub_relaxed(&slot_bytes, slot_size(old));
 		hak_atomic_sub_relaxed(&slot_blocks, 1);
@@ -612,7 +628,7 @@ static bool slots_flush_mine(void)
 	bool any = false;
 	unsigned i;
 
-	for (unsigned n = 0; n < SLOT_N && (i = slot_oldest(set, now, false)) < SLOT_N; n++) {
+	for (unsigned n = 0; n < SLOT_N && (i = slot_oldest(set, now)) < SLOT_N; n++) {
 		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
 
 		if (v && slot_claim(&set[i], v)) {

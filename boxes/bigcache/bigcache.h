@@ -17,7 +17,7 @@
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
  * cache operation, medium run refill or flush, or decay (the box's decay op,
  * which the registry runs at thread exit; there is no background thread).
- * Mappings of up to 8 MiB a thread frees wait first in two slots of its
+ * Mappings of up to 8 MiB a thread frees wait first in four slots of its
  * thread group's (8 groups), taken and filled by atomic exchange: a thread
  * that frees and allocates large blocks of the same sizes takes no lock.
  * They count against the same bounds, go back once idle as cached ones do,
