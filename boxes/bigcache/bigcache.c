@@ -13,8 +13,9 @@
  * refill or flush of the medium tier (at most twice per delay), or by the
  * box's decay op (the registry runs every box's at thread exit).
  *
- * In front of the cache, slots (slot_put()) keep a thread's last freed
- * mappings of up to 8 MiB with no lock, counted against the same bounds.
+ * In front of the cache, slots (slot_put()) keep the last freed mappings of
+ * up to 8 MiB of each thread group with no lock, counted against the same
+ * bounds, and expired by the cache's operations and decay too.
  *
  * Lock: cache_lock protects the table, the age list and the byte count.
  * A live block's header is written only by the thread that owns the block.
@@ -252,12 +253,21 @@ static void split_locked(struct large_hdr *h, size_t need)
 	hak_count(splits, 1);
 }
 
+static unsigned slots_expire(uint64_t now, uint64_t idle, unsigned max, struct large_hdr **gone);
+
+/* Mappings idle in any slot at @now (a few) onto @gone: any cache operation expires them too. */
+static void slots_idle(uint64_t now, struct large_hdr **gone)
+{
+	hak_count(expired, slots_expire(now, hak_atomic_load_relaxed(&delay_ms), BATCH, gone));
+}
+
 /* The smallest cached mapping of at least @need bytes (the newest of equals), or NULL. */
 static struct large_hdr *cache_take(size_t need)
 {
-	struct large_hdr *h = NULL, *gone;
+	struct large_hdr *h = NULL, *gone, *idle = NULL;
 	uint64_t now = hak_sys_now_ms();
 
+	slots_idle(now, &idle);
 	hak_lock(&cache_lock);
 	for (unsigned c = size_class(need); c < NCLASSES && !h; c++)
 		for (struct large_hdr *e = buckets[c % NBUCKETS]; e; e = e->next)
@@ -271,6 +281,7 @@ static struct large_hdr *cache_take(size_t need)
 	gone = expire_locked(0, now, BATCH);
 	hak_unlock(&cache_lock);
 	release_all(gone);
+	release_all(idle);
 	hak_tick(now);
 	return h;
 }
@@ -438,7 +449,7 @@ static int set_open(struct large_hdr *h, size_t open)
 /* Keep freed @h for reuse, merged with its free neighbours, unless it breaks a bound. */
 static void cache_put(struct large_hdr *h)
 {
-	struct large_hdr *gone;
+	struct large_hdr *gone, *idle = NULL;
 	uint64_t now = hak_sys_now_ms();
 	size_t bound = hak_atomic_load_relaxed(&max_bytes);
 	bool fits = max_entries > 0 && h->map_size <= bound &&
@@ -446,6 +457,7 @@ static void cache_put(struct large_hdr *h)
 		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
 	h->freed_ms = (uint32_t)now;
+	slots_idle(now, &idle);
 	hak_lock(&cache_lock);
 	if (fits)
 		h = coalesce_locked(h);
@@ -459,6 +471,7 @@ static void cache_put(struct large_hdr *h)
 	}
 	hak_unlock(&cache_lock);
 	release_all(gone);
+	release_all(idle);
 	if (h)
 		release(h);
 	hak_tick(now);
@@ -466,14 +479,15 @@ static void cache_put(struct large_hdr *h)
 
 /*
  * A slot's word: the mapping's address (2 MiB aligned), its granules in
- * bits 0-2 and when it was freed, in 16 ms steps modulo 2^18 (70 minutes),
+ * bits 0-2 and when it was freed, in 32 ms steps modulo 2^18 (140 minutes),
  * in bits 3-20: so nobody reads a header to choose a slot.
  */
 #define SLOT_GMASK	7u
-#define STAMP_SHIFT	4			/* 16 ms steps */
+#define STAMP_SHIFT	5			/* 32 ms steps */
 #define STAMP_MASK	((1u << 18) - 1)
 
 BUILD_BUG_ON(SLOT_GRANULES > SLOT_GMASK || (STAMP_MASK << 3 | SLOT_GMASK) >= HAK_RMAP_GRANULE);
+BUILD_BUG_ON((uint64_t)(STAMP_MASK / 2) << STAMP_SHIFT < 3600000);	/* > the longest delay */
 
 static struct large_hdr *slot_hdr(uintptr_t v)
 {
@@ -485,10 +499,16 @@ static size_t slot_size(uintptr_t v)
 	return (v & SLOT_GMASK) * HAK_RMAP_GRANULE;
 }
 
-/* How long ago @v was slotted at @now (it reads younger once 70 minutes old). */
+/*
+ * How long ago @v was slotted at @now: 0 if after @now (read before another
+ * thread slotted it); past 70 minutes it reads younger, which only delays
+ * its expiry.
+ */
 static uint64_t slot_age(uintptr_t v, uint64_t now)
 {
-	return (uint64_t)(((unsigned)(now >> STAMP_SHIFT) - (unsigned)(v >> 3)) & STAMP_MASK) << STAMP_SHIFT;
+	unsigned d = ((unsigned)(now >> STAMP_SHIFT) - (unsigned)(v >> 3)) & STAMP_MASK;
+
+	return d > STAMP_MASK / 2 ? 0 : (uint64_t)d << STAMP_SHIFT;
 }
 
 static _Atomic uintptr_t *my_set(void)
@@ -568,8 +588,8 @@ static unsigned slot_oldest(_Atomic uintptr_t *set, uint64_t now)
  * as the cache keeps them. Mappings of the set idle for the delay go back
  * to the OS. When the set is full, or the slots of all sets fill the
  * cache's bounds, @h takes the slot of the set's oldest, which goes on to
- * the cache. False when @h is not for a slot (or the set is empty while
- * the others fill the bounds).
+ * the cache (over the bounds, only one at least as big as @h). False when
+ * @h is not for a slot.
  */
 static bool slot_put(struct large_hdr *h)
 {
@@ -602,10 +622,11 @@ static bool slot_put(struct large_hdr *h)
 			return true;
 	}
 	i = slot_oldest(set, now);
-	if (i == SLOT_N) {	/* the other sets fill the bounds: @h goes to the cache */
+	/* over the bounds, @h may only replace one at least as big */
+	if (i == SLOT_N || (!room && slot_size(hak_atomic_load_relaxed(&set[i])) < h->map_size)) {
 		hak_atomic_sub_relaxed(&slot_bytes, h->map_size);
 		hak_atomic_sub_relaxed(&slot_blocks, 1);
-		return false;
+		return false;	/* @h goes to the cache */
 	}
 	old = atomic_exchange_explicit(&set[i], v, memory_order_acq_rel);
 	if (old) {
@@ -646,6 +667,7 @@ static bool slots_flush_mine(void)
  */
 static unsigned slots_expire(uint64_t now, uint64_t idle, unsigned max, struct large_hdr **gone)
 {
+	struct large_hdr *took = NULL;
 	unsigned n = 0;
 
 	for (unsigned s = 0; s < SLOT_SHARDS && n < max; s++)
@@ -653,12 +675,23 @@ static unsigned slots_expire(uint64_t now, uint64_t idle, unsigned max, struct l
 			uintptr_t v = hak_atomic_load_relaxed(&slots[s].v[i]);
 
 			if (v && slot_age(v, now) >= idle && slot_claim(&slots[s].v[i], v)) {
-				retire(slot_hdr(v));
-				slot_hdr(v)->next = *gone;
-				*gone = slot_hdr(v);
+				slot_hdr(v)->next = took;
+				took = slot_hdr(v);
 				n++;
 			}
 		}
+	if (!took)
+		return 0;
+	hak_lock(&cache_lock);
+	while (took) {
+		struct large_hdr *h = took;
+
+		took = h->next;
+		retire_locked(h);
+		h->next = *gone;
+		*gone = h;
+	}
+	hak_unlock(&cache_lock);
 	return n;
 }
 
@@ -906,10 +939,11 @@ void bc_decay_sometimes(uint64_t now)
 }
 
 /*
- * The decay op: cached mappings idle past HAKMEM_BIGCACHE_DELAY_MS at @now
- * (at most DECAY_MAX), then the segments' idle pages and empty segments
- * (at most 16 ranges and 4 segments a shard) go back to the OS. Never waits
- * for a lock: a busy cache or shard is left to its own operations.
+ * The decay op: slotted and cached mappings idle past
+ * HAKMEM_BIGCACHE_DELAY_MS at @now (at most DECAY_MAX), then the segments'
+ * idle pages and empty segments (at most 16 ranges and 4 segments a shard)
+ * go back to the OS. A busy cache or shard is left to its own operations;
+ * the cache's lock is waited for only to retire mappings taken from slots.
  */
 static size_t bc_decay(uint64_t now)
 {
@@ -953,10 +987,8 @@ size_t hak_bc_trim(void)
 	struct large_hdr *all = NULL;
 	size_t bytes;
 
-	bytes = hak_atomic_load_relaxed(&slot_bytes);
 	slots_expire(0, 0, UINT_MAX, &all);
 	hak_lock(&cache_lock);
-	bytes += cached_bytes;
 	while (oldest) {
 		struct large_hdr *h = oldest;
 
@@ -966,7 +998,7 @@ size_t hak_bc_trim(void)
 		all = h;
 	}
 	hak_unlock(&cache_lock);
-	release_all(all);
+	bytes = release_all(all);
 	hak_count(trims, 1);
 	return bytes + seg_trim();
 }
@@ -1050,11 +1082,12 @@ static int slots_check(void)
 					   (void *)h);
 				errors++;
 			}
-			if (atomic_compare_exchange_strong_explicit(&slots[s].v[i], &old, v,
-								    memory_order_release, memory_order_relaxed)) {
-				hak_count(slot_bytes, slot_size(v));
-				hak_count(slot_blocks, 1);
-			} else {
+			hak_count(slot_bytes, slot_size(v));	/* before it can be claimed again */
+			hak_count(slot_blocks, 1);
+			if (!atomic_compare_exchange_strong_explicit(&slots[s].v[i], &old, v,
+								     memory_order_release, memory_order_relaxed)) {
+				hak_atomic_sub_relaxed(&slot_bytes, slot_size(v));
+				hak_atomic_sub_relaxed(&slot_blocks, 1);
 				cache_put(h);
 			}
 		}

@@ -327,16 +327,18 @@ static bool make_room(size_t size)
 			fat = i;
 		}
 	if (most)
-		bin_flush(fat, T.bins[fat].count / 2, false);
+		bin_flush(fat, T.bins[fat].count / 2, false);	/* keeps half, rounded down */
 	return T.room >= size;
 }
 
 /* @p in a segment has no class: report why (a run being purged reads as invalid). */
 static HAK_SLOW_PATH const char *why_not(const void *p)
 {
+	uint32_t e = hak_rmap_lookup(p);
 	const char *why = "invalid";
 
-	if (!hak_bc_usable(hak_rmap_base(hak_rmap_lookup(p), p), p, &why))
+	/* a segment on its way out is unregistered first: not its header then */
+	if (hak_rmap_kind(e) == HAK_RMAP_SEGMENT && !hak_bc_usable(hak_rmap_base(e, p), p, &why))
 		return why;
 	return "invalid";
 }

@@ -254,6 +254,67 @@ START_TEST(a_slotted_block_freed_twice_aborts)
 }
 END_TEST
 
+/*
+ * Slots hold no more than the cache's byte bound: a freed block too big
+ * for what is left may only replace a slotted one at least as big, else it
+ * goes to the cache, which (full of slots) gives it back.
+ */
+START_TEST(slots_stay_within_the_byte_bound)
+{
+	void *small[4], *big[2], *spacer[6];
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_BIGCACHE_MB", "8", 1);
+	for (int i = 0; i < 4; i++) {
+		small[i] = hak_malloc(MiB + 4096);	/* one granule each */
+		spacer[i] = hak_malloc(MiB + 4096);	/* live: no merging */
+	}
+	for (int i = 0; i < 2; i++) {
+		big[i] = hak_malloc(7 * MiB);		/* four granules each */
+		spacer[4 + i] = hak_malloc(MiB + 4096);
+	}
+	for (int i = 0; i < 4; i++)
+		hak_free(small[i]);
+	ck_assert_int_eq(unit_stat("bigcache.slot_bytes", " "), 8 * (long)MiB);
+	for (int i = 0; i < 2; i++) {
+		hak_free(big[i]);
+		ck_assert_int_le(unit_stat("bigcache.slot_bytes", " "), 8 * (long)MiB);
+		ck_assert_uint_le(hak_bc_cached_bytes(), 8 * MiB);
+		ck_assert_uint_eq(hak_rmap_lookup(big[i]), 0);	/* given back */
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+	for (int i = 0; i < 6; i++)
+		hak_free(spacer[i]);
+}
+END_TEST
+
+/* A large malloc and free (cache operations), then whether block @arg is still mapped (before the exit's decay). */
+static void *alloc_free_6_mib(void *arg)
+{
+	hak_free(hak_malloc(6 * MiB));
+	return (void *)(uintptr_t)hak_rmap_lookup(arg);
+}
+
+/* A block idle in one thread's slot goes back at another thread's cache operation. */
+START_TEST(idle_slots_go_back_at_any_cache_operation)
+{
+	pthread_t t;
+	void *a, *mapped;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	a = hak_malloc(2 * MiB);
+	hak_free(a);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 1);
+	usleep(150 * 1000);
+	ck_assert_int_eq(pthread_create(&t, NULL, alloc_free_6_mib, a), 0);	/* another set */
+	ck_assert_int_eq(pthread_join(t, &mapped), 0);
+	ck_assert_ptr_null(mapped);
+	ck_assert_uint_eq(hak_rmap_lookup(a), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* The decay op gives slotted blocks back once idle for the delay, as trim does at once. */
 START_TEST(slotted_blocks_go_back_at_decay_and_trim)
 {
@@ -290,7 +351,7 @@ static void cache_three_blocks(void *spacer[3])
 	}
 	for (int i = 0; i < 3; i++) {
 		hak_free(p[i]);
-		usleep(20 * 1000);	/* slots tell ages apart in 16 ms steps */
+		usleep(40 * 1000);	/* slots tell ages apart in 32 ms steps */
 	}
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 12 * MiB);
 }
@@ -892,6 +953,8 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, hits_misses_and_chaining);
 	tcase_add_test(tc, a_thread_takes_back_its_freed_block_from_a_slot);
 	tcase_add_test(tc, slotted_blocks_go_back_at_decay_and_trim);
+	tcase_add_test(tc, slots_stay_within_the_byte_bound);
+	tcase_add_test(tc, idle_slots_go_back_at_any_cache_operation);
 	tcase_add_test_raise_signal(tc, a_slotted_block_freed_twice_aborts, SIGABRT);
 	tcase_add_test(tc, cached_blocks_split_and_coalesce);
 	tcase_add_test(tc, a_miss_gathers_cached_blocks);
