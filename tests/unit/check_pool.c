@@ -716,6 +716,17 @@ START_TEST(empty_chunks_return_after_the_delay)
 }
 END_TEST
 
+/* @n blocks of 52 KiB, written whole; all but the first and the last freed. */
+static void fill_then_free_middle(char **p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		p[i] = hak_malloc(HAK_POOL_MAX);
+		memset(p[i], 1, HAK_POOL_MAX);
+	}
+	for (int i = 1; i < n - 1; i++)
+		hak_free(p[i]);
+}
+
 /*
  * The decay op: nothing before HAKMEM_SS_DELAY_MS; after it, the empty
  * chunks go back at most 4 a call.
@@ -783,12 +794,7 @@ static int resident_after_free(const char *delay_ms)
 	setenv("HAKMEM_POOL_THP_MB", "0", 1);	/* huge pages stay while the budget is not lowered */
 	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins stay at their first 2 blocks */
 	setenv("HAKMEM_SS_DELAY_MS", delay_ms, 1);
-	for (int i = 0; i < N; i++) {
-		p[i] = hak_malloc(HAK_POOL_MAX);
-		memset(p[i], 1, HAK_POOL_MAX);
-	}
-	for (int i = 1; i < N - 1; i++)	/* the first and the last stay */
-		hak_free(p[i]);
+	fill_then_free_middle(p, N);
 	for (int i = 0; i < 3; i++) {	/* the box's decay op: the caller's arena */
 		usleep(2000);
 		hak_box_pool.decay(hak_sys_now_ms());
@@ -824,12 +830,7 @@ START_TEST(a_lowered_budget_returns_bins_and_huge_pages_at_decay)
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
-	for (int i = 0; i < N; i++) {
-		p[i] = hak_malloc(HAK_POOL_MAX);
-		memset(p[i], 1, HAK_POOL_MAX);
-	}
-	for (int i = 1; i < N - 1; i++)	/* the first and the last stay */
-		hak_free(p[i]);
+	fill_then_free_middle(p, N);
 	ck_assert_int_gt(stat1("pool.bin_claimed_bytes"), 0);
 	hak_pool_set_limits(0, 0);
 	for (int i = 0; i < 3; i++)
@@ -853,12 +854,7 @@ START_TEST(freed_spans_on_huge_pages_stay)
 	setenv("HAKMEM_CHECK", "fast", 1);
 	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins stay at their first 2 blocks */
 	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
-	for (int i = 0; i < N; i++) {
-		p[i] = hak_malloc(HAK_POOL_MAX);
-		memset(p[i], 1, HAK_POOL_MAX);
-	}
-	for (int i = 1; i < N - 1; i++)	/* the first and the last stay */
-		hak_free(p[i]);
+	fill_then_free_middle(p, N);
 	for (int i = 0; i < 3; i++)
 		hak_box_pool.decay(hak_sys_now_ms());
 	if (!stat1("pool.huge_claimed_bytes")) {	/* MADV_HUGEPAGE refused: the share went back */
