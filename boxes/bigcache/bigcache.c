@@ -255,10 +255,17 @@ static void split_locked(struct large_hdr *h, size_t need)
 
 static unsigned slots_expire(uint64_t now, uint64_t idle, unsigned max, struct large_hdr **gone);
 
-/* Mappings idle in any slot at @now (a few) onto @gone: any cache operation expires them too. */
-static void slots_idle(uint64_t now, struct large_hdr **gone)
+/*
+ * Mappings idle for the delay in any slot at @now, at most @max, onto @gone
+ * (counted as expired): the cache's operations and decay expire them too.
+ * Returns how many.
+ */
+static unsigned slots_idle(uint64_t now, unsigned max, struct large_hdr **gone)
 {
-	hak_count(expired, slots_expire(now, hak_atomic_load_relaxed(&delay_ms), BATCH, gone));
+	unsigned n = slots_expire(now, hak_atomic_load_relaxed(&delay_ms), max, gone);
+
+	hak_count(expired, n);
+	return n;
 }
 
 /* The smallest cached mapping of at least @need bytes (the newest of equals), or NULL. */
@@ -267,7 +274,7 @@ static struct large_hdr *cache_take(size_t need)
 	struct large_hdr *h = NULL, *gone, *idle = NULL;
 	uint64_t now = hak_sys_now_ms();
 
-	slots_idle(now, &idle);
+	slots_idle(now, BATCH, &idle);
 	hak_lock(&cache_lock);
 	for (unsigned c = size_class(need); c < NCLASSES && !h; c++)
 		for (struct large_hdr *e = buckets[c % NBUCKETS]; e; e = e->next)
@@ -457,7 +464,7 @@ static void cache_put(struct large_hdr *h)
 		    !set_open(h, h->map_size);	/* cached mappings are whole */
 
 	h->freed_ms = (uint32_t)now;
-	slots_idle(now, &idle);
+	slots_idle(now, BATCH, &idle);
 	hak_lock(&cache_lock);
 	if (fits)
 		h = coalesce_locked(h);
@@ -518,22 +525,71 @@ static _Atomic uintptr_t *my_set(void)
 	return slots[my_slots - 1].v;
 }
 
+/* @v is counted in the slots before it is slotted, and out once it left (or was not slotted). */
+static void slot_in(uintptr_t v)
+{
+	hak_count(slot_bytes, slot_size(v));
+	hak_count(slot_blocks, 1);
+}
+
+static void slot_out(uintptr_t v)
+{
+	hak_atomic_sub_relaxed(&slot_bytes, slot_size(v));
+	hak_atomic_sub_relaxed(&slot_blocks, 1);
+}
+
 /* Empty @slot if it holds @v; its mapping is then the caller's. */
 static bool slot_claim(_Atomic uintptr_t *slot, uintptr_t v)
 {
 	/* acquire: the header written before the slot was filled */
 	if (!atomic_compare_exchange_strong_explicit(slot, &v, 0, memory_order_acquire, memory_order_relaxed))
 		return false;
-	hak_atomic_sub_relaxed(&slot_bytes, slot_size(v));
-	hak_atomic_sub_relaxed(&slot_blocks, 1);
+	slot_out(v);
 	return true;
 }
 
-/* Unregister @h, which nobody else can reach, for release(). */
-static void retire(struct large_hdr *h)
+/* Fill @slot with @v if it is empty (@v counted in already). */
+static bool slot_fill(_Atomic uintptr_t *slot, uintptr_t v)
 {
+	uintptr_t empty = 0;
+
+	/* release: the header before the slot */
+	return atomic_compare_exchange_strong_explicit(slot, &empty, v, memory_order_release,
+						       memory_order_relaxed);
+}
+
+/* Claim the mappings of @set idle for @idle ms at @now onto @took, at most @max; returns how many. */
+static unsigned set_claim_idle(_Atomic uintptr_t *set, uint64_t now, uint64_t idle, unsigned max,
+			       struct large_hdr **took)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < SLOT_N && n < max; i++) {
+		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
+
+		if (v && slot_age(v, now) >= idle && slot_claim(&set[i], v)) {
+			slot_hdr(v)->next = *took;
+			*took = slot_hdr(v);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Unregister the mappings on @took, claimed from slots, under one hold of the lock; onto @gone. */
+static void retire_claimed(struct large_hdr *took, struct large_hdr **gone)
+{
+	if (!took)
+		return;
 	hak_lock(&cache_lock);
-	retire_locked(h);
+	while (took) {
+		struct large_hdr *h = took;
+
+		took = h->next;
+		retire_locked(h);
+		h->next = *gone;
+		*gone = h;
+	}
 	hak_unlock(&cache_lock);
 }
 
@@ -545,24 +601,25 @@ static struct large_hdr *slot_take(size_t need)
 {
 	uint64_t now = hak_sys_now_ms(), least = UINT64_MAX;
 	_Atomic uintptr_t *set;
-	unsigned pick = SLOT_N;
-	uintptr_t v;
+	unsigned pick = 0;
+	uintptr_t best = 0;
 
 	if (need > SLOT_GRANULES * HAK_RMAP_GRANULE)
 		return NULL;
 	set = my_set();
 	for (unsigned i = 0; i < SLOT_N; i++) {
-		v = hak_atomic_load_relaxed(&set[i]);
+		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
+
 		if (v && slot_size(v) == need && slot_age(v, now) <= least) {
 			pick = i;
+			best = v;
 			least = slot_age(v, now);
 		}
 	}
-	if (pick == SLOT_N || !(v = hak_atomic_load_relaxed(&set[pick])) || slot_size(v) != need ||
-	    !slot_claim(&set[pick], v))
+	if (!best || !slot_claim(&set[pick], best))
 		return NULL;
 	hak_count(slot_hits, 1);
-	return slot_hdr(v);
+	return slot_hdr(best);
 }
 
 /* The occupied slot of @set to empty first at @now: the oldest (of equals, the first); SLOT_N if none. */
@@ -598,40 +655,33 @@ static bool slot_put(struct large_hdr *h)
 		      h->map_size / HAK_RMAP_GRANULE, old;
 	bool room = hak_atomic_load_relaxed(&slot_blocks) < max_entries &&
 		    hak_atomic_load_relaxed(&slot_bytes) + h->map_size <= hak_atomic_load_relaxed(&max_bytes);
+	struct large_hdr *took = NULL, *gone = NULL;
 	_Atomic uintptr_t *set;
-	unsigned i;
+	unsigned i, n;
 
 	if (close_tails || h->map_size > SLOT_GRANULES * HAK_RMAP_GRANULE || max_entries == 0 ||
 	    h->map_size > hak_atomic_load_relaxed(&max_bytes) ||
 	    (size_t)(h->user - (char *)h) >= 2 * hak_sys_page_size() || set_open(h, h->map_size))
 		return false;
 	set = my_set();
-	hak_count(slot_bytes, h->map_size);	/* before a mapping it displaces is cached */
-	hak_count(slot_blocks, 1);
-	for (i = 0; i < SLOT_N; i++) {
-		old = hak_atomic_load_relaxed(&set[i]);
-		if (old && slot_age(old, now) >= delay && slot_claim(&set[i], old)) {
-			retire(slot_hdr(old));
-			release(slot_hdr(old));
-			hak_count(expired, 1);
-			old = 0;
-		}
-		/* release: the header before the slot */
-		if (!old && room && atomic_compare_exchange_strong_explicit(&set[i], &old, v, memory_order_release,
-									    memory_order_relaxed))
-			return true;
+	if ((n = set_claim_idle(set, now, delay, SLOT_N, &took))) {
+		retire_claimed(took, &gone);
+		release_all(gone);
+		hak_count(expired, n);
 	}
+	slot_in(v);	/* before a mapping it displaces is cached */
+	for (i = 0; room && i < SLOT_N; i++)
+		if (slot_fill(&set[i], v))
+			return true;
 	i = slot_oldest(set, now);
 	/* over the bounds, @h may only replace one at least as big */
 	if (i == SLOT_N || (!room && slot_size(hak_atomic_load_relaxed(&set[i])) < h->map_size)) {
-		hak_atomic_sub_relaxed(&slot_bytes, h->map_size);
-		hak_atomic_sub_relaxed(&slot_blocks, 1);
+		slot_out(v);
 		return false;	/* @h goes to the cache */
 	}
 	old = atomic_exchange_explicit(&set[i], v, memory_order_acq_rel);
 	if (old) {
-		hak_atomic_sub_relaxed(&slot_bytes, slot_size(old));
-		hak_atomic_sub_relaxed(&slot_blocks, 1);
+		slot_out(old);
 		cache_put(slot_hdr(old));
 	}
 	return true;
@@ -671,27 +721,8 @@ static unsigned slots_expire(uint64_t now, uint64_t idle, unsigned max, struct l
 	unsigned n = 0;
 
 	for (unsigned s = 0; s < SLOT_SHARDS && n < max; s++)
-		for (unsigned i = 0; i < SLOT_N && n < max; i++) {
-			uintptr_t v = hak_atomic_load_relaxed(&slots[s].v[i]);
-
-			if (v && slot_age(v, now) >= idle && slot_claim(&slots[s].v[i], v)) {
-				slot_hdr(v)->next = took;
-				took = slot_hdr(v);
-				n++;
-			}
-		}
-	if (!took)
-		return 0;
-	hak_lock(&cache_lock);
-	while (took) {
-		struct large_hdr *h = took;
-
-		took = h->next;
-		retire_locked(h);
-		h->next = *gone;
-		*gone = h;
-	}
-	hak_unlock(&cache_lock);
+		n += set_claim_idle(slots[s].v, now, idle, max - n, &took);
+	retire_claimed(took, gone);
 	return n;
 }
 
@@ -911,10 +942,9 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 static size_t cache_decay(uint64_t now)
 {
 	struct large_hdr *gone = NULL;
-	unsigned n = slots_expire(now, hak_atomic_load_relaxed(&delay_ms), DECAY_MAX, &gone);
+	unsigned n = slots_idle(now, DECAY_MAX, &gone);
 	size_t bytes = release_all(gone);
 
-	hak_count(expired, n);
 	if (n < DECAY_MAX && !hak_trylock(&cache_lock)) {
 		gone = expire_locked(0, now, DECAY_MAX - n);
 		hak_unlock(&cache_lock);
@@ -1069,7 +1099,7 @@ static int slots_check(void)
 
 	for (unsigned s = 0; s < SLOT_SHARDS; s++)
 		for (unsigned i = 0; i < SLOT_N; i++) {
-			uintptr_t v = hak_atomic_load_relaxed(&slots[s].v[i]), old = 0;
+			uintptr_t v = hak_atomic_load_relaxed(&slots[s].v[i]);
 			struct large_hdr *h = slot_hdr(v);
 			uint32_t e;
 
@@ -1082,12 +1112,9 @@ static int slots_check(void)
 					   (void *)h);
 				errors++;
 			}
-			hak_count(slot_bytes, slot_size(v));	/* before it can be claimed again */
-			hak_count(slot_blocks, 1);
-			if (!atomic_compare_exchange_strong_explicit(&slots[s].v[i], &old, v,
-								     memory_order_release, memory_order_relaxed)) {
-				hak_atomic_sub_relaxed(&slot_bytes, slot_size(v));
-				hak_atomic_sub_relaxed(&slot_blocks, 1);
+			slot_in(v);	/* before it can be claimed again */
+			if (!slot_fill(&slots[s].v[i], v)) {
+				slot_out(v);
 				cache_put(h);
 			}
 		}

@@ -321,11 +321,14 @@ static bool make_room(size_t size)
 
 	if (T.room >= size)
 		return true;
-	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++)
-		if (T.bins[i].count * bytes_of(i) > most) {
-			most = T.bins[i].count * bytes_of(i);
+	for (unsigned i = 0; i < HAK_MEDIUM_NCLASSES; i++) {
+		size_t held = T.bins[i].count * bytes_of(i);
+
+		if (held > most) {
+			most = held;
 			fat = i;
 		}
+	}
 	if (most)
 		bin_flush(fat, T.bins[fat].count / 2, false);	/* keeps half, rounded down */
 	return T.room >= size;
