@@ -101,7 +101,7 @@ HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 
 /**
  * hak_rmap_class() - size class of the blocks on @p's 64 KiB page, or
- * HAK_RMAP_NO_CLASS (also for any pointer HAKMEM does not own). A plain
+ * HAK_RMAP_NO_CLASS (also for any pointer HAKMEM does not own). A relaxed
  * load: the class was set before any block of the page escaped.
  */
 HAK_FAST_PATH unsigned hak_rmap_class(const void *p)
@@ -112,8 +112,11 @@ HAK_FAST_PATH unsigned hak_rmap_class(const void *p)
 	if (unlikely(top >= HAK_RMAP_TOP_SIZE))
 		return HAK_RMAP_NO_CLASS;
 	leaf = hak_atomic_load_acquire(&hak_rmap_class_top[top]);
-	/* stored as class + 1, so that a never-written byte reads "none" */
-	return (unsigned)leaf[(a >> HAK_RMAP_PAGE_SHIFT) & (HAK_RMAP_CLASS_LEAF_SIZE - 1)] - 1;
+	/* stored as class + 1, so that a never-written byte reads "none"; a
+	 * relaxed load (a plain one on x86): a page being carved again may be
+	 * written meanwhile by its owner */
+	return (unsigned)__atomic_load_n(&leaf[(a >> HAK_RMAP_PAGE_SHIFT) & (HAK_RMAP_CLASS_LEAF_SIZE - 1)],
+					 __ATOMIC_RELAXED) - 1;
 }
 
 HAK_FAST_PATH enum hak_rmap_kind hak_rmap_kind(uint32_t entry)
