@@ -52,8 +52,10 @@
  * alone). Blocks flushed by another thread go onto the span's lock-free
  * remote list, a run of one span's blocks in one push; the owner takes the
  * list whole in one exchange when it runs dry ("taken": still counted in
- * used, handed out without another walk), and counts it back when it
- * disowns the span.
+ * used), and counts it back when it disowns the span. A run's first block
+ * holds its length and last block (run_mark()), so the owner hands out and
+ * counts whole runs without walking their blocks, which another core wrote
+ * last: each would be a cache miss in a row.
  * Spans nobody owns are their shard's lock's: free list, partial list,
  * release. Adopting and disowning (exhausted active span, thread exit)
  * happen under that lock; a freshly cut span is nobody's yet, so it is
@@ -710,8 +712,74 @@ static void unpark(struct span *sp)
 	}
 }
 
-/* Take up to @want blocks from @sp onto @head; returns how many. */
-static unsigned span_take(struct span *sp, unsigned want, void **head)
+/*
+ * A run: @n blocks of @sp chained from @first to @last; its first block's
+ * second word (a free block's key, which blocks off a bin need no more)
+ * holds @n and @last's offset in @sp.
+ */
+static void run_mark(const struct span *sp, void **first, void **last, unsigned n)
+{
+	first[1] = (void *)((uint64_t)n << 32 | (uint64_t)((char *)last - sp->start));
+}
+
+/* The run that starts at @first: its length @n and @last block; false if not a run's mark. */
+static bool run_read(const struct span *sp, void **first, unsigned *n, void ***last)
+{
+	uint64_t h = (uint64_t)first[1];
+	uint32_t off = (uint32_t)h;
+
+	*n = (uint32_t)(h >> 32);
+	*last = (void **)(sp->start + off);
+	return *n && *n <= sp->carved && off % sp->bsize == 0 && off / sp->bsize < sp->carved;
+}
+
+/* The length of the run that starts at @first, and its @last block. */
+static unsigned run_len(const struct span *sp, void **first, void ***last)
+{
+	unsigned n;
+
+	if (unlikely(!run_read(sp, first, &n, last)))
+		hak_fatal("heap corruption: free block %p (%u B) written after free",
+			  (void *)first, sp->bsize);
+	return n;
+}
+
+/*
+ * Move whole runs of @sp's taken list onto @head until @want blocks, up to
+ * @most; a run that would pass @most is cut at @want, its rest marked as a
+ * run. Returns how many.
+ */
+static unsigned take_runs(struct span *sp, unsigned want, unsigned most, void **head)
+{
+	unsigned got = 0;
+
+	while (got < want && sp->taken) {
+		void **first = sp->taken, **last;
+		unsigned n = run_len(sp, first, &last);
+
+		if (got + n > most) {	/* walk the part that fits */
+			void **end = last;
+			unsigned keep = want - got;
+
+			last = first;
+			for (unsigned i = 1; i < keep; i++)
+				last = last[0];
+			run_mark(sp, last[0], end, n - keep);
+			n = keep;
+		}
+		sp->taken = last[0];
+		last[0] = *head;
+		*head = first;
+		got += n;
+	}
+	return got;
+}
+
+/*
+ * Take @want blocks from @sp onto @head, or up to @most if whole runs of
+ * remote frees make it more; fewer when @sp runs out. Returns how many.
+ */
+static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **head)
 {
 	unsigned got = 0, taken;
 
@@ -730,7 +798,7 @@ static unsigned span_take(struct span *sp, unsigned want, void **head)
 		got = splice(&sp->free, want, head);
 	}
 	/* blocks on "taken" are counted in used already */
-	taken = splice(&sp->taken, want - got, head);
+	taken = take_runs(sp, want - got, most - got, head);
 	if (taken)
 		hak_count(span_class(sp)->n.drained, taken);
 	while (got + taken < want && sp->carved < sp->capacity) {
@@ -768,16 +836,16 @@ static HAK_TLS struct span *active[HAK_SS_NSERVED];
 
 #define ME ((const void *)&owner_token)
 
-/* Put @chain, blocks of @sp counted as out, on its free list; returns how many. */
+/* Put the runs on @chain, blocks of @sp counted as out, on its free list; returns how many. */
 static unsigned give_back(struct span *sp, void **chain)
 {
-	void **last = chain;
-	unsigned n;
+	void **last = NULL;
+	unsigned n = 0;
 
-	if (!chain)
+	for (void **first = chain; first; first = last[0])
+		n += run_len(sp, first, &last);
+	if (!n)
 		return 0;
-	for (n = 1; last[0]; n++)
-		last = last[0];
 	last[0] = sp->free;
 	sp->free = chain;
 	sp->used -= n;
@@ -875,7 +943,7 @@ static unsigned take_central_locked(struct shard *sh, unsigned cls, unsigned wan
 				break;
 			partial_add(c, sp);
 		}
-		got += span_take(sp, want - got, head);	/* unowned: no remote blocks */
+		got += span_take(sp, want - got, want - got, head);	/* unowned: no remote blocks */
 		if (sp->used == sp->capacity)
 			partial_del(c, sp);
 	}
@@ -961,7 +1029,7 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
 		return take_central_locked(sh, cls, want, head);
 	while (got < want && (sp = adopt_locked(sh, cls))) {
 		active[cls] = sp;
-		got += span_take(sp, want - got, head);
+		got += span_take(sp, want - got, want - got, head);	/* adopted: no remote blocks */
 		if (got < want) {	/* a small span: take another */
 			active[cls] = NULL;
 			if (span_class(sp) != c) {
@@ -976,7 +1044,7 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
 	return got;
 }
 
-unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
+unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 {
 	struct shard *sh = shard_me();
 	struct class_state *c = &sh->classes[cls];
@@ -984,13 +1052,13 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 	unsigned got = 0;
 	bool grown = true;
 
-	hak_assert(cls < HAK_SS_NSERVED && want > 0);
+	hak_assert(cls < HAK_SS_NSERVED && want > 0 && most >= want);
 	*head = NULL;
 	if (sp) {	/* the owner's blocks: no lock */
-		got = span_take(sp, want, head);
+		got = span_take(sp, want, most, head);
 		if (got < want && p0_drain &&
 		    (check_full ? drain_remote(sp, NULL) != 0 : take_remote(sp)))
-			got += span_take(sp, want - got, head);
+			got += span_take(sp, want - got, most - got, head);
 		if (p0_log)
 			p0_verify(sp, got);
 	}
@@ -1034,12 +1102,15 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, void **head)
 }
 
 /*
- * Push @first to @last onto the remote list of @sp; false when the list is
- * closed (nobody owns @sp). Once it returns true @sp may be gone.
+ * Push the run of @n blocks @first to @last onto the remote list of @sp;
+ * false when the list is closed (nobody owns @sp). Once it returns true
+ * @sp may be gone.
  */
-static bool remote_push(struct span *sp, void **first, void **last)
+static bool remote_push(struct span *sp, void **first, void **last, unsigned n)
 {
 	void *old = atomic_load(&sp->remote);
+
+	run_mark(sp, first, last, n);
 
 	do {
 		if (old == REMOTE_CLOSED)
@@ -1061,13 +1132,13 @@ static void push_remote(struct class_state *mine, struct span *sp, void **first,
 	struct span *gone = NULL;
 
 	hak_count(mine->n.remote_frees, n);
-	if (remote_push(sp, first, last)) {
+	if (remote_push(sp, first, last, n)) {
 		PUSHED();
 		return;
 	}
 	sh = span_shard(sp);	/* unowned, and our blocks keep it mapped */
 	hak_lock(&sh->lock);
-	if (!remote_push(sp, first, last)) {	/* still closed: the lock's span */
+	if (!remote_push(sp, first, last, n)) {	/* still closed: the lock's span */
 		last[0] = NULL;
 		give_back(sp, first);
 		gone = settle_locked(&sh->classes[sp->cls], sp, hak_sys_now_ms());
@@ -1101,7 +1172,7 @@ static void flush_unowned(void **central, struct span **to_release)
 				other = b;
 				continue;
 			}
-			if (remote_push(sp, b, b)) {	/* adopted meanwhile */
+			if (remote_push(sp, b, b, 1)) {	/* adopted meanwhile */
 				hak_count(c->n.remote_frees, 1);
 				continue;
 			}
@@ -1120,18 +1191,28 @@ static void flush_unowned(void **central, struct span **to_release)
 	}
 }
 
+/* A run being gathered by hak_ss_flush() for one span that another thread owns. */
+struct open_run {
+	struct span *sp;
+	void **first, **last;
+	unsigned n;
+};
+
+#define OPEN_RUNS	4	/* spans gathered at once: one push each */
+
 void hak_ss_flush(unsigned cls, void *head, unsigned n)
 {
 	struct class_state *c = &shard_me()->classes[cls];
-	struct span *to_release = NULL, *rsp = NULL;
-	void **central = NULL, **rfirst = NULL, **rlast = NULL;
-	unsigned rn = 0;
+	struct span *to_release = NULL;
+	struct open_run runs[OPEN_RUNS] = { 0 };
+	void **central = NULL;
+	unsigned victim = 0;
 
 	hak_assert(cls < HAK_SS_NSERVED);
-	/* a run of blocks of one span owned by another thread: one push */
 	for (void **b = head, **next; b; b = next) {
 		struct span *sp = span_of(b);
 		const void *owner = atomic_load(&sp->owner);
+		struct open_run *r;
 
 		next = b[0];
 		hak_assert(sp->cls == cls);
@@ -1139,25 +1220,26 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 			b[0] = sp->free;
 			sp->free = b;
 			sp->used--;
-		} else if (owner) {
-			if (sp != rsp) {
-				if (rsp)
-					push_remote(c, rsp, rfirst, rlast, rn);
-				rsp = sp;
-				rfirst = b;
-				rn = 0;
-			} else {
-				rlast[0] = b;
+		} else if (owner) {	/* onto its span's run, opened in a free or the oldest slot */
+			for (r = runs; r < runs + OPEN_RUNS && r->sp && r->sp != sp; r++)
+				;
+			if (r == runs + OPEN_RUNS) {
+				r = &runs[victim++ % OPEN_RUNS];
+				push_remote(c, r->sp, r->first, r->last, r->n);
+				r->sp = NULL;
 			}
-			rlast = b;
-			rn++;
+			if (!r->sp)
+				*r = (struct open_run){ .sp = sp, .last = b };
+			b[0] = r->first;
+			r->first = b;
+			r->n++;
 		} else {
 			b[0] = central;
 			central = b;
 		}
 	}
-	if (rsp)
-		push_remote(c, rsp, rfirst, rlast, rn);
+	for (struct open_run *r = runs; r < runs + OPEN_RUNS && r->sp; r++)
+		push_remote(c, r->sp, r->first, r->last, r->n);
 	flush_unowned(central, &to_release);
 	while (to_release) {
 		struct span *sp = to_release;
@@ -1183,7 +1265,8 @@ void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls, unsigned batch)
 	void **head;
 
 	hak_assert(b->head == NULL && b->count == 0 && batch >= 1);
-	got = hak_ss_refill(cls, want, (void **)&head);
+	/* whole runs of remote frees may fill the bin up to its cap */
+	got = hak_ss_refill(cls, want, p0_batch ? HAK_MAX(want, b->cap + 1) : 1, (void **)&head);
 	if (!got)
 		return NULL;
 	b->head = head[0];
@@ -1610,6 +1693,29 @@ static int chain_check(const struct span *sp, void **chain, const char *what)
 	return (int)n;
 }
 
+/* Blocks in the runs on @chain, walked to the last each marks; -1 when one is not as marked. */
+static int runs_check(const struct span *sp, void **chain)
+{
+	int total = 0;
+
+	for (void **first = chain, **last, **b; first; first = last[0]) {
+		unsigned n;
+
+		if (!run_read(sp, first, &n, &last))
+			goto bad;
+		for (b = first; --n && b && b != last; b = b[0])
+			total++;
+		if (n || b != last)
+			goto bad;
+		total++;
+	}
+	return total;
+bad:
+	hak_report("self-check: span %p class %u: taken blocks not in runs as marked",
+		   (void *)sp->start, sp->cls);
+	return -1;
+}
+
 /*
  * Check one span against its real blocks: its lists inside it, counts
  * exact (blocks the owner took from its remote list count as out).
@@ -1620,7 +1726,7 @@ static int span_check(const struct span *sp)
 	unsigned parked = 0;
 	int errors = 0;
 
-	if (nfree < 0 || ntaken < 0)
+	if (nfree < 0 || ntaken < 0 || runs_check(sp, sp->taken) != ntaken)
 		return 1;
 	for (size_t b = 0; sp->parked && b < sp->carved; b++)
 		parked += block_parked(sp, b);

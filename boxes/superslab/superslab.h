@@ -32,13 +32,15 @@
 #define HAK_SS_NSERVED		32		/* classes superslabs serve: 16 B .. 1 KiB */
 
 /**
- * hak_ss_refill() - take up to @want blocks of class @cls for a thread cache
+ * hak_ss_refill() - take @want blocks of class @cls for a thread cache
+ * @most: at least @want; whole runs of blocks other threads freed may make
+ *        it up to this many, which costs less than cutting a run
  * @head: receives the blocks, chained through their first word
  *
  * Returns how many blocks were taken: fewer than @want only when memory ran
  * out (0 then means ENOMEM). Takes the lock of the thread's shard.
  */
-unsigned hak_ss_refill(unsigned cls, unsigned want, void **head);
+unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head);
 
 /**
  * hak_ss_flush() - give @n blocks of class @cls, chained through their first

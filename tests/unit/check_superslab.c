@@ -29,7 +29,8 @@ static void **take(unsigned cls, unsigned n)
 	unsigned got = 0, bytes = hak_class_bytes[cls];
 
 	while (got < n) {
-		unsigned k = hak_ss_refill(cls, n - got < 100 ? n - got : 100, &head);
+		unsigned want = n - got < 100 ? n - got : 100;
+		unsigned k = hak_ss_refill(cls, want, want, &head);
 
 		ck_assert_uint_gt(k, 0);
 		for (void **b = head; b; b = b[0])
@@ -107,7 +108,7 @@ START_TEST(empty_superslabs_return_after_the_delay)
 	held = hak_sys_bytes_mapped();
 	ck_assert_uint_gt(held, before + 40 * (1 << 20));	/* kept for reuse */
 	usleep(300 * 1000);
-	ck_assert_uint_eq(hak_ss_refill(HAK_SS_NSERVED - 3, 1, &head), 1);	/* a span change */
+	ck_assert_uint_eq(hak_ss_refill(HAK_SS_NSERVED - 3, 1, 1, &head), 1);	/* a span change */
 	/* its decay gives back a few superslabs (bounded work), the next ones the rest */
 	ck_assert_uint_lt(hak_sys_bytes_mapped(), held);
 	ck_assert_uint_ge(hak_sys_bytes_mapped(), held - 8 * HAK_SS_SIZE);
@@ -180,7 +181,7 @@ START_TEST(refill_reuses_partial_spans_first)
 	qsort(odd, half, sizeof(*odd), cmp_ptr);
 	mapped = hak_sys_bytes_mapped();
 	while (got < half) {
-		unsigned k = hak_ss_refill(cls, 100, &head);
+		unsigned k = hak_ss_refill(cls, 100, 100, &head);
 
 		ck_assert_uint_gt(k, 0);
 		for (void **b = head; b; b = b[0])
@@ -267,6 +268,129 @@ START_TEST(owner_reuses_remote_frees_before_new_memory)
 }
 END_TEST
 
+/* Another thread's flushes of @all in pieces of @sizes (0-ended): one run each. */
+static void give_back_remotely_in_runs(unsigned cls, void **all, const unsigned *sizes)
+{
+	for (unsigned at = 0; *sizes; at += *sizes++)
+		give_back_remotely(cls, all + at, *sizes);
+}
+
+/* A refill of @want, up to @most, of @cls must give @expect blocks; they go to @out. */
+static unsigned refill_exactly(unsigned cls, unsigned want, unsigned most, unsigned expect,
+			       void **out)
+{
+	void *head;
+	unsigned n = 0;
+
+	ck_assert_uint_eq(hak_ss_refill(cls, want, most, &head), expect);
+	for (void **b = head; b; b = b[0])
+		out[n++] = b;
+	ck_assert_uint_eq(n, expect);
+	ck_assert_int_eq(hak_self_check(), 0);
+	return n;
+}
+
+/*
+ * Remote frees reach the owner as runs (one per flush): a refill takes a
+ * run whole when @most allows, and cuts it at @want when it does not, the
+ * rest staying a run. Every block comes back once.
+ */
+START_TEST(remote_runs_are_taken_whole_or_cut_at_want)
+{
+	static const unsigned runs[] = { 20, 20, 24, 0 };	/* the owner sees 24, 20, 20 */
+	void **first, *again[SPAN_BLOCKS];
+	unsigned n = 0;
+
+	start();
+	first = take(SPAN_CLS, SPAN_BLOCKS);
+	give_back_remotely_in_runs(SPAN_CLS, first, runs);
+	n += refill_exactly(SPAN_CLS, 10, 10, 10, again + n);	/* 24 cut: 14 left */
+	n += refill_exactly(SPAN_CLS, 10, 40, 14, again + n);	/* the 14 whole */
+	n += refill_exactly(SPAN_CLS, 30, 30, 30, again + n);	/* 20 whole, 20 cut */
+	n += refill_exactly(SPAN_CLS, 10, 10, 10, again + n);	/* the last 10 */
+	ck_assert_uint_eq(n, SPAN_BLOCKS);
+	qsort(first, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	qsort(again, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	ck_assert_mem_eq(first, again, SPAN_BLOCKS * sizeof(void *));
+	give_back(SPAN_CLS, again, SPAN_BLOCKS);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(first);
+}
+END_TEST
+
+/*
+ * A flush that interleaves the blocks of two spans other threads own
+ * pushes one run per span, not one per change of span: each owner then
+ * takes its half back in one refill. Each owner's span is used up first,
+ * so that the refill turns to the remote frees.
+ */
+#define HALF	(SPAN_BLOCKS / 2)
+
+static struct {
+	pthread_barrier_t took, flushed;
+	void **theirs;
+} two;
+
+/* Give back the half of @all the flush left, then the @back half it took again. */
+static void give_back_both_halves(void **all, void **back)
+{
+	give_back(SPAN_CLS, all + HALF, HALF);
+	give_back(SPAN_CLS, back, HALF);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(all);
+}
+
+static void *own_a_span_then_take_half_back(void *arg)
+{
+	void *back[SPAN_BLOCKS];
+
+	(void)arg;
+	two.theirs = take(SPAN_CLS, SPAN_BLOCKS);
+	pthread_barrier_wait(&two.took);
+	pthread_barrier_wait(&two.flushed);
+	refill_exactly(SPAN_CLS, 1, SPAN_BLOCKS, HALF, back);
+	give_back_both_halves(two.theirs, back);
+	return NULL;
+}
+
+START_TEST(a_flush_pushes_one_run_per_span)
+{
+	void **mine, *mixed[SPAN_BLOCKS], *back[SPAN_BLOCKS];
+	pthread_t t;
+
+	start();
+	ck_assert_int_eq(pthread_barrier_init(&two.took, NULL, 2), 0);
+	ck_assert_int_eq(pthread_barrier_init(&two.flushed, NULL, 2), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, own_a_span_then_take_half_back, NULL), 0);
+	mine = take(SPAN_CLS, SPAN_BLOCKS);
+	pthread_barrier_wait(&two.took);
+	ck_assert_uint_ne((uintptr_t)mine[0] >> HAK_SS_PAGE_SHIFT,
+			  (uintptr_t)two.theirs[0] >> HAK_SS_PAGE_SHIFT);
+	for (unsigned i = 0; i < SPAN_BLOCKS; i++)	/* mine, theirs, mine, ... */
+		mixed[i] = (i % 2 ? two.theirs : mine)[i / 2];
+	give_back_remotely(SPAN_CLS, mixed, SPAN_BLOCKS);
+	pthread_barrier_wait(&two.flushed);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);	/* its self-checks see my span */
+	refill_exactly(SPAN_CLS, 1, SPAN_BLOCKS, HALF, back);
+	give_back_both_halves(mine, back);
+	pthread_barrier_destroy(&two.took);
+	pthread_barrier_destroy(&two.flushed);
+}
+END_TEST
+
+/* A write after free over a run's length is caught when the owner takes it. */
+FATAL_TEST(a_run_written_after_free_is_reported, "heap corruption")
+{
+	void **all, *head;
+
+	start();
+	all = take(SPAN_CLS, SPAN_BLOCKS);
+	give_back_remotely(SPAN_CLS, all, SPAN_BLOCKS);
+	for (unsigned i = 0; i < SPAN_BLOCKS; i++)
+		memset((char *)all[i] + sizeof(void *), 0x5a, sizeof(void *));
+	hak_ss_refill(SPAN_CLS, 1, 1, &head);
+}
+
 /*
  * A thread exits while blocks it took from its span's remote list are
  * still unhanded: disowning counts them back, so the span is whole again
@@ -280,7 +404,7 @@ static void *take_some_then_exit(void *arg)
 	hak_free(hak_malloc(1));	/* arms this thread's exit hook */
 	all = take(SPAN_CLS, SPAN_BLOCKS);
 	give_back_remotely(SPAN_CLS, all, SPAN_BLOCKS);
-	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 10, &head), 10);
+	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 10, 10, &head), 10);
 	ck_assert_int_eq(hak_self_check(), 0);
 	hak_ss_flush(SPAN_CLS, head, 10);
 	free(all);
@@ -316,7 +440,7 @@ static void *own_one_block_then_exit(void *arg)
 	void *head;
 
 	(void)arg;
-	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 1, &head), 1);
+	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 1, 1, &head), 1);
 	pthread_mutex_lock(&push_race.lock);
 	push_race.block = head;
 	pthread_cond_broadcast(&push_race.cond);
@@ -366,12 +490,12 @@ START_TEST(out_of_memory_returns_zero_blocks)
 	start();
 	hak_sys_fail_after = 0;	/* what is mapped already is still handed out */
 	for (i = 0; i < 5000; i++)
-		if (hak_ss_refill(cls, 1, &head) == 0)
+		if (hak_ss_refill(cls, 1, 1, &head) == 0)
 			break;
 	ck_assert_uint_lt(i, 2000);	/* a 2 MiB superslab holds 1984 */
 	ck_assert_ptr_null(head);
 	hak_sys_fail_after = -1;
-	ck_assert_uint_eq(hak_ss_refill(cls, 1, &head), 1);
+	ck_assert_uint_eq(hak_ss_refill(cls, 1, 1, &head), 1);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -393,7 +517,7 @@ static void *note_shards(void *arg)
 	unsigned *shard = arg;
 	void *head;
 
-	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 1, &head), 1);
+	ck_assert_uint_eq(hak_ss_refill(SPAN_CLS, 1, 1, &head), 1);
 	shard[0] = hak_ss_thread_shard();
 	shard[1] = hak_ss_shard_of(head);
 	return NULL;	/* keeps its block and span: nothing for the next to take */
@@ -736,6 +860,9 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, refill_reuses_partial_spans_first);
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
 	tcase_add_test(tc, owner_reuses_remote_frees_before_new_memory);
+	tcase_add_test(tc, remote_runs_are_taken_whole_or_cut_at_want);
+	tcase_add_test(tc, a_flush_pushes_one_run_per_span);
+	tcase_add_test(tc, a_run_written_after_free_is_reported);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
