@@ -15,9 +15,13 @@
  *
  * In front of the cache, slots (slot_put()) keep the last freed mappings of
  * up to 8 MiB of each thread group with no lock, counted against the same
- * bounds, and expired by the cache's operations and decay too.
+ * bounds, and expired by the cache's operations and decay too. A freed
+ * mapping that touches a cached one goes to the cache instead, to merge
+ * (edges[] tells without the lock), and a request nothing fits moves the
+ * slotted mappings into the cache before it gathers.
  *
- * Lock: cache_lock protects the table, the age list and the byte count.
+ * Lock: cache_lock protects the table, the age list, the byte count and
+ * the writes to edges[].
  * A live block's header is written only by the thread that owns the block.
  * No system call under it: mappings to release are unlinked and leave the
  * region map under it and are unmapped after; a mapping re-registered under
@@ -46,6 +50,7 @@
 #define SLOT_SHARDS	8			/* sets of slots, one per thread group */
 #define SLOT_N		4			/* slots per set */
 #define SLOT_GRANULES	4			/* a slot holds at most 8 MiB */
+#define EDGES		256			/* hints to cached mappings' ends */
 
 struct large_hdr {
 	_Atomic uint64_t magic;		/* neighbours read it to coalesce */
@@ -88,6 +93,16 @@ static struct {
 } __attribute__((aligned(64))) slots[SLOT_SHARDS];
 static _Atomic unsigned next_slots;
 static HAK_TLS unsigned my_slots;	/* this thread's set + 1; 0: none yet */
+
+/*
+ * Where cached mappings start and end, hashed by granule: written under
+ * cache_lock as mappings enter and leave the cache, read with no lock by
+ * slot_put(), so that a freed mapping that touches a cached one goes to the
+ * cache and merges with it instead of waiting beside it in a slot (where a
+ * bigger request would find neither whole). A word holds a boundary of a
+ * mapping cached now, or 0; a collision only loses a hint.
+ */
+static _Atomic uintptr_t edges[EDGES];
 
 static size_t user_offset(size_t align)
 {
@@ -144,6 +159,35 @@ static void release(struct large_hdr *h)
 	}
 }
 
+static _Atomic uintptr_t *edge(const void *at)
+{
+	return &edges[((uintptr_t)at >> HAK_RMAP_SHIFT) % EDGES];
+}
+
+/* Note (@on) or forget where cached @h starts and ends. */
+static void edges_locked(const struct large_hdr *h, bool on)
+{
+	uintptr_t at[2] = {(uintptr_t)h, (uintptr_t)h + h->map_size};
+
+	for (int i = 0; i < 2; i++) {
+		_Atomic uintptr_t *e = edge((void *)at[i]);
+
+		if (on)
+			hak_atomic_store_relaxed(e, at[i]);
+		else if (hak_atomic_load_relaxed(e) == at[i])
+			hak_atomic_store_relaxed(e, 0);
+	}
+}
+
+/* Whether a cached mapping ends where freed @h starts or starts where it ends (a hint). */
+static bool cached_beside(const struct large_hdr *h)
+{
+	uintptr_t start = (uintptr_t)h, end = start + h->map_size;
+
+	return hak_atomic_load_relaxed(edge(h)) == start ||
+	       hak_atomic_load_relaxed(edge((void *)end)) == end;
+}
+
 static void unlink_locked(struct large_hdr *h)
 {
 	h->magic = FREE_MAGIC;
@@ -165,6 +209,7 @@ static void unlink_locked(struct large_hdr *h)
 		oldest = h->newer;
 	ncached--;
 	cached_bytes -= h->map_size;
+	edges_locked(h, false);
 }
 
 static void link_locked(struct large_hdr *h)
@@ -186,6 +231,7 @@ static void link_locked(struct large_hdr *h)
 		oldest = h;
 	ncached++;
 	cached_bytes += h->map_size;
+	edges_locked(h, true);
 }
 
 /*
@@ -641,8 +687,9 @@ static unsigned slot_oldest(_Atomic uintptr_t *set, uint64_t now)
 
 /*
  * Keep freed @h (FREE_MAGIC) in a slot of this thread's set: a plain mapping
- * of at most SLOT_GRANULES that the cache's bounds would keep, opened whole
- * as the cache keeps them. Mappings of the set idle for the delay go back
+ * of at most SLOT_GRANULES that the cache's bounds would keep and that no
+ * cached mapping touches (that one it merges with), opened whole as the
+ * cache keeps them. Mappings of the set idle for the delay go back
  * to the OS. When the set is full, or the slots of all sets fill the
  * cache's bounds, @h takes the slot of the set's oldest, which goes on to
  * the cache (over the bounds, only one at least as big as @h). False when
@@ -660,7 +707,7 @@ static bool slot_put(struct large_hdr *h)
 	unsigned i, n;
 
 	if (close_tails || h->map_size > SLOT_GRANULES * HAK_RMAP_GRANULE || max_entries == 0 ||
-	    h->map_size > hak_atomic_load_relaxed(&max_bytes) ||
+	    h->map_size > hak_atomic_load_relaxed(&max_bytes) || cached_beside(h) ||
 	    (size_t)(h->user - (char *)h) >= 2 * hak_sys_page_size() || set_open(h, h->map_size))
 		return false;
 	set = my_set();
@@ -687,14 +734,9 @@ static bool slot_put(struct large_hdr *h)
 	return true;
 }
 
-/*
- * This thread's slotted mappings go to the cache, oldest first, so that a
- * request none fits can find them merged or gather them. False when the
- * set was empty.
- */
-static bool slots_flush_mine(void)
+/* The slotted mappings of @set go to the cache, oldest first. False when it was empty. */
+static bool set_flush(_Atomic uintptr_t *set)
 {
-	_Atomic uintptr_t *set = my_set();
 	uint64_t now = hak_sys_now_ms();
 	bool any = false;
 	unsigned i;
@@ -708,6 +750,27 @@ static bool slots_flush_mine(void)
 		}
 	}
 	return any;
+}
+
+/*
+ * For a request no slot or cached mapping fits: this thread's slotted
+ * mappings go to the cache, where they merge with their free neighbours,
+ * and if none fits still, every other set's too (another thread may hold
+ * the neighbours), before the request gathers or maps afresh. The cached
+ * mapping that fits then, or NULL.
+ */
+static struct large_hdr *flush_take(size_t need)
+{
+	_Atomic uintptr_t *mine = my_set();
+	struct large_hdr *h;
+	bool any = false;
+
+	if (set_flush(mine) && (h = cache_take(need)))
+		return h;
+	for (unsigned s = 0; s < SLOT_SHARDS; s++)
+		if (slots[s].v != mine && set_flush(slots[s].v))
+			any = true;
+	return any ? cache_take(need) : NULL;
 }
 
 /*
@@ -774,8 +837,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	hak_count(bytes_out, size);
 	/* Whole granules, so that freed neighbours can merge. */
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
-	if (plain && ((h = slot_take(need)) || (h = cache_take(need)) ||
-		      (slots_flush_mine() && (h = cache_take(need))))) {
+	if (plain && ((h = slot_take(need)) || (h = cache_take(need)) || (h = flush_take(need)))) {
 		hak_count(hits, 1);	/* split to @need: the rest stays cached */
 		advise_huge(h, off + size);	/* may be advised in part only */
 	} else if (plain && !zero && (h = cache_gather(need))) {

@@ -21,8 +21,10 @@
  * thread group's (8 groups), taken and filled by atomic exchange: a thread
  * that frees and allocates large blocks of the same sizes takes no lock.
  * They count against the same bounds, go back once idle as cached ones do,
- * and move into the cache (to merge or be gathered) when a request of the
- * thread finds no fit. malloc_trim() empties both.
+ * and move into the cache (to merge or be gathered) when a request finds
+ * no fit: the thread's own first, then every thread's. A freed mapping that
+ * touches a cached one goes to the cache at once, to merge with it.
+ * malloc_trim() empties both.
  * A request no cached mapping holds gathers cached ones instead: their pages
  * are moved (mremap, no copy, no fault) into one fresh mapping, so the memory
  * the cache kept becomes the block's. HAKMEM_LARGE_THP=1 asks for huge pages

@@ -241,6 +241,80 @@ START_TEST(a_thread_takes_back_its_freed_block_from_a_slot)
 }
 END_TEST
 
+/*
+ * A freed block that touches a cached one merges with it in the cache
+ * rather than waiting in a slot beside it: a request of their joint size
+ * then takes them whole instead of splitting another cached block, and
+ * that block is still whole for the request of its size, which would
+ * otherwise gather.
+ */
+START_TEST(a_freed_block_merges_with_its_cached_neighbour)
+{
+	void *spacer[3], *q, *a, *b;
+	long misses;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	spacer[0] = hak_malloc(1200000);	/* live: keep q and a apart */
+	q = hak_malloc(12 * MiB - 64);		/* six granules */
+	spacer[1] = hak_malloc(1200000);
+	a = hak_malloc(10 * MiB - 64);		/* five */
+	spacer[2] = hak_malloc(1200000);
+	hak_free(q);				/* both too big for a slot */
+	hak_free(a);
+	b = hak_malloc(4 * MiB - 64);		/* a's first two granules */
+	ck_assert_ptr_eq(b, a);
+	hak_free(b);				/* the rest of a is cached */
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 0);
+	misses = unit_stat("bigcache.misses", " ");
+	ck_assert_ptr_eq(hak_malloc(10 * MiB - 64), a);
+	ck_assert_ptr_eq(hak_malloc(12 * MiB - 64), q);
+	ck_assert_int_eq(unit_stat("bigcache.gathers", " "), 0);
+	ck_assert_int_eq(unit_stat("bigcache.misses", " "), misses);	/* nothing mapped afresh */
+	ck_assert_int_eq(hak_self_check(), 0);
+	for (int i = 0; i < 3; i++)
+		hak_free(spacer[i]);
+}
+END_TEST
+
+static void *free_block(void *p)
+{
+	hak_free(p);
+	return NULL;
+}
+
+/*
+ * A request no slot or cached block fits moves the slotted blocks of every
+ * thread into the cache, where they merge, before it gathers: here another
+ * thread's freed block and this thread's, side by side, hold it.
+ */
+START_TEST(a_miss_merges_the_slotted_blocks_of_other_threads)
+{
+	void *spacer[2], *whole, *b, *c, *d;
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	spacer[0] = hak_malloc(1200000);	/* live: nothing else merges */
+	whole = hak_malloc(12 * MiB - 64);
+	spacer[1] = hak_malloc(1200000);
+	hak_free(whole);			/* cached: six granules */
+	b = hak_malloc(4 * MiB - 64);		/* two granules each, side by side */
+	c = hak_malloc(4 * MiB - 64);
+	d = hak_malloc(4 * MiB - 64);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_block, b), 0);	/* another set */
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	hak_free(c);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 2);
+	ck_assert_ptr_eq(hak_malloc(8 * MiB - 64), b);
+	ck_assert_int_eq(unit_stat("bigcache.gathers", " "), 0);
+	ck_assert_int_eq(unit_stat("bigcache.slot_blocks", " "), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(d);
+	for (int i = 0; i < 2; i++)
+		hak_free(spacer[i]);
+}
+END_TEST
+
 /* A block waiting in a slot is free: a second free of it is reported. */
 START_TEST(a_slotted_block_freed_twice_aborts)
 {
@@ -955,6 +1029,8 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, slotted_blocks_go_back_at_decay_and_trim);
 	tcase_add_test(tc, slots_stay_within_the_byte_bound);
 	tcase_add_test(tc, idle_slots_go_back_at_any_cache_operation);
+	tcase_add_test(tc, a_freed_block_merges_with_its_cached_neighbour);
+	tcase_add_test(tc, a_miss_merges_the_slotted_blocks_of_other_threads);
 	tcase_add_test_raise_signal(tc, a_slotted_block_freed_twice_aborts, SIGABRT);
 	tcase_add_test(tc, cached_blocks_split_and_coalesce);
 	tcase_add_test(tc, a_miss_gathers_cached_blocks);
