@@ -49,13 +49,15 @@
  * Superslabs serve the tiny classes (the pool tier has its own arenas).
  * Ownership: each thread owns one "active" span per class and takes blocks
  * from it with no lock (its free list, used and carved are the owner's
- * alone). Blocks flushed by another thread go onto the span's lock-free
- * remote list, a run of one span's blocks in one push; the owner takes the
- * list whole in one exchange when it runs dry ("taken": still counted in
- * used), and counts it back when it disowns the span. A run's first block
- * holds its length and last block (run_mark()), so the owner hands out and
- * counts whole runs without walking their blocks, which another core wrote
- * last: each would be a cache miss in a row.
+ * alone), and keeps the last one that ran dry ("retired") so that other
+ * threads' frees of its blocks stay lock-free too. Blocks flushed by another
+ * thread go onto the span's lock-free remote list, a run of one span's
+ * blocks in one push; the owner takes the list whole in one exchange when it
+ * runs dry ("taken": still counted in used), and counts it back when it
+ * disowns the span. A run's first block holds its length and last block
+ * (run_mark()), so the owner hands out and counts whole runs without walking
+ * their blocks, which another core wrote last: each would be a cache miss in
+ * a row.
  * Spans nobody owns are their shard's lock's: free list, partial list,
  * release. Adopting and disowning (exhausted active span, thread exit)
  * happen under that lock; a freshly cut span is nobody's yet, so it is
@@ -834,6 +836,17 @@ static void p0_verify(const struct span *sp, unsigned got)
 static HAK_TLS char owner_token;
 static HAK_TLS struct span *active[HAK_SS_NSERVED];
 
+/*
+ * The span each class's active span replaced when it ran dry, still owned
+ * ("retired"), and since when: blocks other threads free to it keep going
+ * onto its remote list, lock-free, and the owner swaps it back in once any
+ * came back (a producer's blocks freed by consumers). One per class; the
+ * one it replaces, and one retired longer than the empty delay, is
+ * disowned.
+ */
+static HAK_TLS struct span *retired[HAK_SS_NSERVED];
+static HAK_TLS uint64_t retired_ms[HAK_SS_NSERVED], retired_swept_ms;
+
 #define ME ((const void *)&owner_token)
 
 /* Put the runs on @chain, blocks of @sp counted as out, on its free list; returns how many. */
@@ -1044,11 +1057,29 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
 	return got;
 }
 
+/* Disown the spans retired longer than the empty delay; looks once per delay. */
+static void retired_sweep(uint64_t now)
+{
+	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
+
+	if (now - retired_swept_ms < delay)
+		return;
+	retired_swept_ms = now;
+	for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++) {
+		struct span *sp = retired[cls];
+
+		if (sp && now - retired_ms[cls] >= delay) {
+			retired[cls] = NULL;
+			disown(sp);
+		}
+	}
+}
+
 unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 {
 	struct shard *sh = shard_me();
 	struct class_state *c = &sh->classes[cls];
-	struct span *sp = active[cls], *gone = NULL, *dry = NULL;
+	struct span *sp = active[cls], *r, *gone = NULL, *dry = NULL;
 	unsigned got = 0;
 	bool grown = true;
 
@@ -1059,11 +1090,25 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 		if (got < want && p0_drain &&
 		    (check_full ? drain_remote(sp, NULL) != 0 : take_remote(sp)))
 			got += span_take(sp, want - got, most - got, head);
+		if (got < want && (r = retired[cls]) &&
+		    (r->free || hak_atomic_load_relaxed(&r->remote))) {	/* swap them */
+			retired[cls] = sp;
+			retired_ms[cls] = hak_sys_now_ms();
+			active[cls] = sp = r;
+			take_remote(sp);
+			got += span_take(sp, want - got, most - got, head);
+		}
 		if (p0_log)
 			p0_verify(sp, got);
 	}
 	if (got < want) {
 		active[cls] = NULL;
+		if (sp && sp->used && p0_drain && !check_full && !hak_sys_thread_exiting()) {
+			r = retired[cls];	/* retire @sp, disown the one it replaces */
+			retired[cls] = sp;
+			retired_ms[cls] = hak_sys_now_ms();
+			sp = r;
+		}
 		if (sp && span_class(sp) != c) {	/* another shard's: its lock, not with ours */
 			disown(sp);
 			sp = NULL;
@@ -1092,6 +1137,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 			span_release(g);
 		}
 		ss_decay_sometimes(sh, hak_sys_now_ms());
+		retired_sweep(hak_sys_now_ms());
 	}
 	if (unlikely(corrupt.blk))
 		report_corrupt();
@@ -1205,6 +1251,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 	struct class_state *c = &shard_me()->classes[cls];
 	struct span *to_release = NULL;
 	struct open_run runs[OPEN_RUNS] = { 0 };
+	struct span *idle = NULL;
 	void **central = NULL;
 	unsigned victim = 0;
 
@@ -1216,10 +1263,13 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 
 		next = b[0];
 		hak_assert(sp->cls == cls);
-		if (owner == ME) {	/* my active span: no lock */
+		if (owner == ME) {	/* my active or retired span: no lock */
 			b[0] = sp->free;
 			sp->free = b;
-			sp->used--;
+			if (!--sp->used && sp == retired[cls]) {	/* all back: let it go */
+				retired[cls] = NULL;
+				idle = sp;
+			}
 		} else if (owner) {	/* onto its span's run, opened in a free or the oldest slot */
 			for (r = runs; r < runs + OPEN_RUNS && r->sp && r->sp != sp; r++)
 				;
@@ -1240,6 +1290,8 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 	}
 	for (struct open_run *r = runs; r < runs + OPEN_RUNS && r->sp; r++)
 		push_remote(c, r->sp, r->first, r->last, r->n);
+	if (idle)
+		disown(idle);
 	flush_unowned(central, &to_release);
 	while (to_release) {
 		struct span *sp = to_release;
@@ -1357,12 +1409,13 @@ static int ss_init(const struct hak_options *opt)
 static void ss_thread_exit(void)
 {
 	for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++) {
-		struct span *sp = active[cls];
+		struct span *sp = active[cls], *r = retired[cls];
 
-		if (!sp)
-			continue;
-		active[cls] = NULL;
-		disown(sp);
+		active[cls] = retired[cls] = NULL;
+		if (sp)
+			disown(sp);
+		if (r)
+			disown(r);
 	}
 }
 

@@ -227,13 +227,20 @@ static void *remote_give_back(void *arg)
 	return NULL;
 }
 
+/* Run @fn(@arg) in a thread of its own, to its end. */
+static void in_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
 static void give_back_remotely(unsigned cls, void **all, unsigned n)
 {
 	struct remote_job j = { cls, n, all };
-	pthread_t t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, remote_give_back, &j), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	in_thread(remote_give_back, &j);
 }
 
 /* The 1 KiB class: 64 blocks, one span of one page. */
@@ -391,6 +398,149 @@ FATAL_TEST(a_run_written_after_free_is_reported, "heap corruption")
 	hak_ss_refill(SPAN_CLS, 1, 1, &head);
 }
 
+/* The counter @name of class @cls, summed over the shards. */
+static long class_stat(unsigned cls, const char *name)
+{
+	char line[64];
+	long n;
+
+	snprintf(line, sizeof(line), "superslab.class%u(%uB)", cls, hak_class_bytes[cls]);
+	n = unit_stat(line, name);
+	return n < 0 ? 0 : n;	/* a class not used yet has no line */
+}
+
+/* Blocks of @cls other threads pushed onto remote lists (lock-free) so far. */
+static long remote_frees(unsigned cls)
+{
+	return class_stat(cls, " remote_frees ");
+}
+
+/* Take two spans' blocks: the first span runs dry and retires. */
+static void take_two_spans(void ***a, void ***b)
+{
+	*a = take(SPAN_CLS, SPAN_BLOCKS);
+	*b = take(SPAN_CLS, SPAN_BLOCKS);
+	ck_assert_ptr_ne((void *)((uintptr_t)(*a)[0] >> HAK_SS_PAGE_SHIFT),
+			 (void *)((uintptr_t)(*b)[0] >> HAK_SS_PAGE_SHIFT));
+}
+
+/*
+ * A dry span the owner moved on from stays its own ("retired"): other
+ * threads' frees reach it lock-free, and the owner's next refill that its
+ * active span cannot serve takes them back from it, no new memory.
+ */
+START_TEST(a_retired_span_takes_its_remote_frees_back)
+{
+	void **a, **b, **again;
+	long pushed;
+	size_t mapped;
+
+	start();
+	pushed = remote_frees(SPAN_CLS);
+	take_two_spans(&a, &b);
+	give_back_remotely(SPAN_CLS, a, SPAN_BLOCKS);
+	ck_assert_int_eq(remote_frees(SPAN_CLS) - pushed, SPAN_BLOCKS);
+	mapped = hak_sys_bytes_mapped();
+	again = take(SPAN_CLS, SPAN_BLOCKS);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);
+	qsort(a, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	qsort(again, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	ck_assert_mem_eq(a, again, SPAN_BLOCKS * sizeof(void *));
+	give_back(SPAN_CLS, again, SPAN_BLOCKS);
+	give_back(SPAN_CLS, b, SPAN_BLOCKS);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(a);
+	free(again);
+	free(b);
+}
+END_TEST
+
+/*
+ * A give-back of @all (by another thread if @remotely) went under a lock:
+ * the span had no owner.
+ */
+static void give_back_to_no_owner(void **all, bool remotely)
+{
+	long pushed = remote_frees(SPAN_CLS);
+
+	(remotely ? give_back_remotely : give_back)(SPAN_CLS, all, SPAN_BLOCKS);
+	ck_assert_int_eq(remote_frees(SPAN_CLS), pushed);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+
+/* A thread that exits disowns its retired spans too, or their blocks would be stranded. */
+static void **exited_a, **exited_b;
+
+static void *retire_one_then_exit(void *arg)
+{
+	(void)arg;
+	hak_free(hak_malloc(1));	/* arms this thread's exit hook */
+	take_two_spans(&exited_a, &exited_b);
+	return NULL;
+}
+
+START_TEST(exit_disowns_the_retired_spans)
+{
+	pthread_t t;
+
+	start();
+	ck_assert_int_eq(pthread_create(&t, NULL, retire_one_then_exit, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	/* here, not in a new thread: its owner token may be where the dead one's was */
+	give_back_to_no_owner(exited_a, false);
+	give_back_to_no_owner(exited_b, false);
+	free(exited_a);
+	free(exited_b);
+}
+END_TEST
+
+/*
+ * A retired span whose blocks all came back to its owner goes back at
+ * once: another thread's next refill finds it on the partial list.
+ */
+static void *take_a_span(void *arg)
+{
+	*(void ***)arg = take(SPAN_CLS, SPAN_BLOCKS);
+	return NULL;
+}
+
+START_TEST(a_retired_span_all_freed_by_its_owner_goes_back)
+{
+	void **a, **b, **theirs;
+
+	start();
+	take_two_spans(&a, &b);
+	give_back(SPAN_CLS, a, SPAN_BLOCKS);
+	in_thread(take_a_span, &theirs);
+	qsort(a, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	qsort(theirs, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	ck_assert_mem_eq(a, theirs, SPAN_BLOCKS * sizeof(void *));
+	give_back(SPAN_CLS, theirs, SPAN_BLOCKS);
+	give_back(SPAN_CLS, b, SPAN_BLOCKS);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(a);
+	free(b);
+	free(theirs);
+}
+END_TEST
+
+/* A span retired longer than the empty delay is disowned at a later slow refill. */
+START_TEST(a_span_retired_past_the_delay_is_disowned)
+{
+	void **a, **b;
+
+	start();
+	hak_ss_set_delay(20);
+	take_two_spans(&a, &b);
+	usleep(40 * 1000);
+	give_back(SPAN_CLS - 1, take(SPAN_CLS - 1, 8), 8);	/* a new span of another class */
+	give_back_to_no_owner(a, true);
+	give_back(SPAN_CLS, b, SPAN_BLOCKS);
+	free(a);
+	free(b);
+}
+END_TEST
+
 /*
  * A thread exits while blocks it took from its span's remote list are
  * still unhanded: disowning counts them back, so the span is whole again
@@ -501,15 +651,6 @@ START_TEST(out_of_memory_returns_zero_blocks)
 END_TEST
 
 /* ------------------------------------------------------------- shards */
-
-/* Run @fn(@arg) in a thread of its own, to its end. */
-static void in_thread(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-}
 
 /* The thread's shard, and that of the superslab its first block comes from. */
 static void *note_shards(void *arg)
@@ -863,6 +1004,10 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, remote_runs_are_taken_whole_or_cut_at_want);
 	tcase_add_test(tc, a_flush_pushes_one_run_per_span);
 	tcase_add_test(tc, a_run_written_after_free_is_reported);
+	tcase_add_test(tc, a_retired_span_takes_its_remote_frees_back);
+	tcase_add_test(tc, exit_disowns_the_retired_spans);
+	tcase_add_test(tc, a_span_retired_past_the_delay_is_disowned);
+	tcase_add_test(tc, a_retired_span_all_freed_by_its_owner_goes_back);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
