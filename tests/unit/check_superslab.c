@@ -527,17 +527,19 @@ END_TEST
 /* A span retired longer than the empty delay is disowned at a later slow refill. */
 START_TEST(a_span_retired_past_the_delay_is_disowned)
 {
-	void **a, **b;
+	void **a, **b, **other;
 
 	start();
 	hak_ss_set_delay(20);
 	take_two_spans(&a, &b);
 	usleep(40 * 1000);
-	give_back(SPAN_CLS - 1, take(SPAN_CLS - 1, 8), 8);	/* a new span of another class */
+	other = take(SPAN_CLS - 1, 8);	/* a new span of another class: a slow refill */
+	give_back(SPAN_CLS - 1, other, 8);
 	give_back_to_no_owner(a, true);
 	give_back(SPAN_CLS, b, SPAN_BLOCKS);
 	free(a);
 	free(b);
+	free(other);
 }
 END_TEST
 
