@@ -62,6 +62,13 @@ int hak_sys_decommit(void *p, size_t size);
 int hak_sys_hugepage(void *p, size_t size);
 
 /**
+ * hak_sys_nohugepage() - undo hak_sys_hugepage() on whole 2 MiB granules
+ * (MADV_NOHUGEPAGE): the huge pages there are split where pages go back,
+ * and khugepaged no longer collapses them (which commits every byte again).
+ */
+int hak_sys_nohugepage(void *p, size_t size);
+
+/**
  * hak_sys_collapse() - put the resident pages of [@p, @p + @size) (whole
  * 2 MiB granules) on transparent huge pages now (MADV_COLLAPSE, Linux 6.1):
  * copies them, and commits every byte of each granule. Returns 0, or

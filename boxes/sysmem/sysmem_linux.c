@@ -277,6 +277,16 @@ int hak_sys_hugepage(void *p, size_t size)
 	return 0;
 }
 
+int hak_sys_nohugepage(void *p, size_t size)
+{
+	hak_assert_no_lock();
+	if (inject_fault())
+		return -ENOMEM;
+	if (madvise(p, size, MADV_NOHUGEPAGE) != 0)
+		return -errno;
+	return 0;
+}
+
 int hak_sys_collapse(void *p, size_t size)
 {
 	int err = 0;

@@ -811,6 +811,27 @@ START_TEST(freed_spans_of_a_chunk_in_use_go_back)
 }
 END_TEST
 
+/*
+ * With no delay (the learner's, in a shrink) each flush gives back what
+ * idles: a burst of frees within a millisecond leaves nothing behind
+ * (decay at most once per millisecond kept all but the first flush's).
+ */
+START_TEST(with_no_delay_each_flush_gives_back)
+{
+	enum { N = 60 };	/* 52 KiB blocks, 4 a span: 15 spans in 3 chunks */
+	static char *p[N];
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_LEARN", "0", 1);
+	setenv("HAKMEM_POOL_THP_MB", "0", 1);
+	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins stay at their first 2 blocks */
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
+	fill_then_free_middle(p, N);
+	ck_assert_int_le(freed_resident(p, N), 8);	/* the bin's 2, the spans of the live blocks */
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(freed_spans_wait_for_the_delay)
 {
 	ck_assert_int_eq(resident_after_free("600000"), 60 - 2);
@@ -837,7 +858,74 @@ START_TEST(a_lowered_budget_returns_bins_and_huge_pages_at_decay)
 		hak_box_pool.decay(hak_sys_now_ms());
 	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
 	ck_assert_int_le(freed_resident(p, N), 8);	/* the bin's 2, the spans of the live blocks */
+	/* a granule with pages given back left huge pages: khugepaged would fill it again */
+	for (int i = 1; i < N - 1; i++) {
+		unsigned char in_core;
+
+		if (!mincore((void *)((uintptr_t)p[i] & ~(uintptr_t)4095), 1, &in_core) &&
+		    !(in_core & 1))
+			ck_assert(!strstr(unit_smaps_line(p[i], "VmFlags:"), " hg"));
+	}
 	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
+ * 16 KiB blocks (4 a span) all freed but the first of each span, so no
+ * span is free: with @shrink (the learner lowered the budget) the pages
+ * inside the free blocks go back at the decay op, else they stay. Either
+ * way the blocks are usable again. Returns how many freed blocks' first
+ * pages are still resident.
+ */
+static int partial_spans_resident(bool shrink)
+{
+	enum { N = 64, SIZE = 16 << 10 };
+	static char *p[N];
+	int freed = 0, resident = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_LEARN", "0", 1);
+	setenv("HAKMEM_POOL_THP_MB", "0", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);
+	for (int i = 0; i < N; i++)
+		memset(p[i] = hak_malloc(SIZE), 1, SIZE);
+	for (int i = 0; i < N; i++)
+		if ((uintptr_t)p[i] % (64 << 10)) {
+			hak_free(p[i]);
+			freed++;
+		}
+	ck_assert_int_eq(freed, N - N / 4);
+	if (shrink)
+		hak_pool_set_limits(0, 0);
+	for (int i = 0; i < 3; i++)
+		hak_box_pool.decay(hak_sys_now_ms());
+	for (int i = 0; i < N; i++) {
+		unsigned char in_core;
+
+		if (!((uintptr_t)p[i] % (64 << 10)))
+			continue;
+		ck_assert_int_eq(mincore(p[i], 1, &in_core), 0);
+		resident += in_core & 1;
+	}
+	ck_assert_int_eq(hak_self_check(), 0);
+	for (int i = 0; i < N; i++)	/* again: the freed ones, given back or not */
+		if ((uintptr_t)p[i] % (64 << 10))
+			memset(p[i] = hak_malloc(SIZE), 2, SIZE);
+	ck_assert_int_eq(hak_self_check(), 0);
+	return resident;
+}
+
+START_TEST(free_blocks_of_spans_in_use_go_back_in_a_shrink)
+{
+	ck_assert_int_le(partial_spans_resident(true), 4);	/* the bin's, back at its first cap */
+	ck_assert_int_gt(stat1("pool.purged_block_bytes"), 0);
+}
+END_TEST
+
+START_TEST(free_blocks_of_spans_in_use_stay_otherwise)
+{
+	ck_assert_int_eq(partial_spans_resident(false), 64 - 16);
+	ck_assert_int_eq(stat1("pool.purged_block_bytes"), 0);
 }
 END_TEST
 
@@ -1026,6 +1114,9 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, freed_spans_of_a_chunk_in_use_go_back);
 	tcase_add_test(arena, freed_spans_wait_for_the_delay);
 	tcase_add_test(arena, a_lowered_budget_returns_bins_and_huge_pages_at_decay);
+	tcase_add_test(arena, free_blocks_of_spans_in_use_go_back_in_a_shrink);
+	tcase_add_test(arena, free_blocks_of_spans_in_use_stay_otherwise);
+	tcase_add_test(arena, with_no_delay_each_flush_gives_back);
 	tcase_add_test(arena, freed_spans_on_huge_pages_stay);
 	tcase_add_test(arena, malloc_trim_returns_empty_chunks_at_once);
 	tcase_add_test(arena, out_of_memory_is_enomem_and_recoverable);
