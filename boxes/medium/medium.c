@@ -68,6 +68,7 @@ static HAK_TLS struct {
 	uint64_t now_ms;			/* read once per slow path */
 	uint64_t scan_ms;			/* last idle scan */
 	size_t budget;				/* the budget T.room counts against */
+	size_t shown;				/* bytes in the bins, as last added to in_bins */
 	uint64_t used_ms[HAK_MEDIUM_NCLASSES];	/* each bin's last slow path */
 	uint8_t batch[HAK_MEDIUM_NCLASSES];	/* next refill's size: 1, 2, 4, ... */
 } me;
@@ -77,6 +78,7 @@ static unsigned caps[HAK_MEDIUM_NCLASSES], central_caps[HAK_MEDIUM_NCLASSES];
 static size_t budget;		/* bytes per thread: HAKMEM_MEDIUM_CACHE_KB */
 static _Atomic size_t learned_budget;	/* the learner's, at most budget */
 static _Atomic uint64_t idle_ms;	/* the learner may change it */
+static _Atomic size_t in_bins;	/* in all threads' bins, as of their last slow paths */
 static bool no_cache;		/* HAKMEM_CHECK=full or a budget of 0 */
 static _Atomic unsigned next_shard;
 static hak_counter_t refills, central_hits, flushes, blocks_out, blocks_in, direct_allocs,
@@ -98,6 +100,21 @@ static void came_back(size_t bytes)
 {
 	hak_count(bytes_in, bytes);
 	hak_tick_freed(bytes);
+}
+
+/*
+ * Bring in_bins up to date with this thread's bins at the end of a slow path:
+ * the learner's demand leaves them out, so a free shows when the program
+ * makes it, not when a flush does (a fall of the bins' bytes is no shrink).
+ */
+static void show_held(void)
+{
+	size_t now = me.ready ? me.budget - T.room : 0;
+
+	if (now != me.shown) {
+		hak_atomic_add_relaxed(&in_bins, now - me.shown);	/* modulo 2^64: a fall too */
+		me.shown = now;
+	}
 }
 
 /* This thread's shard (segments and central lists): round robin at its first use. */
@@ -130,16 +147,19 @@ static void central_put(unsigned cls, void **runs, unsigned n)
 {
 	struct central *c = &centrals[shard()];
 	struct central_list *l = &c->list[cls];
-	unsigned k;
+	unsigned k = 0;
 
-	hak_lock(&c->lock);
-	k = HAK_MIN(n, central_caps[cls] - l->count);
-	k = HAK_MIN(k, (unsigned)((SHARD_BYTES - c->bytes) / bytes_of(cls)));
-	c->bytes += k * bytes_of(cls);
-	memcpy(l->slot + l->count, runs, k * sizeof(void *));
-	l->count += k;
-	l->used_ms = me.now_ms;
-	hak_unlock(&c->lock);
+	/* no delay (the learner: the heap shrinks): freed blocks are not wanted soon */
+	if (hak_atomic_load_relaxed(&idle_ms)) {
+		hak_lock(&c->lock);
+		k = HAK_MIN(n, central_caps[cls] - l->count);
+		k = HAK_MIN(k, (unsigned)((SHARD_BYTES - c->bytes) / bytes_of(cls)));
+		c->bytes += k * bytes_of(cls);
+		memcpy(l->slot + l->count, runs, k * sizeof(void *));
+		l->count += k;
+		l->used_ms = me.now_ms;
+		hak_unlock(&c->lock);
+	}
 	if (n > k)
 		hak_bc_runs_free(runs + k, n - k);
 }
@@ -306,6 +326,7 @@ void *hak_medium_alloc_slow(unsigned size_class)
 	hak_count(blocks_out, got);
 	hak_count(bytes_out, got * size);
 	hak_tick_taken(got * size);
+	show_held();
 	return runs[0];
 }
 
@@ -375,6 +396,7 @@ HAK_SLOW_PATH void hak_medium_free_slow(void *p, unsigned cls)
 			came_back(size);
 		}
 	}
+	show_held();
 	errno = saved;
 }
 
@@ -400,6 +422,7 @@ static void medium_thread_exit(void)
 	}
 	T.room = 0;
 	me.ready = false;
+	show_held();
 }
 
 /* Every block of the central lists back to its segment. */
@@ -446,6 +469,7 @@ static void medium_postfork_child(void)
 {
 	for (unsigned s = 0; s < NSHARDS; s++)
 		pthread_mutex_init(&centrals[s].lock, NULL);
+	atomic_store(&in_bins, me.shown);	/* the other threads are gone */
 }
 
 /*
@@ -478,9 +502,10 @@ void hak_medium_set_limits(size_t cache_bytes, uint64_t delay_ms)
 void hak_medium_demand(struct hak_demand *d)
 {
 	uint64_t in = atomic_load_explicit(&bytes_in, memory_order_acquire);
+	uint64_t back = in + hak_atomic_load_relaxed(&in_bins);
 
 	d->out = hak_atomic_load_relaxed(&bytes_out);
-	d->live = d->out > in ? d->out - in : 0;
+	d->live = d->out > back ? d->out - back : 0;
 }
 
 /* Blocks in this thread's bins, in bytes. */

@@ -109,8 +109,10 @@ HAK_FAST_PATH void hak_medium_free(void *p)
  * The learner's knobs and reading: each thread's cache bound (at most
  * HAKMEM_MEDIUM_CACHE_KB; a thread meets a lower one at its next slow path
  * by emptying bins) and the idle delay of bins and central lists (at first
- * HAKMEM_SS_DELAY_MS); the bytes of blocks that left the tier's central
- * lists and segments (for bins or programs), since start-up.
+ * HAKMEM_SS_DELAY_MS; with 0 the central lists keep nothing); the bytes of
+ * blocks that left the tier's central lists and segments (for bins or
+ * programs) since start-up, live less what the bins hold (as of each
+ * thread's last slow path).
  */
 void hak_medium_set_limits(size_t cache_bytes, uint64_t delay_ms);
 void hak_medium_demand(struct hak_demand *d);

@@ -197,6 +197,56 @@ START_TEST(an_overflow_flushes_a_batch_the_next_miss_takes)
 }
 END_TEST
 
+/*
+ * With no delay (the learner's, in a shrink) an overflow sends its batch
+ * to the segments: a central list would keep it resident once the frees
+ * stop, for nothing drains it then.
+ */
+START_TEST(with_no_delay_the_central_lists_keep_nothing)
+{
+	void *p[17];
+
+	cache_on("4096");	/* cap 16 */
+	setenv("HAKMEM_LEARN", "0", 1);
+	for (int i = 0; i < 17; i++)
+		p[i] = hak_malloc(64 * KiB);
+	hak_medium_set_limits(4 * MiB, 0);
+	for (int i = 0; i < 17; i++)
+		hak_free(p[i]);
+	ck_assert_int_gt(stat1("medium.flushes"), 0);
+	ck_assert_int_eq(stat1("medium.in_central"), 0);
+	ck_assert_int_eq(stat1("bigcache.seg_frees"), stat1("medium.blocks_in"));
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
+ * The learner's demand leaves out the blocks in the bins (as of each
+ * thread's last slow path): a free shows when the program makes it.
+ */
+START_TEST(demand_leaves_out_the_bins)
+{
+	struct hak_demand d;
+	void *p, *q;
+
+	cache_on(NULL);
+	setenv("HAKMEM_LEARN", "0", 1);
+	p = hak_malloc(300 * KiB);
+	hak_medium_demand(&d);
+	ck_assert_uint_eq(d.live, hak_malloc_usable_size(p));
+	hak_free(p);	/* into the bin */
+	q = hak_malloc(70 * KiB);	/* a slow path */
+	hak_medium_demand(&d);
+	ck_assert_uint_eq(d.live, hak_malloc_usable_size(q));
+	ck_assert_uint_eq(d.out, hak_malloc_usable_size(q) + 320 * KiB);
+	hak_free(q);
+	hak_malloc_trim(0);	/* the bins go back: nothing left out */
+	hak_medium_demand(&d);
+	ck_assert_uint_eq(d.live, 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* The bins of a thread never hold more than HAKMEM_MEDIUM_CACHE_KB. */
 START_TEST(bins_are_bounded_in_bytes)
 {
@@ -723,6 +773,8 @@ Suite *medium_suite(void)
 	tcase_add_test(tc, a_miss_refills_a_batch);
 	tcase_add_test(tc, an_overflow_flushes_a_batch_the_next_miss_takes);
 	tcase_add_test(tc, bins_are_bounded_in_bytes);
+	tcase_add_test(tc, with_no_delay_the_central_lists_keep_nothing);
+	tcase_add_test(tc, demand_leaves_out_the_bins);
 	tcase_add_test(tc, a_random_ring_rarely_takes_a_slow_path);
 	tcase_add_test(tc, thread_exit_gives_back);
 	tcase_add_test(tc, trim_empties_the_bins);
