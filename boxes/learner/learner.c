@@ -118,7 +118,6 @@ static void tick(uint64_t now)
 	hak_tiny_demand(in.tiny_misses, in.tiny_overflows);
 	for (unsigned i = 0; i < LEARN_NTIERS; i++)
 		live += in.demand[i].live;
-	hak_tick_credit((int64_t)HAK_MAX(live / 8, (uint64_t)LEARN_CREDIT_MIN));
 	if (read)
 		hak_pressure_read(&pressure_src, &fresh);
 	hak_lock(&lock);
@@ -129,6 +128,7 @@ static void tick(uint64_t now)
 	pressed = learn_step(&limits, &state, &in);
 	decided = state;
 	apply(&decided);	/* atomic stores: in tick order */
+	hak_tick_credit((int64_t)learn_credit(&decided, live));
 	hak_unlock(&lock);
 	bytes = give_back(&decided, now);
 	hak_count(returned_bytes, bytes);

@@ -85,8 +85,9 @@ static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max
 	} else if (t->shrinking) {
 		t->mode = LEARN_SHRINK;
 		t->delay = t->short_delay;
-		/* a quarter of the option, or of what is left live if less */
-		t->cache = 2 * t->short_delay < max ? HAK_MIN(cache, t->last_live) / 4 : cache;
+		/* a part of the option, or of what is left live if less */
+		t->cache = 2 * t->short_delay < max ? HAK_MIN(cache, t->last_live) / LEARN_SHRINK_CACHE
+						    : cache;
 	} else {
 		t->mode = LEARN_STEADY;
 		t->delay = max;
@@ -94,12 +95,16 @@ static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max
 	}
 }
 
-/* The tiny bins' ceiling: halved under pressure (to 16, or the option if lower), doubled back after. */
-static unsigned tiny_cap(const struct learn_limits *lim, unsigned cap, unsigned level)
+/*
+ * The tiny bins' ceiling: halved under pressure or while the small tier
+ * shrinks (to 16, or the option if lower: full bins would keep their
+ * blocks' pages), doubled back after.
+ */
+static unsigned tiny_cap(const struct learn_limits *lim, unsigned cap, bool lower)
 {
 	unsigned base = lim->cap_base;
 
-	if (level)
+	if (lower)
 		return HAK_MAX(cap / 2, HAK_MIN(base, (unsigned)LEARN_CAP_MIN));
 	return HAK_MIN(2 * cap, base);
 }
@@ -175,9 +180,17 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 		tier_learn(t, &in->demand[i], now, lim->delay_max[i], lim->front[i]);
 		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
 	}
-	st->tiny_cap = tiny_cap(lim, st->tiny_cap, level);
+	st->tiny_cap = tiny_cap(lim, st->tiny_cap, level || st->tier[LEARN_SMALL].shrinking);
 	for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++)
 		tiny_class(lim, &st->tiny[c], st->tiny_cap, in->tiny_misses[c],
 			   in->tiny_overflows[c], now);
 	return level > 0;
+}
+
+uint64_t learn_credit(const struct learn_state *st, uint64_t live)
+{
+	for (unsigned i = 0; i < LEARN_NTIERS; i++)
+		if (st->tier[i].shrinking)
+			return HAK_MAX(live / 32, (uint64_t)LEARN_CREDIT_SHRINK);
+	return HAK_MAX(live / 8, (uint64_t)LEARN_CREDIT_MIN);
 }

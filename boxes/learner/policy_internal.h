@@ -15,16 +15,16 @@
  *    LEARN_REGRET_MS of a shrink's last fall (a "regret"), it doubles (at least
  *    LEARN_DELAY_STEP_MS, at most the option); after LEARN_FORGET_MS
  *    without a regret it halves;
- *  - the medium and large caches' bytes: the option's during steady
- *    use, a quarter during a shrink (once the tier has learned not to
- *    return early, the whole);
+ *  - the pool, medium and large caches' bytes: the option's during steady
+ *    use, a sixteenth of it or of the live bytes during a shrink (once the
+ *    tier has learned not to return early, the whole);
  *  - each tiny class's bin capacity and refill batch: the capacity stays
  *    at the option while the class misses or overflows, halves each tick
  *    (down to LEARN_CAP_MIN) once it did neither for LEARN_IDLE_MS (doubled,
  *    up to LEARN_IDLE_MAX_MS, each time the class is used again within
  *    LEARN_REGRET_MS of a fall: a class its bins serve on the fast path
- *    also has no misses), and under pressure every class's is halved each
- *    tick; the batch doubles
+ *    also has no misses), and under pressure or while the small tier
+ *    shrinks every class's is halved each tick; the batch doubles
  *    (up to cap/2+1) at a tick with LEARN_MISS_BUSY misses or more and
  *    halves (down to LEARN_BATCH_MIN) at one with fewer than
  *    LEARN_MISS_QUIET;
@@ -43,6 +43,8 @@
 #define LEARN_SHRINK_MIN	(4u << 20)	/* a fall of less is noise */
 #define LEARN_PEAK_MS		1000
 #define LEARN_CREDIT_MIN	(4u << 20)	/* net frees or allocations between ticks, at least */
+#define LEARN_CREDIT_SHRINK	(1u << 20)	/* ... while a tier shrinks */
+#define LEARN_SHRINK_CACHE	16	/* a shrinking tier's cache: this part of the option or of the live bytes */
 #define LEARN_REGRET_MS		5000
 #define LEARN_FORGET_MS		30000
 #define LEARN_DELAY_STEP_MS	100
@@ -133,6 +135,15 @@ struct learn_state {
 	struct learn_tier_state tier[LEARN_NTIERS];
 	struct learn_class tiny[LEARN_TINY_CLASSES];
 };
+
+/*
+ * learn_credit() - the bytes freed or taken, net, that bring the next tick
+ * forward (hak_tick_credit()), @live the tiers' live bytes in all: an eighth
+ * of them (at least LEARN_CREDIT_MIN), a 32nd (at least LEARN_CREDIT_SHRINK)
+ * while a tier shrinks, for what is freed after the last tick of a shrink
+ * waits for the next slow path, which may never come.
+ */
+uint64_t learn_credit(const struct learn_state *st, uint64_t live);
 
 /*
  * learn_step() - one tick: update @st from @in and set its decisions.

@@ -99,8 +99,11 @@ START_TEST(a_shrink_returns_at_once)
 }
 END_TEST
 
-/* In a shrink a tier's cache is a quarter of the option, or of what stays live if less. */
-START_TEST(a_shrink_caches_a_quarter_of_what_stays)
+/*
+ * In a shrink a tier's cache is a sixteenth of the option, or of what stays
+ * live if less: what the bins keep at the end of the frees stays resident.
+ */
+START_TEST(a_shrink_caches_a_sixteenth_of_what_stays)
 {
 	struct drive d;
 
@@ -109,11 +112,63 @@ START_TEST(a_shrink_caches_a_quarter_of_what_stays)
 		step(&d, 50, LEARN_POOL, live);
 	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 32 * MIB);
 	ck_assert_int_eq(step(&d, 5, LEARN_POOL, 64 * MIB), LEARN_SHRINK);
-	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 8 * MIB);	/* the option's quarter */
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 2 * MIB);	/* the option's sixteenth */
 	ck_assert_int_eq(step(&d, 5, LEARN_POOL, 4 * MIB), LEARN_SHRINK);
-	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 1 * MIB);	/* the live bytes' */
+	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, MIB / 4);	/* the live bytes' */
 	ck_assert_int_eq(step(&d, 1000, LEARN_POOL, 4 * MIB), LEARN_STEADY);
 	ck_assert_uint_eq(d.st.tier[LEARN_POOL].cache, 32 * MIB);
+}
+END_TEST
+
+/*
+ * The credit that brings a tick forward: an eighth of the live bytes (at
+ * least 4 MiB); while a tier shrinks a 32nd (at least 1 MiB), so what the
+ * last frees of a shrink leave after its last tick is small.
+ */
+START_TEST(a_shrink_ticks_more_often)
+{
+	struct drive d;
+
+	drive_init(&d);
+	ck_assert_uint_eq(learn_credit(&d.st, 0), LEARN_CREDIT_MIN);
+	for (uint64_t live = 0; live <= 256 * MIB; live += 32 * MIB)
+		step(&d, 50, LEARN_MEDIUM, live);
+	ck_assert_uint_eq(learn_credit(&d.st, 256 * MIB), 32 * MIB);
+	ck_assert_int_eq(step(&d, 5, LEARN_MEDIUM, 100 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(learn_credit(&d.st, 100 * MIB), 100 * MIB / 32);
+	ck_assert_uint_eq(learn_credit(&d.st, 16 * MIB), LEARN_CREDIT_SHRINK);
+	ck_assert_int_eq(step(&d, 1000, LEARN_MEDIUM, 100 * MIB), LEARN_STEADY);
+	ck_assert_uint_eq(learn_credit(&d.st, 100 * MIB), 100 * MIB / 8);
+}
+END_TEST
+
+/*
+ * While the small tier shrinks the tiny bins' ceiling halves each tick, to
+ * its floor (full bins would keep their blocks' pages), and doubles back after.
+ */
+START_TEST(a_small_shrink_lowers_the_tiny_bins)
+{
+	struct drive d;
+
+	drive_init(&d);
+	for (uint64_t live = 0; live <= 256 * MIB; live += 32 * MIB)
+		step(&d, 50, LEARN_SMALL, live);
+	ck_assert_uint_eq(d.st.tiny_cap, 128);
+	ck_assert_int_eq(step(&d, 5, LEARN_SMALL, 150 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(d.st.tiny_cap, 64);
+	for (int i = 0; i < 5; i++)
+		step(&d, 5, LEARN_SMALL, 150 * MIB - (uint64_t)i * 20 * MIB);
+	ck_assert_uint_eq(d.st.tiny_cap, LEARN_CAP_MIN);
+	ck_assert_int_eq(step(&d, 1000, LEARN_SMALL, 50 * MIB), LEARN_STEADY);
+	ck_assert_uint_eq(d.st.tiny_cap, 2 * LEARN_CAP_MIN);
+	for (int i = 0; i < 5; i++)
+		step(&d, 50, LEARN_SMALL, 50 * MIB);
+	ck_assert_uint_eq(d.st.tiny_cap, 128);
+	/* another tier's shrink leaves them alone */
+	for (int i = 0; i < 4; i++)
+		step(&d, 50, LEARN_MEDIUM, (uint64_t)i * 64 * MIB);
+	ck_assert_int_eq(step(&d, 5, LEARN_MEDIUM, 64 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(d.st.tiny_cap, 128);
 }
 END_TEST
 
@@ -643,7 +698,9 @@ Suite *learner_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, a_shrink_returns_at_once);
-	tcase_add_test(tc, a_shrink_caches_a_quarter_of_what_stays);
+	tcase_add_test(tc, a_shrink_caches_a_sixteenth_of_what_stays);
+	tcase_add_test(tc, a_shrink_ticks_more_often);
+	tcase_add_test(tc, a_small_shrink_lowers_the_tiny_bins);
 	tcase_add_test(tc, churn_is_not_a_shrink);
 	tcase_add_test(tc, regrets_lengthen_the_short_delay_within_bounds);
 	tcase_add_test(tc, an_older_tick_is_not_a_long_wait);
