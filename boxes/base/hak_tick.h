@@ -26,9 +26,11 @@ static inline void hak_tick(uint64_t now_ms)
  * struct hak_demand - what a tier has handed out, for the learner
  * @out:  bytes handed out since start-up (to threads' bins, or to callers)
  * @live: of those, bytes not back yet
+ * @held: bytes in threads' bins, left out of @live (0 where counted in it):
+ *        refills and flushes move them, so the tick credit counts them
  */
 struct hak_demand {
-	uint64_t out, live;
+	uint64_t out, live, held;
 };
 
 /*

@@ -116,8 +116,8 @@ static void tick(uint64_t now)
 	hak_medium_demand(&in.demand[LEARN_MEDIUM]);
 	hak_bc_demand(&in.demand[LEARN_LARGE]);
 	hak_tiny_demand(in.tiny_misses, in.tiny_overflows);
-	for (unsigned i = 0; i < LEARN_NTIERS; i++)
-		live += in.demand[i].live;
+	for (unsigned i = 0; i < LEARN_NTIERS; i++)	/* bins' refills and flushes move the credit */
+		live += in.demand[i].live + in.demand[i].held;
 	if (read)
 		hak_pressure_read(&pressure_src, &fresh);
 	hak_lock(&lock);

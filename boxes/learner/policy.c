@@ -191,6 +191,6 @@ uint64_t learn_credit(const struct learn_state *st, uint64_t live)
 {
 	for (unsigned i = 0; i < LEARN_NTIERS; i++)
 		if (st->tier[i].shrinking)
-			return HAK_MAX(live / 32, (uint64_t)LEARN_CREDIT_SHRINK);
+			return HAK_MAX(live / 64, (uint64_t)LEARN_CREDIT_SHRINK);
 	return HAK_MAX(live / 8, (uint64_t)LEARN_CREDIT_MIN);
 }

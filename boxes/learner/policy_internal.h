@@ -43,7 +43,7 @@
 #define LEARN_SHRINK_MIN	(4u << 20)	/* a fall of less is noise */
 #define LEARN_PEAK_MS		1000
 #define LEARN_CREDIT_MIN	(4u << 20)	/* net frees or allocations between ticks, at least */
-#define LEARN_CREDIT_SHRINK	(1u << 20)	/* ... while a tier shrinks */
+#define LEARN_CREDIT_SHRINK	(512u << 10)	/* ... while a tier shrinks */
 #define LEARN_SHRINK_CACHE	16	/* a shrinking tier's cache: this part of the option or of the live bytes */
 #define LEARN_REGRET_MS		5000
 #define LEARN_FORGET_MS		30000
@@ -138,8 +138,8 @@ struct learn_state {
 
 /*
  * learn_credit() - the bytes freed or taken, net, that bring the next tick
- * forward (hak_tick_credit()), @live the tiers' live bytes in all: an eighth
- * of them (at least LEARN_CREDIT_MIN), a 32nd (at least LEARN_CREDIT_SHRINK)
+ * forward (hak_tick_credit()), @live the tiers' live and bins' bytes: an eighth
+ * of them (at least LEARN_CREDIT_MIN), a 64th (at least LEARN_CREDIT_SHRINK)
  * while a tier shrinks, for what is freed after the last tick of a shrink
  * waits for the next slow path, which may never come.
  */

@@ -502,10 +502,10 @@ void hak_medium_set_limits(size_t cache_bytes, uint64_t delay_ms)
 void hak_medium_demand(struct hak_demand *d)
 {
 	uint64_t in = atomic_load_explicit(&bytes_in, memory_order_acquire);
-	uint64_t back = in + hak_atomic_load_relaxed(&in_bins);
 
+	d->held = hak_atomic_load_relaxed(&in_bins);
 	d->out = hak_atomic_load_relaxed(&bytes_out);
-	d->live = d->out > back ? d->out - back : 0;
+	d->live = d->out > in + d->held ? d->out - in - d->held : 0;
 }
 
 /* Blocks in this thread's bins, in bytes. */

@@ -122,7 +122,7 @@ END_TEST
 
 /*
  * The credit that brings a tick forward: an eighth of the live bytes (at
- * least 4 MiB); while a tier shrinks a 32nd (at least 1 MiB), so what the
+ * least 4 MiB); while a tier shrinks a 64th (at least 512 KiB), so what the
  * last frees of a shrink leave after its last tick is small.
  */
 START_TEST(a_shrink_ticks_more_often)
@@ -135,7 +135,7 @@ START_TEST(a_shrink_ticks_more_often)
 		step(&d, 50, LEARN_MEDIUM, live);
 	ck_assert_uint_eq(learn_credit(&d.st, 256 * MIB), 32 * MIB);
 	ck_assert_int_eq(step(&d, 5, LEARN_MEDIUM, 100 * MIB), LEARN_SHRINK);
-	ck_assert_uint_eq(learn_credit(&d.st, 100 * MIB), 100 * MIB / 32);
+	ck_assert_uint_eq(learn_credit(&d.st, 100 * MIB), 100 * MIB / 64);
 	ck_assert_uint_eq(learn_credit(&d.st, 16 * MIB), LEARN_CREDIT_SHRINK);
 	ck_assert_int_eq(step(&d, 1000, LEARN_MEDIUM, 100 * MIB), LEARN_STEADY);
 	ck_assert_uint_eq(learn_credit(&d.st, 100 * MIB), 100 * MIB / 8);

@@ -239,10 +239,12 @@ START_TEST(demand_leaves_out_the_bins)
 	hak_medium_demand(&d);
 	ck_assert_uint_eq(d.live, hak_malloc_usable_size(q));
 	ck_assert_uint_eq(d.out, hak_malloc_usable_size(q) + 320 * KiB);
+	ck_assert_uint_eq(d.held, 320 * KiB);
 	hak_free(q);
 	hak_malloc_trim(0);	/* the bins go back: nothing left out */
 	hak_medium_demand(&d);
 	ck_assert_uint_eq(d.live, 0);
+	ck_assert_uint_eq(d.held, 0);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
