@@ -425,12 +425,15 @@ static size_t ss_purge(struct shard *sh, uint64_t now, uint64_t delay, unsigned 
 }
 
 static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay);
+static void retired_sweep(uint64_t now);
 
 /*
  * The decay op: empty superslabs idle past HAKMEM_SS_DELAY_MS (the
  * learner's delay) go back, then idle free pages of those in use; shard by
  * shard, SS_DECAY_MAX superslabs of each kind a call in all; then free
- * pages inside partial spans (park_pages()).
+ * pages inside partial spans (park_pages()). First the calling thread's
+ * spans retired past the delay are disowned, so that their free blocks
+ * count.
  */
 static size_t ss_decay(uint64_t now)
 {
@@ -438,6 +441,7 @@ static size_t ss_decay(uint64_t now)
 	unsigned unmaps = SS_DECAY_MAX, purges = SS_DECAY_MAX;
 	size_t bytes = 0;
 
+	retired_sweep(now);
 	for (unsigned s = 0; s < nshards; s++)
 		bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
 	for (unsigned s = 0; s < nshards; s++)
@@ -606,9 +610,9 @@ static void mark_live(void *p)
 }
 
 /*
- * HAKMEM_CHECK=full: the first freed block found written after its free,
- * noted by span_take() (which may run under a shard's lock) and reported by
- * hak_ss_refill() once no lock is held (report_corrupt()).
+ * The first freed block found written after its free, noted under a
+ * shard's lock (HAKMEM_CHECK=full's canary in span_take(), a run mark in
+ * give_back()) and reported once no lock is held (report_corrupt()).
  */
 static HAK_TLS struct {
 	const void *blk;
@@ -759,6 +763,8 @@ static unsigned take_runs(struct span *sp, unsigned want, unsigned most, void **
 		void **first = sp->taken, **last;
 		unsigned n = run_len(sp, first, &last);
 
+		first[1] = (void *)(uintptr_t)hak_free_key;	/* as its run's other blocks */
+
 		if (got + n > most) {	/* walk the part that fits */
 			void **end = last;
 			unsigned keep = want - got;
@@ -840,23 +846,42 @@ static HAK_TLS struct span *active[HAK_SS_NSERVED];
  * The span each class's active span replaced when it ran dry, still owned
  * ("retired"), and since when: blocks other threads free to it keep going
  * onto its remote list, lock-free, and the owner swaps it back in once any
- * came back (a producer's blocks freed by consumers). One per class; the
- * one it replaces, and one retired longer than the empty delay, is
- * disowned.
+ * came back (a producer's blocks freed by consumers). One per class, so a
+ * thread holds at most two spans of a class that no other thread can reuse
+ * or release. Disowned: the one a new retiree replaces; one retired longer
+ * than the empty delay, seen by the owner's locked refills, its every 16th
+ * flush and its decay op (the learner's tick); one whose blocks all came
+ * back; all at thread exit. No retiring while the delay is 0 (the learner's
+ * shrink: memory first).
  */
 static HAK_TLS struct span *retired[HAK_SS_NSERVED];
 static HAK_TLS uint64_t retired_ms[HAK_SS_NSERVED], retired_swept_ms;
+static HAK_TLS unsigned flushes_unswept;	/* hak_ss_flush() sweeps every RETIRED_SWEEP_EVERY */
+
+#define RETIRED_SWEEP_EVERY	16
 
 #define ME ((const void *)&owner_token)
 
-/* Put the runs on @chain, blocks of @sp counted as out, on its free list; returns how many. */
+/*
+ * Put the runs on @chain, blocks of @sp counted as out, on its free list;
+ * returns how many. Runs under a shard's lock: a run mark that is not one
+ * is noted, reported once no lock is held (report_corrupt()), and nothing
+ * is given back.
+ */
 static unsigned give_back(struct span *sp, void **chain)
 {
 	void **last = NULL;
-	unsigned n = 0;
+	unsigned n = 0, k;
 
-	for (void **first = chain; first; first = last[0])
-		n += run_len(sp, first, &last);
+	for (void **first = chain; first; first = last[0]) {
+		if (unlikely(!run_read(sp, first, &k, &last))) {
+			corrupt.blk = first;
+			corrupt.bsize = sp->bsize;
+			corrupt.off = sizeof(void *);
+			return 0;
+		}
+		n += k;
+	}
 	if (!n)
 		return 0;
 	last[0] = sp->free;
@@ -937,6 +962,8 @@ static void disown(struct span *sp)
 	hak_lock(&sh->lock);
 	gone = disown_locked(&sh->classes[sp->cls], sp);
 	hak_unlock(&sh->lock);
+	if (unlikely(corrupt.blk))
+		report_corrupt();
 	if (gone)
 		span_release(gone);
 }
@@ -1057,7 +1084,11 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
 	return got;
 }
 
-/* Disown the spans retired longer than the empty delay; looks once per delay. */
+/*
+ * Disown the spans retired longer than the empty delay; looks once per
+ * delay, from locked refills and every RETIRED_SWEEP_EVERY flushes (a heap
+ * that shrinks frees and refills nothing: the learner's delay is short then).
+ */
 static void retired_sweep(uint64_t now)
 {
 	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
@@ -1103,7 +1134,8 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 	}
 	if (got < want) {
 		active[cls] = NULL;
-		if (sp && sp->used && p0_drain && !check_full && !hak_sys_thread_exiting()) {
+		if (sp && sp->used && p0_drain && !check_full && !hak_sys_thread_exiting() &&
+		    hak_atomic_load_relaxed(&empty_delay_ms)) {	/* 0: memory first */
 			r = retired[cls];	/* retire @sp, disown the one it replaces */
 			retired[cls] = sp;
 			retired_ms[cls] = hak_sys_now_ms();
@@ -1190,6 +1222,8 @@ static void push_remote(struct class_state *mine, struct span *sp, void **first,
 		gone = settle_locked(&sh->classes[sp->cls], sp, hak_sys_now_ms());
 	}
 	hak_unlock(&sh->lock);
+	if (unlikely(corrupt.blk))
+		report_corrupt();
 	if (gone)
 		span_release(gone);
 }
@@ -1292,6 +1326,10 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 		push_remote(c, r->sp, r->first, r->last, r->n);
 	if (idle)
 		disown(idle);
+	if (++flushes_unswept == RETIRED_SWEEP_EVERY) {
+		flushes_unswept = 0;
+		retired_sweep(hak_sys_now_ms());
+	}
 	flush_unowned(central, &to_release);
 	while (to_release) {
 		struct span *sp = to_release;
@@ -1645,13 +1683,17 @@ static void ss_postfork_child(void)
 
 		pthread_mutex_init(&sh->lock, NULL);
 		pthread_mutex_init(&sh->ss_lock, NULL);
-		for (int l = 0; l < 2; l++)	/* spans whose pages a thread was parking */
+		/* spans whose pages a thread was parking, or that it was about to
+		 * release (off the partial list, not yet back in their superslab) */
+		for (int l = 0; l < 2; l++)
 			for (struct superslab *ss = l ? sh->full_list : sh->avail_list; ss; ss = ss->next)
 				for (unsigned i = 1; i < HAK_SS_PAGES; i++) {
 					struct span *sp = &ss->spans[i];
 
 					if (((ss->free_pages | ss->purging) >> i & 1) ||
-					    ss->span_of_page[i] != i || !sp->purging)
+					    ss->span_of_page[i] != i ||
+					    (!sp->purging && (atomic_load(&sp->owner) || sp->partial ||
+							      sp->used == sp->capacity)))
 						continue;
 					sp->purging = 0;
 					partial_add(&sh->classes[sp->cls], sp);

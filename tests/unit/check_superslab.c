@@ -385,17 +385,40 @@ START_TEST(a_flush_pushes_one_run_per_span)
 }
 END_TEST
 
-/* A write after free over a run's length is caught when the owner takes it. */
-FATAL_TEST(a_run_written_after_free_is_reported, "heap corruption")
+/* A span's blocks freed by another thread, then each written after free over a run's mark. */
+static void **freed_remotely_then_written(void)
 {
-	void **all, *head;
+	void **all = take(SPAN_CLS, SPAN_BLOCKS);
 
-	start();
-	all = take(SPAN_CLS, SPAN_BLOCKS);
 	give_back_remotely(SPAN_CLS, all, SPAN_BLOCKS);
 	for (unsigned i = 0; i < SPAN_BLOCKS; i++)
 		memset((char *)all[i] + sizeof(void *), 0x5a, sizeof(void *));
+	return all;
+}
+
+/* A write after free over a run's mark is caught when the owner takes the run... */
+FATAL_TEST(a_run_written_after_free_is_reported, "heap corruption")
+{
+	void *head;
+
+	start();
+	freed_remotely_then_written();
 	hak_ss_refill(SPAN_CLS, 1, 1, &head);
+}
+
+/* ... and when its span is disowned (thread exit), once the shard's lock is dropped. */
+static void *write_after_free_then_exit(void *arg)
+{
+	(void)arg;
+	hak_free(hak_malloc(1));	/* arms this thread's exit hook */
+	freed_remotely_then_written();
+	return NULL;
+}
+
+FATAL_TEST(a_run_written_after_free_is_reported_at_disown, "heap corruption")
+{
+	start();
+	in_thread(write_after_free_then_exit, NULL);
 }
 
 /* The counter @name of class @cls, summed over the shards. */
@@ -491,6 +514,40 @@ START_TEST(exit_disowns_the_retired_spans)
 	give_back_to_no_owner(exited_b, false);
 	free(exited_a);
 	free(exited_b);
+}
+END_TEST
+
+/* ... and at the owner's frees, for a heap that shrinks refills nothing. */
+START_TEST(a_span_retired_past_the_delay_is_disowned_at_frees)
+{
+	void **a, **b;
+
+	start();
+	hak_ss_set_delay(20);
+	take_two_spans(&a, &b);
+	usleep(40 * 1000);
+	for (unsigned i = 0; i < SPAN_BLOCKS; i++)	/* one flush each, into the active span */
+		give_back(SPAN_CLS, b + i, 1);
+	give_back_to_no_owner(a, true);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* ... and at the decay op (the learner's tick), run by the owner. */
+START_TEST(a_span_retired_past_the_delay_is_disowned_at_decay)
+{
+	void **a, **b;
+
+	start();
+	hak_ss_set_delay(20);
+	take_two_spans(&a, &b);
+	usleep(40 * 1000);
+	hak_box_superslab.decay(hak_sys_now_ms());
+	give_back_to_no_owner(a, true);
+	give_back(SPAN_CLS, b, SPAN_BLOCKS);
+	free(a);
+	free(b);
 }
 END_TEST
 
@@ -1006,9 +1063,12 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, remote_runs_are_taken_whole_or_cut_at_want);
 	tcase_add_test(tc, a_flush_pushes_one_run_per_span);
 	tcase_add_test(tc, a_run_written_after_free_is_reported);
+	tcase_add_test(tc, a_run_written_after_free_is_reported_at_disown);
 	tcase_add_test(tc, a_retired_span_takes_its_remote_frees_back);
 	tcase_add_test(tc, exit_disowns_the_retired_spans);
 	tcase_add_test(tc, a_span_retired_past_the_delay_is_disowned);
+	tcase_add_test(tc, a_span_retired_past_the_delay_is_disowned_at_frees);
+	tcase_add_test(tc, a_span_retired_past_the_delay_is_disowned_at_decay);
 	tcase_add_test(tc, a_retired_span_all_freed_by_its_owner_goes_back);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
