@@ -674,7 +674,9 @@ START_TEST(many_threads_each_on_one_class)
 	}
 	ck_assert_int_le(unit_stat("learner.", "medium_cache_bytes "), 16 << 20);
 	ck_assert_int_le(unit_stat("learner.", "pool_cache_bytes "), 32 << 20);
-	ck_assert_int_eq(unit_stat("learner.", "tiny_cap "), 128);
+	/* the last tick may have seen the heap shrink as the threads ended */
+	ck_assert_int_ge(unit_stat("learner.", "tiny_cap "), LEARN_CAP_MIN);
+	ck_assert_int_le(unit_stat("learner.", "tiny_cap "), 128);
 	for (unsigned i = 0; i < 3; i++) {	/* the tiny classes the threads used */
 		static const size_t tiny[] = { 24, 200, 1000 };
 		char line[40];
