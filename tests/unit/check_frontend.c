@@ -174,11 +174,12 @@ START_TEST(stats_json_is_the_text_report_as_json)
 	size_t need;
 
 	hak_free(hak_malloc(100000));
-	need = hak_stats_json(NULL, 0);
-	ck_assert_uint_eq(hak_stats_json(small, sizeof(small)), need);
-	ck_assert_str_eq(small, "{\n  \"vers");
-	ck_assert_uint_eq(hak_stats_json(doc, sizeof(doc)), need);
+	/* calls may differ by a few digits: the document reads the resident set */
+	need = hak_stats_json(doc, sizeof(doc));
 	ck_assert_uint_eq(strlen(doc), need);
+	ck_assert_uint_le(hak_stats_json(NULL, 0), need + 64);
+	ck_assert_uint_ge(hak_stats_json(small, sizeof(small)) + 64, need);
+	ck_assert_str_eq(small, "{\n  \"vers");
 	ck_assert_int_eq(doc[need - 2], '}');
 	at = strstr(doc, "\n  \"bigcache\": {");
 	ck_assert_ptr_nonnull(at);
