@@ -45,7 +45,7 @@ static inline bool hak_option_is_path(const char *keywords)
 	X(TINY_P0_LOG, 0, 0, 1, NULL,					\
 	  "log each tiny refill's span counter check to stderr")	\
 	X(POOL_CACHE_KB, 32768, 0, 1048576, NULL,			\
-	  "most KiB of free pool blocks (1-52 KiB) all threads' bins hold together, beyond 64 KiB per class each") \
+	  "KiB of free pool blocks (1-52 KiB) all threads' bins hold together, beyond 64 KiB per class each; the learner allows up to 4x the pool's live bytes, at most 8x this") \
 	X(POOL_TLS_ARENA_MB_INIT, 1, 1, 32, NULL,			\
 	  "MiB of a thread's first pool arena chunk")			\
 	X(POOL_TLS_ARENA_MB_MAX, 8, 1, 32, NULL,			\

@@ -150,6 +150,8 @@ static int learner_init(const struct hak_options *opt)
 			       (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS] },
 		.cache_max = { 0, (uint64_t)opt->v[HAK_OPT_POOL_CACHE_KB] << 10,
 			       (uint64_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10, hak_bc_cache_bound() },
+		/* the pool's budget is shared by all threads: many want more room */
+		.cache_live = { [LEARN_POOL] = LEARN_POOL_CACHE_LIVE },
 		.front = { [LEARN_MEDIUM] = (uint64_t)opt->v[HAK_OPT_MEDIUM_CACHE_KB] << 10 },
 		.cap_base = hak_tiny_cap_default(),
 	};

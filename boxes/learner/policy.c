@@ -72,7 +72,13 @@ static void tier_learn(struct learn_tier_state *t, const struct hak_demand *d, u
 	}
 }
 
-static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max, uint64_t cache)
+/*
+ * @cache: the tier's option; @live_times: lim->cache_live. A steady tier
+ * whose live heap is big for its option (many threads' bins in front of
+ * it, each wanting room) may cache that many times its live bytes.
+ */
+static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max, uint64_t cache,
+			unsigned live_times)
 {
 	if (level == 2) {
 		t->mode = LEARN_PRESSURE;
@@ -91,7 +97,7 @@ static void tier_decide(struct learn_tier_state *t, unsigned level, uint64_t max
 	} else {
 		t->mode = LEARN_STEADY;
 		t->delay = max;
-		t->cache = cache;
+		t->cache = HAK_MAX(cache, HAK_MIN(live_times * t->last_live, LEARN_CACHE_GROW * cache));
 	}
 }
 
@@ -178,7 +184,7 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 		struct learn_tier_state *t = &st->tier[i];
 
 		tier_learn(t, &in->demand[i], now, lim->delay_max[i], lim->front[i]);
-		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i]);
+		tier_decide(t, level, lim->delay_max[i], lim->cache_max[i], lim->cache_live[i]);
 	}
 	st->tiny_cap = tiny_cap(lim, st->tiny_cap, level || st->tier[LEARN_SMALL].shrinking);
 	for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++)

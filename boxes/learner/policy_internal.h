@@ -44,6 +44,8 @@
 #define LEARN_PEAK_MS		1000
 #define LEARN_CREDIT_MIN	(4u << 20)	/* net frees or allocations between ticks, at least */
 #define LEARN_CREDIT_SHRINK	(512u << 10)	/* ... while a tier shrinks */
+#define LEARN_POOL_CACHE_LIVE	4	/* the pool's steady cache: up to 4 times its live bytes */
+#define LEARN_CACHE_GROW	8	/* a steady cache grown with the live bytes: at most this many options */
 #define LEARN_SHRINK_CACHE	16	/* a shrinking tier's cache: this part of the option or of the live bytes */
 #define LEARN_REGRET_MS		5000
 #define LEARN_FORGET_MS		30000
@@ -63,6 +65,9 @@ enum learn_mode { LEARN_STEADY, LEARN_SHRINK, LEARN_PRESSURE };
  * struct learn_limits - the hard bounds, from the options
  * @delay_max:  each tier's return delay option: the longest delay
  * @cache_max:  the pool, medium and large caches' bytes options (0: none)
+ * @cache_live: a steady tier's cache may be this many times its live bytes
+ *              where that is more than its option, up to LEARN_CACHE_GROW
+ *              times the option (0: the option is the most)
  * @front:      the bytes a thread's bins in front of the tier may hold (a
  *              fall of no more is not a shrink)
  * @cap_base:   HAKMEM_TINY_CACHE (0: bins do not cache; caps stay 0)
@@ -70,6 +75,7 @@ enum learn_mode { LEARN_STEADY, LEARN_SHRINK, LEARN_PRESSURE };
 struct learn_limits {
 	uint64_t delay_max[LEARN_NTIERS];
 	uint64_t cache_max[LEARN_NTIERS];
+	unsigned cache_live[LEARN_NTIERS];
 	uint64_t front[LEARN_NTIERS];
 	unsigned cap_base;
 };

@@ -146,7 +146,7 @@ static struct class_state classes[HAK_POOL_NCLASSES];
 static unsigned init_caps[HAK_POOL_NCLASSES], max_caps[HAK_POOL_NCLASSES];
 static unsigned slot_off[HAK_POOL_NCLASSES];
 static size_t init_bytes, budget;	/* budget: HAKMEM_POOL_CACHE_KB */
-static _Atomic size_t learned_budget;	/* the learner's, at most budget */
+static _Atomic size_t learned_budget;	/* the learner's (it bounds it) */
 static _Atomic size_t claimed;		/* room claimed by all threads */
 static HAK_TLS size_t bin_bytes;	/* this thread's caps in bytes */
 static HAK_TLS size_t my_claim;		/* room this thread claimed */
@@ -1136,7 +1136,7 @@ void hak_pool_free_slow(void *p, unsigned cls)
 
 void hak_pool_set_limits(size_t cache_bytes, uint64_t delay_ms)
 {
-	hak_atomic_store_relaxed(&learned_budget, HAK_MIN(cache_bytes, budget));
+	hak_atomic_store_relaxed(&learned_budget, cache_bytes);
 	hak_atomic_store_relaxed(&empty_delay_ms, delay_ms);
 }
 

@@ -38,7 +38,7 @@ void hak_pool_free_slow(void *p, unsigned cls);
 
 /*
  * The learner's knobs and reading: the room all threads' bins may claim
- * beyond their first caps (at most HAKMEM_POOL_CACHE_KB) and the delay
+ * beyond their first caps (at first HAKMEM_POOL_CACHE_KB) and the delay
  * after which idle spans, empty chunks and unused bin growth go back (at
  * first HAKMEM_SS_DELAY_MS); the bytes of blocks that left the arenas since
  * start-up, and of those the bytes not back less the room bins claimed.

@@ -121,6 +121,45 @@ START_TEST(a_shrink_caches_a_sixteenth_of_what_stays)
 END_TEST
 
 /*
+ * A steady pool tier caches up to LEARN_POOL_CACHE_LIVE times its live
+ * bytes where that is more than the option, at most LEARN_CACHE_GROW
+ * options; a shrink and pressure still go by the option.
+ */
+START_TEST(a_steady_pool_caches_with_its_live_heap)
+{
+	struct learn_limits grow = lim;
+	struct learn_tier_state *t;
+	struct drive d;
+
+	grow.cache_live[LEARN_POOL] = LEARN_POOL_CACHE_LIVE;
+	memset(&d, 0, sizeof(d));
+	d.in.now_ms = 100000;
+	t = &d.st.tier[LEARN_POOL];
+	for (uint64_t live = 0; live <= 1024 * MIB; live += 4 * MIB) {
+		d.in.now_ms += 50;
+		d.in.demand[LEARN_POOL].out += 4 * MIB;
+		d.in.demand[LEARN_POOL].live = live;
+		learn_step(&grow, &d.st, &d.in);
+		ck_assert_int_eq(t->mode, LEARN_STEADY);
+		ck_assert_uint_eq(t->cache, HAK_MAX(32 * MIB, HAK_MIN(LEARN_POOL_CACHE_LIVE * live,
+								   LEARN_CACHE_GROW * 32 * MIB)));
+		ck_assert_uint_eq(d.st.tier[LEARN_MEDIUM].cache, 16 * MIB);	/* no cache_live */
+	}
+	ck_assert_uint_eq(t->cache, LEARN_CACHE_GROW * 32 * MIB);
+	d.in.now_ms += 5;
+	d.in.demand[LEARN_POOL].live = 512 * MIB;
+	learn_step(&grow, &d.st, &d.in);
+	ck_assert_int_eq(t->mode, LEARN_SHRINK);
+	ck_assert_uint_eq(t->cache, 2 * MIB);	/* the option's sixteenth */
+	d.in.now_ms += 1000;
+	d.in.permille = 960;
+	learn_step(&grow, &d.st, &d.in);
+	ck_assert_int_eq(t->mode, LEARN_PRESSURE);
+	ck_assert_uint_eq(t->cache, 2 * MIB);
+}
+END_TEST
+
+/*
  * The credit that brings a tick forward: an eighth of the live bytes (at
  * least 4 MiB); while a tier shrinks a 64th (at least 512 KiB), so what the
  * last frees of a shrink leave after its last tick is small.
@@ -701,6 +740,7 @@ Suite *learner_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, a_shrink_returns_at_once);
 	tcase_add_test(tc, a_shrink_caches_a_sixteenth_of_what_stays);
+	tcase_add_test(tc, a_steady_pool_caches_with_its_live_heap);
 	tcase_add_test(tc, a_shrink_ticks_more_often);
 	tcase_add_test(tc, a_small_shrink_lowers_the_tiny_bins);
 	tcase_add_test(tc, churn_is_not_a_shrink);
