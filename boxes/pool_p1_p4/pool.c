@@ -959,8 +959,9 @@ static bool claim(size_t bytes)
  * process's budget while it lasts, then from this thread's other classes
  * in turn, a step each (their oldest blocks beyond the new cap go back),
  * so the classes a thread frees most get the room. Only classes the thread
- * also allocates grow: a thread that just frees other threads' blocks would
- * keep them from their owners. False when no room was found.
+ * also allocates grow, and only for its own blocks (the caller checks):
+ * a thread that frees other threads' blocks would keep them from their
+ * owners. False when no room was found.
  */
 static bool bin_grow(struct hak_pool_bin *b, unsigned cls)
 {
@@ -1125,7 +1126,8 @@ void hak_pool_free_slow(void *p, unsigned cls)
 		errno = saved;
 		return;
 	}
-	flushed = b->count >= b->cap && !bin_grow(b, cls);
+	/* another arena's block is no reason to grow: the flush sends it home */
+	flushed = b->count >= b->cap && (chunk_of(p)->arena != my_arena || !bin_grow(b, cls));
 	if (flushed)
 		bin_flush(b, cls, b->cap / 2);
 	b->slot[b->count++] = p;

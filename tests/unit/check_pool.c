@@ -213,6 +213,33 @@ START_TEST(freeing_only_thread_does_not_grow)
 }
 END_TEST
 
+static void *use_then_free_all(void *arg)
+{
+	hak_free(hak_malloc(16384));	/* the class is this thread's too */
+	return free_all(arg);
+}
+
+/*
+ * A thread that uses the class but frees another thread's blocks keeps its
+ * first cap for them too: they go home, not into room of the budget.
+ */
+START_TEST(others_blocks_do_not_grow_a_bin)
+{
+	enum { N = 64 };
+	static void *p[N];
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	for (int i = 0; i < N; i++)
+		p[i] = hak_malloc(16384);
+	ck_assert_int_eq(pthread_create(&t, NULL, use_then_free_all, p), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(freer_cap, step_of(16384));
+	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* After malloc_trim the room is back and the bins grow again. */
 START_TEST(trim_returns_the_room_and_bins_grow_again)
 {
@@ -1082,6 +1109,7 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, exiting_thread_returns_its_room);
 	tcase_add_test(tc, spent_budget_is_taken_from_other_classes);
 	tcase_add_test(tc, freeing_only_thread_does_not_grow);
+	tcase_add_test(tc, others_blocks_do_not_grow_a_bin);
 	tcase_add_test(tc, trim_returns_the_room_and_bins_grow_again);
 	tcase_add_test(tc, fork_child_gets_back_other_threads_room);
 	tcase_add_test(tc, fork_child_gets_back_other_threads_huge_pages);
