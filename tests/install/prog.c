@@ -16,7 +16,7 @@ int main(int argc, char **argv)
 {
 	void *p = malloc(24);
 	char small[16];
-	size_t need, len;
+	size_t need, len, probe;
 	FILE *xml;
 
 	if (hak_version() != HAKMEM_VERSION) {
@@ -35,9 +35,10 @@ int main(int argc, char **argv)
 	 */
 	need = hak_stats_json(small, sizeof(small));
 	len = hak_stats_json(doc, sizeof(doc));
+	probe = hak_stats_json(NULL, 0);
 	if (need < sizeof(small) || strlen(small) != sizeof(small) - 1 ||
 	    len >= sizeof(doc) || strlen(doc) != len || memcmp(doc, small, sizeof(small) - 1) ||
-	    hak_stats_json(NULL, 0) + 64 < len || hak_stats_json(NULL, 0) > len + 64) {
+	    probe + 64 < len || probe > len + 64) {
 		fprintf(stderr, "prog: hak_stats_json broke snprintf's contract\n");
 		return 1;
 	}

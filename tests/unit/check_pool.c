@@ -196,8 +196,8 @@ START_TEST(spent_budget_is_taken_from_other_classes)
 }
 END_TEST
 
-/* A thread that only frees (blocks of another thread) keeps its first caps. */
-START_TEST(freeing_only_thread_does_not_grow)
+/* @freer, a thread, frees 64 blocks of 16 KiB this thread made: its bin keeps its first cap. */
+static void freer_keeps_its_first_cap(void *(*freer)(void *))
 {
 	enum { N = 64 };
 	static void *p[N];
@@ -206,10 +206,16 @@ START_TEST(freeing_only_thread_does_not_grow)
 	setenv("HAKMEM_CHECK", "fast", 1);
 	for (int i = 0; i < N; i++)
 		p[i] = hak_malloc(16384);
-	ck_assert_int_eq(pthread_create(&t, NULL, free_all, p), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, freer, p), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_int_eq(freer_cap, step_of(16384));
 	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+}
+
+/* A thread that only frees (blocks of another thread) keeps its first caps. */
+START_TEST(freeing_only_thread_does_not_grow)
+{
+	freer_keeps_its_first_cap(free_all);
 }
 END_TEST
 
@@ -225,17 +231,7 @@ static void *use_then_free_all(void *arg)
  */
 START_TEST(others_blocks_do_not_grow_a_bin)
 {
-	enum { N = 64 };
-	static void *p[N];
-	pthread_t t;
-
-	setenv("HAKMEM_CHECK", "fast", 1);
-	for (int i = 0; i < N; i++)
-		p[i] = hak_malloc(16384);
-	ck_assert_int_eq(pthread_create(&t, NULL, use_then_free_all, p), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_int_eq(freer_cap, step_of(16384));
-	ck_assert_int_eq(stat1("pool.bin_claimed_bytes"), 0);
+	freer_keeps_its_first_cap(use_then_free_all);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
