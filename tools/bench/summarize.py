@@ -507,8 +507,8 @@ def main():
     md += ["", "## Peak RSS (median MiB, lower is better)", ""]
     md += rep.rss(("classic", "workload"))
     thr, mem, dat = rep.sweep()
-    if thr:
-        ratios = [r for r in rep.ratios if r["group"] == "sweep" and r["ratio"]]
+    ratios = [r for r in rep.ratios if r["group"] == "sweep" and r["ratio"]]
+    if thr and ratios:	# no peer ran (BENCH_ALLOCS): no ratios to show
         worst = min(ratios, key=lambda r: r["ratio"])
         md += ["", "## Sweep: random ring, hakmem / best peer (sweep.png)", "",
                "Each thread a ring of live blocks (256, fewer for the largest "
