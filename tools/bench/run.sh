@@ -310,8 +310,8 @@ run_phases() {
 echo "label,program,allocator,run,ops,secs,ops_per_sec,peak_rss_kb,peak_live_kb,status,malloc_lib,args" >"$CSV"
 RSS_CSV=$OUTDIR/rss.csv
 RSS_PHASES=$OUTDIR/rss_phases.csv
-# A run without the rss group leaves no stale curves for the summary.
-rm -f "$RSS_CSV" "$RSS_PHASES" "$OUTDIR/rss.dat" "$OUTDIR/rss.png"
+# A run without the rss group, or with no peer in the sweep, leaves no stale chart.
+rm -f "$RSS_CSV" "$RSS_PHASES" "$OUTDIR"/{rss,sweep}.{dat,png}
 if [ "$RSS_GROUP" = 1 ]; then
 	echo "allocator,time_ms,phase,rss_bytes,live_bytes" >"$RSS_CSV"
 	echo "allocator,phase,after_secs,rss_bytes,live_bytes,rss_per_live,status" >"$RSS_PHASES"
