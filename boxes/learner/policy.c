@@ -32,15 +32,19 @@ static void tier_learn(struct learn_tier_state *t, const struct hak_demand *d, u
 		t->turnover = out - t->win_out;
 		t->win_out = out;
 		t->win_ms = now;
+		t->timed = true;
 	}
 	/*
-	 * A fall to 3/4 of the recent peak, by more than a thread's bins in
-	 * front of the tier hold (bins filling and emptying move less), with
-	 * little taken meanwhile, in a tier that does not turn its heap over
-	 * more than twice a second: a program that frees and allocates by
-	 * turns falls as far at times, and wants its memory back soon.
+	 * A fall to 3/4 of the recent peak (to half in the first second, before
+	 * any turnover is known: a heap of random sizes just filled swings
+	 * that far), by more than a thread's bins in front of the tier hold (bins
+	 * filling and emptying move less), with little taken meanwhile, in a
+	 * tier that does not turn its heap over more than twice a second: a
+	 * program that frees and allocates by turns falls as far at times, and
+	 * wants its memory back soon.
 	 */
-	shrinking = live + HAK_MAX(HAK_MAX(t->peak / 4, front), (uint64_t)LEARN_SHRINK_MIN) <= t->peak &&
+	shrinking = live + HAK_MAX(HAK_MAX(t->peak / (t->timed ? 4 : 2), front),
+				   (uint64_t)LEARN_SHRINK_MIN) <= t->peak &&
 		    4 * (out - t->peak_out) <= t->peak - live &&
 		    HAK_MAX(t->turnover, out - t->win_out) <= 2 * t->peak;
 	t->fell = fall > 0;

@@ -6,8 +6,9 @@
  * live (struct hak_demand) and the memory pressure, and sets within the limits:
  *  - each tier's return delay: the option's value while the tier's live
  *    bytes hold or grow; a learned short delay while they are down to 3/4
- *    of their peak of the last LEARN_PEAK_MS or less, with a quarter of
- *    the fall or less taken since, in a tier that takes no more than
+ *    of their peak of the last LEARN_PEAK_MS or less (to half in the
+ *    learner's first second, before any turnover is known), with a
+ *    quarter of the fall or less taken since, in a tier that takes no more than
  *    twice that peak a second (a "shrink": memory freed then is not
  *    wanted back soon; a tier that turns its heap over faster frees and
  *    takes by turns). The short delay starts at
@@ -101,6 +102,7 @@ struct learn_tier_state {
 	uint64_t peak_out;	/* the bytes out then */
 	uint64_t win_out, win_ms;	/* bytes out at the start of this second */
 	uint64_t turnover;	/* bytes taken in the last whole second */
+	bool timed;		/* a whole second's turnover is known */
 	bool fell;		/* at this tick */
 	bool shrinking;
 	uint64_t freed;		/* bytes the live fell in the last shrink; 0 once

@@ -83,6 +83,7 @@ START_TEST(a_shrink_returns_at_once)
 	struct drive d;
 
 	drive_init(&d);
+	step(&d, LEARN_PEAK_MS, LEARN_SMALL, 0);	/* a second, and its turnover known */
 	for (uint64_t live = 0; live <= 256 * MIB; live += 32 * MIB)
 		ck_assert_int_eq(step(&d, 50, LEARN_SMALL, live), LEARN_STEADY);
 	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].delay, 1000);
@@ -96,6 +97,31 @@ START_TEST(a_shrink_returns_at_once)
 	ck_assert_int_eq(step(&d, 1000, LEARN_SMALL, 26 * MIB), LEARN_STEADY);
 	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].delay, 1000);
 	ck_assert_uint_eq(d.st.tier[LEARN_SMALL].regrets, 0);
+}
+END_TEST
+
+/*
+ * In the learner's first second no turnover is known: a heap of random
+ * sizes just filled that swings to 2/3 of its peak is not a shrink (its
+ * cache stays), a fall to a tenth is.
+ */
+START_TEST(the_first_second_wants_a_deep_fall)
+{
+	struct drive d;
+
+	memset(&d, 0, sizeof(d));
+	d.in.now_ms = 100000;
+	learn_step(&lim, &d.st, &d.in);
+	ck_assert_int_eq(step(&d, 50, LEARN_LARGE, 42 * MIB), LEARN_STEADY);
+	ck_assert_int_eq(step(&d, 4, LEARN_LARGE, 28 * MIB), LEARN_STEADY);
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].cache, 256 * MIB);
+	ck_assert_int_eq(step(&d, 4, LEARN_LARGE, 42 * MIB), LEARN_STEADY);
+	ck_assert_int_eq(step(&d, 4, LEARN_LARGE, 4 * MIB), LEARN_SHRINK);
+	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].delay, 0);
+	/* once a quiet second is known, a fall to 2/3 is one */
+	ck_assert_int_eq(step(&d, 1000, LEARN_LARGE, 42 * MIB), LEARN_STEADY);
+	ck_assert_int_eq(step(&d, 1000, LEARN_LARGE, 42 * MIB), LEARN_STEADY);
+	ck_assert_int_eq(step(&d, 4, LEARN_LARGE, 28 * MIB), LEARN_SHRINK);
 }
 END_TEST
 
@@ -190,6 +216,7 @@ START_TEST(a_small_shrink_lowers_the_tiny_bins)
 	struct drive d;
 
 	drive_init(&d);
+	step(&d, LEARN_PEAK_MS, LEARN_SMALL, 0);	/* a second, and its turnover known */
 	for (uint64_t live = 0; live <= 256 * MIB; live += 32 * MIB)
 		step(&d, 50, LEARN_SMALL, live);
 	ck_assert_uint_eq(d.st.tiny_cap, 128);
@@ -739,6 +766,7 @@ Suite *learner_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, a_shrink_returns_at_once);
+	tcase_add_test(tc, the_first_second_wants_a_deep_fall);
 	tcase_add_test(tc, a_shrink_caches_a_sixteenth_of_what_stays);
 	tcase_add_test(tc, a_steady_pool_caches_with_its_live_heap);
 	tcase_add_test(tc, a_shrink_ticks_more_often);
