@@ -707,7 +707,7 @@ static void unpark(struct span *sp)
 	size_t lo = page * sys_page;
 
 	sp->parked &= ~(1u << page);
-	for (size_t b = lo / sp->bsize; b * sp->bsize < lo + sys_page; b++) {
+	for (size_t b = lo / sp->bsize; b * sp->bsize < lo + sys_page && b < sp->carved; b++) {
 		void **blk = (void **)(sp->start + b * sp->bsize);
 
 		if (block_parked(sp, b))
@@ -809,14 +809,25 @@ static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **
 	taken = take_runs(sp, want - got, most - got, head);
 	if (taken)
 		hak_count(span_class(sp)->n.drained, taken);
-	while (got + taken < want && sp->carved < sp->capacity) {
-		void **b = (void **)(sp->start + (size_t)sp->carved++ * sp->bsize);
+	/*
+	 * Carved blocks go onto @head in address order, so a bin hands them
+	 * out upwards: blocks made together stay together across refills
+	 * and leave whole pages when they are freed together.
+	 */
+	if (got + taken < want && sp->carved < sp->capacity) {
+		unsigned n = HAK_MIN(want - got - taken, sp->capacity - sp->carved);
+		char *first = sp->start + (size_t)sp->carved * sp->bsize;
 
-		if (check_full)
-			mark_live(b);
-		b[0] = *head;
-		*head = b;
-		got++;
+		for (unsigned i = 0; i < n; i++) {
+			void **b = (void **)(first + (size_t)i * sp->bsize);
+
+			if (check_full)
+				mark_live(b);
+			b[0] = i + 1 < n ? (void *)((char *)b + sp->bsize) : *head;
+		}
+		*head = first;
+		sp->carved += n;
+		got += n;
 	}
 	while (got + taken < want && sp->parked) {
 		unpark(sp);
@@ -859,6 +870,7 @@ static HAK_TLS uint64_t retired_ms[HAK_SS_NSERVED], retired_swept_ms;
 static HAK_TLS unsigned flushes_unswept;	/* hak_ss_flush() sweeps every RETIRED_SWEEP_EVERY */
 
 #define RETIRED_SWEEP_EVERY	16
+#define SWEEP_FREE_PAGES	4
 
 #define ME ((const void *)&owner_token)
 
@@ -1088,6 +1100,10 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
  * Disown the spans retired longer than the empty delay; looks once per
  * delay, from locked refills and every RETIRED_SWEEP_EVERY flushes (a heap
  * that shrinks frees and refills nothing: the learner's delay is short then).
+ * At a delay of 0 (the learner's shrink: memory first) the active spans
+ * with SWEEP_FREE_PAGES free pages' worth of blocks go too, so that their
+ * free pages are parked as other partial spans' are; a later refill adopts
+ * them again.
  */
 static void retired_sweep(uint64_t now)
 {
@@ -1101,6 +1117,11 @@ static void retired_sweep(uint64_t now)
 
 		if (sp && now - retired_ms[cls] >= delay) {
 			retired[cls] = NULL;
+			disown(sp);
+		}
+		sp = active[cls];
+		if (!delay && sp && (size_t)(sp->carved - sp->used) * sp->bsize >= SWEEP_FREE_PAGES * sys_page) {
+			active[cls] = NULL;
 			disown(sp);
 		}
 	}
@@ -1477,9 +1498,15 @@ static uint32_t park(struct span *sp)
 			return 0;	/* written after free: refills and checks report it */
 		hak_bits_assign(freed, (unsigned)i, 1, true);
 	}
-	/* pages wholly carved: a block carved later overlaps no parked page */
+	/*
+	 * Pages wholly carved, so that a block carved later overlaps no parked
+	 * page; once every block is carved, the span's tail up to its end too.
+	 */
+	if (sp->carved == sp->capacity)
+		end = (size_t)sp->npages << HAK_SS_PAGE_SHIFT;
 	for (unsigned pg = 0; (pg + 1) * sys_page <= end; pg++) {
-		size_t i = pg * sys_page / sp->bsize, last = ((pg + 1) * sys_page - 1) / sp->bsize;
+		size_t i = pg * sys_page / sp->bsize;
+		size_t last = HAK_MIN(((pg + 1) * sys_page - 1) / sp->bsize, (size_t)sp->carved - 1);
 
 		if (sp->parked >> pg & 1)
 			continue;
