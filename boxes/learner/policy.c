@@ -151,10 +151,17 @@ static void tiny_class(const struct learn_limits *lim, struct learn_class *k, un
 	else if (used)
 		k->cap *= 2;
 	k->cap = HAK_MAX(HAK_MIN(k->cap, ceiling), cap_min);
-	if (m >= LEARN_MISS_BUSY)
-		k->batch *= 2;
-	else if (m < LEARN_MISS_QUIET)
-		k->batch /= 2;
+	/* misses per LEARN_TICK_MS, however often ticks come (a burst brings them forward) */
+	if (now - k->batch_ms >= LEARN_TICK_MS) {
+		uint64_t rate = (k->misses - k->batch_misses) * LEARN_TICK_MS / (now - k->batch_ms);
+
+		if (rate >= LEARN_MISS_BUSY)
+			k->batch *= 2;
+		else if (rate < LEARN_MISS_QUIET)
+			k->batch /= 2;
+		k->batch_ms = now;
+		k->batch_misses = k->misses;
+	}
 	k->batch = HAK_MIN(HAK_MAX(k->batch, (unsigned)LEARN_BATCH_MIN), k->cap / 2 + 1);
 }
 
@@ -176,9 +183,9 @@ bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 		for (unsigned c = 0; c < LEARN_TINY_CLASSES; c++) {
 			st->tiny[c].cap = lim->cap_base;
 			st->tiny[c].batch = lim->cap_base / 2 + 1;
-			st->tiny[c].busy_ms = now;
+			st->tiny[c].busy_ms = st->tiny[c].batch_ms = now;
 			st->tiny[c].hold_ms = LEARN_IDLE_MS;
-			st->tiny[c].misses = in->tiny_misses[c];
+			st->tiny[c].misses = st->tiny[c].batch_misses = in->tiny_misses[c];
 			st->tiny[c].overflows = in->tiny_overflows[c];
 		}
 	}

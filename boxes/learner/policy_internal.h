@@ -26,9 +26,10 @@
  *    LEARN_REGRET_MS of a fall: a class its bins serve on the fast path
  *    also has no misses), and under pressure or while the small tier
  *    shrinks every class's is halved each tick; the batch doubles
- *    (up to cap/2+1) at a tick with LEARN_MISS_BUSY misses or more and
- *    halves (down to LEARN_BATCH_MIN) at one with fewer than
- *    LEARN_MISS_QUIET;
+ *    (up to cap/2+1) at LEARN_MISS_BUSY misses or more per LEARN_TICK_MS
+ *    and halves (down to LEARN_BATCH_MIN) at fewer than LEARN_MISS_QUIET,
+ *    looked at once LEARN_TICK_MS passed (ticks a burst brings forward
+ *    come sooner);
  *  - under pressure (near a limit, or stalls in memory.pressure) delays
  *    shrink, caches and bins shrink, and the learner asks for returns now.
  */
@@ -53,7 +54,7 @@
 #define LEARN_DELAY_STEP_MS	100
 #define LEARN_CAP_MIN		16	/* a tiny bin's floor (or the option, if lower) */
 #define LEARN_BATCH_MIN		8	/* a tiny refill batch's (or cap/2+1, if lower) */
-#define LEARN_MISS_BUSY		8	/* misses a tick of a class whose batch doubles */
+#define LEARN_MISS_BUSY		8	/* misses per LEARN_TICK_MS of a class whose batch doubles */
 #define LEARN_MISS_QUIET	2	/* fewer: its batch halves */
 #define LEARN_IDLE_MS		2000	/* no miss nor overflow for this long: the cap falls */
 #define LEARN_IDLE_MAX_MS	32000	/* ... at most, once used again soon after a fall */
@@ -126,6 +127,7 @@ struct learn_class {
 	uint64_t busy_ms;
 	uint64_t hold_ms;	/* how long unused before the cap falls */
 	uint64_t fall_ms;	/* when it began to fall last */
+	uint64_t batch_ms, batch_misses;	/* the batch's last change, and the misses then */
 	bool idle;
 	unsigned cap, batch;
 };

@@ -419,7 +419,7 @@ START_TEST(a_class_hammered_then_abandoned)
 	unsigned batch = lim.cap_base / 2 + 1;
 
 	drive_init(&d);
-	ck_assert_uint_eq(k->batch, batch / 2);	/* the first tick saw no miss */
+	ck_assert_uint_eq(k->batch, batch);	/* no time passed: nothing to judge */
 	for (int i = 0; i < 3; i++)
 		tiny_step(&d, 50, 5, 1, 0);
 	ck_assert_uint_eq(k->batch, LEARN_BATCH_MIN);
@@ -447,6 +447,30 @@ START_TEST(a_class_hammered_then_abandoned)
 	tiny_step(&d, 50, 5, 1, 0);
 	ck_assert(!k->idle);
 	ck_assert_uint_eq(k->cap, 2 * LEARN_CAP_MIN);
+}
+END_TEST
+
+/*
+ * Ticks a burst of frees brings forward may come every millisecond: a
+ * class that misses 8 times per 50 ms is busy however the ticks split
+ * its misses, and one that misses once per 50 ms quiet.
+ */
+START_TEST(the_batch_follows_misses_per_time_not_per_tick)
+{
+	struct drive d;
+	const struct learn_class *busy = &d.st.tiny[3], *quiet = &d.st.tiny[4];
+	unsigned batch = lim.cap_base / 2 + 1;
+
+	drive_init(&d);
+	for (int i = 0; i < 3; i++)	/* both at their floor */
+		tiny_step(&d, 50, 3, 0, 0);
+	ck_assert_uint_eq(busy->batch, LEARN_BATCH_MIN);
+	for (int i = 0; i < 1000; i++) {
+		d.in.tiny_misses[4] += i % 50 == 0;
+		tiny_step(&d, 1, 3, i % 6 == 0, 0);	/* 8-9 misses per 50 ms */
+		ck_assert_uint_eq(quiet->batch, LEARN_BATCH_MIN);
+	}
+	ck_assert_uint_eq(busy->batch, batch);
 }
 END_TEST
 
@@ -778,6 +802,7 @@ Suite *learner_suite(void)
 	tcase_add_test(tc, pressure_shrinks_everything_then_lets_go);
 	tcase_add_test(tc, tiny_classes_in_bounds_under_alternating_bursts);
 	tcase_add_test(tc, a_class_hammered_then_abandoned);
+	tcase_add_test(tc, the_batch_follows_misses_per_time_not_per_tick);
 	tcase_add_test(tc, a_hot_class_falls_less_often);
 	tcase_add_test(tc, classes_each_on_their_own);
 	suite_add_tcase(s, tc);
