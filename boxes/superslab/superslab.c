@@ -425,15 +425,15 @@ static size_t ss_purge(struct shard *sh, uint64_t now, uint64_t delay, unsigned 
 }
 
 static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay);
-static void retired_sweep(uint64_t now);
+static void retired_sweep(uint64_t now, bool actives);
 
 /*
  * The decay op: empty superslabs idle past HAKMEM_SS_DELAY_MS (the
  * learner's delay) go back, then idle free pages of those in use; shard by
  * shard, SS_DECAY_MAX superslabs of each kind a call in all; then free
  * pages inside partial spans (park_pages()). First the calling thread's
- * spans retired past the delay are disowned, so that their free blocks
- * count.
+ * spans retired past the delay are disowned (and at a delay of 0 its
+ * active spans with free pages), so that their free blocks count.
  */
 static size_t ss_decay(uint64_t now)
 {
@@ -441,7 +441,7 @@ static size_t ss_decay(uint64_t now)
 	unsigned unmaps = SS_DECAY_MAX, purges = SS_DECAY_MAX;
 	size_t bytes = 0;
 
-	retired_sweep(now);
+	retired_sweep(now, true);
 	for (unsigned s = 0; s < nshards; s++)
 		bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
 	for (unsigned s = 0; s < nshards; s++)
@@ -1100,12 +1100,13 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
  * Disown the spans retired longer than the empty delay; looks once per
  * delay, from locked refills and every RETIRED_SWEEP_EVERY flushes (a heap
  * that shrinks frees and refills nothing: the learner's delay is short then).
- * At a delay of 0 (the learner's shrink: memory first) the active spans
- * with SWEEP_FREE_PAGES free pages' worth of blocks go too, so that their
- * free pages are parked as other partial spans' are; a later refill adopts
+ * At a delay of 0 (the learner's shrink: memory first), with @actives
+ * (from frees and decay, not refills), the active spans with
+ * SWEEP_FREE_PAGES free pages' worth of blocks go too, so that their free
+ * pages are parked as other partial spans' are; a later refill adopts
  * them again.
  */
-static void retired_sweep(uint64_t now)
+static void retired_sweep(uint64_t now, bool actives)
 {
 	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
 
@@ -1120,7 +1121,8 @@ static void retired_sweep(uint64_t now)
 			disown(sp);
 		}
 		sp = active[cls];
-		if (!delay && sp && (size_t)(sp->carved - sp->used) * sp->bsize >= SWEEP_FREE_PAGES * sys_page) {
+		if (actives && !delay && sp &&
+		    (size_t)(sp->carved - sp->used) * sp->bsize >= SWEEP_FREE_PAGES * sys_page) {
 			active[cls] = NULL;
 			disown(sp);
 		}
@@ -1190,7 +1192,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 			span_release(g);
 		}
 		ss_decay_sometimes(sh, hak_sys_now_ms());
-		retired_sweep(hak_sys_now_ms());
+		retired_sweep(hak_sys_now_ms(), false);
 	}
 	if (unlikely(corrupt.blk))
 		report_corrupt();
@@ -1349,7 +1351,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 		disown(idle);
 	if (++flushes_unswept == RETIRED_SWEEP_EVERY) {
 		flushes_unswept = 0;
-		retired_sweep(hak_sys_now_ms());
+		retired_sweep(hak_sys_now_ms(), true);
 	}
 	flush_unowned(central, &to_release);
 	while (to_release) {

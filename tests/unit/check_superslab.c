@@ -587,6 +587,28 @@ START_TEST(with_a_delay_the_active_span_stays_owned)
 }
 END_TEST
 
+/* A thread that allocates at a delay of 0 keeps its active spans: its refills sweep only retirees. */
+START_TEST(a_refill_keeps_the_active_spans)
+{
+	unsigned half = SPAN_BLOCKS / 2;
+	long pushed;
+	void **b, **other;
+
+	start();
+	hak_ss_set_delay(0);
+	b = take(SPAN_CLS, SPAN_BLOCKS);
+	give_back(SPAN_CLS, b, half);	/* one flush: no sweep */
+	other = take(SPAN_CLS - 1, 4);	/* the first refill of its class: locked */
+	pushed = remote_frees(SPAN_CLS);
+	give_back_remotely(SPAN_CLS, b + half, SPAN_BLOCKS - half);
+	ck_assert_int_eq(remote_frees(SPAN_CLS) - pushed, SPAN_BLOCKS - half);
+	give_back(SPAN_CLS - 1, other, 4);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(other);
+	free(b);
+}
+END_TEST
+
 /*
  * Carved blocks come out of a refill in address order, so blocks made
  * together sit together across refills.
@@ -1128,6 +1150,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, a_retired_span_all_freed_by_its_owner_goes_back);
 	tcase_add_test(tc, a_shrink_disowns_an_active_span_with_free_pages);
 	tcase_add_test(tc, with_a_delay_the_active_span_stays_owned);
+	tcase_add_test(tc, a_refill_keeps_the_active_spans);
 	tcase_add_test(tc, carved_blocks_come_out_in_address_order);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
