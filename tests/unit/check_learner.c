@@ -109,9 +109,7 @@ START_TEST(the_first_second_wants_a_deep_fall)
 {
 	struct drive d;
 
-	memset(&d, 0, sizeof(d));
-	d.in.now_ms = 100000;
-	learn_step(&lim, &d.st, &d.in);
+	drive_init(&d);
 	ck_assert_int_eq(step(&d, 50, LEARN_LARGE, 42 * MIB), LEARN_STEADY);
 	ck_assert_int_eq(step(&d, 4, LEARN_LARGE, 28 * MIB), LEARN_STEADY);
 	ck_assert_uint_eq(d.st.tier[LEARN_LARGE].cache, 256 * MIB);

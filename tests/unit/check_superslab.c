@@ -1055,7 +1055,7 @@ START_TEST(free_pages_inside_partial_spans_are_purged_and_come_back)
 		give_back(cls, freed, nfreed);
 		hak_box_superslab.decay(hak_sys_now_ms());
 		ck_assert_int_ge(stat1("superslab.parked_pages") - parked, 2 * (long)(span / ps - 2));
-		/* the first page and the one its last block runs into; the tail page too */
+		/* the first page and the one its last kept block runs into: not the tail page */
 		ck_assert_uint_le(resident_pages(first, span), 2);
 		for (unsigned i = 0; i < n; i++)	/* the kept blocks are whole */
 			if ((uintptr_t)all[i] % span < ps)
