@@ -32,6 +32,9 @@ HAK_FAST_PATH void *hak_bin_pop(struct hak_bin *b)
 
 	if (likely(p != NULL)) {
 		b->head = p[0];
+		/* the next pop reads the next block: often a line another
+		 * core wrote last (a remote free), so start fetching it now */
+		__builtin_prefetch(p[0], 1);
 		b->count--;
 		p[1] = NULL;
 	}

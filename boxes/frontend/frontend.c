@@ -250,11 +250,12 @@ HAK_EXPORT void hak_free(void *p)
 {
 	unsigned cls;
 
-	if (unlikely((uintptr_t)p % HAK_MIN_ALIGN)) {
+	/* misaligned or beyond the user space: one test for both */
+	if (unlikely((uintptr_t)p & ((HAK_MIN_ALIGN - 1) | UINTPTR_MAX << HAK_RMAP_ADDR_BITS))) {
 		free_other(p);
 		return;
 	}
-	cls = hak_rmap_class(p);
+	cls = hak_rmap_class_user(p);
 	if (likely(cls < HAK_TINY_NCLASSES)) {
 		STAT_FAST(frees);
 		hak_tiny_free(p, cls);

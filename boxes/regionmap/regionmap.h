@@ -100,23 +100,28 @@ HAK_FAST_PATH uint32_t hak_rmap_lookup(const void *p)
 }
 
 /**
- * hak_rmap_class() - size class of the blocks on @p's 64 KiB page, or
- * HAK_RMAP_NO_CLASS (also for any pointer HAKMEM does not own). A relaxed
- * load: the class was set before any block of the page escaped.
+ * hak_rmap_class_user() - size class of the blocks on @p's 64 KiB page, or
+ * HAK_RMAP_NO_CLASS, for a @p the caller has checked is in the 47-bit user
+ * space; hak_rmap_class() checks. A relaxed load: the class was set before
+ * any block of the page escaped.
  */
-HAK_FAST_PATH unsigned hak_rmap_class(const void *p)
+HAK_FAST_PATH unsigned hak_rmap_class_user(const void *p)
 {
-	uintptr_t a = (uintptr_t)p, top = a >> HAK_RMAP_LEAF_SHIFT;
-	const uint8_t *leaf;
+	uintptr_t a = (uintptr_t)p;
+	const uint8_t *leaf = hak_atomic_load_acquire(&hak_rmap_class_top[a >> HAK_RMAP_LEAF_SHIFT]);
 
-	if (unlikely(top >= HAK_RMAP_TOP_SIZE))
-		return HAK_RMAP_NO_CLASS;
-	leaf = hak_atomic_load_acquire(&hak_rmap_class_top[top]);
 	/* stored as class + 1, so that a never-written byte reads "none"; a
 	 * relaxed load (a plain one on x86): a page being carved again may be
 	 * written meanwhile by its owner */
 	return (unsigned)__atomic_load_n(&leaf[(a >> HAK_RMAP_PAGE_SHIFT) & (HAK_RMAP_CLASS_LEAF_SIZE - 1)],
 					 __ATOMIC_RELAXED) - 1;
+}
+
+HAK_FAST_PATH unsigned hak_rmap_class(const void *p)
+{
+	if (unlikely((uintptr_t)p >> HAK_RMAP_ADDR_BITS))
+		return HAK_RMAP_NO_CLASS;
+	return hak_rmap_class_user(p);
 }
 
 HAK_FAST_PATH enum hak_rmap_kind hak_rmap_kind(uint32_t entry)

@@ -76,6 +76,7 @@ START_TEST(foreign_and_wild_pointers)
 	hak_free(hak_malloc(1));
 	ck_assert_uint_eq(hak_rmap_lookup(&on_stack), 0);
 	ck_assert_uint_eq(hak_rmap_class(&on_stack), HAK_RMAP_NO_CLASS);
+	ck_assert_uint_eq(hak_rmap_class_user(&on_stack), HAK_RMAP_NO_CLASS);
 	for (size_t i = 0; i < sizeof(wild) / sizeof(*wild); i++) {
 		ck_assert_uint_eq(hak_rmap_lookup((void *)wild[i]), 0);
 		ck_assert_uint_eq(hak_rmap_class((void *)wild[i]), HAK_RMAP_NO_CLASS);
@@ -98,6 +99,11 @@ START_TEST(allocations_are_registered)
 	ck_assert_uint_eq(hak_rmap_class(big), HAK_RMAP_NO_CLASS);
 	ck_assert_int_eq(hak_rmap_kind(hak_rmap_lookup(seg)), HAK_RMAP_SEGMENT);
 	ck_assert_uint_eq(hak_rmap_class(seg), HAK_RMAP_RUNS);
+	/* free()'s lookup, without the range test, reads the same */
+	ck_assert_uint_eq(hak_rmap_class_user(small), hak_size_class(24));
+	ck_assert_uint_eq(hak_rmap_class_user(mid), hak_size_class(20000));
+	ck_assert_uint_eq(hak_rmap_class_user(big), HAK_RMAP_NO_CLASS);
+	ck_assert_uint_eq(hak_rmap_class_user(seg), HAK_RMAP_RUNS);
 	hak_free(seg);
 	hak_free(small);
 	hak_free(mid);
