@@ -108,15 +108,23 @@ void *hak_tiny_alloc_slow(unsigned cls)
 	return hak_ss_bin_refill(b, cls, batch(b, cls));
 }
 
-/* free() keeps errno: the tick and the flush may make system calls that fail. */
+/*
+ * free() keeps errno: the tick and the flush may make system calls that fail.
+ * The free that sets a thread's bins up sends its block home uncached (as
+ * glibc's and jemalloc's first free in a thread does): often a block another
+ * thread made for this one, beside that thread's own, and handed out again
+ * here it would keep both threads writing one cache line (Hoard's passive
+ * false sharing, bench_cache_scratch).
+ */
 void hak_tiny_free_slow(void *p, unsigned cls)
 {
 	int saved = errno;
+	bool first = !thread_ready;
 	struct hak_bin *b = slow_bin(cls);
 
 	if (b->cap && b->count >= b->cap)
 		hak_count(demand.overflows[cls], 1);
-	hak_ss_bin_free_slow(b, p, cls);
+	hak_ss_bin_free_slow(first ? &(struct hak_bin){ 0 } : b, p, cls);
 	errno = saved;
 }
 

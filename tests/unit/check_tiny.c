@@ -185,6 +185,40 @@ START_TEST(remote_frees_are_drained_by_the_owner)
 }
 END_TEST
 
+static void *free_given_then_malloc(void *arg)
+{
+	void **given = arg;
+
+	hak_free(given[0]);	/* this thread's first call */
+	given[0] = hak_malloc(8);
+	return NULL;
+}
+
+/*
+ * A thread's first free sends the block home: another thread made it, so
+ * handed out again here it would share a cache line with that thread's
+ * blocks (Hoard's cache-scratch).
+ */
+START_TEST(a_threads_first_free_goes_home)
+{
+	unsigned cls = hak_tiny_class(8);
+	void *given[2], *block;
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	given[0] = block = hak_malloc(8);
+	given[1] = hak_malloc(8);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_given_then_malloc, given), 0);
+	pthread_join(t, NULL);
+	ck_assert_ptr_ne(given[0], block);
+	ck_assert_uint_ne((uintptr_t)given[0] >> HAK_SS_PAGE_SHIFT, (uintptr_t)given[1] >> HAK_SS_PAGE_SHIFT);
+	ck_assert_int_eq(class_stat(cls, "remote_frees "), 1);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(given[0]);
+	hak_free(given[1]);
+}
+END_TEST
+
 START_TEST(without_p0_bins_refill_one_block)
 {
 	unsigned cls;
@@ -268,6 +302,7 @@ Suite *tiny_suite(void)
 	tcase_add_test(tc, thread_exit_returns_cached_blocks);
 	tcase_add_test(tc, blocks_freed_by_another_thread);
 	tcase_add_test(tc, remote_frees_are_drained_by_the_owner);
+	tcase_add_test(tc, a_threads_first_free_goes_home);
 	tcase_add_test(tc, without_p0_bins_refill_one_block);
 	tcase_add_test(tc, class_settings_reach_the_bins);
 	suite_add_tcase(s, tc);
