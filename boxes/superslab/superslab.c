@@ -809,14 +809,25 @@ static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **
 	taken = take_runs(sp, want - got, most - got, head);
 	if (taken)
 		hak_count(span_class(sp)->n.drained, taken);
-	while (got + taken < want && sp->carved < sp->capacity) {
-		void **b = (void **)(sp->start + (size_t)sp->carved++ * sp->bsize);
+	/*
+	 * Carved blocks go onto @head in address order, so a bin hands them
+	 * out upwards: blocks made together stay together across refills
+	 * and leave whole pages when they are freed together.
+	 */
+	if (got + taken < want && sp->carved < sp->capacity) {
+		unsigned n = HAK_MIN(want - got - taken, sp->capacity - sp->carved);
+		char *first = sp->start + (size_t)sp->carved * sp->bsize;
 
-		if (check_full)
-			mark_live(b);
-		b[0] = *head;
-		*head = b;
-		got++;
+		for (unsigned i = 0; i < n; i++) {
+			void **b = (void **)(first + (size_t)i * sp->bsize);
+
+			if (check_full)
+				mark_live(b);
+			b[0] = i + 1 < n ? (void *)((char *)b + sp->bsize) : *head;
+		}
+		*head = first;
+		sp->carved += n;
+		got += n;
 	}
 	while (got + taken < want && sp->parked) {
 		unpark(sp);

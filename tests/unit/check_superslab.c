@@ -610,6 +610,24 @@ START_TEST(a_refill_keeps_the_active_spans)
 END_TEST
 
 /*
+ * Carved blocks come out of a refill in address order, so blocks made
+ * together sit together across refills.
+ */
+START_TEST(carved_blocks_come_out_in_address_order)
+{
+	unsigned cls = 5, n = (unsigned)(((size_t)1 << HAK_SS_PAGE_SHIFT) / hak_class_bytes[cls]);
+	void **all;
+
+	start();
+	all = take(cls, n);	/* refills of 100: one fresh span */
+	for (unsigned i = 1; i < n; i++)
+		ck_assert_ptr_eq((char *)all[i - 1] + hak_class_bytes[cls], all[i]);
+	give_back(cls, all, n);
+	free(all);
+}
+END_TEST
+
+/*
  * A retired span whose blocks all came back to its owner goes back at
  * once: another thread's next refill finds it on the partial list.
  */
@@ -1133,6 +1151,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, a_shrink_disowns_an_active_span_with_free_pages);
 	tcase_add_test(tc, with_a_delay_the_active_span_stays_owned);
 	tcase_add_test(tc, a_refill_keeps_the_active_spans);
+	tcase_add_test(tc, carved_blocks_come_out_in_address_order);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
