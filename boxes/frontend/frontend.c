@@ -91,11 +91,14 @@ static unsigned aligned_class(size_t size, size_t align)
 /*
  * Every allocation that missed the fast path. Span starts are 64 KiB
  * aligned, so a class whose block size is a multiple of @align serves it;
- * medium blocks start on a page.
+ * medium blocks start on a page. One that succeeds keeps errno, as glibc's
+ * does: refills, the learner's tick and huge-page advice make system calls
+ * that may fail on the way.
  */
 static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 {
 	unsigned cls = HAK_SMALL_NCLASSES;
+	int saved = errno;
 	bool z;
 	void *p;
 
@@ -127,6 +130,7 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 	}
 	if (unlikely(!p))
 		return alloc_retry(size, align, zeroed);
+	errno = saved;
 	return p;
 }
 

@@ -5,6 +5,7 @@
  * allocators and malloc_usable_size.
  */
 #include <limits.h>
+#include <time.h>
 
 #include "itest.h"
 
@@ -219,6 +220,36 @@ START_TEST(realloc_zero_frees)
 			    tier_sizes[s]);
 		itest_check(errno == 4321, "realloc(p, 0): errno %d", errno);
 	}
+}
+END_TEST
+
+/*
+ * A malloc or free that succeeds leaves errno alone (glibc's does; programs
+ * read errno after a call that may allocate), also when it runs the
+ * learner's tick, whose reads of absent cgroup files fail. 300 ms of churn
+ * over every tier takes several ticks.
+ */
+START_TEST(success_keeps_errno)
+{
+	enum { N = 2000 };
+	static void *p[N];
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (size_t i = 0; i < N; i++) {
+			errno = EDOM;
+			p[i] = malloc(tier_sizes[i % (NSIZES - 4)]);	/* up to 100000 B */
+			ck_assert_ptr_nonnull(p[i]);
+			itest_check(errno == EDOM, "malloc(%zu): errno %d", tier_sizes[i % (NSIZES - 4)], errno);
+		}
+		for (size_t i = 0; i < N; i++) {
+			errno = EDOM;
+			free(p[i]);
+			itest_check(errno == EDOM, "free: errno %d", errno);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 300);
 }
 END_TEST
 
@@ -733,6 +764,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, aligned_huge);
 	tcase_add_test(tc, memalign_einval);
 	tcase_add_test(tc, realloc_zero_frees);
+	tcase_add_test(tc, success_keeps_errno);
 
 	tc = itest_tcase(s, "contents", 60);
 	tcase_add_test(tc, calloc_zeroes_recycled);
