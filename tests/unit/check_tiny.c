@@ -219,6 +219,47 @@ START_TEST(a_threads_first_free_goes_home)
 }
 END_TEST
 
+static void *refill_four_times(void *arg)
+{
+	unsigned *got = arg, cls = hak_tiny_class(700);
+	void *p[16 + 32 + 64 + 65];
+	int n = 0;
+
+	for (int r = 0; r < 4; r++) {
+		p[n++] = hak_malloc(700);	/* a miss: the bin was empty */
+		got[r] = hak_tiny_tls.bins[cls].count + 1;
+		while (hak_tiny_tls.bins[cls].count)
+			p[n++] = hak_malloc(700);
+	}
+	while (n)
+		hak_free(p[--n]);
+	return NULL;
+}
+
+/* A thread's refills of a class start small and double up to the batch. */
+START_TEST(refills_start_small)
+{
+	unsigned got[4];
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_LEARN", "0", 1);	/* the batch stays 65 */
+	hak_free(hak_malloc(8));
+	ck_assert_int_eq(pthread_create(&t, NULL, refill_four_times, got), 0);
+	pthread_join(t, NULL);
+	if (getenv("HAKMEM_TINY_P0_ENABLE") && !strcmp(getenv("HAKMEM_TINY_P0_ENABLE"), "0")) {
+		for (int r = 0; r < 4; r++)
+			ck_assert_uint_eq(got[r], 1);
+		return;
+	}
+	ck_assert_uint_eq(got[0], 16);
+	ck_assert_uint_eq(got[1], 32);
+	ck_assert_uint_eq(got[2], 64);
+	ck_assert_uint_eq(got[3], 65);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(without_p0_bins_refill_one_block)
 {
 	unsigned cls;
@@ -303,6 +344,7 @@ Suite *tiny_suite(void)
 	tcase_add_test(tc, blocks_freed_by_another_thread);
 	tcase_add_test(tc, remote_frees_are_drained_by_the_owner);
 	tcase_add_test(tc, a_threads_first_free_goes_home);
+	tcase_add_test(tc, refills_start_small);
 	tcase_add_test(tc, without_p0_bins_refill_one_block);
 	tcase_add_test(tc, class_settings_reach_the_bins);
 	suite_add_tcase(s, tc);
