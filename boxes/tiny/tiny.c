@@ -26,11 +26,15 @@ static struct {
 
 /*
  * Slow start: a thread's first refill of a class takes FIRST_REFILL blocks,
- * each later one twice the last, up to batch(). A thread that uses a class
- * only a little then does not carve a whole batch of it: eight threads,
- * each a ring of 256 live blocks of 16 B - 1 KiB (about 16 of a class),
- * peaked at 8.9 MB resident with full batches of 65 and 6.5 MB so.
- * gperftools' thread cache grows its lists the same way.
+ * each later one as many as it took so far (its total doubles), up to
+ * batch(). A thread that uses a class only a little then does not carve a
+ * whole batch of it: eight threads, each a ring of 256 live blocks of
+ * 16 B - 1 KiB (about 16 of a class), peaked at 8.9 MB resident with full
+ * batches of 65 and 6.7 MB so. Doubling the total rather than each refill
+ * (16, 32, 64, 65 ...) keeps it from overshooting a class's need by more
+ * than full batches do: bench_random_mixed (about 128 of a class) peaked
+ * at 4.1 MB that way, 3.7 MB with full batches, 3.6 MB so. gperftools'
+ * thread cache grows its lists slowly too.
  */
 #define FIRST_REFILL	16u
 static HAK_TLS uint8_t refills[HAK_TINY_NCLASSES];	/* this thread's, up to 16 */
@@ -114,7 +118,7 @@ static struct hak_bin *slow_bin(unsigned cls)
 void *hak_tiny_alloc_slow(unsigned cls)
 {
 	struct hak_bin *b = slow_bin(cls);
-	unsigned n = HAK_MIN(batch(b, cls), FIRST_REFILL << refills[cls]);
+	unsigned n = HAK_MIN(batch(b, cls), FIRST_REFILL << (refills[cls] ? refills[cls] - 1 : 0));
 
 	hak_count(demand.misses[cls], 1);
 	if (refills[cls] < 16)
@@ -124,11 +128,11 @@ void *hak_tiny_alloc_slow(unsigned cls)
 
 /*
  * free() keeps errno: the tick and the flush may make system calls that fail.
- * The free that sets a thread's bins up sends its block home uncached (as
- * glibc's and jemalloc's first free in a thread does): often a block another
- * thread made for this one, beside that thread's own, and handed out again
- * here it would keep both threads writing one cache line (Hoard's passive
- * false sharing, bench_cache_scratch).
+ * The free that sets a thread's bins up sends its block home uncached (so
+ * does glibc's free in a thread that has no cache yet): often a block
+ * another thread made for this one, beside that thread's own, and handed
+ * out again here it would keep both threads writing one cache line (Hoard's
+ * passive false sharing, bench_cache_scratch).
  */
 void hak_tiny_free_slow(void *p, unsigned cls)
 {
