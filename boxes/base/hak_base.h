@@ -24,6 +24,12 @@
 #endif
 #define HAK_SLOW_PATH	__attribute__((noinline, cold))
 #define HAK_EXPORT	__attribute__((visibility("default")))
+/*
+ * On malloc and free: each starts a cache line, so that a change elsewhere
+ * in the library does not move their fast paths across fetch boundaries
+ * (measured: 3 % on bench_sweep 1 16 1k from such a move alone).
+ */
+#define HAK_ENTRY	__attribute__((aligned(64)))
 /* On extern data the fast paths read: lets -fPIC code address it directly. */
 #define HAK_HIDDEN	__attribute__((visibility("hidden")))
 #define HAK_TLS		__thread __attribute__((tls_model("initial-exec")))

@@ -73,7 +73,7 @@ HAK_FAST_PATH void *alloc_fast(size_t size)
 	return alloc_slow(size, HAK_MIN_ALIGN, NULL);
 }
 
-HAK_EXPORT void *hak_malloc(size_t size)
+HAK_EXPORT HAK_ENTRY void *hak_malloc(size_t size)
 {
 	return alloc_fast(size);
 }
@@ -250,7 +250,7 @@ static HAK_SLOW_PATH void free_other(void *p)
  * free_other(). A block whose bin declines it goes to that tier's slow
  * path; each of those keeps errno too.
  */
-HAK_EXPORT void hak_free(void *p)
+HAK_EXPORT HAK_ENTRY void hak_free(void *p)
 {
 	unsigned cls;
 
