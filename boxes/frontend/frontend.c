@@ -128,8 +128,8 @@ static HAK_SLOW_PATH void *alloc_slow(size_t size, size_t align, bool *zeroed)
 		if (zeroed)
 			*zeroed = z;
 	}
-	if (unlikely(!p))
-		return alloc_retry(size, align, zeroed);
+	if (unlikely(!p) && !(p = alloc_retry(size, align, zeroed)))
+		return NULL;
 	errno = saved;
 	return p;
 }

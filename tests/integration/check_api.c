@@ -238,10 +238,12 @@ START_TEST(success_keeps_errno)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (size_t i = 0; i < N; i++) {
+			size_t size = tier_sizes[i % (NSIZES - 4)];	/* up to 100000 B */
+
 			errno = EDOM;
-			p[i] = malloc(tier_sizes[i % (NSIZES - 4)]);	/* up to 100000 B */
+			p[i] = malloc(size);
 			ck_assert_ptr_nonnull(p[i]);
-			itest_check(errno == EDOM, "malloc(%zu): errno %d", tier_sizes[i % (NSIZES - 4)], errno);
+			itest_check(errno == EDOM, "malloc(%zu): errno %d", size, errno);
 		}
 		for (size_t i = 0; i < N; i++) {
 			errno = EDOM;
