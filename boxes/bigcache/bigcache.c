@@ -368,6 +368,63 @@ static int move_into(char *src, size_t size, char *dst)
 	return 0;
 }
 
+/* Unlink cached mappings, newest first, until they add up to @len bytes; chained by ->next. */
+static struct large_hdr *gather_take(size_t len)
+{
+	struct large_hdr *list = NULL, **tail = &list, *c;
+	size_t got = 0;
+
+	hak_lock(&cache_lock);
+	while (newest && got < len) {
+		c = newest;
+		unlink_locked(c);
+		retire_locked(c);
+		c->next = NULL;
+		*tail = c;
+		tail = &c->next;
+		got += c->map_size;
+	}
+	hak_unlock(&cache_lock);
+	return list;
+}
+
+/*
+ * Move the pages of the mappings on @list (from gather_take()) over
+ * [@dst, @dst + @len), part of a fresh mapping; the part of the last one
+ * not needed is cached again. Nonzero when a move failed: [@dst, @dst +
+ * @len) may have a hole, and what was on @list is gone.
+ */
+static int gather_move(struct large_hdr *list, char *dst, size_t len)
+{
+	char *end = dst + len;
+
+	for (struct large_hdr *c = list, *next; c; c = next) {
+		size_t size = c->map_size, take = HAK_MIN(size, (size_t)(end - dst));
+		uint32_t freed_ms = c->freed_ms;
+
+		next = c->next;
+		if (move_into((char *)c, take, dst)) {
+			hak_sys_unmap(c, size);	/* plain mappings: no header needed */
+			release_all(next);
+			return -1;
+		}
+		dst += take;
+		if (take < size)
+			recache_tail((struct large_hdr *)((char *)c + take), size - take, freed_ms);
+	}
+	return 0;
+}
+
+/* Unregister and unmap @base (@size bytes), left with a hole by gather_move(). */
+static void drop_holed(void *base, size_t size)
+{
+	/* leaving the map under the lock, as retire_locked() does */
+	hak_lock(&cache_lock);
+	hak_rmap_unregister(base, size);
+	hak_unlock(&cache_lock);
+	hak_sys_unmap(base, size);
+}
+
 /*
  * No cached mapping holds @need bytes: take cached ones, newest first, until
  * they add up to @need (the last one split at a granule) and move their
@@ -378,22 +435,9 @@ static int move_into(char *src, size_t size, char *dst)
  */
 static struct large_hdr *cache_gather(size_t need)
 {
-	struct large_hdr *list = NULL, **tail = &list, *c, *next;
-	size_t got = 0;
-	char *dst;
+	struct large_hdr *list = gather_take(need), *c;
 	void *base;
 
-	hak_lock(&cache_lock);
-	while (newest && got < need) {
-		c = newest;
-		unlink_locked(c);
-		retire_locked(c);
-		c->next = NULL;
-		*tail = c;
-		tail = &c->next;
-		got += c->map_size;
-	}
-	hak_unlock(&cache_lock);
 	if (!list)
 		return NULL;
 	if (hak_sys_map(need, HAK_RMAP_GRANULE, &base)) {
@@ -405,26 +449,9 @@ static struct large_hdr *cache_gather(size_t need)
 		release_all(list);
 		return NULL;
 	}
-	dst = base;
-	for (c = list; c; c = next) {
-		size_t size = c->map_size, take = HAK_MIN(size, need - (size_t)(dst - (char *)base));
-		uint32_t freed_ms = c->freed_ms;
-
-		next = c->next;
-		if (move_into((char *)c, take, dst)) {
-			/* @base may have a hole now: give up on all of it (leaving
-			 * the map under the lock, as retire_locked() does) */
-			hak_lock(&cache_lock);
-			hak_rmap_unregister(base, need);
-			hak_unlock(&cache_lock);
-			hak_sys_unmap(base, need);
-			hak_sys_unmap(c, size);	/* plain mappings: no header needed */
-			release_all(next);
-			return NULL;
-		}
-		dst += take;
-		if (take < size)
-			recache_tail((struct large_hdr *)((char *)c + take), size - take, freed_ms);
+	if (gather_move(list, base, need)) {
+		drop_holed(base, need);
+		return NULL;
 	}
 	hak_count(gathers, 1);
 	c = base;
@@ -910,20 +937,28 @@ const char *hak_bc_free(void *base, void *p)
 }
 
 /*
- * Move live @h (@old bytes) into a fresh mapping of @need > @old bytes that
- * is registered before the pages move: registering after a move could fail
+ * Move live @h (@old bytes) into a fresh mapping of @need > @old bytes, its
+ * part past @old made of cached pages where the cache has them (faulted in
+ * already, as a block that grows is about to fill). The mapping is
+ * registered before the pages move: registering after a move could fail
  * (no memory for a region-map leaf) and leave a live block nobody can free.
  * On any failure the block stays where it was, registered, and NULL is
  * returned (the caller copies).
  */
 static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need)
 {
-	void *dst;
+	struct large_hdr *tail;
+	char *dst;
 
-	if (hak_sys_map(need, HAK_RMAP_GRANULE, &dst))
+	if (hak_sys_map(need, HAK_RMAP_GRANULE, (void **)&dst))
 		return NULL;
 	if (hak_rmap_register(dst, need, HAK_RMAP_LARGE)) {
 		hak_sys_unmap(dst, need);
+		return NULL;
+	}
+	tail = gather_take(need - old);
+	if (tail && gather_move(tail, dst + old, need - old)) {
+		drop_holed(dst, need);
 		return NULL;
 	}
 	/* unregister first, under the lock (see retire_locked) */
@@ -931,14 +966,54 @@ static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need
 	retire_locked(h);
 	hak_unlock(&cache_lock);
 	if (hak_sys_move(h, old, dst)) {
-		hak_lock(&cache_lock);
-		hak_rmap_unregister(dst, need);
-		hak_unlock(&cache_lock);
-		hak_sys_unmap(dst, need);
+		drop_holed(dst, need);
 		hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
 		return NULL;
 	}
-	return dst;
+	return (struct large_hdr *)dst;
+}
+
+/*
+ * Grow live @h (@old bytes) to @need over the cached mapping that starts
+ * where it ends, split to what it lacks: no system call, and the pages are
+ * faulted in already (a block trimmed before finds its tail there). False
+ * when no cached mapping there holds enough.
+ */
+static bool grow_in_place(struct large_hdr *h, size_t old, size_t need)
+{
+	struct large_hdr *n;
+	bool grown = false;
+
+	hak_lock(&cache_lock);
+	n = cached_at((char *)h + old);
+	if (n && n->map_size >= need - old) {
+		unlink_locked(n);
+		split_locked(n, need - old);
+		hak_rmap_register(h, need, HAK_RMAP_LARGE);	/* leaves exist */
+		grown = true;
+	}
+	hak_unlock(&cache_lock);
+	return grown;
+}
+
+/*
+ * Cut live @h (@old bytes) to @need: the rest becomes a freed mapping of its
+ * own, for the cache (which gives it back when its bounds say so), so a
+ * block that grows again finds its pages faulted in still.
+ */
+static void trim_to_cache(struct large_hdr *h, size_t old, size_t need)
+{
+	struct large_hdr *t = (struct large_hdr *)((char *)h + need);
+
+	t->magic = FREE_MAGIC;
+	t->map_size = old - need;
+	t->closed = 0;
+	t->user = (char *)t + HDR_SIZE;
+	hak_lock(&cache_lock);
+	hak_rmap_register(t, t->map_size, HAK_RMAP_LARGE);	/* leaves exist */
+	hak_unlock(&cache_lock);
+	h->map_size = need;
+	cache_put(t);
 }
 
 void *hak_bc_resize(void *base, void *p, size_t size)
@@ -968,22 +1043,15 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	/* A mapping with a hole cannot be moved (copy); one with a closed end is opened */
 	if (off >= 2 * page || set_open(h, old))
 		return NULL;
-	if (need > old) {
+	if (need > old && grow_in_place(h, old, need)) {
+		nb = h;
+	} else if (need > old) {
 		nb = move_grown(h, old, need);
 		if (!nb)
 			return NULL;	/* still at @p: copy */
 	} else {
-		/* Trimmed in place: unregister first, under the lock (see
-		 * retire_locked): once the kernel trims the pages, another
-		 * region may be mapped there. */
-		hak_lock(&cache_lock);
-		retire_locked(h);
-		hak_unlock(&cache_lock);
-		if (hak_sys_remap(h, old, need, HAK_RMAP_GRANULE, &nb)) {
-			hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
-			return p;
-		}
-		hak_rmap_register(nb, need, HAK_RMAP_LARGE);	/* part of the old range: leaves exist */
+		trim_to_cache(h, old, need);
+		nb = h;
 	}
 	h = nb;
 	h->map_size = need;

@@ -29,7 +29,11 @@
  * are moved (mremap, no copy, no fault) into one fresh mapping, so the memory
  * the cache kept becomes the block's. HAKMEM_LARGE_THP=1 asks for huge pages
  * on the granules a block fills.
- * realloc resizes with mremap where it can; otherwise the frontend copies.
+ * realloc grows a block in place over the cached mapping right after it,
+ * else moves its pages (mremap) into a fresh mapping whose rest is made of
+ * cached pages, as a gathered block's is; otherwise the frontend copies. A
+ * block cut to half or less gives its tail to the cache, where a block
+ * that grows again finds it.
  */
 #ifndef HAK_BIGCACHE_H
 #define HAK_BIGCACHE_H

@@ -95,19 +95,6 @@ int hak_sys_close(void *p, size_t size);
 int hak_sys_reopen(void *p, size_t size);
 
 /**
- * hak_sys_remap() - resize a mapping made by hak_sys_map()
- * @p, @old_size: the mapping
- * @new_size:     its new size, a multiple of the page size
- * @align:        alignment the result must keep if it moves
- * @out:          where the mapping now starts (@p when done in place)
- *
- * Shrinks or grows in place when the address space allows, otherwise moves
- * the pages (no copy) to a fresh @align-aligned address. Returns 0 or -ENOMEM.
- */
-int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
-		  void **out);
-
-/**
  * hak_sys_move() - move the pages of [@src, @src + @size) (part or all of a
  * mapping made here) over [@dst, @dst + @size) (inside another): no copy, no
  * page fault; what @dst held is unmapped, and @src is left unmapped.
@@ -150,7 +137,7 @@ size_t hak_sys_bytes_mapped(void);
 #ifdef HAKMEM_TEST
 /*
  * Test builds: every system call above (map, map_part's split, reserve,
- * unmap, guard, unguard, decommit, hugepage, collapse, close, reopen, remap,
+ * unmap, guard, unguard, decommit, hugepage, collapse, close, reopen,
  * move) fails once this many more calls succeeded (-1: never); then every
  * call fails, or with hak_sys_fail_once only that one. hak_sys_calls counts
  * them.

@@ -304,41 +304,6 @@ int hak_sys_collapse(void *p, size_t size)
 	return 0;
 }
 
-int hak_sys_remap(void *p, size_t old_size, size_t new_size, size_t align,
-		  void **out)
-{
-	size_t page = hak_sys_page_size();
-	void *q, *target;
-	int err;
-
-	hak_assert_no_lock();
-	hak_assert(old_size % page == 0 && new_size % page == 0);
-	if (inject_fault())
-		return -ENOMEM;
-	hak_count(st.remap_calls, 1);
-	q = mremap(p, old_size, new_size, 0);
-	if (q != MAP_FAILED)
-		goto done;
-	/* Move: reserve an aligned range, then let the kernel move the pages there. */
-	err = hak_sys_map(new_size, align, &target);
-	if (err)
-		return err;
-	q = inject_fault() ? MAP_FAILED
-			   : mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
-	if (q == MAP_FAILED) {
-		hak_sys_unmap(target, new_size);
-		return -ENOMEM;
-	}
-	hak_count(st.bytes_unmapped, new_size);	/* the reservation was replaced */
-done:
-	if (new_size > old_size)
-		hak_count(st.bytes_mapped, new_size - old_size);
-	else
-		hak_count(st.bytes_unmapped, old_size - new_size);
-	*out = q;
-	return 0;
-}
-
 int hak_sys_move(void *src, size_t size, void *dst)
 {
 	hak_assert_no_lock();

@@ -137,6 +137,60 @@ START_TEST(resize_keeps_contents_without_copying)
 }
 END_TEST
 
+/*
+ * A block cut by more than half keeps its tail as a cached mapping right
+ * after it; grown again, it takes those pages back in place, as they were,
+ * with no system call.
+ */
+START_TEST(a_trimmed_tail_is_cached_and_grown_back_in_place)
+{
+	char *p = hak_malloc(16 * MiB), *q;	/* 18 MiB of whole granules */
+	size_t mapped;
+
+	unit_fill(p, 3 * MiB, 5);
+	memset(p + 3 * MiB, 6, 13 * MiB);
+	q = hak_realloc(p, 3 * MiB);		/* keeps 4 MiB: 14 MiB cached */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 14 * MiB);
+	ck_assert_int_eq(hak_self_check(), 0);
+	mapped = hak_sys_bytes_mapped();
+	q = hak_realloc(p, 15 * MiB);		/* takes 12 MiB of them back */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_sys_bytes_mapped(), mapped);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 2 * MiB);
+	ck_assert(unit_verify(q, 3 * MiB, 5));
+	ck_assert_int_eq(q[15 * MiB - 1], 6);
+	memset(q, 7, 15 * MiB);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
+ * A block that cannot grow where it is moves to a new mapping whose part
+ * past its old end is made of cached pages (faulted in already), not fresh
+ * ones.
+ */
+START_TEST(a_block_grown_elsewhere_takes_cached_pages)
+{
+	char *p = hak_malloc(2 * MiB), *a = hak_malloc(10 * MiB), *q;
+
+	memset(a, 'a', 10 * MiB);
+	hak_free(a);				/* 12 MiB: too big for a slot */
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 12 * MiB);
+	unit_fill(p, 2 * MiB, 5);
+	q = hak_realloc(p, 6 * MiB);		/* 8 MiB: its last 4 MiB were a's */
+	ck_assert(unit_verify(q, 2 * MiB, 5));
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 8 * MiB);
+	ck_assert_int_eq(q[6 * MiB - 1], 'a');
+	memset(q, 7, 6 * MiB);
+	ck_assert_int_eq(hak_self_check(), 0);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 START_TEST(usable_tells_invalid_from_double)
 {
 	char *p = hak_malloc(3 * MiB / 2);
@@ -1020,6 +1074,8 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, zero_bytes_option_disables_the_cache);
 	tcase_add_test(tc, large_alignments);
 	tcase_add_test(tc, resize_keeps_contents_without_copying);
+	tcase_add_test(tc, a_trimmed_tail_is_cached_and_grown_back_in_place);
+	tcase_add_test(tc, a_block_grown_elsewhere_takes_cached_pages);
 	tcase_add_loop_test(tc, grow_survives_every_failure, 0, 6);
 	tcase_add_test(tc, usable_tells_invalid_from_double);
 	tcase_add_test(tc, usable_sees_double_free_after_merge);

@@ -1,4 +1,4 @@
-/* check_sysmem.c - P4: aligned and partly opened maps, remap, decommit, fault injection. */
+/* check_sysmem.c - P4: aligned and partly opened maps, decommit, fault injection. */
 #include <errno.h>
 #include <string.h>
 
@@ -23,23 +23,6 @@ START_TEST(map_is_aligned_and_zeroed)
 		memset(p, 0xaa, size);
 		ck_assert_int_eq(hak_sys_unmap(p, size), 0);
 	}
-}
-END_TEST
-
-START_TEST(remap_keeps_contents_and_alignment)
-{
-	void *p, *q;
-
-	ck_assert_int_eq(hak_sys_map(2 * MiB, 2 * MiB, &p), 0);
-	unit_fill(p, 2 * MiB, 1);
-	ck_assert_int_eq(hak_sys_remap(p, 2 * MiB, 64 * MiB, 2 * MiB, &q), 0);
-	ck_assert_uint_eq((uintptr_t)q % (2 * MiB), 0);
-	ck_assert(unit_verify(q, 2 * MiB, 1));
-	memset((char *)q + 2 * MiB, 1, 62 * MiB);
-	ck_assert_int_eq(hak_sys_remap(q, 64 * MiB, 4096, 2 * MiB, &p), 0);
-	ck_assert_ptr_eq(p, q);
-	ck_assert(unit_verify(p, 4096, 1));
-	ck_assert_int_eq(hak_sys_unmap(p, 4096), 0);
 }
 END_TEST
 
@@ -176,7 +159,6 @@ Suite *sysmem_suite(void)
 	TCase *tc = tcase_create("map");
 
 	tcase_add_test(tc, map_is_aligned_and_zeroed);
-	tcase_add_test(tc, remap_keeps_contents_and_alignment);
 	tcase_add_test(tc, decommit_reads_zero);
 	tcase_add_test(tc, fault_injection_fails_then_recovers);
 	tcase_add_test(tc, map_part_opens_only_the_head);
