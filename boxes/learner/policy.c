@@ -165,12 +165,28 @@ static void tiny_class(const struct learn_limits *lim, struct learn_class *k, un
 	k->batch = HAK_MIN(HAK_MAX(k->batch, (unsigned)LEARN_BATCH_MIN), k->cap / 2 + 1);
 }
 
+/* Whether bytes went out since the last tick mostly to come back (learn_credit()). */
+static void churn(struct learn_state *st, const struct learn_input *in)
+{
+	uint64_t out = 0, live = 0, moved;
+
+	for (unsigned i = 0; i < LEARN_NTIERS; i++) {
+		out += in->demand[i].out;
+		live += in->demand[i].live + in->demand[i].held;
+	}
+	moved = live > st->live ? live - st->live : st->live - live;
+	st->churn = st->started && out - st->out > 2 * moved ? HAK_MIN(st->churn + 1, LEARN_CHURN_MAX) : 0;
+	st->out = out;
+	st->live = live;
+}
+
 bool learn_step(const struct learn_limits *lim, struct learn_state *st,
 		const struct learn_input *in)
 {
 	unsigned level = pressure_level(in);
 	uint64_t now = HAK_MAX(in->now_ms, st->now_ms);	/* ticks may overlap */
 
+	churn(st, in);
 	if (!st->started) {
 		st->started = true;
 		for (unsigned i = 0; i < LEARN_NTIERS; i++) {
@@ -209,5 +225,5 @@ uint64_t learn_credit(const struct learn_state *st, uint64_t live)
 	for (unsigned i = 0; i < LEARN_NTIERS; i++)
 		if (st->tier[i].shrinking)
 			return HAK_MAX(live / 64, (uint64_t)LEARN_CREDIT_SHRINK);
-	return HAK_MAX(live / 8, (uint64_t)LEARN_CREDIT_MIN);
+	return HAK_MAX(HAK_MIN(live, UINT64_MAX >> 8) / 8, (uint64_t)LEARN_CREDIT_MIN) << st->churn;
 }

@@ -46,6 +46,7 @@
 #define LEARN_PEAK_MS		1000
 #define LEARN_CREDIT_MIN	(4u << 20)	/* net frees or allocations between ticks, at least */
 #define LEARN_CREDIT_SHRINK	(512u << 10)	/* ... while a tier shrinks */
+#define LEARN_CHURN_MAX		6	/* churn doubles the credit up to 64 times */
 #define LEARN_POOL_CACHE_LIVE	4	/* the pool's steady cache: up to 4 times its live bytes */
 #define LEARN_CACHE_GROW	8	/* a steady cache grown with the live bytes: at most this many options */
 #define LEARN_SHRINK_CACHE	16	/* a shrinking tier's cache: this part of the option or of the live bytes */
@@ -141,6 +142,8 @@ struct learn_state {
 	bool started;
 	unsigned level;
 	uint64_t now_ms;	/* the latest tick's */
+	uint64_t out, live;	/* all tiers' bytes out, and live and held, then */
+	unsigned churn;		/* ticks in a row that found churn, up to LEARN_CHURN_MAX */
 	unsigned tiny_cap;
 	struct learn_tier_state tier[LEARN_NTIERS];
 	struct learn_class tiny[LEARN_TINY_CLASSES];
@@ -151,7 +154,11 @@ struct learn_state {
  * forward (hak_tick_credit()), @live the tiers' live and bins' bytes: an eighth
  * of them (at least LEARN_CREDIT_MIN), a 64th (at least LEARN_CREDIT_SHRINK)
  * while a tier shrinks, for what is freed after the last tick of a shrink
- * waits for the next slow path, which may never come.
+ * waits for the next slow path, which may never come. Churn doubles the
+ * steady credit at each tick that finds it (more bytes went out since the
+ * last tick than twice what the live moved): a heap of a few big blocks
+ * turned over spends an eighth of itself, net, every few blocks, with no
+ * build or fall to see.
  */
 uint64_t learn_credit(const struct learn_state *st, uint64_t live);
 

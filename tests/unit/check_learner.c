@@ -206,6 +206,29 @@ START_TEST(a_shrink_ticks_more_often)
 END_TEST
 
 /*
+ * Churn (more bytes out since the last tick than twice what the live
+ * moved) doubles the steady credit at each tick, up to 64 times: a heap of
+ * a few big blocks turned over would spend an eighth of itself every few
+ * blocks. A build brings the credit back at once.
+ */
+START_TEST(churn_raises_the_credit_and_a_build_resets_it)
+{
+	struct drive d;
+
+	drive_init(&d);
+	step(&d, 50, LEARN_LARGE, 64 * MIB);
+	ck_assert_uint_eq(learn_credit(&d.st, 64 * MIB), 8 * MIB);
+	for (unsigned k = 1; k <= LEARN_CHURN_MAX + 2; k++) {
+		d.in.demand[LEARN_LARGE].out += 40 * MIB;
+		ck_assert_int_eq(step(&d, 5, LEARN_LARGE, 64 * MIB + k % 2 * 8 * MIB), LEARN_STEADY);
+		ck_assert_uint_eq(learn_credit(&d.st, 64 * MIB), 8 * MIB << HAK_MIN(k, LEARN_CHURN_MAX));
+	}
+	step(&d, 5, LEARN_LARGE, 128 * MIB);
+	ck_assert_uint_eq(learn_credit(&d.st, 64 * MIB), 8 * MIB);
+}
+END_TEST
+
+/*
  * While the small tier shrinks the tiny bins' ceiling halves each tick, to
  * its floor (full bins would keep their blocks' pages), and doubles back after.
  */
@@ -792,6 +815,7 @@ Suite *learner_suite(void)
 	tcase_add_test(tc, a_shrink_caches_a_sixteenth_of_what_stays);
 	tcase_add_test(tc, a_steady_pool_caches_with_its_live_heap);
 	tcase_add_test(tc, a_shrink_ticks_more_often);
+	tcase_add_test(tc, churn_raises_the_credit_and_a_build_resets_it);
 	tcase_add_test(tc, a_small_shrink_lowers_the_tiny_bins);
 	tcase_add_test(tc, churn_is_not_a_shrink);
 	tcase_add_test(tc, regrets_lengthen_the_short_delay_within_bounds);
