@@ -415,8 +415,8 @@ static int gather_move(struct large_hdr *list, char *dst, size_t len)
 	return 0;
 }
 
-/* Unregister and unmap @base (@size bytes), left with a hole by gather_move(). */
-static void drop_holed(void *base, size_t size)
+/* Unregister and unmap fresh @base (@size bytes), holed by a gather or left unused. */
+static void drop_fresh(void *base, size_t size)
 {
 	/* leaving the map under the lock, as retire_locked() does */
 	hak_lock(&cache_lock);
@@ -450,7 +450,7 @@ static struct large_hdr *cache_gather(size_t need)
 		return NULL;
 	}
 	if (gather_move(list, base, need)) {
-		drop_holed(base, need);
+		drop_fresh(base, need);
 		return NULL;
 	}
 	hak_count(gathers, 1);
@@ -958,7 +958,7 @@ static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need
 	}
 	tail = gather_take(need - old);
 	if (tail && gather_move(tail, dst + old, need - old)) {
-		drop_holed(dst, need);
+		drop_fresh(dst, need);
 		return NULL;
 	}
 	/* unregister first, under the lock (see retire_locked) */
@@ -966,7 +966,7 @@ static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need
 	retire_locked(h);
 	hak_unlock(&cache_lock);
 	if (hak_sys_move(h, old, dst)) {
-		drop_holed(dst, need);
+		drop_fresh(dst, need);
 		hak_rmap_register(h, old, HAK_RMAP_LARGE);	/* leaves exist */
 		return NULL;
 	}
