@@ -278,6 +278,20 @@ static size_t release_all(struct large_hdr *h)
 }
 
 /*
+ * Make the @size bytes at @t, the end of a mapping the caller owns, a freed
+ * mapping of its own, registered (the range was: its leaves exist).
+ */
+static void tail_locked(struct large_hdr *t, size_t size, uint32_t freed_ms)
+{
+	t->magic = FREE_MAGIC;
+	t->map_size = size;
+	t->closed = 0;
+	t->user = (char *)t + HDR_SIZE;
+	t->freed_ms = freed_ms;
+	hak_rmap_register(t, size, HAK_RMAP_LARGE);
+}
+
+/*
  * Split off the part of cached @h beyond what @need bytes use, from the next
  * granule boundary on, as a cached mapping of its own (a region may start at
  * any granule), so one big freed block serves many smaller requests.
@@ -289,12 +303,8 @@ static void split_locked(struct large_hdr *h, size_t need)
 
 	if (h->map_size < keep + MIN_SPLIT)
 		return;
-	t->map_size = h->map_size - keep;
-	t->closed = 0;
-	t->user = (char *)t + HDR_SIZE;
-	t->freed_ms = h->freed_ms;
+	tail_locked(t, h->map_size - keep, h->freed_ms);
 	h->map_size = keep;
-	hak_rmap_register(t, t->map_size, HAK_RMAP_LARGE);	/* leaves exist: no failure */
 	link_locked(t);
 	hak_count(splits, 1);
 }
@@ -342,12 +352,8 @@ static struct large_hdr *cache_take(size_t need)
 /* Cache @t, the part of a gathered mapping that was not needed. */
 static void recache_tail(struct large_hdr *t, size_t size, uint32_t freed_ms)
 {
-	t->map_size = size;
-	t->closed = 0;
-	t->user = (char *)t + HDR_SIZE;
-	t->freed_ms = freed_ms;
 	hak_lock(&cache_lock);
-	hak_rmap_register(t, size, HAK_RMAP_LARGE);	/* leaves exist */
+	tail_locked(t, size, freed_ms);
 	link_locked(t);
 	hak_unlock(&cache_lock);
 }
@@ -947,7 +953,6 @@ const char *hak_bc_free(void *base, void *p)
  */
 static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need)
 {
-	struct large_hdr *tail;
 	char *dst;
 
 	if (hak_sys_map(need, HAK_RMAP_GRANULE, (void **)&dst))
@@ -956,8 +961,7 @@ static struct large_hdr *move_grown(struct large_hdr *h, size_t old, size_t need
 		hak_sys_unmap(dst, need);
 		return NULL;
 	}
-	tail = gather_take(need - old);
-	if (tail && gather_move(tail, dst + old, need - old)) {
+	if (gather_move(gather_take(need - old), dst + old, need - old)) {
 		drop_fresh(dst, need);
 		return NULL;
 	}
@@ -1005,12 +1009,8 @@ static void trim_to_cache(struct large_hdr *h, size_t old, size_t need)
 {
 	struct large_hdr *t = (struct large_hdr *)((char *)h + need);
 
-	t->magic = FREE_MAGIC;
-	t->map_size = old - need;
-	t->closed = 0;
-	t->user = (char *)t + HDR_SIZE;
 	hak_lock(&cache_lock);
-	hak_rmap_register(t, t->map_size, HAK_RMAP_LARGE);	/* leaves exist */
+	tail_locked(t, old - need, 0);	/* cache_put() stamps it */
 	hak_unlock(&cache_lock);
 	h->map_size = need;
 	cache_put(t);
@@ -1043,15 +1043,13 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	/* A mapping with a hole cannot be moved (copy); one with a closed end is opened */
 	if (off >= 2 * page || set_open(h, old))
 		return NULL;
-	if (need > old && grow_in_place(h, old, need)) {
-		nb = h;
-	} else if (need > old) {
-		nb = move_grown(h, old, need);
-		if (!nb)
-			return NULL;	/* still at @p: copy */
-	} else {
+	if (need < old) {
 		trim_to_cache(h, old, need);
 		nb = h;
+	} else if (grow_in_place(h, old, need)) {
+		nb = h;
+	} else if (!(nb = move_grown(h, old, need))) {
+		return NULL;	/* still at @p: copy */
 	}
 	h = nb;
 	h->map_size = need;

@@ -107,7 +107,6 @@ static void tick(uint64_t now)
 	struct hak_pressure fresh;
 	struct learn_state decided;
 	bool read = pressure_due(now), pressed;
-	uint64_t live = 0;
 	size_t bytes;
 
 	hak_count(ticks, 1);
@@ -116,8 +115,6 @@ static void tick(uint64_t now)
 	hak_medium_demand(&in.demand[LEARN_MEDIUM]);
 	hak_bc_demand(&in.demand[LEARN_LARGE]);
 	hak_tiny_demand(in.tiny_misses, in.tiny_overflows);
-	for (unsigned i = 0; i < LEARN_NTIERS; i++)	/* bins' refills and flushes move the credit */
-		live += in.demand[i].live + in.demand[i].held;
 	if (read)
 		hak_pressure_read(&pressure_src, &fresh);
 	hak_lock(&lock);
@@ -128,7 +125,8 @@ static void tick(uint64_t now)
 	pressed = learn_step(&limits, &state, &in);
 	decided = state;
 	apply(&decided);	/* atomic stores: in tick order */
-	hak_tick_credit((int64_t)learn_credit(&decided, live));
+	/* decided.live counts what bins hold too: their refills and flushes move the credit */
+	hak_tick_credit((int64_t)learn_credit(&decided, decided.live));
 	hak_unlock(&lock);
 	bytes = give_back(&decided, now);
 	hak_count(returned_bytes, bytes);
