@@ -6,8 +6,9 @@
  *
  * The cache is a hash table with chaining, keyed by the size class of the
  * mapping (4 classes per doubling), plus one list in age order for eviction
- * and expiry. A request takes the best-fitting cached mapping and splits off
- * the rest at a granule boundary. Both are threaded through the freed blocks' own headers, so
+ * and expiry. A request takes the best-fitting cached mapping, whole when it
+ * needs half of it or more, else splitting off the rest at a granule
+ * boundary. Both are threaded through the freed blocks' own headers, so
  * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
  * is returned to the OS at the next cache operation, at the next run
  * refill or flush of the medium tier (at most twice per delay), or by the
@@ -324,7 +325,13 @@ static unsigned slots_idle(uint64_t now, unsigned max, struct large_hdr **gone)
 	return n;
 }
 
-/* The smallest cached mapping of at least @need bytes (the newest of equals), or NULL. */
+/*
+ * The smallest cached mapping of at least @need bytes (the newest of
+ * equals), or NULL. One that @need fills half of or more is taken whole:
+ * split, a mapping of two granules serving one would leave halves no
+ * request of two fits again, and each such request would gather (system
+ * calls, whose TLB flush costs every page the program touches a refill).
+ */
 static struct large_hdr *cache_take(size_t need)
 {
 	struct large_hdr *h = NULL, *gone, *idle = NULL;
@@ -339,7 +346,8 @@ static struct large_hdr *cache_take(size_t need)
 				h = e;
 	if (h) {
 		unlink_locked(h);
-		split_locked(h, need);
+		if (h->map_size > 2 * need)
+			split_locked(h, need);
 	}
 	gone = expire_locked(0, now, BATCH);
 	hak_unlock(&cache_lock);
@@ -673,12 +681,14 @@ static void retire_claimed(struct large_hdr *took, struct large_hdr **gone)
 }
 
 /*
- * The newest slotted mapping of exactly @need bytes (of equals, the last),
- * from this thread's set, or NULL.
+ * The smallest slotted mapping of this thread's set that @need bytes fill
+ * half of or more, as cache_take() hands out whole (of equals the newest,
+ * of those the last), or NULL.
  */
 static struct large_hdr *slot_take(size_t need)
 {
 	uint64_t now = hak_sys_now_ms(), least = UINT64_MAX;
+	size_t fit = 2 * need;	/* the biggest still taken whole, then the best */
 	_Atomic uintptr_t *set;
 	unsigned pick = 0;
 	uintptr_t best = 0;
@@ -688,12 +698,14 @@ static struct large_hdr *slot_take(size_t need)
 	set = my_set();
 	for (unsigned i = 0; i < SLOT_N; i++) {
 		uintptr_t v = hak_atomic_load_relaxed(&set[i]);
+		size_t size = slot_size(v);
 
-		if (v && slot_size(v) == need && slot_age(v, now) <= least) {
-			pick = i;
-			best = v;
-			least = slot_age(v, now);
-		}
+		if (!v || size < need || size > fit || (size == fit && slot_age(v, now) > least))
+			continue;
+		pick = i;
+		best = v;
+		fit = size;
+		least = slot_age(v, now);
 	}
 	if (!best || !slot_claim(&set[pick], best))
 		return NULL;

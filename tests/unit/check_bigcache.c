@@ -296,6 +296,34 @@ START_TEST(a_thread_takes_back_its_freed_block_from_a_slot)
 END_TEST
 
 /*
+ * A slotted mapping serves, whole and with no lock, a request that needs
+ * half of it or more: the smallest such, so a mapping of two granules
+ * is not cut for a request of one (and stays whole for the next of two).
+ */
+START_TEST(a_slot_serves_requests_of_half_its_size_or_more)
+{
+	char *a, *b, *c, *d;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	a = hak_malloc(3 * MiB);		/* two granules */
+	b = hak_malloc(MiB + MiB / 2);		/* one */
+	hak_free(a);
+	hak_free(b);
+	c = hak_malloc(MiB + MiB / 4);		/* one granule: b's, the smaller */
+	ck_assert_ptr_eq(c, b);
+	d = hak_malloc(MiB + MiB / 4);		/* then a's, whole */
+	ck_assert_ptr_eq(d, a);
+	ck_assert_int_eq(unit_stat("bigcache.slot_hits", " "), 2);
+	ck_assert_int_eq(unit_stat("bigcache.splits", " "), 0);
+	ck_assert_uint_ge(hak_malloc_usable_size(d), 4 * MiB - 64);
+	memset(d, 1, 4 * MiB - 64);
+	hak_free(d);
+	hak_free(c);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
  * A freed block that touches a cached one merges with it in the cache
  * rather than waiting in a slot beside it: a request of their joint size
  * then takes them whole instead of splitting another cached block, and
@@ -348,13 +376,13 @@ START_TEST(a_miss_merges_the_slotted_blocks_of_other_threads)
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	spacer[0] = hak_malloc(1200000);	/* live: nothing else merges */
-	whole = hak_malloc(12 * MiB - 64);
+	whole = hak_malloc(18 * MiB - 64);
 	spacer[1] = hak_malloc(1200000);
-	hak_free(whole);			/* cached: six granules */
+	hak_free(whole);			/* cached: nine granules */
 	b = hak_malloc(4 * MiB - 64);		/* two granules each, side by side */
 	c = hak_malloc(4 * MiB - 64);
 	d = hak_malloc(4 * MiB - 64);
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);	/* too small, after d */
 	ck_assert_int_eq(pthread_create(&t, NULL, free_block, b), 0);	/* another set */
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	hak_free(c);
@@ -653,7 +681,11 @@ START_TEST(thp_block_is_huge_from_its_first_granule)
 }
 END_TEST
 
-/* A bigger freed block serves smaller requests; freed neighbours merge again. */
+/*
+ * A bigger freed block serves smaller requests, split when a request needs
+ * less than half of it, whole when it needs more; freed neighbours merge
+ * again.
+ */
 START_TEST(cached_blocks_split_and_coalesce)
 {
 	char *a = hak_malloc(8 * MiB), *base = base_of(a), *b, *c;
@@ -664,17 +696,18 @@ START_TEST(cached_blocks_split_and_coalesce)
 	b = hak_malloc(2 * MiB);	/* takes 4 MiB */
 	ck_assert_ptr_eq(b, a);
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);
-	c = hak_malloc(3 * MiB);	/* takes 4 MiB of the rest */
+	c = hak_malloc(3 * MiB);	/* needs 4 MiB: takes the 6 MiB left whole */
 	ck_assert_ptr_eq(base_of(c), base + 4 * MiB);
 	ck_assert_ptr_eq(base_of(b + 2 * MiB - 1), base);
-	ck_assert_uint_eq(hak_bc_cached_bytes(), 2 * MiB);
+	ck_assert_ptr_eq(base_of(c + 6 * MiB - 65), base + 4 * MiB);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
 	memset(b, 2, 2 * MiB);
 	memset(c, 3, 3 * MiB);
 	ck_assert_int_eq(c[0], 3);
 	ck_assert_int_eq(b[2 * MiB - 1], 2);
 	ck_assert_int_eq(hak_self_check(), 0);
 	hak_free(b);
-	hak_free(c);	/* merges with b before it and the 2 MiB after it */
+	hak_free(c);	/* merges with b before it */
 	ck_assert_uint_eq(hak_bc_cached_bytes(), 10 * MiB);
 	ck_assert_ptr_eq(hak_malloc(9 * MiB), a);
 	ck_assert_int_eq(hak_self_check(), 0);
@@ -1082,6 +1115,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, out_of_memory_is_enomem);
 	tcase_add_test(tc, hits_misses_and_chaining);
 	tcase_add_test(tc, a_thread_takes_back_its_freed_block_from_a_slot);
+	tcase_add_test(tc, a_slot_serves_requests_of_half_its_size_or_more);
 	tcase_add_test(tc, slotted_blocks_go_back_at_decay_and_trim);
 	tcase_add_test(tc, slots_stay_within_the_byte_bound);
 	tcase_add_test(tc, idle_slots_go_back_at_any_cache_operation);
