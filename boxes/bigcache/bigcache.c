@@ -7,7 +7,7 @@
  * The cache is a hash table with chaining, keyed by the size class of the
  * mapping (4 classes per doubling), plus one list in age order for eviction
  * and expiry. A request takes the best-fitting cached mapping, whole when it
- * needs half of it or more, else splitting off the rest at a granule
+ * needs more than half of it, else splitting off the rest at a granule
  * boundary. Both are threaded through the freed blocks' own headers, so
  * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
  * is returned to the OS at the next cache operation, at the next run
@@ -327,10 +327,12 @@ static unsigned slots_idle(uint64_t now, unsigned max, struct large_hdr **gone)
 
 /*
  * The smallest cached mapping of at least @need bytes (the newest of
- * equals), or NULL. One that @need fills half of or more is taken whole:
- * split, a mapping of two granules serving one would leave halves no
- * request of two fits again, and each such request would gather (system
+ * equals), or NULL. One that @need fills more than half of is taken whole:
+ * cut to fit, a mapping of three granules serving two would leave one that
+ * no request of two fits again, and each such request would gather (system
  * calls, whose TLB flush costs every page the program touches a refill).
+ * One of twice @need is split still: a mapping merged in the cache would
+ * hold two granules for a request of one while others map afresh.
  */
 static struct large_hdr *cache_take(size_t need)
 {
@@ -346,7 +348,7 @@ static struct large_hdr *cache_take(size_t need)
 				h = e;
 	if (h) {
 		unlink_locked(h);
-		if (h->map_size > 2 * need)
+		if (h->map_size >= 2 * need)
 			split_locked(h, need);
 	}
 	gone = expire_locked(0, now, BATCH);
@@ -682,8 +684,10 @@ static void retire_claimed(struct large_hdr *took, struct large_hdr **gone)
 
 /*
  * The smallest slotted mapping of this thread's set that @need bytes fill
- * half of or more, as cache_take() hands out whole (of equals the newest,
- * of those the last), or NULL.
+ * half of or more (of equals the newest, of those the last), or NULL. Taken
+ * whole, with no lock: a thread that frees blocks of two granules and asks
+ * for one and two in turn keeps reusing them, where a cut would leave
+ * halves that requests of two must gather.
  */
 static struct large_hdr *slot_take(size_t need)
 {

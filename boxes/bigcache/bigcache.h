@@ -13,14 +13,15 @@
  * pointer sits after it at the requested alignment. With HAKMEM_CHECK=full
  * the pages past the block's last one are inaccessible while it is live. Freed mappings are kept
  * for reuse (HAKMEM_BIGCACHE_MB, _ENTRIES): a request takes the best fit,
- * whole if it needs half of it or more, else splitting off the rest; a
+ * whole if it needs more than half of it, else splitting off the rest; a
  * freed mapping merges with free neighbours, and what
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
  * cache operation, medium run refill or flush, or decay (the box's decay op,
  * which the registry runs at thread exit; there is no background thread).
  * Mappings of up to 8 MiB a thread frees wait first in four slots of its
  * thread group's (8 groups), taken and filled by atomic exchange: a thread
- * that frees and allocates large blocks of the same sizes takes no lock.
+ * that frees and allocates large blocks of the same sizes takes no lock
+ * (a slot serves, whole, a request of half its size or more).
  * They count against the same bounds, go back once idle as cached ones do,
  * and move into the cache (to merge or be gathered) when a request finds
  * no fit: the thread's own first, then every thread's. A freed mapping that

@@ -683,7 +683,7 @@ END_TEST
 
 /*
  * A bigger freed block serves smaller requests, split when a request needs
- * less than half of it, whole when it needs more; freed neighbours merge
+ * half of it or less, whole when it needs more; freed neighbours merge
  * again.
  */
 START_TEST(cached_blocks_split_and_coalesce)
