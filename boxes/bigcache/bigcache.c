@@ -6,9 +6,8 @@
  *
  * The cache is a hash table with chaining, keyed by the size class of the
  * mapping (4 classes per doubling), plus one list in age order for eviction
- * and expiry. A request takes the best-fitting cached mapping, whole when it
- * needs more than half of it, else splitting off the rest at a granule
- * boundary. Both are threaded through the freed blocks' own headers, so
+ * and expiry. A request takes the best-fitting cached mapping and splits off
+ * the rest at a granule boundary. Both are threaded through the freed blocks' own headers, so
  * the cache allocates nothing. A mapping idle for HAKMEM_BIGCACHE_DELAY_MS
  * is returned to the OS at the next cache operation, at the next run
  * refill or flush of the medium tier (at most twice per delay), or by the
@@ -325,15 +324,7 @@ static unsigned slots_idle(uint64_t now, unsigned max, struct large_hdr **gone)
 	return n;
 }
 
-/*
- * The smallest cached mapping of at least @need bytes (the newest of
- * equals), or NULL. One that @need fills more than half of is taken whole:
- * cut to fit, a mapping of three granules serving two would leave one that
- * no request of two fits again, and each such request would gather (system
- * calls, whose TLB flush costs every page the program touches a refill).
- * One of twice @need is split still: a mapping merged in the cache would
- * hold two granules for a request of one while others map afresh.
- */
+/* The smallest cached mapping of at least @need bytes (the newest of equals), or NULL. */
 static struct large_hdr *cache_take(size_t need)
 {
 	struct large_hdr *h = NULL, *gone, *idle = NULL;
@@ -348,8 +339,7 @@ static struct large_hdr *cache_take(size_t need)
 				h = e;
 	if (h) {
 		unlink_locked(h);
-		if (h->map_size >= 2 * need)
-			split_locked(h, need);
+		split_locked(h, need);
 	}
 	gone = expire_locked(0, now, BATCH);
 	hak_unlock(&cache_lock);
@@ -687,7 +677,8 @@ static void retire_claimed(struct large_hdr *took, struct large_hdr **gone)
  * half of or more (of equals the newest, of those the last), or NULL. Taken
  * whole, with no lock: a thread that frees blocks of two granules and asks
  * for one and two in turn keeps reusing them, where a cut would leave
- * halves that requests of two must gather.
+ * halves that requests of two must gather (system calls, whose TLB flush
+ * costs every page the program touches a refill: docs/TUNING.md).
  */
 static struct large_hdr *slot_take(size_t need)
 {

@@ -12,9 +12,8 @@
  * registered in the region map, with a 64 B header at its start; the user
  * pointer sits after it at the requested alignment. With HAKMEM_CHECK=full
  * the pages past the block's last one are inaccessible while it is live. Freed mappings are kept
- * for reuse (HAKMEM_BIGCACHE_MB, _ENTRIES): a request takes the best fit,
- * whole if it needs more than half of it, else splitting off the rest; a
- * freed mapping merges with free neighbours, and what
+ * for reuse (HAKMEM_BIGCACHE_MB, _ENTRIES): a request takes the best fit and
+ * splits off the rest, a freed mapping merges with free neighbours, and what
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
  * cache operation, medium run refill or flush, or decay (the box's decay op,
  * which the registry runs at thread exit; there is no background thread).
