@@ -6,6 +6,13 @@
  * assert that no system call is made under one (docs/ARCHITECTURE.md,
  * Locks). Release builds compile the count out: these are the bare
  * pthread calls.
+ *
+ * A static lock needs no pthread_mutex_init(): glibc's
+ * PTHREAD_MUTEX_INITIALIZER is all zero bytes (a unit test checks), so a
+ * lock in .bss is ready as it is, and its page is first touched by the
+ * thread that takes it (a start-up that wrote every shard's lock faulted
+ * in pages a single-threaded program never uses). fork's child handlers
+ * do re-initialise the locks the parent's handlers held.
  */
 #ifndef HAK_LOCK_H
 #define HAK_LOCK_H

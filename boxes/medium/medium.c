@@ -488,8 +488,6 @@ static int medium_init(const struct hak_options *opt)
 		central_caps[i] = (unsigned)HAK_MIN(HAK_MAX(CENTRAL_BYTES / bytes_of(i), (size_t)2),
 						    (size_t)CENTRAL_MAX);
 	}
-	for (unsigned s = 0; s < NSHARDS; s++)
-		pthread_mutex_init(&centrals[s].lock, NULL);
 	return 0;
 }
 

@@ -2,8 +2,8 @@
  * regionmap.h - the O(1) answer to "whose pointer is this?". Layer 1.
  *
  * One 32-bit entry per 2 MiB granule of the 47-bit user address space, in
- * two levels: a static top table of 2048 leaf pointers (one per 64 GiB) and
- * 128 KiB leaves mapped the first time a region lands in their range (until
+ * two levels: a static top table of 512 leaf pointers (one per 256 GiB) and
+ * 512 KiB leaves mapped the first time a region lands in their range (until
  * then the slot points to one shared all-zero leaf, so lookups never test
  * for a missing leaf). An
  * entry names the kind of region that owns the granule and where that region
@@ -35,7 +35,7 @@
 #define HAK_RMAP_GRANULE	((size_t)1 << HAK_RMAP_SHIFT)
 #define HAK_RMAP_ADDR_BITS	47
 #define HAK_RMAP_KIND_BITS	4
-#define HAK_RMAP_LEAF_SHIFT	36
+#define HAK_RMAP_LEAF_SHIFT	38	/* a top table fills one 4 KiB page */
 #define HAK_RMAP_TOP_SIZE	((size_t)1 << (HAK_RMAP_ADDR_BITS - HAK_RMAP_LEAF_SHIFT))
 #define HAK_RMAP_LEAF_SIZE	((size_t)1 << (HAK_RMAP_LEAF_SHIFT - HAK_RMAP_SHIFT))
 #define HAK_RMAP_PAGE_SHIFT	16

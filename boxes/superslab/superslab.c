@@ -166,13 +166,13 @@ struct shard {
 	pthread_mutex_t ss_lock;
 	struct superslab *avail_list, *full_list, *empty_list;
 	_Atomic unsigned nempty;	/* ss_lock; read without it by ss_unmap_idle() */
-	unsigned keep_empty;		/* its share of HAKMEM_SS_KEEP */
 	_Atomic uint64_t scan_ms;	/* ss_decay_sometimes()'s last purge scan */
 	unsigned park_cls;		/* lock: the class park() looks at first */
 } __attribute__((aligned(64)));
 
 static struct shard shards[SHARDS_MAX];
 static unsigned nshards = 1;		/* a power of two, set at init */
+static unsigned ss_keep;		/* HAKMEM_SS_KEEP, for all shards together */
 static _Atomic unsigned next_shard;
 static HAK_TLS unsigned my_shard;	/* this thread's shard + 1; 0: none yet */
 static uint8_t class_pages[HAK_SS_NSERVED];	/* pages per span */
@@ -214,11 +214,15 @@ static void shards_init(unsigned keep)
 	}
 	for (nshards = 2; nshards < want && nshards < SHARDS_MAX; nshards *= 2)
 		;
-	for (unsigned s = 0; s < nshards; s++) {
-		pthread_mutex_init(&shards[s].lock, NULL);
-		pthread_mutex_init(&shards[s].ss_lock, NULL);
-		shards[s].keep_empty = keep / nshards + (s < keep % nshards);
-	}
+	ss_keep = keep;
+}
+
+/* @sh's share of HAKMEM_SS_KEEP (computed: a shard's pages stay untouched until a thread uses it). */
+static unsigned keep_empty(const struct shard *sh)
+{
+	unsigned s = (unsigned)(sh - shards);
+
+	return ss_keep / nshards + (s < ss_keep % nshards);
 }
 
 /* This thread's shard: round robin at its first refill or flush. */
@@ -324,14 +328,14 @@ static void ss_unmap(struct superslab *ss)
 static size_t ss_unmap_idle(struct shard *sh, uint64_t now, uint64_t delay, unsigned *budget)
 {
 	struct superslab *gone = NULL, *ss, *next;
-	unsigned n = 0, i = 0;
+	unsigned n = 0, i = 0, keep = keep_empty(sh);
 
-	if (hak_atomic_load_relaxed(&sh->nempty) <= sh->keep_empty || !*budget)
+	if (hak_atomic_load_relaxed(&sh->nempty) <= keep || !*budget)
 		return 0;
 	hak_lock(&sh->ss_lock);
 	for (ss = sh->empty_list; ss && n < *budget; ss = next, i++) {
 		next = ss->next;
-		if (i < sh->keep_empty || now < ss->emptied_ms + delay)
+		if (i < keep || now < ss->emptied_ms + delay)
 			continue;
 		list_del(&sh->empty_list, ss);
 		sh->nempty--;
@@ -783,9 +787,16 @@ static unsigned take_runs(struct span *sp, unsigned want, unsigned most, void **
 	return got;
 }
 
+/* Whether @sp has blocks never cut yet: a refill that got fewer than it wanted stopped at a page's end. */
+static bool span_carving(const struct span *sp)
+{
+	return sp && sp->carved < sp->capacity;
+}
+
 /*
  * Take @want blocks from @sp onto @head, or up to @most if whole runs of
- * remote frees make it more; fewer when @sp runs out. Returns how many.
+ * remote frees make it more; fewer when @sp runs out or carving reached
+ * the end of a page (span_carving()). Returns how many.
  */
 static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **head)
 {
@@ -812,11 +823,17 @@ static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **
 	/*
 	 * Carved blocks go onto @head in address order, so a bin hands them
 	 * out upwards: blocks made together stay together across refills
-	 * and leave whole pages when they are freed together.
+	 * and leave whole pages when they are freed together. Carving stops
+	 * at the end of the page the first block starts on (chaining a block
+	 * writes to it): a refill faults in one new page at most, so a class
+	 * a program uses a little costs it few pages (a fault costs over
+	 * 10 us on some virtual machines; docs/TUNING.md).
 	 */
 	if (got + taken < want && sp->carved < sp->capacity) {
-		unsigned n = HAK_MIN(want - got - taken, sp->capacity - sp->carved);
 		char *first = sp->start + (size_t)sp->carved * sp->bsize;
+		size_t room = sys_page - ((uintptr_t)first & (sys_page - 1));
+		unsigned n = HAK_MIN(HAK_MIN(want - got - taken, sp->capacity - sp->carved),
+				     (unsigned)((room + sp->bsize - 1) / sp->bsize));
 
 		for (unsigned i = 0; i < n; i++) {
 			void **b = (void **)(first + (size_t)i * sp->bsize);
@@ -829,7 +846,7 @@ static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **
 		sp->carved += n;
 		got += n;
 	}
-	while (got + taken < want && sp->parked) {
+	while (got + taken < want && sp->parked && !span_carving(sp)) {
 		unpark(sp);
 		got += splice(&sp->free, want - got - taken, head);
 	}
@@ -1082,6 +1099,8 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
 	while (got < want && (sp = adopt_locked(sh, cls))) {
 		active[cls] = sp;
 		got += span_take(sp, want - got, want - got, head);	/* adopted: no remote blocks */
+		if (got < want && span_carving(sp))	/* the rest at the next refill */
+			break;
 		if (got < want) {	/* a small span: take another */
 			active[cls] = NULL;
 			if (span_class(sp) != c) {
@@ -1155,7 +1174,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 		if (p0_log)
 			p0_verify(sp, got);
 	}
-	if (got < want) {
+	if (got < want && !span_carving(sp)) {
 		active[cls] = NULL;
 		if (sp && sp->used && p0_drain && !check_full && !hak_sys_thread_exiting() &&
 		    hak_atomic_load_relaxed(&empty_delay_ms)) {	/* 0: memory first */
@@ -1173,7 +1192,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 			gone->next = NULL;
 		/* a superslab is mapped with no lock held, then the refill goes on */
 		while ((got += refill_locked(sh, cls, want - got, head, &gone, &dry)) < want &&
-		       grown) {
+		       grown && !span_carving(active[cls])) {
 			hak_unlock(&sh->lock);
 			grown = ss_grow(sh);
 			hak_lock(&sh->lock);

@@ -37,8 +37,10 @@
  *        it up to this many, which costs less than cutting a run
  * @head: receives the blocks, chained through their first word
  *
- * Returns how many blocks were taken: fewer than @want only when memory ran
- * out (0 then means ENOMEM). Takes the lock of the thread's shard.
+ * Returns how many blocks were taken: fewer than @want when the thread's
+ * span was being cut and the cut reached the end of a page (a refill faults
+ * in one new page at most) or when memory ran out (0 then means ENOMEM).
+ * Takes the lock of the thread's shard.
  */
 unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head);
 

@@ -25,7 +25,7 @@ static void *base_of(void *p)
 
 /*
  * realloc grows a large block by moving its pages into a new mapping. The
- * new range needs a region-map leaf if it lies in 64 GiB nobody used yet
+ * new range needs a region-map leaf if it lies in 256 GiB nobody used yet
  * (below a big reservation, here), and that leaf's mapping fails once, at
  * each system call in turn: whatever fails, the block stays valid (moved or
  * not), keeps its contents and can be freed.
@@ -749,7 +749,7 @@ END_TEST
 
 START_TEST(huge_alignment_does_not_pin_the_gap)
 {
-	/* region-map leaves (entries and page classes) for up to two new 64 GiB ranges */
+	/* region-map leaves (entries and page classes) for up to two new 256 GiB ranges */
 	size_t leaves = 2 * (HAK_RMAP_LEAF_SIZE * sizeof(uint32_t) + HAK_RMAP_CLASS_LEAF_SIZE);
 	size_t before;
 	void *p;

@@ -628,6 +628,31 @@ START_TEST(carved_blocks_come_out_in_address_order)
 END_TEST
 
 /*
+ * A refill cuts no further than the end of the page its first block starts
+ * on, and the next refill goes on in the same span: a class used a little
+ * faults in few pages.
+ */
+START_TEST(carving_stops_at_a_page_end)
+{
+	unsigned cls = hak_size_class(700);	/* 6 blocks start on a 4 KiB page, the 6th crossing it */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), bsize = hak_class_bytes[cls];
+	void *head, *next;
+	unsigned got, more;
+
+	start();
+	got = hak_ss_refill(cls, 32, 32, &head);
+	ck_assert_uint_eq(got, (unsigned)((page - (uintptr_t)head % page + bsize - 1) / bsize));
+	ck_assert_uint_lt(got, 32);
+	more = hak_ss_refill(cls, 32, 32, &next);
+	ck_assert_uint_eq(more, (unsigned)((page - (uintptr_t)next % page + bsize - 1) / bsize));
+	ck_assert_ptr_eq(next, (char *)head + got * bsize);	/* the same span, carried on */
+	hak_ss_flush(cls, next, more);
+	hak_ss_flush(cls, head, got);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
  * A retired span whose blocks all came back to its owner goes back at
  * once: another thread's next refill finds it on the partial list.
  */
@@ -942,6 +967,19 @@ START_TEST(shards_split_the_empty_superslabs_kept)
 }
 END_TEST
 
+/* The shards' locks are never initialised: zero bytes must be an unlocked default mutex (hak_lock.h). */
+START_TEST(a_zeroed_lock_is_an_initialised_one)
+{
+	static const pthread_mutex_t init = PTHREAD_MUTEX_INITIALIZER, zero;
+	static pthread_mutex_t zeroed;
+
+	ck_assert_mem_eq(&init, &zero, sizeof(init));
+	ck_assert_int_eq(pthread_mutex_trylock(&zeroed), 0);
+	ck_assert_int_eq(pthread_mutex_trylock(&zeroed), EBUSY);
+	ck_assert_int_eq(pthread_mutex_unlock(&zeroed), 0);
+}
+END_TEST
+
 /* 16 threads hand tiny blocks to each other through shared slots. */
 #define XT_THREADS	16
 #define XT_SLOTS	64
@@ -1152,6 +1190,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, with_a_delay_the_active_span_stays_owned);
 	tcase_add_test(tc, a_refill_keeps_the_active_spans);
 	tcase_add_test(tc, carved_blocks_come_out_in_address_order);
+	tcase_add_test(tc, carving_stops_at_a_page_end);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
@@ -1164,6 +1203,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, unowned_span_takes_blocks_back_from_another_shard);
 	tcase_add_test(tc, refill_steals_partial_spans_from_another_shard);
 	tcase_add_test(tc, shards_split_the_empty_superslabs_kept);
+	tcase_add_test(tc, a_zeroed_lock_is_an_initialised_one);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("stress");
 	tcase_set_timeout(tc, 300);

@@ -219,17 +219,18 @@ START_TEST(a_threads_first_free_goes_home)
 }
 END_TEST
 
+/* 16 B blocks: the 193 fit the span's first page, where carving would stop a refill short. */
 static void *refill_five_times(void *arg)
 {
-	unsigned *got = arg, cls = hak_tiny_class(700);
+	unsigned *got = arg, cls = hak_tiny_class(16);
 	void *p[16 + 16 + 32 + 64 + 65];
 	int n = 0;
 
 	for (int r = 0; r < 5; r++) {
-		p[n++] = hak_malloc(700);	/* a miss: the bin was empty */
+		p[n++] = hak_malloc(16);	/* a miss: the bin was empty */
 		got[r] = hak_tiny_tls.bins[cls].count + 1;
 		while (hak_tiny_tls.bins[cls].count)
-			p[n++] = hak_malloc(700);
+			p[n++] = hak_malloc(16);
 	}
 	while (n)
 		hak_free(p[--n]);
