@@ -5,7 +5,8 @@
  *
  * Page runs (up to HAK_BC_RUN_MAX) are whole 4 KiB pages in 4 MiB segments,
  * sharded so that threads do not share a lock; the medium tier (medium.h)
- * takes and returns them in batches and reads a run's tag without a lock.
+ * takes and returns them in batches and reads a run's tag without a lock;
+ * a run grows in place over free pages after it.
  * A segment gives its free pages back once idle for
  * HAKMEM_BIGCACHE_DELAY_MS, and itself once empty.
  * Every other block lives in a mapping of whole 2 MiB granules from sysmem,
@@ -101,6 +102,14 @@ unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out
  * is not live (freed twice) is reported and aborts.
  */
 void hak_bc_runs_free(void *const *runs, unsigned n);
+
+/**
+ * hak_bc_run_grow() - make the live run @p (from hak_bc_runs_alloc(), its
+ * tag checked by the caller) @size bytes (<= HAK_BC_RUN_MAX, more than it
+ * has) in place, tagged @tag from now on, if the pages after it are free.
+ * Takes its shard's lock. False: nothing changed.
+ */
+bool hak_bc_run_grow(void *p, size_t size, unsigned tag);
 
 #define HAK_BC_SEG_SIZE	((size_t)4 << 20)	/* segments are aligned to their size */
 #define HAK_BC_SEG_TAGS	64			/* where a segment's page tags start */

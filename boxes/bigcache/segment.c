@@ -406,6 +406,36 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 	bc_decay_sometimes(now);
 }
 
+bool hak_bc_run_grow(void *p, size_t size, unsigned tag)
+{
+	struct segment *s = seg_of(p);
+	const char *why;
+	unsigned i, n, np = pages_of(size);
+	bool ok = false;
+
+	hak_assert(size <= HAK_BC_RUN_MAX && tag > 0 && tag < 256);
+	if (unlikely(!enabled))
+		return false;
+	hak_lock(&s->shard->lock);
+	i = block_locked(s, p, &why);
+	n = i ? s->run[i] : 0;
+	/* the pages after it, free; a run in a purge has a tag of 0 */
+	if (n && n < np && i + np <= SEG_PAGES && atomic_load_explicit(&s->tag[i], memory_order_relaxed) &&
+	    hak_bits_next(s->free, i + n, i + np, false) == i + np) {
+		hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, i + n, np - n));
+		hak_bits_assign(s->dirty, i + n, np - n, true);
+		hak_bits_assign(s->free, i + n, np - n, false);
+		s->nfree -= np - n;
+		for (unsigned k = i + n; k < i + np; k++)
+			s->run[k] = 0;	/* inside a run now: no block starts there */
+		s->run[i] = (uint16_t)np;
+		atomic_store_explicit(&s->tag[i], (uint8_t)tag, memory_order_relaxed);
+		ok = true;
+	}
+	hak_unlock(&s->shard->lock);
+	return ok;
+}
+
 size_t seg_usable(void *seg, const void *p, const char **why)
 {
 	struct segment *s = seg;

@@ -82,7 +82,7 @@ static _Atomic size_t in_bins;	/* in all threads' bins, as of their last slow pa
 static bool no_cache;		/* HAKMEM_CHECK=full or a budget of 0 */
 static _Atomic unsigned next_shard;
 static hak_counter_t refills, central_hits, flushes, blocks_out, blocks_in, direct_allocs,
-	direct_frees, shrinks, central_drains;
+	direct_frees, shrinks, central_drains, grows;
 static hak_counter_t bytes_out, bytes_in;	/* blocks out of / back into the tier */
 
 #define T hak_medium_tls
@@ -528,9 +528,23 @@ static void medium_stats(struct hak_stats_sink *st)
 	}
 #define P(f) hak_stat(st, #f, f);
 	P(refills) P(central_hits) P(flushes) P(blocks_out) P(blocks_in) P(direct_allocs)
-	P(direct_frees) P(shrinks) P(central_drains) P(in_central)
+	P(direct_frees) P(shrinks) P(central_drains) P(grows) P(in_central)
 #undef P
 	hak_stat(st, "thread_held_bytes", thread_held());
+}
+
+bool hak_medium_grow(void *p, size_t size)
+{
+	unsigned i = hak_bc_run_tag(p) - 1, cls = hak_medium_class(size) - HAK_MEDIUM_FIRST_CLASS;
+
+	/* a block in the bin is warm: moving there faults nothing in */
+	if (i >= HAK_MEDIUM_NCLASSES || cls <= i || T.bins[cls].count ||
+	    !hak_bc_run_grow(p, bytes_of(cls), cls + 1))
+		return false;
+	hak_count(grows, 1);
+	hak_count(bytes_out, bytes_of(cls) - bytes_of(i));
+	hak_tick_taken(bytes_of(cls) - bytes_of(i));
+	return true;
 }
 
 /* malloc_trim or a failed mapping: the central lists go back to the segments,

@@ -19,7 +19,9 @@
  * are emptied from the thread's own slow paths, and so are idle central
  * lists of its shard; thread exit empties the bins, malloc_trim() the
  * caller's bins and every central list. HAKMEM_CHECK=full caches nothing, so every
- * free reaches the segment's checks.
+ * free reaches the segment's checks. realloc to a bigger class grows a block
+ * in place when the pages after it in its segment are free (and the bin of
+ * that class has no block to move to).
  */
 #ifndef HAK_MEDIUM_H
 #define HAK_MEDIUM_H
@@ -52,6 +54,16 @@ void hak_medium_free_slow(void *p, unsigned i);
  * 0 with @why set ("double" or "invalid") when it is not a live block.
  */
 size_t hak_medium_usable(const void *p, const char **why);
+
+/**
+ * hak_medium_grow() - realloc: make the live block @p, a pointer into a
+ * segment, hold @size (<= HAK_MEDIUM_MAX) bytes in place, of the class that
+ * holds them, when the pages after it are free and the thread's bin of that
+ * class is empty: no copy, and only the pages added are new. False:
+ * nothing changed (a smaller or equal class, the pages are taken, or the
+ * bin has a block, already faulted in, to move to).
+ */
+bool hak_medium_grow(void *p, size_t size);
 
 /* ---------------------------------------------------------------- fast path */
 

@@ -471,6 +471,56 @@ START_TEST(realloc_keeps_contents)
 }
 END_TEST
 
+/*
+ * realloc grows a block in place over the free pages after it (no copy, the
+ * pointer kept), and moves it when they are taken.
+ */
+START_TEST(realloc_grows_in_place_over_free_pages)
+{
+	char *a, *b, *c, *d;
+
+	cache_on("0");	/* no bins: runs come from the segment, first fit */
+	a = hak_malloc(100 * KiB);
+	unit_fill(a, 100 * KiB, 5);
+	b = hak_realloc(a, 300 * KiB);
+	ck_assert_ptr_eq(b, a);
+	ck_assert(unit_verify(b, 100 * KiB, 5));
+	ck_assert_uint_eq(hak_malloc_usable_size(b), hak_class_bytes[hak_medium_class(300 * KiB)]);
+	memset(b + 100 * KiB, 7, 200 * KiB);
+	c = hak_malloc(60 * KiB);	/* right after b's pages */
+	ck_assert_ptr_eq(c, b + hak_malloc_usable_size(b));
+	ck_assert_int_eq(hak_self_check(), 0);
+	d = hak_realloc(b, 500 * KiB);	/* c is in the way */
+	ck_assert_ptr_ne(d, b);
+	ck_assert(unit_verify(d, 100 * KiB, 5));
+	ck_assert_int_eq(d[300 * KiB - 1], 7);
+	ck_assert_int_eq(stat1("medium.grows"), 1);
+	hak_free(c);
+	hak_free(d);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* ... but moves it to a block of the new class in the bin: its pages are faulted in already. */
+START_TEST(realloc_moves_to_a_warm_block_in_the_bin)
+{
+	char *a, *w, *b;
+
+	cache_on(NULL);
+	w = hak_malloc(300 * KiB);
+	memset(w, 1, 300 * KiB);
+	hak_free(w);	/* into the bin */
+	a = hak_malloc(100 * KiB);
+	unit_fill(a, 100 * KiB, 6);
+	b = hak_realloc(a, 300 * KiB);
+	ck_assert_ptr_eq(b, w);
+	ck_assert(unit_verify(b, 100 * KiB, 6));
+	ck_assert_int_eq(stat1("medium.grows"), 0);
+	hak_free(b);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ segments */
 
 /* Runs of different classes share a segment, page by page, first fit. */
@@ -784,6 +834,8 @@ Suite *medium_suite(void)
 	tcase_add_test(tc, cross_thread_free_goes_to_the_freeing_thread);
 	tcase_add_test(tc, full_check_caches_nothing);
 	tcase_add_test(tc, realloc_keeps_contents);
+	tcase_add_test(tc, realloc_grows_in_place_over_free_pages);
+	tcase_add_test(tc, realloc_moves_to_a_warm_block_in_the_bin);
 	tcase_add_test(tc, fork_child_allocates);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("segments");
