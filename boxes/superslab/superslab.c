@@ -175,6 +175,7 @@ static unsigned nshards = 1;		/* a power of two, set at init */
 static unsigned ss_keep;		/* HAKMEM_SS_KEEP, for all shards together */
 static _Atomic unsigned next_shard;
 static HAK_TLS unsigned my_shard;	/* this thread's shard + 1; 0: none yet */
+static _Atomic unsigned shards_used;	/* bit s: shard_used(s) */
 static uint8_t class_pages[HAK_SS_NSERVED];	/* pages per span */
 static _Atomic uint64_t empty_delay_ms;	/* the learner may change it */
 static bool check_full;
@@ -228,10 +229,21 @@ static unsigned keep_empty(const struct shard *sh)
 /* This thread's shard: round robin at its first refill or flush. */
 static struct shard *shard_me(void)
 {
-	if (unlikely(!my_shard))
+	if (unlikely(!my_shard)) {
 		my_shard = (atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) &
 			    (nshards - 1)) + 1;
+		atomic_fetch_or_explicit(&shards_used, 1u << (my_shard - 1), memory_order_relaxed);
+	}
 	return &shards[my_shard - 1];
+}
+
+/*
+ * Whether a thread ever took shard @s: the others hold no superslab, and
+ * stealing and decay leave them (and their pages) untouched.
+ */
+static bool shard_used(unsigned s)
+{
+	return hak_atomic_load_relaxed(&shards_used) >> s & 1;
 }
 
 /* -------------------------------------------------------------- superslabs */
@@ -447,11 +459,14 @@ static size_t ss_decay(uint64_t now)
 
 	retired_sweep(now, true);
 	for (unsigned s = 0; s < nshards; s++)
-		bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
+		if (shard_used(s))
+			bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
 	for (unsigned s = 0; s < nshards; s++)
-		bytes += ss_purge(&shards[s], now, delay, &purges);
+		if (shard_used(s))
+			bytes += ss_purge(&shards[s], now, delay, &purges);
 	for (unsigned s = 0; s < nshards; s++)
-		bytes += park_pages(&shards[s], now, delay);
+		if (shard_used(s))
+			bytes += park_pages(&shards[s], now, delay);
 	return bytes;
 }
 
@@ -1042,7 +1057,7 @@ static struct span *steal_locked(struct shard *sh, unsigned cls)
 		struct shard *o = &shards[((unsigned)(sh - shards) + i) & (nshards - 1)];
 		struct span *sp;
 
-		if (hak_trylock(&o->lock))
+		if (!shard_used((unsigned)(o - shards)) || hak_trylock(&o->lock))
 			continue;
 		sp = partial_first(&o->classes[cls], cls);
 		if (sp) {
