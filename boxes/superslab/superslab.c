@@ -108,6 +108,7 @@ struct span {
 	uint8_t cls, npages, partial;
 	uint8_t purging;	/* its parked pages are being purged: on no list, not released */
 	uint8_t seen;		/* looked at by park_pages() since blocks last came back */
+	uint8_t fresh;		/* cut from pages never touched (or purged): carving faults them in */
 	uint32_t parked;	/* bit i: system page i purged, its blocks off the free list */
 	uint32_t nparked;	/* free blocks off the free list (on parked pages) */
 	uint64_t back_ms;	/* when blocks last came back while nobody owned it */
@@ -528,6 +529,7 @@ static struct span *span_new(struct shard *sh, unsigned cls)
 		.capacity = (uint32_t)(((size_t)n << HAK_SS_PAGE_SHIFT) / hak_class_bytes[cls]),
 		.cls = (uint8_t)cls,
 		.npages = (uint8_t)n,
+		.fresh = (~ss->clean >> first & (((uint64_t)1 << n) - 1)) == 0,
 		.remote = REMOTE_CLOSED,
 	};
 	for (unsigned i = (unsigned)first; i < first + n; i++) {
@@ -802,10 +804,10 @@ static unsigned take_runs(struct span *sp, unsigned want, unsigned most, void **
 	return got;
 }
 
-/* Whether @sp has blocks never cut yet: a refill that got fewer than it wanted stopped at a page's end. */
+/* Whether fresh @sp has blocks never cut yet: a refill that got fewer than it wanted stopped at a page's end. */
 static bool span_carving(const struct span *sp)
 {
-	return sp && sp->carved < sp->capacity;
+	return sp && sp->fresh && sp->carved < sp->capacity;
 }
 
 /*
@@ -838,17 +840,20 @@ static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **
 	/*
 	 * Carved blocks go onto @head in address order, so a bin hands them
 	 * out upwards: blocks made together stay together across refills
-	 * and leave whole pages when they are freed together. Carving stops
-	 * at the end of the page the first block starts on (chaining a block
-	 * writes to it): a refill faults in one new page at most, so a class
-	 * a program uses a little costs it few pages (a fault costs over
-	 * 10 us on some virtual machines; docs/TUNING.md).
+	 * and leave whole pages when they are freed together. In a span on
+	 * fresh pages carving stops at the end of the page the first block
+	 * starts on (chaining a block writes to it): a refill faults in one
+	 * new page at most, so a class a program uses a little costs it few
+	 * pages (a fault costs over 10 us on some virtual machines;
+	 * docs/TUNING.md). Pages a span had before are cut in whole batches.
 	 */
 	if (got + taken < want && sp->carved < sp->capacity) {
 		char *first = sp->start + (size_t)sp->carved * sp->bsize;
 		size_t room = sys_page - ((uintptr_t)first & (sys_page - 1));
-		unsigned n = HAK_MIN(HAK_MIN(want - got - taken, sp->capacity - sp->carved),
-				     (unsigned)((room + sp->bsize - 1) / sp->bsize));
+		unsigned n = HAK_MIN(want - got - taken, sp->capacity - sp->carved);
+
+		if (sp->fresh)
+			n = HAK_MIN(n, (unsigned)((room + sp->bsize - 1) / sp->bsize));
 
 		for (unsigned i = 0; i < n; i++) {
 			void **b = (void **)(first + (size_t)i * sp->bsize);

@@ -652,6 +652,27 @@ START_TEST(carving_stops_at_a_page_end)
 }
 END_TEST
 
+/* A span cut again from pages another span used is carved in whole batches: nothing to fault in. */
+START_TEST(carving_used_pages_takes_whole_batches)
+{
+	unsigned cls = hak_size_class(700), n = (unsigned)(((size_t)1 << HAK_SS_PAGE_SHIFT) / hak_class_bytes[cls]);
+	void **a, **b, *head;
+
+	setenv("HAKMEM_SS_DELAY_MS", "0", 1);	/* a dry span is disowned at once, not retired */
+	start();
+	a = take(cls, n);	/* one whole span */
+	b = take(cls, n);	/* the next: the first one disowned */
+	give_back(cls, a, n);	/* back whole: released, its pages used */
+	ck_assert_uint_eq(hak_ss_refill(cls, 32, 32, &head), 32);	/* cut there again */
+	ck_assert_ptr_eq(head, a[0]);
+	hak_ss_flush(cls, head, 32);
+	give_back(cls, b, n);
+	free(a);
+	free(b);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /*
  * A retired span whose blocks all came back to its owner goes back at
  * once: another thread's next refill finds it on the partial list.
@@ -1191,6 +1212,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, a_refill_keeps_the_active_spans);
 	tcase_add_test(tc, carved_blocks_come_out_in_address_order);
 	tcase_add_test(tc, carving_stops_at_a_page_end);
+	tcase_add_test(tc, carving_used_pages_takes_whole_batches);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
