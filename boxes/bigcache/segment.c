@@ -175,6 +175,14 @@ static void mark_run_locked(struct segment *s, unsigned first, unsigned n)
 		s->run[i] = 0;
 }
 
+/* Pages [@first, @first + @n) are handed out as one run: no longer kept free, dirty from now on. */
+static void claim_locked(struct segment *s, unsigned first, unsigned n)
+{
+	hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, first, n));
+	hak_bits_assign(s->dirty, first, n, true);
+	mark_run_locked(s, first, n);
+}
+
 /*
  * Take @s's free pages that hold memory out of the free map, as runs, into
  * @ch (as many as fit); they are purged once the lock is dropped.
@@ -292,9 +300,7 @@ static unsigned take_locked(struct shard *sh, unsigned np, unsigned tag, void **
 	for (struct segment *s = sh->segs; s && got < n; s = s->next)
 		while (got < n && s->nfree >= np &&
 		       (first = hak_bits_find_run(s->free, 1, SEG_PAGES, np)) >= 0) {
-			hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, (unsigned)first, np));
-			hak_bits_assign(s->dirty, (unsigned)first, np, true);
-			mark_run_locked(s, (unsigned)first, np);
+			claim_locked(s, (unsigned)first, np);
 			atomic_store_explicit(&s->tag[first], (uint8_t)tag, memory_order_relaxed);
 			out[got++] = (char *)s + ((size_t)first << SEG_PAGE_SHIFT);
 		}
@@ -345,14 +351,26 @@ static unsigned block_locked(const struct segment *s, const void *p, const char 
 	return i;
 }
 
+/* Like block_locked(), but 0 for a run in a purge too (tagged 0: not a block). */
+static unsigned live_locked(const struct segment *s, const void *p, const char **why)
+{
+	unsigned i = block_locked(s, p, why);
+
+	if (i && !atomic_load_explicit(&s->tag[i], memory_order_relaxed)) {
+		*why = "invalid";
+		return 0;
+	}
+	return i;
+}
+
 /* Free run @p of @s; NULL, or why not. */
 static const char *free_locked(struct segment *s, void *p, uint64_t now, struct chores *ch)
 {
 	const char *why = NULL;
-	unsigned i = block_locked(s, p, &why), n;
+	unsigned i = live_locked(s, p, &why), n;
 
-	if (!i || !atomic_load_explicit(&s->tag[i], memory_order_relaxed))
-		return why ? why : "invalid";	/* a purge in flight: not a block */
+	if (!i)
+		return why;
 	n = s->run[i];
 	atomic_store_explicit(&s->tag[i], 0, memory_order_relaxed);
 	hak_bits_assign(s->free, i, n, true);
@@ -417,17 +435,12 @@ bool hak_bc_run_grow(void *p, size_t size, unsigned tag)
 	if (unlikely(!enabled))
 		return false;
 	hak_lock(&s->shard->lock);
-	i = block_locked(s, p, &why);
+	i = live_locked(s, p, &why);
 	n = i ? s->run[i] : 0;
-	/* the pages after it, free; a run in a purge has a tag of 0 */
-	if (n && n < np && i + np <= SEG_PAGES && atomic_load_explicit(&s->tag[i], memory_order_relaxed) &&
-	    hak_bits_next(s->free, i + n, i + np, false) == i + np) {
-		hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, i + n, np - n));
-		hak_bits_assign(s->dirty, i + n, np - n, true);
-		hak_bits_assign(s->free, i + n, np - n, false);
-		s->nfree -= np - n;
-		for (unsigned k = i + n; k < i + np; k++)
-			s->run[k] = 0;	/* inside a run now: no block starts there */
+	/* the pages after it, free */
+	if (n && n < np && i + np <= SEG_PAGES && hak_bits_next(s->free, i + n, i + np, false) == i + np) {
+		claim_locked(s, i + n, np - n);
+		s->run[i + n] = 0;	/* inside @p's run now: no block starts there */
 		s->run[i] = (uint16_t)np;
 		atomic_store_explicit(&s->tag[i], (uint8_t)tag, memory_order_relaxed);
 		ok = true;

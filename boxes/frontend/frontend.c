@@ -350,8 +350,7 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size)
 		if (q)
 			return q;
 	}
-	if (hak_rmap_kind(e) == HAK_RMAP_SEGMENT && size > old && size <= HAK_MEDIUM_MAX &&
-	    hak_medium_grow(p, size))
+	if (hak_rmap_kind(e) == HAK_RMAP_SEGMENT && size <= HAK_MEDIUM_MAX && hak_medium_grow(p, size))
 		return p;
 	q = hak_malloc(size);
 	if (!q)

@@ -488,9 +488,15 @@ static void ss_decay_sometimes(struct shard *sh, uint64_t now)
 	park_pages(sh, now, delay);
 }
 
+/* The bits of pages 0 .. @n - 1 (@n <= 32). */
+static uint32_t pages_mask(unsigned n)
+{
+	return n == 32 ? ~0u : (1u << n) - 1;
+}
+
 static int find_run(uint32_t free_pages, unsigned n)
 {
-	uint32_t want = (n == 32) ? ~0u : ((1u << n) - 1);
+	uint32_t want = pages_mask(n);
 
 	for (unsigned i = 1; i + n <= HAK_SS_PAGES; i++)
 		if (((free_pages >> i) & want) == want)
@@ -529,7 +535,7 @@ static struct span *span_new(struct shard *sh, unsigned cls)
 		.capacity = (uint32_t)(((size_t)n << HAK_SS_PAGE_SHIFT) / hak_class_bytes[cls]),
 		.cls = (uint8_t)cls,
 		.npages = (uint8_t)n,
-		.fresh = (~ss->clean >> first & (((uint64_t)1 << n) - 1)) == 0,
+		.fresh = (ss->clean & pages_mask(n) << first) == pages_mask(n) << first,
 		.remote = REMOTE_CLOSED,
 	};
 	for (unsigned i = (unsigned)first; i < first + n; i++) {
