@@ -66,8 +66,10 @@ static inline bool hak_option_is_path(const char *keywords)
 	  "most freed large blocks kept for reuse")			\
 	X(BIGCACHE_DELAY_MS, 1000, 0, 3600000, NULL,			\
 	  "a freed large block idle this long goes back to the OS (at the next large malloc/free, medium refill or flush, or thread exit); so do the free pages of a segment with no free for this long") \
+	X(LARGE_RUNS_MB, 32, 0, 32, NULL,				\
+	  "large blocks of up to this many MiB are cut from shared 128 MiB segments, where freed neighbours merge at once and a steady mix of sizes makes no system call; larger ones get a mapping each (0: all do)") \
 	X(LARGE_THP, 0, 0, 1, NULL,					\
-	  "1: transparent huge pages for the whole 2 MiB granules a new large block covers (faster; a sparsely used block commits more)") \
+	  "1: transparent huge pages for large blocks: large segments past their first 2 MiB, and the whole 2 MiB granules a new block in a mapping of its own covers (faster; a sparsely used block commits more)") \
 	X(LEARN, 1, 0, 1, "off|on",					\
 	  "the learner sets cache sizes and return delays from demand and memory pressure, within the options above (off: they stay fixed)") \
 	X(RSS_TARGET_MB, 0, 0, 1048576, NULL,				\

@@ -75,6 +75,7 @@ static _Atomic size_t max_bytes;		/* the learner's, at most bound_bytes */
 static _Atomic uint64_t delay_ms;		/* the learner may change it */
 static bool thp, segments;	/* segments: the page size is the one they are cut in */
 static bool close_tails;	/* HAKMEM_CHECK=full: every live block's tail is closed */
+static size_t runs_max;		/* HAKMEM_LARGE_RUNS_MB: larger blocks get a mapping each */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 /* bytes asked for, ever; bytes of the live blocks' own mappings, now */
 static hak_counter_t bytes_out, map_live_bytes;
@@ -860,23 +861,21 @@ static void *map_new(size_t need, size_t open, size_t align, size_t off)
 	return h;
 }
 
-void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
+/* @bytes of large blocks handed out: the learner's demand and tick. */
+static void taken(size_t bytes)
 {
-	size_t off = user_offset(align), need;
+	hak_count(map_live_bytes, bytes);
+	hak_count(map_out_bytes, bytes);
+	hak_tick_taken(bytes);
+}
+
+/* A block of @size (1 .. SIZE_MAX / 4 - off) bytes in a mapping of its own; see hak_bc_alloc(). */
+static void *map_alloc(size_t size, size_t align, size_t off, bool zero, bool *zeroed)
+{
 	bool plain = off < 2 * hak_sys_page_size();	/* not over-aligned */
+	size_t need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);	/* whole granules, so that freed neighbours can merge */
 	struct large_hdr *h = NULL;
 
-	*zeroed = false;
-	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
-		return NULL;
-	/* memalign(align, 0): at least one byte, so that the pointer lies
-	 * inside the mapping and its usable size is not 0 (which reads as
-	 * "not a block") */
-	size = HAK_MAX(size, (size_t)1);
-	hak_count(allocs, 1);
-	hak_count(bytes_out, size);
-	/* Whole granules, so that freed neighbours can merge. */
-	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
 	if (plain && ((h = slot_take(need)) || (h = cache_take(need)) || (h = flush_take(need)))) {
 		hak_count(hits, 1);	/* split to @need: the rest stays cached */
 		advise_huge(h, off + size);	/* may be advised in part only */
@@ -891,12 +890,31 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	}
 	h->magic = LIVE_MAGIC;
 	h->user = (char *)h + off;
-	hak_count(map_live_bytes, h->map_size);
-	hak_count(map_out_bytes, h->map_size);
-	hak_tick_taken(h->map_size);
 	if (close_tails)	/* a failure leaves them open */
 		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
+	taken(h->map_size);
 	return h->user;
+}
+
+void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
+{
+	size_t off = user_offset(align);
+	void *p;
+
+	*zeroed = false;
+	if (off > SIZE_MAX / 4 || size > SIZE_MAX / 4 - off)
+		return NULL;
+	/* memalign(align, 0): at least one byte, so that the pointer lies
+	 * inside the mapping and its usable size is not 0 (which reads as
+	 * "not a block") */
+	size = HAK_MAX(size, (size_t)1);
+	hak_count(allocs, 1);
+	hak_count(bytes_out, size);
+	if (size <= runs_max && align <= SEG_LARGE_ALIGN && (p = seg_large_alloc(size, zeroed))) {
+		taken(HAK_ALIGN_UP(size, SEG_LARGE_ALIGN));
+		return p;
+	}
+	return map_alloc(size, align, off, zero, zeroed);
 }
 
 size_t hak_bc_usable(void *base, const void *p, const char **why)
@@ -929,24 +947,27 @@ const char *hak_bc_free(void *base, void *p)
 	struct large_hdr *h = base;
 	uint64_t live = LIVE_MAGIC;
 	const char *why = NULL;
+	size_t bytes;
 
-	if (is_segment(base))	/* runs go back through hak_bc_runs_free() */
-		return "invalid";
-	if (!hak_bc_usable(base, p, &why))
+	if (is_segment(base)) {	/* a large run (medium ones go through hak_bc_runs_free()) */
+		why = seg_large_free(base, p, &bytes);
+		if (why)
+			return why;
+	} else if (!hak_bc_usable(base, p, &why)) {
 		return why;
 	/* claimed: a second free racing with this one is reported, unless the
 	 * block was released or handed out again in between (best effort) */
-	else if (!hak_atomic_cas_acq_rel(&h->magic, &live, FREE_MAGIC))
+	} else if (!hak_atomic_cas_acq_rel(&h->magic, &live, FREE_MAGIC)) {
 		return "double";
-	else {
-		hak_atomic_sub_relaxed(&map_live_bytes, h->map_size);
-		hak_tick_freed(h->map_size);
+	} else {
+		bytes = h->map_size;
 		if (!slot_put(h))
 			cache_put(h);
 	}
-	if (!why)
-		hak_count(frees, 1);
-	return why;
+	hak_atomic_sub_relaxed(&map_live_bytes, bytes);
+	hak_tick_freed(bytes);
+	hak_count(frees, 1);
+	return NULL;
 }
 
 /*
@@ -1023,6 +1044,22 @@ static void trim_to_cache(struct large_hdr *h, size_t old, size_t need)
 	cache_put(t);
 }
 
+/*
+ * Grow the large run @p of segment @base to @size bytes in place, over the
+ * free pages after it; NULL: the caller copies (moving its pages would
+ * cost more than copying them: docs/TUNING.md).
+ */
+static void *resize_run(void *base, void *p, size_t size)
+{
+	size_t grown = size <= runs_max ? seg_large_grow(base, p, size) : 0;
+
+	if (!grown)
+		return NULL;
+	hak_count(resizes, 1);
+	taken(grown);
+	return p;
+}
+
 void *hak_bc_resize(void *base, void *p, size_t size)
 {
 	struct large_hdr *h = base;
@@ -1031,8 +1068,8 @@ void *hak_bc_resize(void *base, void *p, size_t size)
 	int err = 0;
 	void *nb;
 
-	if (is_segment(base))	/* a run's size is its class's: the caller copies */
-		return NULL;
+	if (is_segment(base))
+		return resize_run(base, p, size);
 	if (size > SIZE_MAX / 4 - off)
 		return NULL;
 	need = HAK_ALIGN_UP(off + size, HAK_RMAP_GRANULE);
@@ -1121,7 +1158,8 @@ void hak_bc_set_limits(size_t cache_bytes, uint64_t delay, uint64_t runs_delay)
 {
 	hak_atomic_store_relaxed(&max_bytes, HAK_MIN(cache_bytes, bound_bytes));
 	hak_atomic_store_relaxed(&delay_ms, delay);
-	seg_set_limits(runs_delay, bound_bytes);
+	seg_set_limits(false, runs_delay, bound_bytes);
+	seg_set_limits(true, delay, HAK_MIN(cache_bytes, bound_bytes));
 }
 
 size_t hak_bc_cache_bound(void)
@@ -1184,7 +1222,9 @@ static int bc_init(const struct hak_options *opt)
 	max_entries = (unsigned)opt->v[HAK_OPT_BIGCACHE_ENTRIES];
 	thp = opt->v[HAK_OPT_LARGE_THP];
 	close_tails = opt->v[HAK_OPT_CHECK] == HAK_CHECK_FULL;
-	segments = seg_init();
+	segments = seg_init(thp);
+	/* full checks want every block's closed tail, which only a mapping has */
+	runs_max = segments && !close_tails ? (size_t)opt->v[HAK_OPT_LARGE_RUNS_MB] << 20 : 0;
 	hak_bc_set_limits(bound_bytes, (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS],
 			  (uint64_t)opt->v[HAK_OPT_BIGCACHE_DELAY_MS]);
 	return 0;

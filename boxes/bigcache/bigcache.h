@@ -9,6 +9,13 @@
  * a run grows in place over free pages after it.
  * A segment gives its free pages back once idle for
  * HAKMEM_BIGCACHE_DELAY_MS, and itself once empty.
+ * A large block of up to HAKMEM_LARGE_RUNS_MB (32 MiB) aligned to at most
+ * 128 KiB is a run of 128 KiB pages in one of the 128 MiB segments all
+ * threads share (one lock): a freed run's pages stay for the next request
+ * that fits, free neighbours are one range at once, and a request takes
+ * pages that hold memory first; so a steady mix of sizes makes no system
+ * call. Its free pages count against the same bounds and delay as cached
+ * mappings. With HAKMEM_CHECK=full every large block gets a mapping.
  * Every other block lives in a mapping of whole 2 MiB granules from sysmem,
  * registered in the region map, with a 64 B header at its start; the user
  * pointer sits after it at the requested alignment. With HAKMEM_CHECK=full
@@ -18,7 +25,7 @@
  * has been idle for HAKMEM_BIGCACHE_DELAY_MS goes back to the OS at the next
  * cache operation, medium run refill or flush, or decay (the box's decay op,
  * which the registry runs at thread exit; there is no background thread).
- * Mappings of up to 8 MiB a thread frees wait first in four slots of its
+ * Mappings of up to 8 MiB (so: with runs off) a thread frees wait first in four slots of its
  * thread group's (8 groups), taken and filled by atomic exchange: a thread
  * that frees and allocates large blocks of the same sizes takes no lock
  * (a slot serves, whole, a request of half its size or more).
@@ -30,9 +37,10 @@
  * A request no cached mapping holds gathers cached ones instead: their pages
  * are moved (mremap, no copy, no fault) into one fresh mapping, so the memory
  * the cache kept becomes the block's. HAKMEM_LARGE_THP=1 asks for huge pages
- * on the granules a block fills.
- * realloc grows a block in place over the cached mapping right after it,
- * else moves its pages (mremap) into a fresh mapping whose rest is made of
+ * on the granules a block fills, and on large segments past their first.
+ * realloc grows a run in place over the free pages after it (else the
+ * frontend copies), and a mapped block in place over the cached mapping
+ * right after it, else moves its pages (mremap) into a fresh mapping whose rest is made of
  * cached pages, as a gathered block's is; otherwise the frontend copies. A
  * block cut to half or less gives its tail to the cache, where a block
  * that grows again finds it.

@@ -1,20 +1,27 @@
 /*
- * segment.c - page runs of up to HAK_BC_RUN_MAX bytes: the medium tier's
- * backing store.
+ * segment.c - page runs: the medium tier's backing store (runs of up to
+ * HAK_BC_RUN_MAX bytes), and large blocks of up to SEG_LARGE_MAX bytes.
  *
- * A segment is 4 MiB from sysmem, aligned to its size (so a run finds its
- * segment by masking), registered in the region map as HAK_RMAP_SEGMENT
- * (so the large-mapping coalescer, which reads its HAK_RMAP_LARGE
- * neighbours' headers, never looks at one) with every page's class
- * HAK_RMAP_RUNS, cut into 1024 pages of 4 KiB: page 0 is this header, and
- * a run is whole pages found first-fit in the free-page bitmap, with no
+ * A medium segment is 4 MiB from sysmem, aligned to its size (so a run
+ * finds its segment by masking), registered in the region map as
+ * HAK_RMAP_SEGMENT (so the large-mapping coalescer, which reads its
+ * HAK_RMAP_LARGE neighbours' headers, never looks at one) with every page's
+ * class HAK_RMAP_RUNS, cut into 1024 pages of 4 KiB: page 0 is this header,
+ * and a run is whole pages found first-fit in the free-page bitmap, with no
  * header of its own. Each run's first page has a tag byte (the medium
  * class) near the segment's start, written before the run is handed out and
  * cleared when it comes back, so a free reads the class with one load and
  * no lock (hak_bc_run_tag()).
  *
- * Segments belong to one of SEG_SHARDS shards; a thread allocates from the
- * shard its caller names, and a run goes back to its own segment's shard.
+ * A large segment is the same with 1024 pages of 128 KiB (128 MiB), its
+ * runs tagged LARGE_TAG, registered as HAK_RMAP_LARGE_RUNS. A large run is taken
+ * first-fit among free pages that hold memory, else among any; freed
+ * neighbours are one free range at once.
+ *
+ * Medium segments belong to one of SEG_SHARDS shards; a thread allocates
+ * from the shard its caller names. Large ones share one shard: large
+ * blocks are few, and one list packs them tighter (measured in
+ * docs/TUNING.md). A run goes back to its own segment's shard.
  * Freed pages stay committed for reuse, up to HAKMEM_BIGCACHE_MB in all
  * (beyond it, a free gives back its segment's free pages); once a segment
  * has had no free for the delay, its free pages go back to the OS
@@ -44,7 +51,10 @@
 #define SEG_SIZE	HAK_BC_SEG_SIZE		/* three 1 MiB runs fit */
 #define SEG_PAGES	((unsigned)(SEG_SIZE >> SEG_PAGE_SHIFT))
 #define SEG_WORDS	(SEG_PAGES / 64)
-#define SEG_SHARDS	8
+#define SEG_SHARDS	8			/* medium's; then the large one */
+#define NSHARDS		(SEG_SHARDS + 1)
+#define LARGE_SHIFT	17			/* large segments: 128 KiB pages, 128 MiB */
+#define LARGE_TAG	255			/* a large run's tag (medium's are classes) */
 #define PURGE_MAX	16	/* page ranges purged per pass */
 #define GONE_MAX	4	/* empty segments unmapped per pass */
 
@@ -58,6 +68,7 @@ struct segment {
 	uint64_t magic;			/* SEG_MAGIC, where a large mapping has its own */
 	struct segment *next, *prev;
 	struct shard *shard;		/* set before it is linked, never changed */
+	unsigned shift;			/* page size: SEG_PAGE_SHIFT, or LARGE_SHIFT */
 	unsigned nfree;			/* free pages */
 	bool unpurged;			/* free pages may hold memory */
 	uint64_t freed_ms;		/* last free */
@@ -72,6 +83,7 @@ struct segment {
 BUILD_BUG_ON(sizeof(struct segment) > SEG_PAGE);
 BUILD_BUG_ON(offsetof(struct segment, tag) != HAK_BC_SEG_TAGS || SEG_PAGE != HAK_BC_RUN_ALIGN);
 BUILD_BUG_ON(HAK_BC_RUN_MAX / SEG_PAGE >= SEG_PAGES);
+BUILD_BUG_ON(SEG_LARGE_MAX >> LARGE_SHIFT > SEG_PAGES / 4 || SEG_LARGE_ALIGN != (size_t)1 << LARGE_SHIFT);
 BUILD_BUG_ON(SEG_SIZE % HAK_RMAP_GRANULE);
 
 /* What a pass collected under a shard's lock, for after it is dropped. */
@@ -81,40 +93,70 @@ struct chores {
 	struct { struct segment *s; unsigned first, n; } purge[PURGE_MAX];
 };
 
-static struct shard shards[SEG_SHARDS] = {
-	[0 ... SEG_SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
-};
+/* medium's shards, then the large one; all zero bytes: glibc's initializer */
+static struct shard shards[NSHARDS];
 static bool enabled;		/* the page size is the one segments are cut in */
-static _Atomic uint64_t delay_ms;	/* the learner may change both */
-static _Atomic size_t max_kept;		/* bound on kept, in pages */
-static _Atomic size_t kept;	/* free pages still committed (dirty) */
-static hak_counter_t allocs, frees, mapped, unmapped, purged_pages;
+static bool large_thp;		/* HAKMEM_LARGE_THP */
+/* of medium segments, then of large ones (the learner sets them): */
+static _Atomic uint64_t delay_ms[2];
+static _Atomic size_t max_kept[2];	/* bound on kept, in 4 KiB pages */
+static _Atomic size_t kept[2];	/* 4 KiB pages free and still committed (dirty) */
+static hak_counter_t allocs, frees, mapped, unmapped, purged_pages, large_allocs, large_frees;
 
-static unsigned pages_of(size_t size)
+static unsigned shift_of(const struct shard *sh)
 {
-	return (unsigned)((size + SEG_PAGE - 1) >> SEG_PAGE_SHIFT);
+	return sh < shards + SEG_SHARDS ? SEG_PAGE_SHIFT : LARGE_SHIFT;
 }
 
+static size_t size_of(const struct segment *s)
+{
+	return (size_t)SEG_PAGES << s->shift;
+}
+
+/* @s's kind: 0 medium, 1 large */
+static unsigned kind(const struct segment *s)
+{
+	return s->shift == LARGE_SHIFT;
+}
+
+static _Atomic size_t *kept_of(const struct segment *s)
+{
+	return &kept[kind(s)];
+}
+
+/* @n of @s's pages, in 4 KiB pages (what kept counts) */
+static size_t small_pages(const struct segment *s, size_t n)
+{
+	return n << (s->shift - SEG_PAGE_SHIFT);
+}
+
+static unsigned pages_of(size_t size, unsigned shift)
+{
+	return (unsigned)((size + ((size_t)1 << shift) - 1) >> shift);
+}
+
+/* The medium segment of run @p. */
 static struct segment *seg_of(const void *p)
 {
 	return (struct segment *)((uintptr_t)p & ~(uintptr_t)(SEG_SIZE - 1));
 }
 
-void seg_set_limits(uint64_t delay, size_t max_bytes)
+void seg_set_limits(bool large, uint64_t delay, size_t max_bytes)
 {
-	hak_atomic_store_relaxed(&delay_ms, delay);
-	hak_atomic_store_relaxed(&max_kept, max_bytes >> SEG_PAGE_SHIFT);
+	hak_atomic_store_relaxed(&delay_ms[large], delay);
+	hak_atomic_store_relaxed(&max_kept[large], max_bytes >> SEG_PAGE_SHIFT);
 }
 
-bool seg_init(void)
+bool seg_init(bool thp)
 {
+	large_thp = thp;
 	enabled = hak_sys_page_size() == SEG_PAGE;
 	return enabled;
 }
 
 size_t seg_kept_bytes(void)
 {
-	return hak_atomic_load_relaxed(&kept) << SEG_PAGE_SHIFT;
+	return (hak_atomic_load_relaxed(&kept[0]) + hak_atomic_load_relaxed(&kept[1])) << SEG_PAGE_SHIFT;
 }
 
 static void link_locked(struct shard *sh, struct segment *s)
@@ -142,25 +184,39 @@ static void unlink_locked(struct shard *sh, struct segment *s)
 		s->next->prev = s->prev;
 }
 
-/* A fresh segment of @sh, mapped and registered; no lock held. */
+/*
+ * A fresh segment of @sh, mapped and registered; no lock held. A medium
+ * one's pages read HAK_RMAP_RUNS (free() goes to the medium tier); a large
+ * one is a HAK_RMAP_LARGE_RUNS region (free() goes to hak_bc_free(), which
+ * finds SEG_MAGIC where a mapping's header has its own). Neither is
+ * HAK_RMAP_LARGE, whose headers the mapping coalescer reads under its lock,
+ * counting on them to be unmapped only after they leave the map under it.
+ */
 static struct segment *seg_new(struct shard *sh)
 {
+	unsigned shift = shift_of(sh);
+	size_t size = (size_t)SEG_PAGES << shift;
+	bool medium = shift == SEG_PAGE_SHIFT;
 	struct segment *s;
 	void *p;
 
-	if (hak_sys_map(SEG_SIZE, SEG_SIZE, &p))
+	if (hak_sys_map(size, size, &p))
 		return NULL;
 	s = p;	/* the header is complete before registration publishes it */
 	s->magic = SEG_MAGIC;
 	s->shard = sh;
+	s->shift = shift;
 	s->nfree = SEG_PAGES - 1;
 	hak_bits_assign(s->free, 1, SEG_PAGES - 1, true);
 	hak_bits_assign(s->dirty, 0, 1, true);
-	if (hak_rmap_register(p, SEG_SIZE, HAK_RMAP_SEGMENT)) {
-		hak_sys_unmap(p, SEG_SIZE);
+	if (hak_rmap_register(p, size, medium ? HAK_RMAP_SEGMENT : HAK_RMAP_LARGE_RUNS)) {
+		hak_sys_unmap(p, size);
 		return NULL;
 	}
-	hak_rmap_set_class(p, SEG_SIZE >> HAK_RMAP_PAGE_SHIFT, HAK_RMAP_RUNS);
+	if (medium)
+		hak_rmap_set_class(p, size >> HAK_RMAP_PAGE_SHIFT, HAK_RMAP_RUNS);
+	else if (large_thp)	/* advice: a failure leaves small pages */
+		hak_sys_hugepage((char *)p + HAK_RMAP_GRANULE, size - HAK_RMAP_GRANULE);
 	hak_count(mapped, 1);
 	return s;
 }
@@ -175,12 +231,19 @@ static void mark_run_locked(struct segment *s, unsigned first, unsigned n)
 		s->run[i] = 0;
 }
 
-/* Pages [@first, @first + @n) are handed out as one run: no longer kept free, dirty from now on. */
-static void claim_locked(struct segment *s, unsigned first, unsigned n)
+/*
+ * Pages [@first, @first + @n) are handed out as one run: no longer kept
+ * free, dirty from now on. Returns how many were dirty before (0: the run
+ * reads zero).
+ */
+static unsigned claim_locked(struct segment *s, unsigned first, unsigned n)
 {
-	hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, first, n));
+	unsigned d = hak_bits_count(s->dirty, first, n);
+
+	hak_atomic_sub_relaxed(kept_of(s), small_pages(s, d));
 	hak_bits_assign(s->dirty, first, n, true);
 	mark_run_locked(s, first, n);
+	return d;
 }
 
 /*
@@ -199,7 +262,7 @@ static void collect_purge_locked(struct segment *s, struct chores *ch)
 				return;	/* s stays unpurged: the next pass goes on */
 			mark_run_locked(s, d, e - d);
 			hak_bits_assign(s->dirty, d, e - d, false);
-			hak_atomic_sub_relaxed(&kept, e - d);
+			hak_atomic_sub_relaxed(kept_of(s), small_pages(s, e - d));
 			ch->purge[ch->npurge].s = s;
 			ch->purge[ch->npurge].first = d;
 			ch->purge[ch->npurge++].n = e - d;
@@ -216,7 +279,7 @@ static void collect_purge_locked(struct segment *s, struct chores *ch)
  */
 static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 {
-	uint64_t delay = hak_atomic_load_relaxed(&delay_ms);
+	uint64_t delay = hak_atomic_load_relaxed(&delay_ms[sh == &shards[SEG_SHARDS]]);
 	struct segment *s, *next;
 
 	for (s = sh->segs; s; s = next) {
@@ -228,9 +291,9 @@ static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 			continue;
 		if (empty && ch->ngone < GONE_MAX) {
 			ch->ngone++;
-			hak_atomic_sub_relaxed(&kept, hak_bits_count(s->dirty, 1, SEG_PAGES - 1));
+			hak_atomic_sub_relaxed(kept_of(s), small_pages(s, hak_bits_count(s->dirty, 1, SEG_PAGES - 1)));
 			unlink_locked(sh, s);
-			hak_rmap_unregister(s, SEG_SIZE);
+			hak_rmap_unregister(s, size_of(s));
 			s->next = ch->gone;
 			ch->gone = s;
 		} else if (!empty && ch->npurge < PURGE_MAX) {
@@ -260,9 +323,12 @@ static size_t finish(struct shard *sh, struct chores *ch)
 	size_t bytes = 0;
 	int err[PURGE_MAX];
 
-	for (unsigned k = 0; k < ch->npurge; k++)
-		err[k] = hak_sys_decommit((char *)ch->purge[k].s + ((size_t)ch->purge[k].first << SEG_PAGE_SHIFT),
-					  (size_t)ch->purge[k].n << SEG_PAGE_SHIFT);
+	for (unsigned k = 0; k < ch->npurge; k++) {
+		struct segment *s = ch->purge[k].s;
+
+		err[k] = hak_sys_decommit((char *)s + ((size_t)ch->purge[k].first << s->shift),
+					  (size_t)ch->purge[k].n << s->shift);
+	}
 	if (ch->npurge) {
 		hak_lock(&sh->lock);
 		for (unsigned k = 0; k < ch->npurge; k++) {
@@ -273,52 +339,73 @@ static size_t finish(struct shard *sh, struct chores *ch)
 			s->nfree += n;
 			if (err[k]) {
 				hak_bits_assign(s->dirty, first, n, true);
-				hak_atomic_add_relaxed(&kept, n);
+				hak_atomic_add_relaxed(kept_of(s), small_pages(s, n));
 				s->unpurged = true;
 			} else {
-				bytes += (size_t)n << SEG_PAGE_SHIFT;
-				hak_count(purged_pages, n);
+				bytes += (size_t)n << s->shift;
+				hak_count(purged_pages, small_pages(s, n));
 			}
 		}
 		hak_unlock(&sh->lock);
 	}
 	for (struct segment *s = ch->gone, *next; s; s = next) {
 		next = s->next;
-		hak_sys_unmap(s, SEG_SIZE);
+		bytes += size_of(s);
+		hak_sys_unmap(s, size_of(s));
 		hak_count(unmapped, 1);
-		bytes += SEG_SIZE;
 	}
 	return bytes;
 }
 
-/* Up to @n runs of @np pages tagged @tag from @sh's segments into @out. */
-static unsigned take_locked(struct shard *sh, unsigned np, unsigned tag, void **out, unsigned n)
+/* The first @np free pages in a row of @s, only ones that hold memory if @warm; -1: none. */
+static int find_locked(const struct segment *s, unsigned np, bool warm)
 {
-	unsigned got = 0;
+	uint64_t w[SEG_WORDS];
+
+	if (!warm)
+		return hak_bits_find_run(s->free, 1, SEG_PAGES, np);
+	for (unsigned i = 0; i < SEG_WORDS; i++)
+		w[i] = s->free[i] & s->dirty[i];
+	return hak_bits_find_run(w, 1, SEG_PAGES, np);
+}
+
+/*
+ * Up to @n runs of @np pages tagged @tag from @sh's segments into @out;
+ * @dirty (if not NULL) adds up the pages that were dirty before.
+ */
+static unsigned take_locked(struct shard *sh, unsigned np, unsigned tag, void **out, unsigned n,
+			    unsigned *dirty)
+{
+	unsigned got = 0, d;
 	int first;
 
-	for (struct segment *s = sh->segs; s && got < n; s = s->next)
-		while (got < n && s->nfree >= np &&
-		       (first = hak_bits_find_run(s->free, 1, SEG_PAGES, np)) >= 0) {
-			claim_locked(s, (unsigned)first, np);
-			atomic_store_explicit(&s->tag[first], (uint8_t)tag, memory_order_relaxed);
-			out[got++] = (char *)s + ((size_t)first << SEG_PAGE_SHIFT);
-		}
+	/* a large run goes where free pages hold memory already if it can:
+	 * no page faults, and no RSS beside the pages kept idle */
+	for (int warm = tag == LARGE_TAG; warm >= 0 && got < n; warm--)
+		for (struct segment *s = sh->segs; s && got < n; s = s->next)
+			while (got < n && s->nfree >= np && (first = find_locked(s, np, warm)) >= 0) {
+				d = claim_locked(s, (unsigned)first, np);
+				if (dirty)
+					*dirty += d;
+				atomic_store_explicit(&s->tag[first], (uint8_t)tag, memory_order_relaxed);
+				out[got++] = (char *)s + ((size_t)first << s->shift);
+			}
 	return got;
 }
 
-unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out, unsigned n)
+/*
+ * Up to @n runs of @size bytes tagged @tag from shard @sh into @out: a pass
+ * over its segments, then (none found) a fresh segment; expired pages and
+ * segments of @sh go back meanwhile, with no lock held.
+ */
+static unsigned take(struct shard *sh, size_t size, unsigned tag, void **out, unsigned n, unsigned *dirty)
 {
-	struct shard *sh = &shards[shard % SEG_SHARDS];
 	struct chores ch = { 0 };
-	unsigned np = pages_of(size), got;
+	unsigned np = pages_of(size, shift_of(sh)), got;
 	struct segment *s;
 
-	hak_assert(size > 0 && size <= HAK_BC_RUN_MAX && tag > 0 && tag < 256 && n > 0);
-	if (unlikely(!enabled))	/* no segments: a mapping, untagged */
-		return (out[0] = hak_bc_alloc(size, SEG_PAGE, false, &(bool){ false })) != NULL;
 	hak_lock(&sh->lock);
-	got = take_locked(sh, np, tag, out, n);
+	got = take_locked(sh, np, tag, out, n, dirty);
 	if (!got)
 		maybe_expire_locked(sh, &ch);
 	hak_unlock(&sh->lock);
@@ -327,20 +414,46 @@ unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out
 	if (!got && (s = seg_new(sh))) {
 		hak_lock(&sh->lock);
 		link_locked(sh, s);
-		got = take_locked(sh, np, tag, out, n);
+		got = take_locked(sh, np, tag, out, n, dirty);
 		hak_unlock(&sh->lock);
 	}
+	return got;
+}
+
+unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out, unsigned n)
+{
+	unsigned got;
+
+	hak_assert(size > 0 && size <= HAK_BC_RUN_MAX && tag > 0 && tag < LARGE_TAG && n > 0);
+	if (unlikely(!enabled))	/* no segments: a mapping, untagged */
+		return (out[0] = hak_bc_alloc(size, SEG_PAGE, false, &(bool){ false })) != NULL;
+	got = take(&shards[shard % SEG_SHARDS], size, tag, out, n, NULL);
 	hak_count(allocs, got);
 	return got;
+}
+
+void *seg_large_alloc(size_t size, bool *clean)
+{
+	unsigned dirty = 0;
+	void *p;
+
+	hak_assert(size > 0 && size <= SEG_LARGE_MAX);
+	if (!enabled)
+		return NULL;
+	if (!take(&shards[SEG_SHARDS], size, LARGE_TAG, &p, 1, &dirty))
+		return NULL;
+	*clean = !dirty;
+	hak_count(large_allocs, 1);
+	return p;
 }
 
 /* Page index of live run @p in @s, or 0 with @why set. */
 static unsigned block_locked(const struct segment *s, const void *p, const char **why)
 {
 	size_t off = (size_t)((const char *)p - (const char *)s);
-	unsigned i = (unsigned)(off >> SEG_PAGE_SHIFT);
+	unsigned i = (unsigned)(off >> s->shift);
 
-	if (off % SEG_PAGE || i == 0 || i >= SEG_PAGES || !s->run[i]) {
+	if (off & (((size_t)1 << s->shift) - 1) || i == 0 || i >= SEG_PAGES || !s->run[i]) {
 		*why = "invalid";
 		return 0;
 	}
@@ -363,8 +476,9 @@ static unsigned live_locked(const struct segment *s, const void *p, const char *
 	return i;
 }
 
-/* Free run @p of @s; NULL, or why not. */
-static const char *free_locked(struct segment *s, void *p, uint64_t now, struct chores *ch)
+/* Free run @p of @s, its bytes into @bytes; NULL, or why not. */
+static const char *free_locked(struct segment *s, void *p, uint64_t now, struct chores *ch,
+			       size_t *bytes)
 {
 	const char *why = NULL;
 	unsigned i = live_locked(s, p, &why), n;
@@ -372,12 +486,14 @@ static const char *free_locked(struct segment *s, void *p, uint64_t now, struct 
 	if (!i)
 		return why;
 	n = s->run[i];
+	*bytes = (size_t)n << s->shift;
 	atomic_store_explicit(&s->tag[i], 0, memory_order_relaxed);
 	hak_bits_assign(s->free, i, n, true);
 	s->nfree += n;
 	s->unpurged = true;
 	s->freed_ms = now;
-	if (hak_atomic_add_relaxed(&kept, n) + n > hak_atomic_load_relaxed(&max_kept) &&
+	if (hak_atomic_add_relaxed(kept_of(s), small_pages(s, n)) + small_pages(s, n) >
+	    hak_atomic_load_relaxed(&max_kept[kind(s)]) &&
 	    ch->npurge < PURGE_MAX)
 		collect_purge_locked(s, ch);
 	return NULL;
@@ -408,7 +524,7 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 				if (!(left >> k & 1) || s->shard != sh)
 					continue;
 				left &= ~((uint64_t)1 << k);
-				why = free_locked(s, runs[base + k], now, &ch);
+				why = free_locked(s, runs[base + k], now, &ch, &(size_t){ 0 });
 				if (why)
 					bad = runs[base + k];
 				else
@@ -424,16 +540,40 @@ void hak_bc_runs_free(void *const *runs, unsigned n)
 	bc_decay_sometimes(now);
 }
 
-bool hak_bc_run_grow(void *p, size_t size, unsigned tag)
+/*
+ * Free the large run @p of segment @seg; NULL, or why not. Expired pages
+ * and segments of its shard go back after.
+ */
+const char *seg_large_free(void *seg, void *p, size_t *bytes)
 {
-	struct segment *s = seg_of(p);
+	struct segment *s = seg;
+	struct shard *sh = s->shard;
+	struct chores ch = { 0 };
+	uint64_t now = hak_sys_now_ms();
 	const char *why;
-	unsigned i, n, np = pages_of(size);
-	bool ok = false;
 
-	hak_assert(size <= HAK_BC_RUN_MAX && tag > 0 && tag < 256);
-	if (unlikely(!enabled))
-		return false;
+	if (s->shift != LARGE_SHIFT)	/* a medium segment's runs go to hak_bc_runs_free() */
+		return "invalid";
+	hak_lock(&sh->lock);
+	why = free_locked(s, p, now, &ch, bytes);
+	maybe_expire_locked(sh, &ch);
+	hak_unlock(&sh->lock);
+	finish(sh, &ch);
+	bc_decay_sometimes(now);
+	if (!why)
+		hak_count(large_frees, 1);
+	return why;
+}
+
+/*
+ * Run @p of @s grows to @size bytes tagged @tag over the free pages after
+ * it; returns the pages it gained (0: it could not).
+ */
+static unsigned grow(struct segment *s, void *p, size_t size, unsigned tag)
+{
+	const char *why;
+	unsigned i, n, np = pages_of(size, s->shift), gained = 0;
+
 	hak_lock(&s->shard->lock);
 	i = live_locked(s, p, &why);
 	n = i ? s->run[i] : 0;
@@ -443,10 +583,25 @@ bool hak_bc_run_grow(void *p, size_t size, unsigned tag)
 		s->run[i + n] = 0;	/* inside @p's run now: no block starts there */
 		s->run[i] = (uint16_t)np;
 		atomic_store_explicit(&s->tag[i], (uint8_t)tag, memory_order_relaxed);
-		ok = true;
+		gained = np - n;
 	}
 	hak_unlock(&s->shard->lock);
-	return ok;
+	return gained;
+}
+
+bool hak_bc_run_grow(void *p, size_t size, unsigned tag)
+{
+	hak_assert(size <= HAK_BC_RUN_MAX && tag > 0 && tag < LARGE_TAG);
+	return enabled && grow(seg_of(p), p, size, tag);
+}
+
+size_t seg_large_grow(void *seg, void *p, size_t size)
+{
+	struct segment *s = seg;
+
+	if (s->shift != LARGE_SHIFT || size > SEG_LARGE_MAX)
+		return 0;
+	return (size_t)grow(s, p, size, LARGE_TAG) << LARGE_SHIFT;
 }
 
 size_t seg_usable(void *seg, const void *p, const char **why)
@@ -458,7 +613,7 @@ size_t seg_usable(void *seg, const void *p, const char **why)
 	hak_lock(&s->shard->lock);
 	i = block_locked(s, p, why);
 	if (i)
-		n = (size_t)s->run[i] << SEG_PAGE_SHIFT;
+		n = (size_t)s->run[i] << s->shift;
 	hak_unlock(&s->shard->lock);
 	return n;
 }
@@ -467,7 +622,7 @@ size_t seg_decay(uint64_t now)
 {
 	size_t bytes = 0;
 
-	for (unsigned i = 0; i < SEG_SHARDS; i++) {
+	for (unsigned i = 0; i < NSHARDS; i++) {
 		struct chores ch = { 0 };
 
 		if (hak_trylock(&shards[i].lock))
@@ -483,7 +638,7 @@ size_t seg_trim(void)
 {
 	size_t bytes = 0, pass;
 
-	for (unsigned i = 0; i < SEG_SHARDS; i++) {
+	for (unsigned i = 0; i < NSHARDS; i++) {
 		struct chores ch;
 
 		do {	/* bounded passes; stop when a pass frees nothing */
@@ -499,42 +654,52 @@ size_t seg_trim(void)
 
 void seg_prefork(void)
 {
-	for (unsigned i = 0; i < SEG_SHARDS; i++)
+	for (unsigned i = 0; i < NSHARDS; i++)
 		hak_lock(&shards[i].lock);
 }
 
 void seg_postfork_parent(void)
 {
-	for (unsigned i = SEG_SHARDS; i-- > 0;)
+	for (unsigned i = NSHARDS; i-- > 0;)
 		hak_unlock(&shards[i].lock);
 }
 
 void seg_postfork_child(void)
 {
-	for (unsigned i = 0; i < SEG_SHARDS; i++)
+	for (unsigned i = 0; i < NSHARDS; i++)
 		pthread_mutex_init(&shards[i].lock, NULL);
 }
 
-/* Report the segments' counters; returns the bytes of their live blocks. */
+/*
+ * Report the segments' counters (pages in 4 KiB); returns the bytes of
+ * the medium runs handed out (large runs count as large blocks).
+ */
 uint64_t seg_stats(struct hak_stats_sink *st)
 {
-	unsigned n = 0, nfree = 0;
+	unsigned n = 0, nlarge = 0;
+	size_t nfree = 0, medium_used = 0;
 
-	for (unsigned i = 0; i < SEG_SHARDS; i++) {
+	for (unsigned i = 0; i < NSHARDS; i++) {
 		hak_lock(&shards[i].lock);
 		for (struct segment *s = shards[i].segs; s; s = s->next) {
-			n++;
-			nfree += s->nfree;
+			if (s->shift == SEG_PAGE_SHIFT) {
+				n++;
+				medium_used += SEG_PAGES - 1 - s->nfree;
+			} else {
+				nlarge++;
+			}
+			nfree += small_pages(s, s->nfree);
 		}
 		hak_unlock(&shards[i].lock);
 	}
 #define P(f) hak_stat(st, "seg_" #f, f);
-	P(allocs) P(frees) P(mapped) P(unmapped) P(purged_pages)
+	P(allocs) P(frees) P(large_allocs) P(large_frees) P(mapped) P(unmapped) P(purged_pages)
 #undef P
 	hak_stat(st, "seg_live", n);
+	hak_stat(st, "seg_large_live", nlarge);
 	hak_stat(st, "seg_free_pages", nfree);
 	hak_stat(st, "seg_kept_pages", seg_kept_bytes() >> SEG_PAGE_SHIFT);
-	return ((uint64_t)n * (SEG_PAGES - 1) - nfree) << SEG_PAGE_SHIFT;
+	return (uint64_t)medium_used << SEG_PAGE_SHIFT;
 }
 
 /*
@@ -545,7 +710,8 @@ static int segment_check(const struct segment *s, const struct shard *sh)
 {
 	unsigned nfree = 0;
 
-	if (s->magic != SEG_MAGIC || s->shard != sh || hak_rmap_kind(hak_rmap_lookup(s)) != HAK_RMAP_SEGMENT ||
+	if (s->magic != SEG_MAGIC || s->shard != sh || s->shift != shift_of(sh) ||
+	    hak_rmap_kind(hak_rmap_lookup(s)) != (s->shift == SEG_PAGE_SHIFT ? HAK_RMAP_SEGMENT : HAK_RMAP_LARGE_RUNS) ||
 	    hak_bit(s->free, 0) || (s->next && s->next <= s))
 		return 1;
 	for (unsigned i = 1; i < SEG_PAGES;) {
@@ -575,7 +741,7 @@ int seg_self_check(void)
 	int errors = 0;
 
 	seg_prefork();
-	for (unsigned i = 0; i < SEG_SHARDS; i++)
+	for (unsigned i = 0; i < NSHARDS; i++)
 		for (struct segment *s = shards[i].segs; s; s = s->next) {
 			if (segment_check(s, &shards[i])) {
 				hak_report("self-check: segment %p: bad header, page map, tags or free count",
@@ -583,9 +749,9 @@ int seg_self_check(void)
 				errors++;
 			}
 			for (unsigned w = 0; w < SEG_WORDS; w++)
-				dirty_free += (size_t)__builtin_popcountll(s->free[w] & s->dirty[w]);
+				dirty_free += small_pages(s, (size_t)__builtin_popcountll(s->free[w] & s->dirty[w]));
 		}
-	k = hak_atomic_load_relaxed(&kept);
+	k = seg_kept_bytes() >> SEG_PAGE_SHIFT;
 	seg_postfork_parent();
 	if (dirty_free != k) {
 		hak_report("self-check: segments keep %zu free pages, count %zu", dirty_free, k);

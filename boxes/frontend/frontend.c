@@ -179,6 +179,12 @@ static void foreign(void *p, const char *api)
 	hak_count(foreign_forwarded, 1);
 }
 
+/* Does region-map entry @e name a large block's region (bigcache's, not medium's)? */
+static bool is_large(uint32_t e)
+{
+	return hak_rmap_kind(e) == HAK_RMAP_LARGE || hak_rmap_kind(e) == HAK_RMAP_LARGE_RUNS;
+}
+
 /*
  * Usable size of @p, reporting (and aborting) on a pointer that is HAKMEM's
  * region but not a live block; 0 for a pointer HAKMEM does not own at all.
@@ -201,6 +207,7 @@ static size_t usable_or_die(void *p, uint32_t e, const char *api)
 			hak_fatal("%s %s(%p)", why, api, p);
 		return n;
 	case HAK_RMAP_LARGE:
+	case HAK_RMAP_LARGE_RUNS:
 		n = hak_bc_usable(hak_rmap_base(e, p), p, &why);
 		if (!n)
 			hak_fatal("%s %s(%p)", why, api, p);
@@ -225,7 +232,7 @@ static HAK_SLOW_PATH void free_other(void *p)
 	if (!p)
 		return;
 	e = hak_rmap_lookup(p);
-	if (hak_rmap_kind(e) == HAK_RMAP_LARGE) {	/* checked and freed in one step */
+	if (is_large(e)) {	/* checked and freed in one step */
 		why = hak_bc_free(hak_rmap_base(e, p), p);
 		if (why)
 			hak_fatal("%s free(%p)", why, p);
@@ -345,7 +352,7 @@ HAK_EXPORT void *hak_realloc(void *p, size_t size)
 	}
 	if (size <= old && size > old / 2)
 		return p;
-	if (hak_rmap_kind(e) == HAK_RMAP_LARGE && size > HAK_POOL_MAX) {
+	if (is_large(e) && size > HAK_POOL_MAX) {
 		q = hak_bc_resize(hak_rmap_base(e, p), p, size);
 		if (q)
 			return q;

@@ -49,6 +49,7 @@ enum hak_rmap_kind {
 	HAK_RMAP_LARGE = 2,
 	HAK_RMAP_POOL = 3,
 	HAK_RMAP_SEGMENT = 4,	/* page runs <= 1 MiB of the medium tier (bigcache) */
+	HAK_RMAP_LARGE_RUNS = 5,	/* large blocks as page runs (bigcache) */
 };
 
 /**

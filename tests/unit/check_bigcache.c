@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "../../boxes/bigcache/bigcache.h"
+#include "../../boxes/bigcache/segment.h"
+#include "../../boxes/frontend/frontend_internal.h"
 #include "../../boxes/regionmap/regionmap.h"
 #include "../../boxes/sysmem/sysmem.h"
 #include "unit.h"
@@ -1091,12 +1093,239 @@ START_TEST(decay_is_bounded_and_waits_for_the_delay)
 }
 END_TEST
 
+/* ------------------------------------------------ runs of large segments */
+
+static bool in_large_segment(void *p)
+{
+	uint32_t e = hak_rmap_lookup(p);
+
+	return hak_rmap_kind(e) == HAK_RMAP_LARGE_RUNS && *(uint64_t *)base_of(p) == SEG_MAGIC;
+}
+
+static long sys_calls(void)
+{
+	return unit_stat("sysmem.map_calls", " ") + unit_stat("sysmem.unmap_calls", " ") +
+	       unit_stat("sysmem.remap_calls", " ") + unit_stat("sysmem.decommit_calls", " ");
+}
+
+/* A block of 1-32 MiB is a run of 128 KiB pages; its free keeps the pages for the next. */
+START_TEST(a_large_block_is_a_run_of_a_large_segment)
+{
+	char *p = hak_malloc(3 * MiB + 1), *q;
+
+	ck_assert(in_large_segment(p));
+	ck_assert_uint_eq((uintptr_t)p % SEG_LARGE_ALIGN, 0);
+	ck_assert_uint_eq(hak_malloc_usable_size(p), 3 * MiB + SEG_LARGE_ALIGN);
+	unit_fill(p, 3 * MiB + 1, 3);
+	hak_free(p);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 3 * MiB + SEG_LARGE_ALIGN);
+	q = hak_malloc(3 * MiB);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), SEG_LARGE_ALIGN);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
+	ck_assert_uint_ge(hak_bc_trim(), 3 * MiB);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_uint_eq(hak_rmap_lookup(p), 0);	/* the empty segment went back */
+}
+END_TEST
+
+/* Freed neighbours are one free range at once: a block of both sizes takes it, with no system call. */
+START_TEST(freed_neighbour_runs_merge_at_once)
+{
+	char *a = hak_malloc(4 * MiB), *b = hak_malloc(4 * MiB), *c = hak_malloc(2 * MiB), *p;
+	long calls;
+
+	ck_assert_ptr_eq(b, a + 4 * MiB);
+	ck_assert_ptr_eq(c, b + 4 * MiB);
+	hak_free(a);
+	hak_free(b);
+	calls = sys_calls();
+	p = hak_malloc(8 * MiB);
+	ck_assert_ptr_eq(p, a);
+	ck_assert_int_eq(sys_calls(), calls);
+	hak_free(p);
+	hak_free(c);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
+ * Eight live blocks of 4-16 MiB, each step freeing one and allocating
+ * another size: once the segments have grown to the mix, no system call.
+ * (With a mapping each, a request that no freed one fits gathers: an mmap
+ * and mremaps.)
+ */
+START_TEST(a_steady_mix_of_sizes_makes_no_system_call)
+{
+	char *ring[8] = { 0 };
+	size_t size[8] = { 0 };
+	unsigned x = 12345;
+	long calls = 0;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "100000", 1);
+	for (int step = 0; step < 3000; step++) {
+		int i = step % 8;
+
+		if (step == 1000)
+			calls = sys_calls();
+		if (ring[i]) {
+			ck_assert_int_eq(ring[i][0], (char)size[i]);
+			ck_assert_int_eq(ring[i][size[i] - 1], (char)~size[i]);
+			hak_free(ring[i]);
+		}
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		size[i] = 4 * MiB + x % (12 * MiB);
+		ck_assert_ptr_nonnull(ring[i] = hak_malloc(size[i]));
+		ring[i][0] = (char)size[i];
+		ring[i][size[i] - 1] = (char)~size[i];
+	}
+	ck_assert_int_eq(sys_calls(), calls);
+	for (int i = 0; i < 8; i++)
+		hak_free(ring[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* calloc: a run on pages never handed out reads zero as it is; one on used pages is cleared. */
+START_TEST(calloc_clears_a_run_only_on_used_pages)
+{
+	size_t n = 5 * MiB;
+	unsigned char *p = hak_calloc(1, n), *q;
+
+	ck_assert(in_large_segment(p));
+	for (size_t i = 0; i < n; i += 4096)
+		ck_assert_uint_eq(p[i] | p[i + 4095], 0);
+	memset(p, 0xa5, n);
+	hak_free(p);
+	q = hak_calloc(n, 1);
+	ck_assert_ptr_eq(q, p);
+	for (size_t i = 0; i < n; i += 512)
+		ck_assert_uint_eq(q[i] | q[i + 511], 0);
+	hak_free(q);
+}
+END_TEST
+
+/* realloc grows a run over the free pages after it; with none, the block moves (copied). */
+START_TEST(realloc_grows_a_run_in_place)
+{
+	char *p = hak_malloc(2 * MiB), *q, *after;
+
+	unit_fill(p, 2 * MiB, 9);
+	q = hak_realloc(p, 5 * MiB);
+	ck_assert_ptr_eq(q, p);
+	ck_assert(unit_verify(q, 2 * MiB, 9));
+	ck_assert_uint_ge(hak_malloc_usable_size(q), 5 * MiB);
+	unit_fill(q, 5 * MiB, 10);
+	after = hak_malloc(MiB + 1);
+	ck_assert_ptr_eq(after, q + 5 * MiB);
+	p = hak_realloc(q, 9 * MiB);
+	ck_assert_ptr_ne(p, q);
+	ck_assert(unit_verify(p, 5 * MiB, 10));
+	hak_free(after);
+	hak_free(p);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* Over-aligned and bigger blocks get a mapping of their own. */
+START_TEST(over_aligned_and_bigger_blocks_get_mappings)
+{
+	void *a = hak_memalign(MiB, 3 * MiB), *b = hak_malloc(40 * MiB), *c = hak_memalign(64 << 10, 3 * MiB);
+
+	ck_assert_uint_eq((uintptr_t)a % MiB, 0);
+	ck_assert(!in_large_segment(a));
+	ck_assert(!in_large_segment(b));
+	ck_assert(in_large_segment(c));
+	hak_free(a);
+	hak_free(b);
+	hak_free(c);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+START_TEST(a_run_freed_twice_aborts)
+{
+	void *p = hak_malloc(2 * MiB), *guard = hak_malloc(2 * MiB);
+
+	(void)guard;
+	hak_free(p);
+	hak_free(p);
+}
+END_TEST
+
+/*
+ * The free pages of a segment with no free for the delay go back at the
+ * decay op; a segment that stays busy keeps them (within the learner's
+ * bound on them).
+ */
+START_TEST(idle_runs_go_back)
+{
+	void *p, *q;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	setenv("HAKMEM_LEARN", "0", 1);	/* the delay stays the option's */
+	p = hak_malloc(6 * MiB);
+	q = hak_malloc(2 * MiB);
+	hak_free(p);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);
+	ck_assert_uint_eq(hak_registry_decay(hak_sys_now_ms()), 0);	/* not idle yet */
+	usleep(100 * 1000);
+	ck_assert_uint_ge(hak_registry_decay(hak_sys_now_ms()), 6 * MiB);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 0);
+	ck_assert_int_ge(unit_stat("bigcache.seg_purged_pages", " "), 6 * MiB / 4096);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/* HAKMEM_LARGE_THP: a large segment is on huge pages past the granule of its header. */
+START_TEST(thp_option_covers_large_segments)
+{
+	char *p;
+
+	setenv("HAKMEM_LARGE_THP", "1", 1);
+	p = hak_malloc(5 * MiB);
+	ck_assert(in_large_segment(p));
+	ck_assert_int_eq(unit_stat("sysmem.hugepage_bytes", " "), 126 * MiB);
+	memset(p, 3, 5 * MiB);
+	if (thp_works())
+		ck_assert_uint_ge(unit_huge_kb_at(p + 4 * MiB), 2 * MiB >> 10);
+	hak_free(p);
+}
+END_TEST
+
+/* Every large block gets its full checks: runs would have no closed tail. */
+START_TEST(full_checks_give_every_block_a_mapping)
+{
+	void *p;
+
+	setenv("HAKMEM_CHECK", "full", 1);
+	p = hak_malloc(3 * MiB);
+	ck_assert(!in_large_segment(p));
+	hak_free(p);
+}
+END_TEST
+
+/* The mapping cache's tests: every large block gets a mapping of its own. */
+static void mappings_only(void)
+{
+	setenv("HAKMEM_LARGE_RUNS_MB", "0", 1);
+}
+
+/* The runs' tests: as in a release build (debug ones check fully: mappings only). */
+static void runs_on(void)
+{
+	setenv("HAKMEM_CHECK", "fast", 1);
+}
+
 Suite *bigcache_suite(void)
 {
 	Suite *s = suite_create("bigcache");
 	TCase *tc = tcase_create("large");
 
 	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, mappings_only, NULL);
 	tcase_add_test(tc, freed_block_is_reused_then_trimmed);
 	tcase_add_test(tc, entries_bound_is_honoured);
 	tcase_add_test(tc, zero_bytes_option_disables_the_cache);
@@ -1139,6 +1368,22 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, block_ends_at_its_last_page);
 	tcase_add_test(tc, block_that_cannot_reopen_is_released);
 	tcase_add_test(tc, tail_that_cannot_close_counts_as_closed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("large_runs");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, runs_on, NULL);
+	tcase_add_test(tc, a_large_block_is_a_run_of_a_large_segment);
+	tcase_add_test(tc, freed_neighbour_runs_merge_at_once);
+	tcase_add_test(tc, a_steady_mix_of_sizes_makes_no_system_call);
+	tcase_add_test(tc, calloc_clears_a_run_only_on_used_pages);
+	tcase_add_test(tc, realloc_grows_a_run_in_place);
+	tcase_add_test(tc, over_aligned_and_bigger_blocks_get_mappings);
+	tcase_add_test_raise_signal(tc, a_run_freed_twice_aborts, SIGABRT);
+	tcase_add_test(tc, idle_runs_go_back);
+	tcase_add_test(tc, thp_option_covers_large_segments);
+	tcase_add_test(tc, full_checks_give_every_block_a_mapping);
+	tcase_add_test(tc, threads_free_each_others_large_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }

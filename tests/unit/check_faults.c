@@ -340,6 +340,7 @@ START_TEST(a_failed_map_reclaims_then_retries)
 {
 	void *p;
 
+	setenv("HAKMEM_LARGE_RUNS_MB", "0", 1);	/* a failed segment would fall back to a mapping */
 	empty_superslabs();
 	hak_sys_fail_once = true;
 	hak_sys_fail_after = 0;

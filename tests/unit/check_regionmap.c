@@ -86,7 +86,7 @@ END_TEST
 
 START_TEST(allocations_are_registered)
 {
-	void *small = hak_malloc(24), *mid = hak_malloc(20000), *big = hak_malloc(2 << 20);
+	void *small = hak_malloc(24), *mid = hak_malloc(20000), *big = hak_malloc(40 << 20);
 	void *seg = hak_malloc(100000);
 
 	ck_assert_int_eq(hak_rmap_lookup(small), HAK_RMAP_SUPERSLAB);	/* one granule: kind alone */
