@@ -357,39 +357,52 @@ static size_t finish(struct shard *sh, struct chores *ch)
 	return bytes;
 }
 
-/* The first @np free pages in a row of @s, only ones that hold memory if @warm; -1: none. */
-static int find_locked(const struct segment *s, unsigned np, bool warm)
+/* The first @np free pages in a row of @s that hold memory; -1: none. */
+static int find_warm_locked(const struct segment *s, unsigned np)
 {
 	uint64_t w[SEG_WORDS];
 
-	if (!warm)
-		return hak_bits_find_run(s->free, 1, SEG_PAGES, np);
 	for (unsigned i = 0; i < SEG_WORDS; i++)
 		w[i] = s->free[i] & s->dirty[i];
 	return hak_bits_find_run(w, 1, SEG_PAGES, np);
 }
 
 /*
+ * Pages [@first, @first + @np) of @s as a run tagged @tag; @dirty (if not
+ * NULL) adds up the pages that held memory. Returns its address.
+ */
+static void *hand_out_locked(struct segment *s, unsigned first, unsigned np, unsigned tag, unsigned *dirty)
+{
+	unsigned d = claim_locked(s, first, np);
+
+	if (dirty)
+		*dirty += d;
+	atomic_store_explicit(&s->tag[first], (uint8_t)tag, memory_order_relaxed);
+	return (char *)s + ((size_t)first << s->shift);
+}
+
+/*
  * Up to @n runs of @np pages tagged @tag from @sh's segments into @out;
- * @dirty (if not NULL) adds up the pages that were dirty before.
+ * @dirty (if not NULL) adds up the pages that held memory.
  */
 static unsigned take_locked(struct shard *sh, unsigned np, unsigned tag, void **out, unsigned n,
 			    unsigned *dirty)
 {
-	unsigned got = 0, d;
+	unsigned got = 0;
 	int first;
 
 	/* a large run goes where free pages hold memory already if it can:
 	 * no page faults, and no RSS beside the pages kept idle */
-	for (int warm = tag == LARGE_TAG; warm >= 0 && got < n; warm--)
-		for (struct segment *s = sh->segs; s && got < n; s = s->next)
-			while (got < n && s->nfree >= np && (first = find_locked(s, np, warm)) >= 0) {
-				d = claim_locked(s, (unsigned)first, np);
-				if (dirty)
-					*dirty += d;
-				atomic_store_explicit(&s->tag[first], (uint8_t)tag, memory_order_relaxed);
-				out[got++] = (char *)s + ((size_t)first << s->shift);
+	if (tag == LARGE_TAG)
+		for (struct segment *s = sh->segs; s; s = s->next)
+			if (s->nfree >= np && (first = find_warm_locked(s, np)) >= 0) {
+				out[0] = hand_out_locked(s, (unsigned)first, np, tag, dirty);
+				return 1;
 			}
+	for (struct segment *s = sh->segs; s && got < n; s = s->next)
+		while (got < n && s->nfree >= np &&
+		       (first = hak_bits_find_run(s->free, 1, SEG_PAGES, np)) >= 0)
+			out[got++] = hand_out_locked(s, (unsigned)first, np, tag, dirty);
 	return got;
 }
 
