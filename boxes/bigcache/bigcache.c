@@ -955,9 +955,9 @@ const char *hak_bc_free(void *base, void *p)
 			return why;
 	} else if (!hak_bc_usable(base, p, &why)) {
 		return why;
-	/* claimed: a second free racing with this one is reported, unless the
-	 * block was released or handed out again in between (best effort) */
 	} else if (!hak_atomic_cas_acq_rel(&h->magic, &live, FREE_MAGIC)) {
+		/* a second free racing with this one, unless the block was
+		 * released or handed out again in between (best effort) */
 		return "double";
 	} else {
 		bytes = h->map_size;

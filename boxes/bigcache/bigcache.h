@@ -14,8 +14,9 @@
  * threads share (one lock): a freed run's pages stay for the next request
  * that fits, free neighbours are one range at once, and a request takes
  * pages that hold memory first; so a steady mix of sizes makes no system
- * call. Its free pages count against the same bounds and delay as cached
- * mappings. With HAKMEM_CHECK=full every large block gets a mapping.
+ * call. The segments keep free pages up to the cache's byte bound (counted
+ * apart from cached mappings) and give them back after the same delay.
+ * With HAKMEM_CHECK=full every large block gets a mapping.
  * Every other block lives in a mapping of whole 2 MiB granules from sysmem,
  * registered in the region map, with a 64 B header at its start; the user
  * pointer sits after it at the requested alignment. With HAKMEM_CHECK=full

@@ -22,8 +22,9 @@
  * from the shard its caller names. Large ones share one shard: large
  * blocks are few, and one list packs them tighter (measured in
  * docs/TUNING.md). A run goes back to its own segment's shard.
- * Freed pages stay committed for reuse, up to HAKMEM_BIGCACHE_MB in all
- * (beyond it, a free gives back its segment's free pages); once a segment
+ * Freed pages stay committed for reuse, up to HAKMEM_BIGCACHE_MB in the
+ * medium segments and the large cache's bound (the learner's) in the large
+ * ones (beyond it, a free gives back its segment's free pages); once a segment
  * has had no free for the delay, its free pages go back to the OS
  * (MADV_DONTNEED) and an empty segment is unmapped.
  *
@@ -103,9 +104,15 @@ static _Atomic size_t max_kept[2];	/* bound on kept, in 4 KiB pages */
 static _Atomic size_t kept[2];	/* 4 KiB pages free and still committed (dirty) */
 static hak_counter_t allocs, frees, mapped, unmapped, purged_pages, large_allocs, large_frees;
 
+/* @sh's kind: 0 medium, 1 large (the last shard) */
+static unsigned shard_kind(const struct shard *sh)
+{
+	return sh == &shards[SEG_SHARDS];
+}
+
 static unsigned shift_of(const struct shard *sh)
 {
-	return sh < shards + SEG_SHARDS ? SEG_PAGE_SHIFT : LARGE_SHIFT;
+	return shard_kind(sh) ? LARGE_SHIFT : SEG_PAGE_SHIFT;
 }
 
 static size_t size_of(const struct segment *s)
@@ -196,7 +203,7 @@ static struct segment *seg_new(struct shard *sh)
 {
 	unsigned shift = shift_of(sh);
 	size_t size = (size_t)SEG_PAGES << shift;
-	bool medium = shift == SEG_PAGE_SHIFT;
+	bool medium = !shard_kind(sh);
 	struct segment *s;
 	void *p;
 
@@ -279,7 +286,7 @@ static void collect_purge_locked(struct segment *s, struct chores *ch)
  */
 static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 {
-	uint64_t delay = hak_atomic_load_relaxed(&delay_ms[sh == &shards[SEG_SHARDS]]);
+	uint64_t delay = hak_atomic_load_relaxed(&delay_ms[shard_kind(sh)]);
 	struct segment *s, *next;
 
 	for (s = sh->segs; s; s = next) {
@@ -565,7 +572,7 @@ const char *seg_large_free(void *seg, void *p, size_t *bytes)
 	uint64_t now = hak_sys_now_ms();
 	const char *why;
 
-	if (s->shift != LARGE_SHIFT)	/* a medium segment's runs go to hak_bc_runs_free() */
+	if (!kind(s))	/* a medium segment's runs go to hak_bc_runs_free() */
 		return "invalid";
 	hak_lock(&sh->lock);
 	why = free_locked(s, p, now, &ch, bytes);
@@ -612,7 +619,7 @@ size_t seg_large_grow(void *seg, void *p, size_t size)
 {
 	struct segment *s = seg;
 
-	if (s->shift != LARGE_SHIFT || size > SEG_LARGE_MAX)
+	if (!kind(s) || size > SEG_LARGE_MAX)
 		return 0;
 	return (size_t)grow(s, p, size, LARGE_TAG) << LARGE_SHIFT;
 }
@@ -695,11 +702,11 @@ uint64_t seg_stats(struct hak_stats_sink *st)
 	for (unsigned i = 0; i < NSHARDS; i++) {
 		hak_lock(&shards[i].lock);
 		for (struct segment *s = shards[i].segs; s; s = s->next) {
-			if (s->shift == SEG_PAGE_SHIFT) {
+			if (kind(s)) {
+				nlarge++;
+			} else {
 				n++;
 				medium_used += SEG_PAGES - 1 - s->nfree;
-			} else {
-				nlarge++;
 			}
 			nfree += small_pages(s, s->nfree);
 		}
@@ -724,7 +731,7 @@ static int segment_check(const struct segment *s, const struct shard *sh)
 	unsigned nfree = 0;
 
 	if (s->magic != SEG_MAGIC || s->shard != sh || s->shift != shift_of(sh) ||
-	    hak_rmap_kind(hak_rmap_lookup(s)) != (s->shift == SEG_PAGE_SHIFT ? HAK_RMAP_SEGMENT : HAK_RMAP_LARGE_RUNS) ||
+	    hak_rmap_kind(hak_rmap_lookup(s)) != (kind(s) ? HAK_RMAP_LARGE_RUNS : HAK_RMAP_SEGMENT) ||
 	    hak_bit(s->free, 0) || (s->next && s->next <= s))
 		return 1;
 	for (unsigned i = 1; i < SEG_PAGES;) {
