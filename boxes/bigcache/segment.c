@@ -73,10 +73,12 @@ struct segment {
 	unsigned nfree;			/* free pages */
 	bool unpurged;			/* free pages may hold memory */
 	uint64_t freed_ms;		/* last free */
+	uint64_t aged_ms;		/* last aging pass (expire_locked) */
 	/* the live run's tag, 0 elsewhere: at HAK_BC_SEG_TAGS for hak_bc_run_tag() */
 	_Atomic uint8_t tag[SEG_PAGES] __attribute__((aligned(64)));
 	uint64_t free[SEG_WORDS];	/* bit: page free (never page 0) */
 	uint64_t dirty[SEG_WORDS];	/* bit: page handed out since mapped or purged */
+	uint64_t aged[SEG_WORDS];	/* bit: free and dirty since the last aging pass */
 	uint16_t run[SEG_PAGES];	/* pages of the run starting here; kept after
 					 * its free, so that a second free is told apart */
 };
@@ -249,40 +251,57 @@ static unsigned claim_locked(struct segment *s, unsigned first, unsigned n)
 
 	hak_atomic_sub_relaxed(kept_of(s), small_pages(s, d));
 	hak_bits_assign(s->dirty, first, n, true);
+	hak_bits_assign(s->aged, first, n, false);
 	mark_run_locked(s, first, n);
 	return d;
 }
 
 /*
- * Take @s's free pages that hold memory out of the free map, as runs, into
- * @ch (as many as fit); they are purged once the lock is dropped.
+ * Take @s's free pages that hold memory (and, with @aged_only, have since
+ * the last aging pass) out of the free map, as runs, into @ch (as many as
+ * fit); they are purged once the lock is dropped.
  */
-static void collect_purge_locked(struct segment *s, struct chores *ch)
+static void collect_purge_locked(struct segment *s, bool aged_only, struct chores *ch)
 {
-	unsigned i = 1, end, d, e;
+	uint64_t w[SEG_WORDS];
+	unsigned d = 1, e;
 
-	while ((i = hak_bits_next(s->free, i, SEG_PAGES, true)) < SEG_PAGES) {
-		end = hak_bits_next(s->free, i, SEG_PAGES, false);
-		for (d = i; (d = hak_bits_next(s->dirty, d, end, true)) < end; d = e) {
-			e = hak_bits_next(s->dirty, d, end, false);
-			if (ch->npurge == PURGE_MAX)
-				return;	/* s stays unpurged: the next pass goes on */
-			mark_run_locked(s, d, e - d);
-			hak_bits_assign(s->dirty, d, e - d, false);
-			hak_atomic_sub_relaxed(kept_of(s), small_pages(s, e - d));
-			ch->purge[ch->npurge].s = s;
-			ch->purge[ch->npurge].first = d;
-			ch->purge[ch->npurge++].n = e - d;
-		}
-		i = end;
+	for (unsigned i = 0; i < SEG_WORDS; i++)
+		w[i] = s->free[i] & s->dirty[i] & (aged_only ? s->aged[i] : ~(uint64_t)0);
+	for (; (d = hak_bits_next(w, d, SEG_PAGES, true)) < SEG_PAGES; d = e) {
+		e = hak_bits_next(w, d, SEG_PAGES, false);
+		if (ch->npurge == PURGE_MAX)
+			return;	/* s stays unpurged: the next pass goes on */
+		mark_run_locked(s, d, e - d);
+		hak_bits_assign(s->dirty, d, e - d, false);
+		hak_atomic_sub_relaxed(kept_of(s), small_pages(s, e - d));
+		ch->purge[ch->npurge].s = s;
+		ch->purge[ch->npurge].first = d;
+		ch->purge[ch->npurge++].n = e - d;
 	}
-	s->unpurged = false;
+	if (!aged_only)
+		s->unpurged = false;
+}
+
+/*
+ * A segment still in use ages its free pages every delay: those free and
+ * holding memory at the last pass, and not handed out since, have idled
+ * for the delay at least and are collected; the rest are marked for the
+ * next pass. So a busy segment does not keep what it freed long ago.
+ */
+static void age_locked(struct segment *s, uint64_t now, struct chores *ch)
+{
+	collect_purge_locked(s, true, ch);
+	for (unsigned i = 0; i < SEG_WORDS; i++)
+		s->aged[i] = s->free[i] & s->dirty[i];
+	s->aged_ms = now;
 }
 
 /*
  * Segments idle for the delay (or all, with @now 0 from trim): empty ones
  * (up to GONE_MAX) leave the list and the region map into @ch; the others'
- * free pages are collected for purging (up to PURGE_MAX ranges).
+ * free pages are collected for purging (up to PURGE_MAX ranges). Segments
+ * in use age their free pages (age_locked()).
  */
 static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 {
@@ -294,8 +313,13 @@ static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 
 		next = s->next;
 		/* an empty segment goes even if purged already (by the bound) */
-		if ((!s->unpurged && !empty) || (now && now < s->freed_ms + delay))
+		if (!s->unpurged && !empty)
 			continue;
+		if (now && now < s->freed_ms + delay) {
+			if (now >= s->aged_ms + delay && ch->npurge < PURGE_MAX)
+				age_locked(s, now, ch);
+			continue;
+		}
 		if (empty && ch->ngone < GONE_MAX) {
 			ch->ngone++;
 			hak_atomic_sub_relaxed(kept_of(s), small_pages(s, hak_bits_count(s->dirty, 1, SEG_PAGES - 1)));
@@ -304,7 +328,7 @@ static void expire_locked(struct shard *sh, uint64_t now, struct chores *ch)
 			s->next = ch->gone;
 			ch->gone = s;
 		} else if (!empty && ch->npurge < PURGE_MAX) {
-			collect_purge_locked(s, ch);
+			collect_purge_locked(s, false, ch);
 		}
 	}
 }
@@ -515,7 +539,7 @@ static const char *free_locked(struct segment *s, void *p, uint64_t now, struct 
 	if (hak_atomic_add_relaxed(kept_of(s), small_pages(s, n)) + small_pages(s, n) >
 	    hak_atomic_load_relaxed(&max_kept[kind(s)]) &&
 	    ch->npurge < PURGE_MAX)
-		collect_purge_locked(s, ch);
+		collect_purge_locked(s, false, ch);
 	return NULL;
 }
 

@@ -1279,6 +1279,36 @@ START_TEST(idle_runs_go_back)
 }
 END_TEST
 
+/*
+ * A segment in use still gives back what idled in it for the delay: a
+ * block comes and goes every millisecond over the first pages of 6 MiB
+ * freed once, and the pages it never takes go back.
+ */
+START_TEST(idle_pages_of_a_busy_segment_go_back)
+{
+	char *p, *q, *r;
+	uint64_t end;
+
+	setenv("HAKMEM_BIGCACHE_DELAY_MS", "50", 1);
+	setenv("HAKMEM_LEARN", "0", 1);	/* the delay stays the option's */
+	p = hak_malloc(6 * MiB);
+	q = hak_malloc(2 * MiB);
+	memset(p, 1, 6 * MiB);
+	hak_free(p);
+	ck_assert_uint_eq(hak_bc_cached_bytes(), 6 * MiB);
+	for (end = hak_sys_now_ms() + 400; hak_sys_now_ms() < end; usleep(1000)) {
+		r = hak_malloc(MiB + 1);
+		ck_assert_ptr_eq(r, p);	/* the warm pages first */
+		r[MiB] = 2;
+		hak_free(r);
+	}
+	ck_assert_uint_eq(hak_bc_cached_bytes(), MiB + SEG_LARGE_ALIGN);
+	ck_assert_int_eq(unit_stat("bigcache.seg_purged_pages", " "), (5 * MiB - SEG_LARGE_ALIGN) / 4096);
+	hak_free(q);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* HAKMEM_LARGE_THP: a large segment is on huge pages past the granule of its header. */
 START_TEST(thp_option_covers_large_segments)
 {
@@ -1381,6 +1411,7 @@ Suite *bigcache_suite(void)
 	tcase_add_test(tc, over_aligned_and_bigger_blocks_get_mappings);
 	tcase_add_test_raise_signal(tc, a_run_freed_twice_aborts, SIGABRT);
 	tcase_add_test(tc, idle_runs_go_back);
+	tcase_add_test(tc, idle_pages_of_a_busy_segment_go_back);
 	tcase_add_test(tc, thp_option_covers_large_segments);
 	tcase_add_test(tc, full_checks_give_every_block_a_mapping);
 	tcase_add_test(tc, threads_free_each_others_large_blocks);
