@@ -42,6 +42,7 @@
 
 #include "../base/hak_bitmap.h"
 #include "../base/hak_lock.h"
+#include "../base/hak_tick.h"
 #include "../regionmap/regionmap.h"
 #include "../sysmem/sysmem.h"
 #include "bigcache.h"
@@ -442,7 +443,8 @@ static unsigned take_locked(struct shard *sh, unsigned np, unsigned tag, void **
  * over its segments, then (none found) a fresh segment; expired pages and
  * segments of @sh go back meanwhile, with no lock held.
  */
-static unsigned take(struct shard *sh, size_t size, unsigned tag, void **out, unsigned n, unsigned *dirty)
+static unsigned take(struct shard *sh, size_t size, unsigned tag, void **out, unsigned n, unsigned *dirty,
+		     uint64_t now)
 {
 	struct chores ch = { 0 };
 	unsigned np = pages_of(size, shift_of(sh)), got;
@@ -454,7 +456,7 @@ static unsigned take(struct shard *sh, size_t size, unsigned tag, void **out, un
 		maybe_expire_locked(sh, &ch);
 	hak_unlock(&sh->lock);
 	finish(sh, &ch);
-	bc_decay_sometimes(hak_sys_now_ms());
+	bc_decay_sometimes(now);
 	if (!got && (s = seg_new(sh))) {
 		hak_lock(&sh->lock);
 		link_locked(sh, s);
@@ -471,23 +473,25 @@ unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out
 	hak_assert(size > 0 && size <= HAK_BC_RUN_MAX && tag > 0 && tag < LARGE_TAG && n > 0);
 	if (unlikely(!enabled))	/* no segments: a mapping, untagged */
 		return (out[0] = hak_bc_alloc(size, SEG_PAGE, false, &(bool){ false })) != NULL;
-	got = take(&shards[shard % SEG_SHARDS], size, tag, out, n, NULL);
+	got = take(&shards[shard % SEG_SHARDS], size, tag, out, n, NULL, hak_sys_now_ms());
 	hak_count(allocs, got);
 	return got;
 }
 
 void *seg_large_alloc(size_t size, bool *clean)
 {
+	uint64_t now = hak_sys_now_ms();
 	unsigned dirty = 0;
-	void *p;
+	void *p = NULL;
 
 	hak_assert(size > 0 && size <= SEG_LARGE_MAX);
 	if (!enabled)
 		return NULL;
-	if (!take(&shards[SEG_SHARDS], size, LARGE_TAG, &p, 1, &dirty))
-		return NULL;
-	*clean = !dirty;
-	hak_count(large_allocs, 1);
+	if (take(&shards[SEG_SHARDS], size, LARGE_TAG, &p, 1, &dirty, now)) {
+		*clean = !dirty;
+		hak_count(large_allocs, 1);
+	}
+	hak_tick(now);	/* large blocks' slow paths drive the learner, as mappings' do */
 	return p;
 }
 
@@ -606,6 +610,7 @@ const char *seg_large_free(void *seg, void *p, size_t *bytes)
 	bc_decay_sometimes(now);
 	if (!why)
 		hak_count(large_frees, 1);
+	hak_tick(now);
 	return why;
 }
 

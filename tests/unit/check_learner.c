@@ -580,30 +580,34 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Percent of the heap's RSS kept; *@secs: how long the frees took. */
-static long freed_heap_kept(const char *learn, double *secs)
+/*
+ * @n blocks of @min..@min + @span - 1 bytes, @mib MiB or more in all, then
+ * nine in ten freed (by batches of a hundredth). Percent of the heap's RSS
+ * kept; *@secs: how long the frees took.
+ */
+static long freed_heap_kept(const char *learn, int n, size_t min, size_t span, long mib, double *secs)
 {
-	enum { N = 200000 };
-	static void *p[N];
+	static void *p[200000];
 	unsigned seed = 1;
 	long before, built;
 	double t0;
 
+	ck_assert_int_le(n, 200000);
 	setenv("HAKMEM_LEARN", learn, 1);
 	setenv("HAKMEM_CHECK", "fast", 1);
 	before = rss_mib();
-	for (int i = 0; i < N; i++) {
-		size_t n = 16 + (size_t)rand_r(&seed) % 1009;
+	for (int i = 0; i < n; i++) {
+		size_t size = min + (size_t)rand_r(&seed) % span;
 
-		p[i] = hak_malloc(n);
+		p[i] = hak_malloc(size);
 		ck_assert_ptr_nonnull(p[i]);
-		memset(p[i], i, n);
+		memset(p[i], i, size);
 	}
 	built = rss_mib();
-	ck_assert_int_gt(built - before, 80);
+	ck_assert_int_gt(built - before, mib);
 	t0 = now_s();
-	for (int i = 0; i < N; i++)
-		if ((i / (N / 100)) % 10)
+	for (int i = 0; i < n; i++)
+		if ((i * 100 / n) % 10)
 			hak_free(p[i]);
 	*secs = now_s() - t0;
 	ck_assert_int_eq(hak_self_check(), 0);
@@ -618,7 +622,7 @@ static long freed_heap_kept(const char *learn, double *secs)
 START_TEST(a_freed_heap_goes_back)
 {
 	double secs;
-	long kept = freed_heap_kept("1", &secs);
+	long kept = freed_heap_kept("1", 200000, 16, 1009, 80, &secs);
 
 	if (secs > LEARN_PEAK_MS / 2000.0)
 		return;
@@ -634,10 +638,23 @@ END_TEST
 START_TEST(without_the_learner_it_stays)
 {
 	double secs;
-	long kept = freed_heap_kept("0", &secs);
+	long kept = freed_heap_kept("0", 200000, 16, 1009, 80, &secs);
 
 	ck_assert_msg(kept > 80, "kept %ld %% of the heap", kept);
 	ck_assert_int_eq(unit_stat("learner.", "enabled "), 0);
+}
+END_TEST
+
+/* The same with 1-2 MiB blocks: runs of the large segments, whose frees tick the learner too. */
+START_TEST(a_freed_heap_of_large_blocks_goes_back)
+{
+	double secs;
+	long kept = freed_heap_kept("1", 100, MIB + 1, MIB, 120, &secs);
+
+	if (secs > LEARN_PEAK_MS / 2000.0)
+		return;
+	ck_assert_int_ge(unit_stat("learner.", "large_shrinks "), 1);
+	ck_assert_msg(kept < 30, "kept %ld %% of the heap", kept);
 }
 END_TEST
 
@@ -832,6 +849,7 @@ Suite *learner_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, a_freed_heap_goes_back);
 	tcase_add_test(tc, without_the_learner_it_stays);
+	tcase_add_test(tc, a_freed_heap_of_large_blocks_goes_back);
 	tcase_add_test(tc, over_the_rss_target_everything_shrinks);
 	tcase_add_test(tc, without_a_target_no_pressure);
 	tcase_add_test(tc, an_abandoned_class_gives_its_bin_back);
