@@ -654,7 +654,11 @@ START_TEST(a_freed_heap_of_large_blocks_goes_back)
 	if (secs > LEARN_PEAK_MS / 2000.0)
 		return;
 	ck_assert_int_ge(unit_stat("learner.", "large_shrinks "), 1);
+#ifdef __SANITIZE_THREAD__
+	(void)kept;	/* TSan's shadow of the heap stays resident */
+#else
 	ck_assert_msg(kept < 30, "kept %ld %% of the heap", kept);
+#endif
 }
 END_TEST
 
