@@ -615,23 +615,31 @@ static long freed_heap_kept(const char *learn, int n, size_t min, size_t span, l
 }
 
 /*
- * Frees spread over more than half a second (a loaded machine, a
- * sanitizer) are a slow decline to the learner, not a shrink: its peak is
- * that of the last LEARN_PEAK_MS. Then there is nothing to check.
+ * freed_heap_kept() with the learner on: the tier's @shrinks stat counts a
+ * shrink and less than @most percent of the heap stays. Frees spread over
+ * more than half a second (a loaded machine, a sanitizer) are a slow
+ * decline to the learner, not a shrink: its peak is that of the last
+ * LEARN_PEAK_MS. Then there is nothing to check.
  */
-START_TEST(a_freed_heap_goes_back)
+static void freed_heap_goes_back(int n, size_t min, size_t span, long mib, const char *shrinks, long most)
 {
 	double secs;
-	long kept = freed_heap_kept("1", 200000, 16, 1009, 80, &secs);
+	long kept = freed_heap_kept("1", n, min, span, mib, &secs);
 
 	if (secs > LEARN_PEAK_MS / 2000.0)
 		return;
-	ck_assert_int_ge(unit_stat("learner.", "small_shrinks "), 1);
+	ck_assert_int_ge(unit_stat("learner.", shrinks), 1);
 #ifdef __SANITIZE_THREAD__
 	(void)kept;	/* TSan's shadow of the heap stays resident */
+	(void)most;
 #else
-	ck_assert_msg(kept < 60, "kept %ld %% of the heap", kept);
+	ck_assert_msg(kept < most, "kept %ld %% of the heap", kept);
 #endif
+}
+
+START_TEST(a_freed_heap_goes_back)
+{
+	freed_heap_goes_back(200000, 16, 1009, 80, "small_shrinks ", 60);
 }
 END_TEST
 
@@ -648,17 +656,7 @@ END_TEST
 /* The same with 1-2 MiB blocks: runs of the large segments, whose frees tick the learner too. */
 START_TEST(a_freed_heap_of_large_blocks_goes_back)
 {
-	double secs;
-	long kept = freed_heap_kept("1", 100, MIB + 1, MIB, 120, &secs);
-
-	if (secs > LEARN_PEAK_MS / 2000.0)
-		return;
-	ck_assert_int_ge(unit_stat("learner.", "large_shrinks "), 1);
-#ifdef __SANITIZE_THREAD__
-	(void)kept;	/* TSan's shadow of the heap stays resident */
-#else
-	ck_assert_msg(kept < 30, "kept %ld %% of the heap", kept);
-#endif
+	freed_heap_goes_back(100, MIB + 1, MIB, 120, "large_shrinks ", 30);
 }
 END_TEST
 
