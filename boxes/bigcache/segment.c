@@ -26,7 +26,8 @@
  * medium segments and the large cache's bound (the learner's) in the large
  * ones (beyond it, a free gives back its segment's free pages); once a segment
  * has had no free for the delay, its free pages go back to the OS
- * (MADV_DONTNEED) and an empty segment is unmapped.
+ * (MADV_DONTNEED) and an empty segment is unmapped. A segment in use gives
+ * back the free pages that stayed free a delay (age_locked()).
  *
  * Locks: each shard's lock protects its list and its segments' headers
  * (except the tags, which are atomic bytes). No two are held at once except
