@@ -103,8 +103,10 @@ struct chunk {
 	struct chunk *next;
 	uint64_t emptied_ms;		/* since when nothing in it was used */
 	uint64_t freed_ms;		/* since when its dirty pages are free */
+	uint64_t aged_ms;		/* its last aging pass (arena_purge()) */
 	uint64_t free_pages[HAK_POOL_MAX_PAGES / 64];
 	uint64_t dirty[HAK_POOL_MAX_PAGES / 64];	/* free pages that may hold memory */
+	uint64_t aged[HAK_POOL_MAX_PAGES / 64];	/* dirty at the last aging pass, not carved since */
 	uint16_t span_of_page[HAK_POOL_MAX_PAGES];
 	struct span spans[HAK_POOL_MAX_PAGES];	/* by first page */
 };
@@ -359,6 +361,7 @@ static struct span *span_new(struct arena *a, unsigned cls)
 	hak_bits_assign(ch->free_pages, (unsigned)first, n, false);
 	a->carved += n;
 	hak_bits_assign(ch->dirty, (unsigned)first, n, false);
+	hak_bits_assign(ch->aged, (unsigned)first, n, false);
 	hak_rmap_set_class(sp->start, n, cls);
 	hak_count(class_of(cls)->spans_new, 1);
 	/* the arena reached HUGE_HEAP (its old granules wait), or a granule got dense */
@@ -595,7 +598,9 @@ static size_t span_purge(struct arena *a, struct span *sp, unsigned *max)
 
 /*
  * The pages of released spans in @a's chunks in use, free for the delay at
- * @now (all of them with @all), go back to the OS; the addresses stay. At
+ * @now (all of them with @all), go back to the OS; the addresses stay. A
+ * chunk that released a span within the delay ages its pages instead, once
+ * a delay: those free at its last pass and not carved since go back. At
  * most @max runs of pages; none on huge pages (a purge would split the huge
  * pages of the spans beside them) unless @all or the learner lowered the
  * budget (a heap that shrank, or memory pressure: memory matters more).
@@ -615,10 +620,14 @@ static size_t arena_purge(struct arena *a, uint64_t now, bool all, unsigned max)
 
 	for (struct chunk *ch = a->chunks; ch && max; ch = ch->next) {
 		unsigned huge = split ? 0 : ch->huge, i = 1, end;
+		bool aging = !all && now < ch->freed_ms + delay;
+		uint64_t todo[HAK_POOL_MAX_PAGES / 64];
 
-		if (!ch->nspans || (!all && now < ch->freed_ms + delay))
+		if (!ch->nspans || (aging && now < ch->aged_ms + delay))
 			continue;
-		for (; max && (i = hak_bits_next(ch->dirty, i, ch->npages, true)) < ch->npages; i = end) {
+		for (unsigned w = 0; w < HAK_POOL_MAX_PAGES / 64; w++)
+			todo[w] = ch->dirty[w] & (aging ? ch->aged[w] : ~(uint64_t)0);
+		for (; max && (i = hak_bits_next(todo, i, ch->npages, true)) < ch->npages; i = end) {
 			unsigned g = i / GRANULE_PAGES, later = huge >> g;
 
 			if (later & 1) {	/* left alone */
@@ -626,7 +635,7 @@ static size_t arena_purge(struct arena *a, uint64_t now, bool all, unsigned max)
 				continue;
 			}
 			end = later ? (g + (unsigned)__builtin_ctz(later)) * GRANULE_PAGES : ch->npages;
-			end = hak_bits_next(ch->dirty, i, end, false);
+			end = hak_bits_next(todo, i, end, false);
 			max--;
 			if ((split && !pages_small(a, ch, i, end)) ||
 			    hak_sys_decommit((char *)ch + (size_t)i * PAGE, (size_t)(end - i) * PAGE))
@@ -634,6 +643,10 @@ static size_t arena_purge(struct arena *a, uint64_t now, bool all, unsigned max)
 			hak_bits_assign(ch->dirty, i, end - i, false);
 			hak_count(purged_pages, end - i);
 			bytes += (size_t)(end - i) * PAGE;
+		}
+		if (aging) {
+			memcpy(ch->aged, ch->dirty, sizeof(ch->aged));
+			ch->aged_ms = now;
 		}
 	}
 	for (unsigned c = 0; split && !check_full && c < HAK_POOL_NCLASSES && max; c++)

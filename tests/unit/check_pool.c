@@ -863,6 +863,48 @@ START_TEST(freed_spans_wait_for_the_delay)
 END_TEST
 
 /*
+ * A chunk that releases a span every few milliseconds still gives back the
+ * pages that stayed free through two aging passes: one 8 MiB chunk, 15
+ * spans of 4 blocks of 52 KiB, the middle blocks freed (spans 1-4 stay
+ * idle, 5-13 go back), then 40 blocks taken and freed again and again:
+ * the idle spans and 5 new ones on the lowest free pages, of which 4 go
+ * back each time (the chunk is never a delay without a release). Spans
+ * 10-13 are never carved again.
+ */
+START_TEST(idle_pages_of_a_busy_chunk_go_back)
+{
+	enum { N = 60, CHURN = 40 };
+	static char *p[N], *q[CHURN];
+	int resident = 0;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_LEARN", "0", 1);
+	setenv("HAKMEM_POOL_THP_MB", "0", 1);
+	setenv("HAKMEM_POOL_CACHE_KB", "0", 1);	/* bins stay at their first 2 blocks */
+	setenv("HAKMEM_POOL_TLS_ARENA_MB_INIT", "8", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "100", 1);
+	fill_then_free_middle(p, N);
+	for (uint64_t end = hak_sys_now_ms() + 450; hak_sys_now_ms() < end;) {
+		for (int i = 0; i < CHURN; i++)
+			q[i] = hak_malloc(HAK_POOL_MAX);
+		for (int i = 0; i < CHURN; i++)
+			hak_free(q[i]);
+		usleep(5000);
+	}
+	ck_assert_int_eq(stat1("pool.chunks_mapped"), 1);
+	for (int i = 40; i < 56; i++) {
+		unsigned char in_core;
+
+		ck_assert_int_eq(mincore((void *)((uintptr_t)p[i] & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1)),
+					 1, &in_core), 0);
+		resident += in_core & 1;
+	}
+	ck_assert_int_eq(resident, 0);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
+/*
  * The learner lowered the budget (a heap that shrank) and no refill or
  * flush comes: the decay op alone makes the caller's bins give their
  * growth back, and purges freed spans on huge pages too.
@@ -1137,6 +1179,7 @@ Suite *pool_suite(void)
 	tcase_add_test(arena, decay_is_bounded_and_waits_for_the_delay);
 	tcase_add_test(arena, freed_spans_of_a_chunk_in_use_go_back);
 	tcase_add_test(arena, freed_spans_wait_for_the_delay);
+	tcase_add_test(arena, idle_pages_of_a_busy_chunk_go_back);
 	tcase_add_test(arena, a_lowered_budget_returns_bins_and_huge_pages_at_decay);
 	tcase_add_test(arena, free_blocks_of_spans_in_use_go_back_in_a_shrink);
 	tcase_add_test(arena, free_blocks_of_spans_in_use_stay_otherwise);
