@@ -1207,15 +1207,20 @@ size_t hak_bc_trim(void)
 }
 
 /*
- * Bytes bound: the option, or by default 1/64 of memory within 16 MiB..1 GiB.
- * Freed large blocks are faulted-in memory; keeping more of them trades RSS
- * for page faults (bench_large: 96 MiB ran at 0.6x tcmalloc, 256 MiB at
- * par), and the idle delay returns them within a second anyway.
+ * Bytes bound: the option, or by default 1/64 of memory within 256 MiB..1 GiB,
+ * and at most 1/8 of it. Freed large blocks are faulted-in memory; keeping
+ * more of them trades RSS for page faults, and the idle delay (and the
+ * learner, near a memory limit) returns them soon anyway. A bound below
+ * what a busy heap frees and takes back again costs a fault per page it
+ * reuses: bench_large ran at 0.6x tcmalloc with 96 MiB, at par with 256;
+ * with 64 MiB (1/64 of a 4 GiB machine) it ran 25x slower, and
+ * `bench_sweep 4 0.6 42 512k 4m` 4x.
  */
 static int bc_init(const struct hak_options *opt)
 {
 	long mb = opt->v[HAK_OPT_BIGCACHE_MB];
-	size_t scaled = HAK_MIN(HAK_MAX(hak_sys_phys_mem() / 64, (size_t)16 << 20),
+	size_t mem = hak_sys_phys_mem();
+	size_t scaled = HAK_MIN(HAK_MAX(mem / 64, HAK_MIN(mem / 8, (size_t)256 << 20)),
 				(size_t)1 << 30);
 
 	bound_bytes = mb < 0 ? scaled : (size_t)mb << 20;
