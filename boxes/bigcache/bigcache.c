@@ -78,7 +78,7 @@ static bool close_tails;	/* HAKMEM_CHECK=full: every live block's tail is closed
 static size_t runs_max;		/* HAKMEM_LARGE_RUNS_MB: larger blocks get a mapping each */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
 /* bytes asked for, ever; bytes of the live blocks' own mappings, now */
-static hak_counter_t bytes_out, map_live_bytes;
+static hak_counter_t bytes_out, map_live_bytes, live_blocks;
 static hak_counter_t map_out_bytes;		/* mapping bytes handed out, for the learner */
 static hak_counter_t slot_hits, slot_bytes, slot_blocks;	/* taken from slots; in them now */
 
@@ -893,6 +893,7 @@ static void *map_alloc(size_t size, size_t align, size_t off, bool zero, bool *z
 	if (close_tails)	/* a failure leaves them open */
 		set_open(h, HAK_ALIGN_UP(off + size, hak_sys_page_size()));
 	taken(h->map_size);
+	hak_count(live_blocks, 1);
 	return h->user;
 }
 
@@ -912,6 +913,7 @@ void *hak_bc_alloc(size_t size, size_t align, bool zero, bool *zeroed)
 	hak_count(bytes_out, size);
 	if (size <= runs_max && align <= SEG_LARGE_ALIGN && (p = seg_large_alloc(size, zeroed))) {
 		taken(HAK_ALIGN_UP(size, SEG_LARGE_ALIGN));
+		hak_count(live_blocks, 1);
 		return p;
 	}
 	return map_alloc(size, align, off, zero, zeroed);
@@ -965,9 +967,16 @@ const char *hak_bc_free(void *base, void *p)
 			cache_put(h);
 	}
 	hak_atomic_sub_relaxed(&map_live_bytes, bytes);
+	hak_atomic_sub_relaxed(&live_blocks, 1);
 	hak_tick_freed(bytes);
 	hak_count(frees, 1);
 	return NULL;
+}
+
+size_t hak_bc_in_use(size_t *bytes)
+{
+	*bytes = hak_atomic_load_relaxed(&map_live_bytes);
+	return hak_atomic_load_relaxed(&live_blocks);
 }
 
 /*

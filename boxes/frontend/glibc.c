@@ -46,9 +46,12 @@ static void ls_value(struct hak_stats_sink *s, const char *name, uint64_t v)
 }
 
 /*
- * arena = bytes mapped now; uordblks = bytes of the blocks out of the tiers
- * (in use, or cached in thread bins: the boxes' bytes_live); fordblks = the
- * rest of the mapped bytes; hblkhd = large blocks kept for reuse (free).
+ * glibc's meanings, where blocks of its own mapping are HAKMEM's large
+ * blocks (above 1 MiB): hblks, hblkhd = the large blocks in use and their
+ * bytes; arena = the other bytes mapped now; uordblks = of those, the bytes
+ * of the blocks out of the tiers (in use, or cached in thread bins: the
+ * boxes' bytes_live, less the large blocks'); fordblks = the rest; keepcost
+ * = freed large blocks kept for reuse, which malloc_trim() gives back.
  */
 HAK_EXPORT struct mallinfo2 hak_mallinfo2(void)
 {
@@ -56,12 +59,16 @@ HAK_EXPORT struct mallinfo2 hak_mallinfo2(void)
 		{ ls_box_begin, ls_box_end, ls_value, ls_class_begin, ls_class_end }, 0, 0,
 	};
 	struct mallinfo2 mi = { 0 };
+	size_t mapped;
 
 	hak_registry_stats(&sum.sink);
-	mi.arena = hak_sys_bytes_mapped();
-	mi.hblkhd = hak_bc_cached_bytes();
-	mi.uordblks = HAK_MIN(sum.live, mi.arena);
+	mapped = hak_sys_bytes_mapped();
+	mi.hblks = hak_bc_in_use(&mi.hblkhd);
+	mi.hblkhd = HAK_MIN(mi.hblkhd, mapped);
+	mi.arena = mapped - mi.hblkhd;
+	mi.uordblks = HAK_MIN(sum.live > mi.hblkhd ? sum.live - mi.hblkhd : 0, mi.arena);
 	mi.fordblks = mi.arena - mi.uordblks;
+	mi.keepcost = HAK_MIN(hak_bc_cached_bytes(), mi.fordblks);
 	return mi;
 }
 

@@ -54,9 +54,11 @@ HAK_EXPORT struct mallinfo mallinfo(void)
 	struct mallinfo m = { 0 };
 
 	m.arena = clamp_int(m2.arena);
+	m.hblks = clamp_int(m2.hblks);
 	m.hblkhd = clamp_int(m2.hblkhd);
-	m.fordblks = clamp_int(m2.fordblks);
 	m.uordblks = clamp_int(m2.uordblks);
+	m.fordblks = clamp_int(m2.fordblks);
+	m.keepcost = clamp_int(m2.keepcost);
 	return m;
 }
 

@@ -747,6 +747,33 @@ START_TEST(mallinfo_is_hakmems)
 }
 END_TEST
 
+/*
+ * glibc's meanings, as LTP's mallinfo tests read them: blocks of their own
+ * mapping (HAKMEM's large blocks) count in hblks and hblkhd while in use,
+ * not in uordblks.
+ */
+START_TEST(mallinfo2_counts_large_blocks_as_mapped)
+{
+	struct mallinfo2 before = mallinfo2(), in_use, after;
+	char *small = malloc(20480), *big = malloc(8 << 20);
+
+	ck_assert_ptr_nonnull(small);
+	ck_assert_ptr_nonnull(big);
+	big[0] = big[(8 << 20) - 1] = 1;
+	in_use = mallinfo2();
+	itest_check(in_use.hblks == before.hblks + 1, "hblks %zu -> %zu", before.hblks, in_use.hblks);
+	itest_check(in_use.hblkhd >= before.hblkhd + (8 << 20), "hblkhd %zu -> %zu",
+		    before.hblkhd, in_use.hblkhd);
+	itest_check(in_use.uordblks < before.uordblks + (8 << 20), "uordblks %zu -> %zu",
+		    before.uordblks, in_use.uordblks);
+	free(big);
+	after = mallinfo2();
+	itest_check(after.hblks == before.hblks && after.hblkhd == before.hblkhd,
+		    "after free: hblks %zu, hblkhd %zu", after.hblks, after.hblkhd);
+	free(small);
+}
+END_TEST
+
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -788,6 +815,7 @@ Suite *api_suite(void)
 
 	tc = itest_tcase(s, "extras", 30);
 	tcase_add_test(tc, mallinfo_is_hakmems);
+	tcase_add_test(tc, mallinfo2_counts_large_blocks_as_mapped);
 	return s;
 }
 
