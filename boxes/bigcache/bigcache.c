@@ -77,7 +77,7 @@ static bool thp, segments;	/* segments: the page size is the one they are cut in
 static bool close_tails;	/* HAKMEM_CHECK=full: every live block's tail is closed */
 static size_t runs_max;		/* HAKMEM_LARGE_RUNS_MB: larger blocks get a mapping each */
 static hak_counter_t allocs, frees, hits, misses, gathers, splits, evictions, expired, resizes, trims;
-/* bytes asked for, ever; bytes of the live blocks' own mappings, now */
+/* bytes asked for, ever; the live blocks' bytes (runs or mappings) and count, now */
 static hak_counter_t bytes_out, map_live_bytes, live_blocks;
 static hak_counter_t map_out_bytes;		/* mapping bytes handed out, for the learner */
 static hak_counter_t slot_hits, slot_bytes, slot_blocks;	/* taken from slots; in them now */

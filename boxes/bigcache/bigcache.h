@@ -147,6 +147,8 @@ HAK_FAST_PATH unsigned hak_bc_run_tag(const void *p)
  * start-up, and of those still in use.
  */
 void hak_bc_set_limits(size_t cache_bytes, uint64_t delay_ms, uint64_t runs_delay_ms);
+size_t hak_bc_cache_bound(void);
+void hak_bc_demand(struct hak_demand *d);
 
 /*
  * hak_bc_in_use() - the large blocks handed out and not freed: how many,
@@ -154,8 +156,6 @@ void hak_bc_set_limits(size_t cache_bytes, uint64_t delay_ms, uint64_t runs_dela
  * and hblkhd).
  */
 size_t hak_bc_in_use(size_t *bytes);
-size_t hak_bc_cache_bound(void);
-void hak_bc_demand(struct hak_demand *d);
 
 extern const struct hak_box hak_box_bigcache;
 
