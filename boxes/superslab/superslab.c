@@ -54,10 +54,11 @@
  * thread go onto the span's lock-free remote list, a run of one span's
  * blocks in one push; the owner takes the list whole in one exchange when it
  * runs dry ("taken": still counted in used), and counts it back when it
- * disowns the span. A run's first block holds its length and last block
- * (run_mark()), so the owner hands out and counts whole runs without walking
- * their blocks, which another core wrote last: each would be a cache miss in
- * a row.
+ * disowns the span. The free list holds runs as well: a flush gives each
+ * span its blocks as one run. A run's first block holds its length and last
+ * block (run_mark()), so a refill hands out and counts whole runs without
+ * walking their blocks, which were freed long ago or by another core: each
+ * would be a cache miss in a row.
  * Spans nobody owns are their shard's lock's: free list, partial list,
  * release. Adopting and disowning (exhausted active span, thread exit)
  * happen under that lock; a freshly cut span is nobody's yet, so it is
@@ -99,8 +100,8 @@ BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
 struct span {
 	char *start;
-	void *free;		/* blocks given back, chained through word 0 */
-	void *taken;		/* the owner's: remote frees it took, still counted in used */
+	void *free;		/* runs of blocks given back (run_mark()), chained through word 0 */
+	void *taken;		/* the owner's: runs of remote frees it took, still counted in used */
 	uint32_t used;		/* blocks out in thread caches or with the user */
 	uint32_t carved;	/* blocks ever cut from start (bump) */
 	uint32_t capacity;
@@ -691,27 +692,6 @@ static int check_free(void *p)
 /* ---------------------------------------------------------- refill/flush */
 
 /*
- * Move the first blocks of @chain, up to @want, onto @head: one walk that
- * only reads the links, and one write at the cut. Returns how many.
- */
-static unsigned splice(void **chain, unsigned want, void **head)
-{
-	void **first = *chain, **last = first;
-	unsigned n = 1;
-
-	if (!first || !want)
-		return 0;
-	while (n < want && last[0]) {
-		last = last[0];
-		n++;
-	}
-	*chain = last[0];
-	last[0] = *head;
-	*head = first;
-	return n;
-}
-
-/*
  * Parked pages: a partial span nobody owns may hold whole system pages of
  * free blocks (a heap that shrank around a few live blocks). park_pages()
  * takes their blocks off the free list and purges them; span_take() gets
@@ -725,24 +705,6 @@ static bool block_parked(const struct span *sp, size_t b)
 	size_t first = b * sp->bsize / sys_page, last = ((b + 1) * sp->bsize - 1) / sys_page;
 
 	return sp->parked & (uint32_t)(((uint64_t)2 << last) - ((uint64_t)1 << first));
-}
-
-/* The lowest parked page of @sp back: its blocks onto the free list. */
-static void unpark(struct span *sp)
-{
-	unsigned page = (unsigned)__builtin_ctz(sp->parked);
-	size_t lo = page * sys_page;
-
-	sp->parked &= ~(1u << page);
-	for (size_t b = lo / sp->bsize; b * sp->bsize < lo + sys_page && b < sp->carved; b++) {
-		void **blk = (void **)(sp->start + b * sp->bsize);
-
-		if (block_parked(sp, b))
-			continue;
-		blk[0] = sp->free;
-		sp->free = blk;
-		sp->nparked--;
-	}
 }
 
 /*
@@ -766,32 +728,29 @@ static bool run_read(const struct span *sp, void **first, unsigned *n, void ***l
 	return *n && *n <= sp->carved && off % sp->bsize == 0 && off / sp->bsize < sp->carved;
 }
 
-/* The length of the run that starts at @first, and its @last block. */
-static unsigned run_len(const struct span *sp, void **first, void ***last)
-{
-	unsigned n;
-
-	if (unlikely(!run_read(sp, first, &n, last)))
-		hak_fatal("heap corruption: free block %p (%u B) written after free",
-			  (void *)first, sp->bsize);
-	return n;
-}
-
 /*
- * Move whole runs of @sp's taken list onto @head until @want blocks, up to
- * @most; a run that would pass @most is cut at @want, its rest marked as a
- * run. Returns how many.
+ * Move whole runs of @list (@sp's free or taken list) onto @head until
+ * @want blocks, up to @most; a run that would pass @most is cut at @want,
+ * its rest marked as a run. Returns how many. A run mark that is not one
+ * drops the rest of @list, noted for report_corrupt() (callers may hold a
+ * lock; the report ends the process).
  */
-static unsigned take_runs(struct span *sp, unsigned want, unsigned most, void **head)
+static unsigned take_runs(struct span *sp, void **list, unsigned want, unsigned most, void **head)
 {
 	unsigned got = 0;
 
-	while (got < want && sp->taken) {
-		void **first = sp->taken, **last;
-		unsigned n = run_len(sp, first, &last);
+	while (got < want && *list) {
+		void **first = *list, **last;
+		unsigned n;
 
+		if (unlikely(!run_read(sp, first, &n, &last))) {
+			corrupt.blk = first;
+			corrupt.bsize = sp->bsize;
+			corrupt.off = sizeof(void *);
+			*list = NULL;
+			break;
+		}
 		first[1] = (void *)(uintptr_t)hak_free_key;	/* as its run's other blocks */
-
 		if (got + n > most) {	/* walk the part that fits */
 			void **end = last;
 			unsigned keep = want - got;
@@ -802,12 +761,44 @@ static unsigned take_runs(struct span *sp, unsigned want, unsigned most, void **
 			run_mark(sp, last[0], end, n - keep);
 			n = keep;
 		}
-		sp->taken = last[0];
+		*list = last[0];
 		last[0] = *head;
 		*head = first;
 		got += n;
 	}
 	return got;
+}
+
+/* Put the run of @n blocks @first to @last on @sp's free list. */
+static void free_push(struct span *sp, void **first, void **last, unsigned n)
+{
+	run_mark(sp, first, last, n);
+	last[0] = sp->free;
+	sp->free = first;
+}
+
+/* The lowest parked page of @sp back: its blocks onto the free list, one run. */
+static void unpark(struct span *sp)
+{
+	unsigned page = (unsigned)__builtin_ctz(sp->parked), n = 0;
+	size_t lo = page * sys_page;
+	void **first = NULL, **last = NULL;
+
+	sp->parked &= ~(1u << page);
+	for (size_t b = lo / sp->bsize; b * sp->bsize < lo + sys_page && b < sp->carved; b++) {
+		void **blk = (void **)(sp->start + b * sp->bsize);
+
+		if (block_parked(sp, b))
+			continue;
+		blk[0] = first;
+		if (!first)
+			last = blk;
+		first = blk;
+		n++;
+	}
+	sp->nparked -= n;
+	if (n)
+		free_push(sp, first, last, n);
 }
 
 /* Whether fresh @sp has blocks never cut yet: a refill that got fewer than it wanted stopped at a page's end. */
@@ -823,24 +814,19 @@ static bool span_carving(const struct span *sp)
  */
 static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **head)
 {
-	unsigned got = 0, taken;
+	unsigned got = take_runs(sp, &sp->free, want, check_full ? want : most, head), taken = 0;
 
 	if (unlikely(check_full)) {	/* each block checked and marked live */
-		while (got < want && sp->free) {
-			void **b = sp->free;
+		void **b = *head;
 
-			sp->free = b[0];
+		for (unsigned i = 0; i < got; i++, b = b[0]) {
 			check_canary(sp, b);
 			mark_live(b);
-			b[0] = *head;
-			*head = b;
-			got++;
 		}
-	} else {
-		got = splice(&sp->free, want, head);
 	}
 	/* blocks on "taken" are counted in used already */
-	taken = take_runs(sp, want - got, most - got, head);
+	if (got < want)
+		taken = take_runs(sp, &sp->taken, want - got, most - got, head);
 	if (taken)
 		hak_count(span_class(sp)->n.drained, taken);
 	/*
@@ -874,7 +860,7 @@ static unsigned span_take(struct span *sp, unsigned want, unsigned most, void **
 	}
 	while (got + taken < want && sp->parked && !span_carving(sp)) {
 		unpark(sp);
-		got += splice(&sp->free, want - got - taken, head);
+		got += take_runs(sp, &sp->free, want - got - taken, want - got - taken, head);
 	}
 	sp->used += got;
 	return got + taken;
@@ -1107,14 +1093,15 @@ static struct span *adopt_locked(struct shard *sh, unsigned cls)
 }
 
 /*
- * Blocks from class @cls's spans (@sh's lock held) until @want:
- * adopted ones, or for a thread that is exiting, unowned ones. Spans that
+ * Blocks from class @cls's spans (@sh's lock held) until @want (up to
+ * @most, whole runs of an adopted span's free list): adopted ones, or for
+ * a thread that is exiting, unowned ones (exactly @want). Spans that
  * ran out go onto @gone to release, or, another shard's, onto @dry to
  * disown once the lock is dropped. Fewer than @want: no superslab of @sh
  * has room (ss_grow() it, unlocked).
  */
-static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, void **head,
-			      struct span **gone, struct span **dry)
+static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, unsigned most,
+			      void **head, struct span **gone, struct span **dry)
 {
 	struct class_state *c = &sh->classes[cls];
 	struct span *sp, *g;
@@ -1124,7 +1111,7 @@ static unsigned refill_locked(struct shard *sh, unsigned cls, unsigned want, voi
 		return take_central_locked(sh, cls, want, head);
 	while (got < want && (sp = adopt_locked(sh, cls))) {
 		active[cls] = sp;
-		got += span_take(sp, want - got, want - got, head);	/* adopted: no remote blocks */
+		got += span_take(sp, want - got, most - got, head);	/* adopted: no remote blocks */
 		if (got < want && span_carving(sp))	/* the rest at the next refill */
 			break;
 		if (got < want) {	/* a small span: take another */
@@ -1217,7 +1204,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
 		/* a superslab is mapped with no lock held, then the refill goes on */
-		while ((got += refill_locked(sh, cls, want - got, head, &gone, &dry)) < want &&
+		while ((got += refill_locked(sh, cls, want - got, most - got, head, &gone, &dry)) < want &&
 		       grown && !span_carving(active[cls])) {
 			hak_unlock(&sh->lock);
 			grown = ss_grow(sh);
@@ -1297,7 +1284,7 @@ static void push_remote(struct class_state *mine, struct span *sp, void **first,
 }
 
 /*
- * Blocks of spans nobody owns, chained on @central, back to their spans:
+ * Runs of spans nobody owns, chained on @central, back to their spans:
  * under the lock of each one's shard, one shard at a time. Spans to
  * release go onto @to_release.
  */
@@ -1311,23 +1298,24 @@ static void flush_unowned(void **central, struct span **to_release)
 		void **other = NULL;
 
 		hak_lock(&sh->lock);
-		for (void **b = central, **next; b; b = next) {
-			struct span *sp = span_of(b), *gone;
+		for (void **first = central, **last, **next; first; first = next) {
+			struct span *sp = span_of(first), *gone;
+			unsigned n;
 
-			next = b[0];
+			run_read(sp, first, &n, &last);	/* hak_ss_flush() marked it */
+			next = last[0];
 			if (span_class(sp) != c) {	/* another shard's: next round */
-				b[0] = other;
-				other = b;
+				last[0] = other;
+				other = first;
 				continue;
 			}
-			if (remote_push(sp, b, b, 1)) {	/* adopted meanwhile */
-				hak_count(c->n.remote_frees, 1);
+			if (remote_push(sp, first, last, n)) {	/* adopted meanwhile */
+				hak_count(c->n.remote_frees, n);
 				continue;
 			}
-			hak_assert(sp->used > 0);
-			b[0] = sp->free;
-			sp->free = b;
-			sp->used--;
+			hak_assert(sp->used >= n);
+			free_push(sp, first, last, n);
+			sp->used -= n;
 			gone = settle_locked(c, sp, now);
 			if (gone) {
 				gone->next = *to_release;
@@ -1339,59 +1327,76 @@ static void flush_unowned(void **central, struct span **to_release)
 	}
 }
 
-/* A run being gathered by hak_ss_flush() for one span that another thread owns. */
+/* A run of one span's blocks being gathered by hak_ss_flush(). */
 struct open_run {
 	struct span *sp;
 	void **first, **last;
 	unsigned n;
 };
 
-#define OPEN_RUNS	4	/* spans gathered at once: one push each */
+#define OPEN_RUNS	4	/* spans gathered at once */
 
-void hak_ss_flush(unsigned cls, void *head, unsigned n)
+/*
+ * A gathered run of class @cls back to its span: my span's onto its free
+ * list (a retired one with all its blocks back onto @idle), another
+ * thread's onto its remote list, an unowned span's onto @central.
+ */
+static void run_close(struct class_state *c, unsigned cls, struct open_run *r, void ***central,
+		      struct span **idle)
+{
+	struct span *sp = r->sp;
+	const void *owner = atomic_load(&sp->owner);
+
+	if (owner == ME) {	/* my active or retired span: no lock */
+		free_push(sp, r->first, r->last, r->n);
+		sp->used -= r->n;
+		if (!sp->used && sp == retired[cls]) {	/* all back: let it go */
+			retired[cls] = NULL;
+			*idle = sp;
+		}
+	} else if (owner) {
+		push_remote(c, sp, r->first, r->last, r->n);
+	} else {
+		run_mark(sp, r->first, r->last, r->n);
+		r->last[0] = *central;
+		*central = r->first;
+	}
+	*r = (struct open_run){ 0 };
+}
+
+void *hak_ss_flush(unsigned cls, void *head, unsigned n)
 {
 	struct class_state *c = &shard_me()->classes[cls];
 	struct span *to_release = NULL;
-	struct open_run runs[OPEN_RUNS] = { 0 };
+	struct open_run runs[OPEN_RUNS] = { 0 }, *r = runs;
 	struct span *idle = NULL;
 	void **central = NULL;
 	unsigned victim = 0;
 
+	void **b = head, **next;
+
 	hak_assert(cls < HAK_SS_NSERVED);
-	for (void **b = head, **next; b; b = next) {
+	for (unsigned i = 0; i < n; i++, b = next) {
 		struct span *sp = span_of(b);
-		const void *owner = atomic_load(&sp->owner);
-		struct open_run *r;
 
 		next = b[0];
 		hak_assert(sp->cls == cls);
-		if (owner == ME) {	/* my active or retired span: no lock */
-			b[0] = sp->free;
-			sp->free = b;
-			if (!--sp->used && sp == retired[cls]) {	/* all back: let it go */
-				retired[cls] = NULL;
-				idle = sp;
-			}
-		} else if (owner) {	/* onto its span's run, opened in a free or the oldest slot */
+		if (r->sp != sp) {	/* not the span of the block before: its run, or a new one */
 			for (r = runs; r < runs + OPEN_RUNS && r->sp && r->sp != sp; r++)
 				;
 			if (r == runs + OPEN_RUNS) {
 				r = &runs[victim++ % OPEN_RUNS];
-				push_remote(c, r->sp, r->first, r->last, r->n);
-				r->sp = NULL;
+				run_close(c, cls, r, &central, &idle);
 			}
 			if (!r->sp)
 				*r = (struct open_run){ .sp = sp, .last = b };
-			b[0] = r->first;
-			r->first = b;
-			r->n++;
-		} else {
-			b[0] = central;
-			central = b;
 		}
+		b[0] = r->first;
+		r->first = b;
+		r->n++;
 	}
-	for (struct open_run *r = runs; r < runs + OPEN_RUNS && r->sp; r++)
-		push_remote(c, r->sp, r->first, r->last, r->n);
+	for (r = runs; r < runs + OPEN_RUNS && r->sp; r++)
+		run_close(c, cls, r, &central, &idle);
 	if (idle)
 		disown(idle);
 	if (++flushes_unswept == RETIRED_SWEEP_EVERY) {
@@ -1408,6 +1413,7 @@ void hak_ss_flush(unsigned cls, void *head, unsigned n)
 	hak_count(c->n.flushes, 1);
 	hak_count(c->n.blocks_in, n);
 	hak_tick_freed((size_t)n * hak_class_bytes[cls]);
+	return b;
 }
 
 /* ------------------------------------------------------ thread-cache bins */
@@ -1433,20 +1439,15 @@ void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls, unsigned batch)
 	return head;
 }
 
-/* Detach all but @keep blocks from @b and give them back. */
+/* Give back all but @keep blocks of @b: the newest, warm; one walk. */
 static void bin_trim(struct hak_bin *b, unsigned cls, unsigned keep)
 {
 	unsigned n = b->count - keep;
-	void **head = b->head, **last = b->head;
 
 	if (!n)
 		return;
-	for (unsigned i = 1; i < n; i++)
-		last = last[0];
-	b->head = last[0];
+	b->head = hak_ss_flush(cls, b->head, n);
 	b->count = keep;
-	last[0] = NULL;
-	hak_ss_flush(cls, head, n);
 }
 
 void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
@@ -1464,7 +1465,6 @@ void hak_ss_bin_free_slow(struct hak_bin *b, void *p, unsigned cls)
 		((void **)p)[1] = (void *)(uintptr_t)hak_free_key;
 	}
 	if (b->cap == 0) {	/* no caching: full checks, or the thread is exiting */
-		((void **)p)[0] = NULL;
 		hak_ss_flush(cls, p, 1);
 		return;
 	}
@@ -1565,6 +1565,7 @@ static uint32_t park(struct span *sp)
 	if (!pages)
 		return 0;
 	sp->parked |= pages;
+	n = 0;
 	for (void **b = sp->free, **next; b; b = next) {
 		next = b[0];
 		if (block_parked(sp, (size_t)((char *)b - sp->start) / sp->bsize)) {
@@ -1576,10 +1577,13 @@ static uint32_t park(struct span *sp)
 		else
 			kept = b;
 		tail = b;
+		n++;
 	}
-	if (tail)
+	sp->free = NULL;
+	if (tail) {
 		tail[0] = NULL;
-	sp->free = kept;
+		free_push(sp, kept, tail, n);	/* the rest, one run */
+	}
 	return pages;
 }
 
@@ -1880,7 +1884,7 @@ static int runs_check(const struct span *sp, void **chain)
 	}
 	return total;
 bad:
-	hak_report("self-check: span %p class %u: taken blocks not in runs as marked",
+	hak_report("self-check: span %p class %u: free or taken blocks not in runs as marked",
 		   (void *)sp->start, sp->cls);
 	return -1;
 }
@@ -1895,7 +1899,8 @@ static int span_check(const struct span *sp)
 	unsigned parked = 0;
 	int errors = 0;
 
-	if (nfree < 0 || ntaken < 0 || runs_check(sp, sp->taken) != ntaken)
+	if (nfree < 0 || ntaken < 0 || runs_check(sp, sp->free) != nfree ||
+	    runs_check(sp, sp->taken) != ntaken)
 		return 1;
 	for (size_t b = 0; sp->parked && b < sp->carved; b++)
 		parked += block_parked(sp, b);

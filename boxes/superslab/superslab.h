@@ -45,13 +45,13 @@
 unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head);
 
 /**
- * hak_ss_flush() - give @n blocks of class @cls, chained through their first
- * word from @head, back to their spans: the caller's own span directly,
- * another thread's span through its remote list, an unowned span under the
- * lock of its superslab's shard. Empty unowned spans return to their
- * superslab.
+ * hak_ss_flush() - give the first @n blocks of class @cls, chained through
+ * their first word from @head, back to their spans: the caller's own span
+ * directly, another thread's span through its remote list, an unowned span
+ * under the lock of its superslab's shard. Empty unowned spans return to
+ * their superslab. Returns the block the chain goes on to after them.
  */
-void hak_ss_flush(unsigned cls, void *head, unsigned n);
+void *hak_ss_flush(unsigned cls, void *head, unsigned n);
 
 /*
  * The tiny thread caches keep a struct hak_bin per class and call these

@@ -297,6 +297,17 @@ static unsigned refill_exactly(unsigned cls, unsigned want, unsigned most, unsig
 	return n;
 }
 
+/* @again holds the span's blocks that @first held, each once: give them back, checked. */
+static void all_came_back(void **first, void **again)
+{
+	qsort(first, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	qsort(again, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
+	ck_assert_mem_eq(first, again, SPAN_BLOCKS * sizeof(void *));
+	give_back(SPAN_CLS, again, SPAN_BLOCKS);
+	ck_assert_int_eq(hak_self_check(), 0);
+	free(first);
+}
+
 /*
  * Remote frees reach the owner as runs (one per flush): a refill takes a
  * run whole when @most allows, and cuts it at @want when it does not, the
@@ -316,12 +327,29 @@ START_TEST(remote_runs_are_taken_whole_or_cut_at_want)
 	n += refill_exactly(SPAN_CLS, 30, 30, 30, again + n);	/* 20 whole, 20 cut */
 	n += refill_exactly(SPAN_CLS, 10, 10, 10, again + n);	/* the last 10 */
 	ck_assert_uint_eq(n, SPAN_BLOCKS);
-	qsort(first, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
-	qsort(again, SPAN_BLOCKS, sizeof(void *), cmp_ptr);
-	ck_assert_mem_eq(first, again, SPAN_BLOCKS * sizeof(void *));
-	give_back(SPAN_CLS, again, SPAN_BLOCKS);
-	ck_assert_int_eq(hak_self_check(), 0);
-	free(first);
+	all_came_back(first, again);
+}
+END_TEST
+
+/*
+ * The owner's own frees go onto its span's free list as runs as well (one
+ * per flush): a refill takes a run whole, without walking it, when @most
+ * allows, and cuts it at @want when it does not.
+ */
+START_TEST(own_frees_are_taken_back_as_runs)
+{
+	void **first, *again[SPAN_BLOCKS];
+	unsigned n = 0;
+
+	start();
+	first = take(SPAN_CLS, SPAN_BLOCKS);	/* the active span, used up */
+	give_back(SPAN_CLS, first, 24);
+	give_back(SPAN_CLS, first + 24, SPAN_BLOCKS - 24);	/* on top: 40, then 24 */
+	n += refill_exactly(SPAN_CLS, 10, 50, 40, again + n);	/* the 40 whole */
+	n += refill_exactly(SPAN_CLS, 10, 10, 10, again + n);	/* 24 cut: 14 left */
+	n += refill_exactly(SPAN_CLS, 10, 20, 14, again + n);	/* the 14 whole */
+	ck_assert_uint_eq(n, SPAN_BLOCKS);
+	all_came_back(first, again);
 }
 END_TEST
 
@@ -656,19 +684,26 @@ END_TEST
 START_TEST(carving_used_pages_takes_whole_batches)
 {
 	unsigned cls = hak_size_class(700), n = (unsigned)(((size_t)1 << HAK_SS_PAGE_SHIFT) / hak_class_bytes[cls]);
-	void **a, **b, *head;
+	void **a, **b, **c, *head;
 
 	setenv("HAKMEM_SS_DELAY_MS", "0", 1);	/* a dry span is disowned at once, not retired */
 	start();
 	a = take(cls, n);	/* one whole span */
 	b = take(cls, n);	/* the next: the first one disowned */
+	c = take(cls, n);
+	give_back(cls, b, 1);	/* b partial: a is not the class's last partial span */
+	hak_ss_set_delay(60000);	/* released pages wait: not purged */
 	give_back(cls, a, n);	/* back whole: released, its pages used */
-	ck_assert_uint_eq(hak_ss_refill(cls, 32, 32, &head), 32);	/* cut there again */
+	/* b's free block, then a span cut where a was, in one batch */
+	ck_assert_uint_eq(hak_ss_refill(cls, 32, 32, &head), 32);
 	ck_assert_ptr_eq(head, a[0]);
+	ck_assert_ptr_eq(((void **)a[30])[0], b[0]);
 	hak_ss_flush(cls, head, 32);
-	give_back(cls, b, n);
+	give_back(cls, b + 1, n - 1);
+	give_back(cls, c, n);
 	free(a);
 	free(b);
+	free(c);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -1198,6 +1233,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, self_check_sees_a_corrupt_free_list);
 	tcase_add_test(tc, owner_reuses_remote_frees_before_new_memory);
 	tcase_add_test(tc, remote_runs_are_taken_whole_or_cut_at_want);
+	tcase_add_test(tc, own_frees_are_taken_back_as_runs);
 	tcase_add_test(tc, a_flush_pushes_one_run_per_span);
 	tcase_add_test(tc, a_run_written_after_free_is_reported);
 	tcase_add_test(tc, a_run_written_after_free_is_reported_at_disown);
