@@ -59,7 +59,7 @@ static inline bool hak_option_is_path(const char *keywords)
 	X(SS_KEEP, 2, 0, 1024, NULL,					\
 	  "empty 2 MiB superslabs always kept mapped for reuse")	\
 	X(SS_DELAY_MS, 1000, 0, 3600000, NULL,				\
-	  "further empty superslabs, and idle pool spans and empty chunks, go back once idle this long; pool and medium bins unused this long shrink") \
+	  "further empty superslabs, empty tiny spans, idle pool spans and empty chunks go back once idle this long; pool and medium bins unused this long shrink") \
 	X(BIGCACHE_MB, -1, -1, 1048576, NULL,				\
 	  "most MiB of freed large blocks kept for reuse, mappings and segment pages each (-1: 1/64 of memory within 256 MiB..1 GiB, and at most 1/8 of it)") \
 	X(BIGCACHE_ENTRIES, 64, 0, 4096, NULL,				\

@@ -95,6 +95,7 @@
 #define SHARDS_MAX	8
 #define PARK_SPANS	8	/* most spans whose free pages are purged per call */
 #define PARK_BLOCKS	4096	/* most free blocks walked per call to find them */
+#define GIVE_SPANS	256	/* most empty spans given back per call */
 
 BUILD_BUG_ON(HAK_SS_PAGES != 32);
 
@@ -127,8 +128,8 @@ struct superslab {
 	uint32_t clean;			/* free pages purged since their span left */
 	uint8_t span_of_page[HAK_SS_PAGES];
 	struct superslab *next, *prev;	/* avail, full or empty list */
-	uint64_t emptied_ms;
-	uint64_t freed_ms;		/* the last span_release() */
+	uint64_t emptied_ms;		/* wholly free since */
+	uint64_t freed_ms;		/* free pages idle since (the latest span_give()) */
 	struct span spans[HAK_SS_PAGES];	/* by first page */
 	/* per tiny class, under its lock: bit i set when spans[i] is partial,
 	 * and while any bit is set, the links on the class's partial list */
@@ -370,7 +371,7 @@ static size_t ss_unmap_idle(struct shard *sh, uint64_t now, uint64_t delay, unsi
 static void ss_empty_locked(struct shard *sh, struct superslab *ss)
 {
 	list_del(&sh->avail_list, ss);
-	ss->emptied_ms = hak_sys_now_ms();
+	ss->emptied_ms = ss->freed_ms;
 	list_add(&sh->empty_list, ss);
 	sh->nempty++;
 }
@@ -446,12 +447,15 @@ static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay);
 static void retired_sweep(uint64_t now, bool actives);
 
 /*
- * The decay op: empty superslabs idle past HAKMEM_SS_DELAY_MS (the
- * learner's delay) go back, then idle free pages of those in use; shard by
- * shard, SS_DECAY_MAX superslabs of each kind a call in all; then free
- * pages inside partial spans (park_pages()). First the calling thread's
- * spans retired past the delay are disowned (and at a delay of 0 its
- * active spans with free pages), so that their free blocks count.
+ * The decay op, for what idled past HAKMEM_SS_DELAY_MS (the learner's
+ * delay): free pages of superslabs in use are purged; empty spans go back
+ * to their superslabs and free pages inside partial spans are purged
+ * (park_pages()); empty superslabs are unmapped. Shard by shard,
+ * SS_DECAY_MAX superslabs of each kind a call in all. A span given back
+ * keeps its pages until the next call, so a refill may still cut them
+ * warm. First the calling thread's spans retired past the delay are
+ * disowned (and at a delay of 0 its active spans with free pages), so
+ * that their free blocks count.
  */
 static size_t ss_decay(uint64_t now)
 {
@@ -462,13 +466,13 @@ static size_t ss_decay(uint64_t now)
 	retired_sweep(now, true);
 	for (unsigned s = 0; s < nshards; s++)
 		if (shard_used(s))
-			bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
-	for (unsigned s = 0; s < nshards; s++)
-		if (shard_used(s))
 			bytes += ss_purge(&shards[s], now, delay, &purges);
 	for (unsigned s = 0; s < nshards; s++)
 		if (shard_used(s))
 			bytes += park_pages(&shards[s], now, delay);
+	for (unsigned s = 0; s < nshards; s++)
+		if (shard_used(s))
+			bytes += ss_unmap_idle(&shards[s], now, delay, &unmaps);
 	return bytes;
 }
 
@@ -481,12 +485,12 @@ static void ss_decay_sometimes(struct shard *sh, uint64_t now)
 	uint64_t delay = hak_atomic_load_relaxed(&empty_delay_ms);
 	unsigned unmaps = SS_DECAY_MAX, purges = SS_DECAY_MAX;
 
+	if (now >= hak_atomic_load_relaxed(&sh->scan_ms) + HAK_MAX(delay / 2, (uint64_t)1)) {
+		hak_atomic_store_relaxed(&sh->scan_ms, now);
+		ss_purge(sh, now, delay, &purges);
+		park_pages(sh, now, delay);
+	}
 	ss_unmap_idle(sh, now, delay, &unmaps);
-	if (now < hak_atomic_load_relaxed(&sh->scan_ms) + HAK_MAX(delay / 2, (uint64_t)1))
-		return;
-	hak_atomic_store_relaxed(&sh->scan_ms, now);
-	ss_purge(sh, now, delay, &purges);
-	park_pages(sh, now, delay);
 }
 
 /* The bits of pages 0 .. @n - 1 (@n <= 32). */
@@ -554,13 +558,15 @@ static struct span *span_new(struct shard *sh, unsigned cls)
 	return sp;
 }
 
-/* Unowned @sp, off every list, back to its superslab (no lock held). */
-static void span_release(struct span *sp)
+/*
+ * Unowned @sp, off every list, back to its superslab (no lock held); its
+ * pages count as free since its last block came back. Returns the shard.
+ */
+static struct shard *span_give(struct span *sp)
 {
 	struct superslab *ss = ss_of(sp->start);
 	struct shard *sh = &shards[ss->shard];
 	unsigned first = (unsigned)((sp->start - (char *)ss) >> HAK_SS_PAGE_SHIFT);
-	uint64_t now = hak_sys_now_ms();
 
 	hak_count(sh->classes[sp->cls].n.spans_freed, 1);
 	hak_lock(&sh->ss_lock);
@@ -570,12 +576,18 @@ static void span_release(struct span *sp)
 	}
 	for (unsigned i = first; i < first + sp->npages; i++)
 		ss->free_pages |= 1u << i;
-	ss->freed_ms = now;
+	ss->freed_ms = HAK_MAX(ss->freed_ms, sp->back_ms);
 	hak_rmap_set_class(sp->start, sp->npages, HAK_RMAP_NO_CLASS);
 	if (ss->free_pages == ALL_PAGES)
 		ss_empty_locked(sh, ss);
 	hak_unlock(&sh->ss_lock);
-	ss_decay_sometimes(sh, now);
+	return sh;
+}
+
+/* span_give(), then the shard's decay if due. */
+static void span_release(struct span *sp)
+{
+	ss_decay_sometimes(span_give(sp), hak_sys_now_ms());
 }
 
 /* ---------------------------------------------------- partial span lists */
@@ -968,7 +980,11 @@ static bool take_remote(struct span *sp)
 /*
  * Unowned @sp got blocks back at @now (@c locked): partial again, or
  * released; not while its parked pages are purged (park_pages() settles
- * it after).
+ * it after). An empty span stays partial, for the next batch of a program
+ * that frees its blocks in batches and takes them again: park_pages()
+ * gives it back to its superslab once it idled for the delay; at once
+ * while the delay is 0 (the learner's shrink: memory first). The class
+ * keeps one partial span in any case, against churn at a span boundary.
  */
 HAK_FAST_PATH struct span *settle_locked(struct class_state *c, struct span *sp, uint64_t now)
 {
@@ -978,8 +994,7 @@ HAK_FAST_PATH struct span *settle_locked(struct class_state *c, struct span *sp,
 		return NULL;
 	if (!sp->partial && sp->used < sp->capacity)
 		partial_add(c, sp);
-	/* Keep one span per class to avoid churn at a span boundary. */
-	if (sp->used == 0 && c->npartial > 1) {
+	if (sp->used == 0 && c->npartial > 1 && !hak_atomic_load_relaxed(&empty_delay_ms)) {
 		partial_del(c, sp);
 		return sp;
 	}
@@ -1588,22 +1603,21 @@ static uint32_t park(struct span *sp)
 }
 
 /*
- * Purge the whole free system pages inside partial spans of @sh nobody
- * owns that got no block back for @delay at @now (@now 0: any), each
- * looked at once per change: PARK_BLOCKS free blocks walked and PARK_SPANS
- * spans purged a call at most. A span being purged is on no list, so
- * nobody takes blocks from it or releases it; blocks may come back to it.
- * Returns the bytes.
+ * The partial spans of @sh nobody owns that got no block back for @delay
+ * at @now (@now 0: any), each looked at once per change: empty ones back
+ * to their superslabs (GIVE_SPANS a call at most; a class keeps one), and
+ * the whole free system pages inside the others purged (PARK_BLOCKS free
+ * blocks walked and PARK_SPANS spans purged a call at most). A span being
+ * purged is on no list, so nobody takes blocks from it or releases it;
+ * blocks may come back to it. Returns the bytes purged.
  */
 static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay)
 {
 	struct { struct span *sp; uint32_t pages; } job[PARK_SPANS];
-	unsigned n = 0, walk = 0;
-	struct span *gone = NULL;
+	unsigned n = 0, walk = 0, given = 0;
+	struct span *gone = NULL, *empty = NULL;
 	size_t bytes = 0;
 
-	if (check_full)		/* free blocks keep their canaries */
-		return 0;
 	hak_lock(&sh->lock);
 	for (unsigned k = 0; k < HAK_SS_NSERVED && n < PARK_SPANS && walk < PARK_BLOCKS; k++) {
 		unsigned cls = (sh->park_cls + k) % HAK_SS_NSERVED;
@@ -1618,6 +1632,15 @@ static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay)
 
 				if (sp->seen || (now && now < sp->back_ms + delay))
 					continue;	/* seen since, or blocks came back lately */
+				if (!sp->used && c->npartial > 1 && given < GIVE_SPANS) {
+					partial_del(c, sp);
+					sp->next = empty;
+					empty = sp;
+					given++;
+					continue;
+				}
+				if (check_full)
+					continue;	/* free blocks keep their canaries */
 				if (nfree * sp->bsize < sys_page) {
 					sp->seen = 1;
 					continue;	/* no whole free page */
@@ -1637,6 +1660,12 @@ static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay)
 	}
 	sh->park_cls = (sh->park_cls + 1) % HAK_SS_NSERVED;
 	hak_unlock(&sh->lock);
+	while (empty) {
+		struct span *sp = empty;
+
+		empty = sp->next;
+		span_give(sp);	/* the caller's decay goes on */
+	}
 	for (unsigned k = 0; k < n; k++) {
 		unsigned len = (unsigned)__builtin_popcount(purge_runs(job[k].sp->start, job[k].pages,
 								      sys_page));

@@ -680,6 +680,41 @@ START_TEST(carving_stops_at_a_page_end)
 }
 END_TEST
 
+/*
+ * A program that frees a batch of blocks and takes it again reuses the
+ * batch's spans: an empty span stays partial for the delay (it went back
+ * to its superslab at once, and the next batch cut every span anew, under
+ * the shard's locks); the decay after the delay gives it back.
+ */
+START_TEST(empty_spans_wait_out_the_delay)
+{
+	unsigned n = 10 * SPAN_BLOCKS;
+	void **all;
+	long cut, freed;
+
+	setenv("HAKMEM_SS_DELAY_MS", "200", 1);
+	start();
+	all = take(SPAN_CLS, n);
+	give_back(SPAN_CLS, all, n);
+	free(all);
+	cut = class_stat(SPAN_CLS, " spans_new ");
+	freed = class_stat(SPAN_CLS, " spans_freed ");
+	all = take(SPAN_CLS, n);	/* the same spans */
+	ck_assert_int_eq(class_stat(SPAN_CLS, " spans_new "), cut);
+	give_back(SPAN_CLS, all, n);
+	free(all);
+	ck_assert_int_eq(class_stat(SPAN_CLS, " spans_freed "), freed);
+	ck_assert_int_eq(hak_box_superslab.decay(hak_sys_now_ms()), 0);
+	ck_assert_int_eq(class_stat(SPAN_CLS, " spans_freed "), freed);
+	usleep(300 * 1000);
+	while (hak_box_superslab.decay(hak_sys_now_ms()))
+		;
+	/* all but the class's one partial span, this thread's active and retired ones */
+	ck_assert_int_ge(class_stat(SPAN_CLS, " spans_freed "), freed + 10 - 3);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* A span cut again from pages another span used is carved in whole batches: nothing to fault in. */
 START_TEST(carving_used_pages_takes_whole_batches)
 {
@@ -691,9 +726,11 @@ START_TEST(carving_used_pages_takes_whole_batches)
 	a = take(cls, n);	/* one whole span */
 	b = take(cls, n);	/* the next: the first one disowned */
 	c = take(cls, n);
+	hak_ss_set_delay(100);
 	give_back(cls, b, 1);	/* b partial: a is not the class's last partial span */
-	hak_ss_set_delay(60000);	/* released pages wait: not purged */
-	give_back(cls, a, n);	/* back whole: released, its pages used */
+	give_back(cls, a, n);	/* back whole: stays partial for the delay */
+	usleep(150 * 1000);
+	hak_box_superslab.decay(hak_sys_now_ms());	/* a goes back, its pages purged at the next call */
 	/* b's free block, then a span cut where a was, in one batch */
 	ck_assert_uint_eq(hak_ss_refill(cls, 32, 32, &head), 32);
 	ck_assert_ptr_eq(head, a[0]);
@@ -1249,6 +1286,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, carved_blocks_come_out_in_address_order);
 	tcase_add_test(tc, carving_stops_at_a_page_end);
 	tcase_add_test(tc, carving_used_pages_takes_whole_batches);
+	tcase_add_test(tc, empty_spans_wait_out_the_delay);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
