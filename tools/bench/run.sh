@@ -50,6 +50,7 @@ WORKLOADS=(
 	"bench_rptest|4|2 8|"
 	"bench_malloc_large|2|2 8|1"
 	"bench_mleak|2|2 8|2"
+	"bench_batch|2|1 2 8|"
 )
 
 # FLOOR: the least seconds of work any run should do (summary.md flags a
