@@ -444,6 +444,7 @@ static size_t ss_purge(struct shard *sh, uint64_t now, uint64_t delay, unsigned 
 }
 
 static size_t park_pages(struct shard *sh, uint64_t now, uint64_t delay);
+static unsigned give_empty_spans(struct shard *sh);
 static void retired_sweep(uint64_t now, bool actives);
 
 /*
@@ -1182,7 +1183,7 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 	struct class_state *c = &sh->classes[cls];
 	struct span *sp = active[cls], *r, *gone = NULL, *dry = NULL;
 	unsigned got = 0;
-	bool grown = true;
+	bool grown = true, gave = false;
 
 	hak_assert(cls < HAK_SS_NSERVED && want > 0 && most >= want);
 	*head = NULL;
@@ -1218,11 +1219,16 @@ unsigned hak_ss_refill(unsigned cls, unsigned want, unsigned most, void **head)
 		hak_lock(&sh->lock);
 		if (sp && (gone = disown_locked(c, sp)))
 			gone->next = NULL;
-		/* a superslab is mapped with no lock held, then the refill goes on */
+		/*
+		 * Other classes' empty spans go back to their superslabs first,
+		 * once; then a superslab is mapped; both with no lock held, then
+		 * the refill goes on.
+		 */
 		while ((got += refill_locked(sh, cls, want - got, most - got, head, &gone, &dry)) < want &&
 		       grown && !span_carving(active[cls])) {
 			hak_unlock(&sh->lock);
-			grown = ss_grow(sh);
+			if (gave || !(gave = give_empty_spans(sh) != 0))
+				grown = ss_grow(sh);
 			hak_lock(&sh->lock);
 		}
 		hak_unlock(&sh->lock);
@@ -1385,10 +1391,8 @@ void *hak_ss_flush(unsigned cls, void *head, unsigned n)
 	struct span *to_release = NULL;
 	struct open_run runs[OPEN_RUNS] = { 0 }, *r = runs;
 	struct span *idle = NULL;
-	void **central = NULL;
+	void **central = NULL, **b = head, **next;
 	unsigned victim = 0;
-
-	void **b = head, **next;
 
 	hak_assert(cls < HAK_SS_NSERVED);
 	for (unsigned i = 0; i < n; i++, b = next) {
@@ -1454,7 +1458,7 @@ void *hak_ss_bin_refill(struct hak_bin *b, unsigned cls, unsigned batch)
 	return head;
 }
 
-/* Give back all but @keep blocks of @b: the newest, warm; one walk. */
+/* Give back the newest blocks of @b, all but @keep: one walk, the flush's. */
 static void bin_trim(struct hak_bin *b, unsigned cls, unsigned keep)
 {
 	unsigned n = b->count - keep;
@@ -1721,6 +1725,24 @@ static struct span *idle_spans(struct shard *sh, unsigned cls)
 }
 
 /*
+ * Every class's empty spans of @sh back to their superslabs (no lock
+ * held): before a refill maps a superslab (a program that moved from one
+ * class to another takes the pages the first one left), and to reclaim.
+ * Returns how many.
+ */
+static unsigned give_empty_spans(struct shard *sh)
+{
+	unsigned n = 0;
+
+	for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++)
+		for (struct span *sp = idle_spans(sh, cls), *next; sp; sp = next, n++) {
+			next = sp->next;
+			span_give(sp);
+		}
+	return n;
+}
+
+/*
  * Out of memory or malloc_trim, shard by shard: idle spans go back to
  * their superslabs, and every empty superslab to the OS, unmapped after
  * the shard's ss_lock is dropped, and the free pages inside partial spans.
@@ -1733,11 +1755,7 @@ static size_t ss_reclaim(void)
 	for (unsigned s = 0; s < nshards; s++) {
 		struct shard *sh = &shards[s];
 
-		for (unsigned cls = 0; cls < HAK_SS_NSERVED; cls++)
-			for (struct span *sp = idle_spans(sh, cls), *next; sp; sp = next) {
-				next = sp->next;
-				span_release(sp);
-			}
+		give_empty_spans(sh);
 		hak_lock(&sh->ss_lock);
 		gone = sh->empty_list;
 		sh->empty_list = NULL;

@@ -715,6 +715,31 @@ START_TEST(empty_spans_wait_out_the_delay)
 }
 END_TEST
 
+/*
+ * Empty spans kept for the delay do not make a program that moves on to
+ * another class map new memory: a refill gives them back to their
+ * superslabs before it maps one.
+ */
+START_TEST(a_new_class_takes_the_pages_of_empty_spans)
+{
+	unsigned a = SPAN_CLS, b = hak_size_class(512), na = 8192, nb = 16384;	/* 8 MiB each */
+	void **all;
+	long mapped;
+
+	setenv("HAKMEM_SS_DELAY_MS", "10000", 1);
+	start();
+	all = take(a, na);
+	give_back(a, all, na);	/* empty spans, kept for the delay */
+	free(all);
+	mapped = stat1("superslab.mapped");
+	all = take(b, nb);
+	ck_assert_int_le(stat1("superslab.mapped"), mapped + 1);	/* 4 without */
+	give_back(b, all, nb);
+	free(all);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* A span cut again from pages another span used is carved in whole batches: nothing to fault in. */
 START_TEST(carving_used_pages_takes_whole_batches)
 {
@@ -1287,6 +1312,7 @@ Suite *superslab_suite(void)
 	tcase_add_test(tc, carving_stops_at_a_page_end);
 	tcase_add_test(tc, carving_used_pages_takes_whole_batches);
 	tcase_add_test(tc, empty_spans_wait_out_the_delay);
+	tcase_add_test(tc, a_new_class_takes_the_pages_of_empty_spans);
 	tcase_add_test(tc, exit_gives_back_what_was_taken_from_remote_frees);
 	tcase_add_test(tc, remote_push_never_touches_a_span_after_the_push);
 	tcase_add_test(tc, out_of_memory_returns_zero_blocks);
