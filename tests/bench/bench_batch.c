@@ -48,9 +48,10 @@ static uint64_t tear_down(struct batch *t, bool backward)
 		bench_release(&t->b[backward ? t->n - 1 - i : i], false);
 	free(t->b);
 	t->b = NULL;
-	return 2 * t->n + 1;	/* the array's free; its malloc is in build() */
+	return 2 * t->n + 1;	/* the blocks' mallocs and frees, the array's free */
 }
 
+/* Malloc a batch into @t; returns the ops counted here (the array's malloc). */
 static uint64_t build(struct batch *t, struct bench_rng *r)
 {
 	t->n = bench_rand_range(r, BATCH_MIN, BATCH_MAX);

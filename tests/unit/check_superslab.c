@@ -692,7 +692,7 @@ START_TEST(empty_spans_wait_out_the_delay)
 	void **all;
 	long cut, freed;
 
-	setenv("HAKMEM_SS_DELAY_MS", "200", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "500", 1);	/* long enough for a slow run (valgrind) */
 	start();
 	all = take(SPAN_CLS, n);
 	give_back(SPAN_CLS, all, n);
@@ -706,7 +706,7 @@ START_TEST(empty_spans_wait_out_the_delay)
 	ck_assert_int_eq(class_stat(SPAN_CLS, " spans_freed "), freed);
 	ck_assert_int_eq(hak_box_superslab.decay(hak_sys_now_ms()), 0);
 	ck_assert_int_eq(class_stat(SPAN_CLS, " spans_freed "), freed);
-	usleep(300 * 1000);
+	usleep(700 * 1000);
 	while (hak_box_superslab.decay(hak_sys_now_ms()))
 		;
 	/* all but the class's one partial span, this thread's active and retired ones */
