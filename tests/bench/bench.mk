@@ -6,7 +6,7 @@ BENCH_NAMES := bench_random_mixed bench_pool_tls bench_mid_large_mt \
 	bench_large larson bench_xthread bench_realloc icount bench_sweep \
 	bench_cache_scratch bench_cache_thrash bench_glibc_thread bench_xmalloc \
 	bench_mstress bench_rptest bench_malloc_large bench_mleak bench_phases \
-	bench_batch
+	bench_batch bench_churn
 BENCH_OUT := $(OUT)/bench
 # -O2 in every profile (the last -O wins); the -fno-builtin flags keep the
 # compiler from reasoning malloc/free calls away.

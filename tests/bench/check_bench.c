@@ -46,6 +46,8 @@ static const struct bench_case cases[] = {
 	{ "bench_mleak", { "2", "0.05", "1", "16", "1k", "10" } },
 	{ "bench_batch", { "2", "0.05", "1" } },
 	{ "bench_batch", { "3", "0.05", "1", "16", "256", "1" } },
+	{ "bench_churn", { "2", "0.05", "1" } },
+	{ "bench_churn", { "3", "0.05", "1", "40000", "600000" } },
 	/* HEAP SEED HOLD IDLE */
 	{ "bench_phases", { "1m", "1", "0.01", "0.01" } },
 };
@@ -347,6 +349,7 @@ static const struct bench_case bad_args[] = {
 	{ "bench_xmalloc", { "1", "0.05", "1" } },		/* no consumer */
 	{ "bench_mstress", { "2", "0.05", "1", "8", "9" } },	/* too many */
 	{ "bench_batch", { "2", "0.05", "1", "16", "256", "2" } },	/* PASS 0 or 1 */
+	{ "bench_churn", { "2", "0.05", "1", "16" } },		/* MIN alone */
 	{ "bench_phases", { "1m" } },				/* no SEED */
 	{ "bench_phases", { "1m", "1", "0.01" } },		/* HOLD alone */
 	{ "bench_phases", { "1m", "1", "-1", "0" } },

@@ -51,6 +51,7 @@ WORKLOADS=(
 	"bench_malloc_large|2|2 8|1"
 	"bench_mleak|2|2 8|2"
 	"bench_batch|2|1 2 8|"
+	"bench_churn|2|1 4 16|"
 )
 
 # FLOOR: the least seconds of work any run should do (summary.md flags a
