@@ -12,9 +12,10 @@
  * never released while a remote free is in flight.
  *
  * A thread that exits (or calls malloc_trim) flushes its bins and orphans
- * its arena: under orphan_lock it is marked orphan, collected, everything
- * idle in it is given back (decay) and it goes on the orphan list, from
- * which the next thread needing an arena adopts it whole. While an arena is
+ * its arena: under orphan_lock it is marked orphan, collected, what is idle
+ * in it is given back but one recently emptied chunk (orphan_take()) and
+ * it goes on the orphan list, from which the next thread needing an arena
+ * adopts it whole. While an arena is
  * an orphan, everything is done under orphan_lock: the remote free that
  * queues a span and then sees the orphan mark collects it itself, so remote
  * frees into a dead thread's arena are reclaimed even if no thread ever
@@ -60,6 +61,7 @@
 #define BIN_MAX		(2 * MIB)		/* a bin's most */
 #define CLAIM_STEP	((size_t)256 << 10)	/* room a thread claims at a time */
 #define IDLE_BYTES	MIB			/* idle spans kept per class */
+#define FIRST_REFILL	4u			/* blocks a thread's first refill of a class takes */
 #define POOL_DECAY_MAX	4			/* most chunks unmapped per decay */
 #define PURGE_MAX	16			/* most page runs purged per decay */
 #define GRANULE		HAK_RMAP_GRANULE	/* the size of a transparent huge page */
@@ -508,6 +510,21 @@ static unsigned decay_take(struct arena *a, uint64_t now, bool all, unsigned max
 	return n;
 }
 
+/*
+ * What an orphan keeps: no idle span, and of its empty chunks only one
+ * that emptied within the delay, whole (arena_purge() passes over empty
+ * chunks), for the thread that adopts it: a program that starts a thread
+ * per task would otherwise map, fault in and unmap a chunk per thread. The
+ * orphans' decay (pool_decay()) unmaps it once it has idled.
+ */
+static void orphan_take(struct arena *a, uint64_t now, struct chunk **gone)
+{
+	decay_take(a, 0, true, 0, gone);
+	decay_take(a, now, false, UINT_MAX, gone);
+	if (a->nempty > 1)
+		decay_take(a, 0, true, a->nempty - 1, gone);
+}
+
 /* Unmap the chunks decay_take() chained on @gone; returns their bytes. */
 static size_t chunks_free(struct chunk *gone)
 {
@@ -702,7 +719,7 @@ static void remote_free(struct arena *a, struct span *sp, uint64_t bit, void *p)
 	orphan_lock_take();
 	if (atomic_load(&a->orphan)) {
 		collect(a);
-		decay_take(a, 0, true, UINT_MAX, &gone);
+		orphan_take(a, hak_sys_now_ms(), &gone);
 		hak_count(reclaims, 1);
 	}
 	orphan_lock_drop();
@@ -878,23 +895,24 @@ static struct arena *arena_get(void)
 }
 
 /*
- * @a (its caller's alone) goes on the orphan list, having given back all it
- * keeps idle; what remote frees brought meanwhile is collected under the
- * lock. Chunks are unmapped with no lock held.
+ * @a (its caller's alone) goes on the orphan list, having given back what
+ * orphan_take() does not keep; what remote frees brought meanwhile is
+ * collected under the lock. Chunks are unmapped with no lock held.
  */
 static void arena_orphan(struct arena *a)
 {
+	uint64_t now = hak_sys_now_ms();
 	struct chunk *gone = NULL;
 
 	collect(a);
-	decay_take(a, 0, true, UINT_MAX, &gone);
+	orphan_take(a, now, &gone);
 	chunks_free(gone);
 	arena_purge(a, 0, true, UINT_MAX);
 	gone = NULL;
 	orphan_lock_take();
 	atomic_store(&a->orphan, true);
 	collect(a);
-	decay_take(a, 0, true, UINT_MAX, &gone);
+	orphan_take(a, now, &gone);
 	a->next_orphan = orphans;
 	orphans = a;
 	orphan_lock_drop();
@@ -1063,13 +1081,22 @@ static void slow_tick(void)
 	hak_tick(now);
 }
 
+/*
+ * Half the bin, plus the block returned; a thread's first refill of a class
+ * takes FIRST_REFILL at most: a thread that makes a few blocks of many
+ * classes and exits (a thread per task) handed all of each half back at
+ * its exit, 32 blocks of a 1 KiB class where it used one.
+ */
 static void *refill(struct hak_pool_bin *b, unsigned cls)
 {
+	uint64_t bit = (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
 	unsigned want = b->cap / 2 + 1, got;
 
 	hak_assert(b->count == 0);
-	refilled |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
-	active |= (uint64_t)1 << (cls - HAK_POOL_FIRST_CLASS);
+	if (!(refilled & bit))
+		want = HAK_MIN(want, FIRST_REFILL);
+	refilled |= bit;
+	active |= bit;
 	slow_tick();
 	got = take(my_arena, cls, want, b->slot);
 	hak_count(class_of(cls)->refills, 1);

@@ -26,17 +26,21 @@ static struct {
 
 /*
  * Slow start: a thread's first refill of a class takes FIRST_REFILL blocks,
- * each later one as many as it took so far (its total doubles), up to
- * batch(). A thread that uses a class only a little then does not carve a
- * whole batch of it: eight threads, each a ring of 256 live blocks of
- * 16 B - 1 KiB (about 16 of a class), peaked at 8.9 MB resident with full
- * batches of 65 and 6.7 MB so. Doubling the total rather than each refill
- * (16, 32, 64, 65 ...) keeps it from overshooting a class's need by more
- * than full batches do: bench_random_mixed (about 128 of a class) peaked
- * at 4.1 MB that way, 3.7 MB with full batches, 3.6 MB so. gperftools'
- * thread cache grows its lists slowly too.
+ * each later one as many as it took so far (its total doubles: 4, 4, 8,
+ * 16 ...), up to batch(). A thread that uses a class only a little then
+ * does not carve a whole batch of it: eight threads, each a ring of 256
+ * live blocks of 16 B - 1 KiB (about 16 of a class), peaked at 8.9 MB
+ * resident with full batches of 65 and 6.7 MB with a first refill of 16.
+ * Doubling the total rather than each refill keeps it from overshooting a
+ * class's need by more than full batches do: bench_random_mixed (about 128
+ * of a class) peaked at 4.1 MB doubling each refill, 3.7 MB with full
+ * batches, 3.6 MB so. A thread that makes a block or two of many classes
+ * and exits (a thread per task) walks what is left in its bins at its
+ * exit: with a first refill of 16 that was a quarter of the allocator's
+ * time in bench_churn, hence 4. gperftools' thread cache grows its lists
+ * slowly too.
  */
-#define FIRST_REFILL	16u
+#define FIRST_REFILL	4u
 static HAK_TLS uint8_t refills[HAK_TINY_NCLASSES];	/* this thread's, up to 16 */
 
 BUILD_BUG_ON(HAK_TINY_NCLASSES > HAK_SMALL_NCLASSES);

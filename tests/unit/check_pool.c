@@ -74,19 +74,31 @@ static void churn(size_t size, int n)
 		hak_free(p[i]);
 }
 
-/* A bin starts at 64 KiB of blocks; a miss takes half of that in one batch. */
+/*
+ * A bin starts at 64 KiB of blocks; a miss takes half of that plus one in
+ * one batch, but a thread's first miss of a class 4 at most.
+ */
 START_TEST(refill_takes_half_a_bin)
 {
-	void *p;
+	void *p, *q[5];
 	struct hak_pool_bin *b;
 
 	setenv("HAKMEM_CHECK", "fast", 1);
 	p = hak_malloc(30000);
 	b = bin_for(30000);
 	ck_assert_uint_eq(b->cap, step_of(30000));
+	ck_assert_uint_eq(b->cap / 2 + 1, 2);	/* below the first refill's 4 */
 	ck_assert_uint_eq(b->count, b->cap / 2);
 	ck_assert_int_eq(class_stat(30000, "blocks_out "), b->cap / 2 + 1);
 	hak_free(p);
+	b = bin_for(2000);
+	for (int i = 0; i < 5; i++)
+		q[i] = hak_malloc(2000);
+	ck_assert_int_eq(class_stat(2000, "refills "), 2);
+	ck_assert_uint_eq(b->count, b->cap / 2);
+	ck_assert_int_eq(class_stat(2000, "blocks_out "), 4 + b->cap / 2 + 1);
+	for (int i = 0; i < 5; i++)
+		hak_free(q[i]);
 	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
@@ -533,6 +545,39 @@ START_TEST(exited_threads_arena_is_reclaimed_then_adopted)
 	pthread_join(t, NULL);
 	ck_assert_int_eq(stat1("pool.arenas"), 2);
 	ck_assert_int_eq(stat1("pool.adoptions"), 1);
+}
+END_TEST
+
+static void *touch_tiny(void *arg)
+{
+	(void)arg;
+	hak_free(hak_malloc(16));
+	return NULL;
+}
+
+/*
+ * A program that starts a thread per task: each thread adopts the last
+ * one's arena with its empty chunk, mapped once (not once a thread); the
+ * delay after, the decay at a thread's exit gives that chunk back.
+ */
+START_TEST(thread_per_task_keeps_one_chunk_for_the_delay)
+{
+	pthread_t t;
+
+	setenv("HAKMEM_CHECK", "fast", 1);
+	setenv("HAKMEM_SS_DELAY_MS", "1000", 1);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, touch_pool, NULL), 0);
+		pthread_join(t, NULL);
+	}
+	ck_assert_int_eq(stat1("pool.arenas"), 1);
+	ck_assert_int_eq(stat1("pool.chunks_mapped"), 1);
+	ck_assert_int_gt(stat1("pool.chunk_bytes"), 0);
+	usleep(1100 * 1000);
+	ck_assert_int_eq(pthread_create(&t, NULL, touch_tiny, NULL), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(stat1("pool.chunk_bytes"), 0);
+	ck_assert_int_eq(hak_self_check(), 0);
 }
 END_TEST
 
@@ -1127,7 +1172,9 @@ START_TEST(threads_free_each_others_blocks)
 		pthread_join(tid[t], NULL);
 	ck_assert_int_gt(class_stat(20000, "remote_frees "), 0);
 	ck_assert_int_eq(hak_self_check(), 0);
-	/* every arena was orphaned at its thread's exit and reclaimed empty */
+	/* every arena was orphaned at its thread's exit keeping one chunk at most */
+	ck_assert_int_le(stat1("pool.chunks_mapped") - stat1("pool.chunks_unmapped"), T);
+	hak_malloc_trim(0);
 	ck_assert_int_eq(stat1("pool.chunk_bytes"), 0);
 }
 END_TEST
@@ -1166,6 +1213,7 @@ Suite *pool_suite(void)
 	tcase_set_timeout(arena, 60);
 	tcase_add_test(arena, remote_frees_are_collected_by_the_owner);
 	tcase_add_test(arena, exited_threads_arena_is_reclaimed_then_adopted);
+	tcase_add_test(arena, thread_per_task_keeps_one_chunk_for_the_delay);
 	tcase_add_test(arena, arena_chunks_grow_up_to_the_limit);
 	tcase_add_test(arena, arena_growth_follows_the_options);
 	tcase_add_test(arena, arena_without_growth_levels_keeps_its_size);
