@@ -120,6 +120,13 @@ void hak_bc_runs_free(void *const *runs, unsigned n);
  */
 bool hak_bc_run_grow(void *p, size_t size, unsigned tag);
 
+/**
+ * hak_bc_run_shard() - the shard the live run @p (from hak_bc_runs_alloc(),
+ * its tag checked by the caller) was cut in: the @shard it was asked from,
+ * modulo the segments' 8 shards. One load, no lock.
+ */
+unsigned hak_bc_run_shard(const void *p);
+
 #define HAK_BC_SEG_SIZE	((size_t)4 << 20)	/* segments are aligned to their size */
 #define HAK_BC_SEG_TAGS	64			/* where a segment's page tags start */
 

@@ -467,6 +467,11 @@ static unsigned take(struct shard *sh, size_t size, unsigned tag, void **out, un
 	return got;
 }
 
+unsigned hak_bc_run_shard(const void *p)
+{
+	return (unsigned)(seg_of(p)->shard - shards);
+}
+
 unsigned hak_bc_runs_alloc(size_t size, unsigned tag, unsigned shard, void **out, unsigned n)
 {
 	unsigned got;

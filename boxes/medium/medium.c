@@ -4,8 +4,10 @@
  * Three levels: a thread's bins; per shard and class, a central list of
  * blocks (an array, so moving a batch touches no block); and bigcache's
  * segments. A miss takes a batch from its shard's central list, or else
- * cuts one from the segments; a flush puts a batch into the central list,
- * and what does not fit goes back to the segments. So a block keeps its
+ * cuts one from the segments; a flush puts a batch into the central lists
+ * of the shards its blocks were cut in (so a producer's blocks come back to
+ * it from the thread that freed them), and what does not fit goes back to
+ * the segments. So a block keeps its
  * class and its pages while it circulates (no search, no first touch of
  * fresh pages), and goes back to its segment only when the central list
  * overflows, idles for HAKMEM_SS_DELAY_MS or malloc_trim() empties it.
@@ -142,10 +144,10 @@ static unsigned central_take(unsigned cls, void **out, unsigned want)
 	return n;
 }
 
-/* @n blocks of @cls into this thread's central list; what does not fit goes to the segments. */
-static void central_put(unsigned cls, void **runs, unsigned n)
+/* @n blocks of @cls into shard @s's central list; what does not fit goes to the segments. */
+static void central_put(unsigned s, unsigned cls, void **runs, unsigned n)
 {
-	struct central *c = &centrals[shard()];
+	struct central *c = &centrals[s];
 	struct central_list *l = &c->list[cls];
 	unsigned k = 0;
 
@@ -164,10 +166,41 @@ static void central_put(unsigned cls, void **runs, unsigned n)
 		hak_bc_runs_free(runs + k, n - k);
 }
 
+/* The shard whose central list takes @p back: the one it was cut in. */
+static unsigned home_of(const void *p)
+{
+	return hak_bc_run_shard(p) % NSHARDS;
+}
+
+/*
+ * @n blocks of @cls into the central lists of the shards they were cut in,
+ * where the threads that take blocks of those shards find them: blocks one
+ * thread makes and another frees (a producer and its consumer) come back
+ * to the producer, not through the segments.
+ */
+static void central_put_home(unsigned cls, void **runs, unsigned n)
+{
+	uint8_t home[BATCH_MAX];
+	void *same[BATCH_MAX];
+
+	for (unsigned i = 0; i < n; i++)
+		home[i] = (uint8_t)home_of(runs[i]);
+	for (unsigned s = 0; s < NSHARDS; s++) {
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			if (home[i] == s)
+				same[k++] = runs[i];
+		if (k)
+			central_put(s, cls, same, k);
+	}
+}
+
 /* central_put() of the one block @p a free passes on: it must not be there already. */
 static void central_put_one(unsigned cls, void *p)
 {
-	struct central *c = &centrals[shard()];
+	unsigned s = home_of(p);
+	struct central *c = &centrals[s];
 	struct central_list *l = &c->list[cls];
 	bool twice = false;
 
@@ -177,7 +210,7 @@ static void central_put_one(unsigned cls, void *p)
 	hak_unlock(&c->lock);
 	if (twice)
 		hak_fatal("double free(%p)", p);
-	central_put(cls, &p, 1);
+	central_put(s, cls, &p, 1);
 }
 
 /* Lists last used before this are idle at @now (0: none, so early after boot). */
@@ -249,7 +282,7 @@ static void bin_flush(unsigned cls, unsigned keep, bool home)
 		if (home)
 			hak_bc_runs_free(runs, n);
 		else
-			central_put(cls, runs, n);
+			central_put_home(cls, runs, n);
 		hak_count(flushes, 1);
 		hak_count(blocks_in, n);
 		came_back(n * bytes_of(cls));

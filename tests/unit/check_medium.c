@@ -440,6 +440,54 @@ START_TEST(cross_thread_free_goes_to_the_freeing_thread)
 }
 END_TEST
 
+static pthread_barrier_t freed;
+
+/* Free the 17 blocks at @arg, then stay (its bin kept) until the maker looked. */
+static void *free_17_and_wait(void *arg)
+{
+	void **p = arg;
+
+	for (int i = 0; i < 17; i++)
+		hak_free(p[i]);
+	pthread_barrier_wait(&freed);
+	pthread_barrier_wait(&freed);
+	return NULL;
+}
+
+/*
+ * Blocks one thread makes and another frees go, when the freer's bin
+ * overflows, to the central list of the shard they were cut in, where
+ * the maker's next miss takes them (a producer and its consumer).
+ */
+START_TEST(a_flush_goes_to_the_makers_central_list)
+{
+	void *p[40];
+	pthread_t t;
+	long out;
+	int n = 0;
+
+	cache_on("4096");	/* cap 16 */
+	for (int i = 0; i < 17; i++)
+		p[i] = hak_malloc(64 * KiB);
+	pthread_barrier_init(&freed, NULL, 2);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_17_and_wait, p), 0);
+	pthread_barrier_wait(&freed);
+	ck_assert_int_eq(stat1("medium.flushes"), 1);
+	ck_assert_int_eq(stat1("medium.in_central"), 8);
+	out = runs_out();
+	while (n < 40 && stat1("medium.central_hits") == 0)	/* the bin's, then a miss */
+		p[n++] = hak_malloc(64 * KiB);
+	ck_assert_int_eq(stat1("medium.central_hits"), 1);
+	ck_assert_int_eq(stat1("medium.in_central"), 0);
+	ck_assert_int_eq(runs_out(), out);
+	pthread_barrier_wait(&freed);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	for (int i = 0; i < n; i++)
+		hak_free(p[i]);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* HAKMEM_CHECK=full (or a budget of 0) caches nothing: every call reaches the segment. */
 START_TEST(full_check_caches_nothing)
 {
@@ -832,6 +880,7 @@ Suite *medium_suite(void)
 	tcase_add_test(tc, trim_empties_the_bins);
 	tcase_add_test(tc, idle_bins_shrink);
 	tcase_add_test(tc, cross_thread_free_goes_to_the_freeing_thread);
+	tcase_add_test(tc, a_flush_goes_to_the_makers_central_list);
 	tcase_add_test(tc, full_check_caches_nothing);
 	tcase_add_test(tc, realloc_keeps_contents);
 	tcase_add_test(tc, realloc_grows_in_place_over_free_pages);
