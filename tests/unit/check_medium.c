@@ -488,6 +488,31 @@ START_TEST(a_flush_goes_to_the_makers_central_list)
 }
 END_TEST
 
+static void *medium_once(void *arg)
+{
+	(void)arg;
+	hak_free(hak_malloc(200 * KiB));
+	return NULL;
+}
+
+/*
+ * A thread started after another ended takes that one's shard, whose
+ * segment holds the pages it touched: ten threads in turn map one segment.
+ */
+START_TEST(threads_in_turn_share_a_shard)
+{
+	pthread_t t;
+
+	cache_on(NULL);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, medium_once, NULL), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+	}
+	ck_assert_int_eq(stat1("bigcache.seg_mapped"), 1);
+	ck_assert_int_eq(hak_self_check(), 0);
+}
+END_TEST
+
 /* HAKMEM_CHECK=full (or a budget of 0) caches nothing: every call reaches the segment. */
 START_TEST(full_check_caches_nothing)
 {
@@ -881,6 +906,7 @@ Suite *medium_suite(void)
 	tcase_add_test(tc, idle_bins_shrink);
 	tcase_add_test(tc, cross_thread_free_goes_to_the_freeing_thread);
 	tcase_add_test(tc, a_flush_goes_to_the_makers_central_list);
+	tcase_add_test(tc, threads_in_turn_share_a_shard);
 	tcase_add_test(tc, full_check_caches_nothing);
 	tcase_add_test(tc, realloc_keeps_contents);
 	tcase_add_test(tc, realloc_grows_in_place_over_free_pages);
