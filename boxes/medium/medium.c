@@ -201,9 +201,16 @@ static void central_put_home(unsigned cls, void **runs, unsigned n)
 {
 	uint8_t home[BATCH_MAX];
 	void *same[BATCH_MAX];
+	unsigned mixed = 0;
 
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		home[i] = (uint8_t)home_of(runs[i]);
+		mixed |= home[i] ^ home[0];
+	}
+	if (!mixed) {	/* the usual case: one shard */
+		central_put(home[0], cls, runs, n);
+		return;
+	}
 	for (unsigned s = 0; s < NSHARDS; s++) {
 		unsigned k = 0;
 
