@@ -127,7 +127,7 @@ static void show_held(void)
  * whose segments hold the pages it touched. (Round robin gave a thread per
  * task a new shard each time, and every shard's segments the pages of the
  * threads that passed through it: bench_churn in 60-600 KiB, 4 threads,
- * peaked at 210 MB and faulted in every page it wrote.)
+ * peaked at 234 MB and faulted in nearly every page it wrote.)
  */
 static unsigned shard(void)
 {
